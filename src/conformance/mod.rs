@@ -1,0 +1,244 @@
+//! The ecosystem's `.data` conformance format, a judge for one test, the parallel runner
+//! and the bpf_conformance plugin protocol.
+//!
+//! The parser follows bpf_conformance's `parse_test_file` so that every runtime reads a
+//! file the same way: everything after `#` is a comment; a line containing `--` is a
+//! directive, matched by substring in the order asm, result, mem, raw, no register offset,
+//! c, error; any other directive makes the file skipped; the last non-empty line of
+//! `result`/`error` wins; `raw` overrides `asm`. Metadata for rvbpf lives in comments
+//! (`# @covers: 0x07`), so other runners still parse the files.
+
+#[cfg(feature = "cli")]
+pub mod runner;
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::helpers::ConformanceEnv;
+use crate::interp::{Interpreter, RunOptions};
+use crate::isa::{asm, encode_all, Program};
+
+/// A parsed `.data` file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataFile {
+    pub asm: Option<String>,
+    pub raw: Option<Vec<u64>>,
+    pub mem: Vec<u8>,
+    pub result: Option<u64>,
+    pub error: Option<String>,
+    /// `# @key: value` comment lines, in order.
+    pub meta: Vec<(String, String)>,
+    /// Why bpf_conformance would skip this file, if it would.
+    pub skip: Option<String>,
+}
+
+impl DataFile {
+    /// Values of one metadata key (`covers`, `groups`, …).
+    pub fn meta_values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.meta.iter().filter(move |(k, _)| k == key).flat_map(|(_, v)| v.split([',', ' ']).filter(|s| !s.is_empty()))
+    }
+
+    /// The program bytes: `raw` words if present, else the assembled `asm` section.
+    pub fn program_bytes(&self) -> Result<Vec<u8>, String> {
+        if let Some(words) = &self.raw {
+            return Ok(words.iter().flat_map(|w| w.to_le_bytes()).collect());
+        }
+        let src = self.asm.as_deref().unwrap_or("");
+        let insns = asm::assemble(src).map_err(|e| alloc::format!("assembler error: {e}"))?;
+        Ok(encode_all(&insns))
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Section {
+    None,
+    Asm,
+    Result,
+    Mem,
+    Raw,
+    Ignored,
+    Error,
+}
+
+/// Parses `.data` text. Never fails: problems become `skip` reasons or surface when the
+/// program is assembled.
+pub fn parse_data(text: &str) -> DataFile {
+    let mut f = DataFile::default();
+    let mut section = Section::None;
+    let (mut asm, mut result, mut mem, mut raw, mut error) = (String::new(), Vec::new(), String::new(), String::new(), Vec::new());
+    let (mut has_asm, mut has_raw) = (false, false);
+    for line in text.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(pos) = line.find('#') {
+            let comment = line[pos + 1..].trim();
+            if let Some(rest) = comment.strip_prefix('@') {
+                if let Some((k, v)) = rest.split_once(':') {
+                    f.meta.push((k.trim().to_string(), v.trim().to_string()));
+                }
+            }
+        }
+        let line = line.split('#').next().unwrap_or("");
+        if line.contains("--") {
+            section = if line.contains("asm") {
+                has_asm = true;
+                Section::Asm
+            } else if line.contains("result") {
+                Section::Result
+            } else if line.contains("mem") {
+                Section::Mem
+            } else if line.contains("raw") {
+                has_raw = true;
+                Section::Raw
+            } else if line.contains("no register offset") || line.contains(" c") {
+                Section::Ignored
+            } else if line.contains("error") {
+                Section::Error
+            } else {
+                if f.skip.is_none() {
+                    f.skip = Some(alloc::format!("unknown directive {:?}", line.trim()));
+                }
+                Section::Ignored
+            };
+            continue;
+        }
+        match section {
+            Section::Asm => {
+                asm.push_str(line);
+                asm.push('\n');
+            }
+            Section::Result if !line.trim().is_empty() => result.push(line.trim().to_string()),
+            Section::Error if !line.trim().is_empty() => error.push(line.trim().to_string()),
+            Section::Mem => {
+                mem.push_str(line);
+                mem.push(' ');
+            }
+            Section::Raw => {
+                raw.push_str(line);
+                raw.push(' ');
+            }
+            _ => {}
+        }
+    }
+    if has_asm {
+        f.asm = Some(asm);
+    }
+    if let Some(r) = result.last() {
+        match parse_u64(r) {
+            Some(v) => f.result = Some(v),
+            None => f.skip = f.skip.take().or(Some(alloc::format!("result {r:?} is not a number"))),
+        }
+    }
+    f.error = error.last().cloned();
+    for tok in mem.split_whitespace() {
+        match u32::from_str_radix(tok.trim_start_matches("0x"), 16) {
+            Ok(b) => f.mem.push(b as u8),
+            Err(_) => f.skip = f.skip.take().or(Some(alloc::format!("mem byte {tok:?} is not hex"))),
+        }
+    }
+    if has_raw {
+        let mut words = Vec::new();
+        for tok in raw.split_whitespace() {
+            match parse_u64(tok) {
+                Some(w) => words.push(w),
+                None => f.skip = f.skip.take().or(Some(alloc::format!("raw word {tok:?} is not a number"))),
+            }
+        }
+        f.raw = Some(words);
+    }
+    let no_insns = f.raw.as_ref().map_or(true, |w| w.is_empty()) && f.asm.as_ref().map_or(true, |a| a.trim().is_empty());
+    if f.skip.is_none() {
+        if f.result.is_none() && f.error.is_none() {
+            f.skip = Some("no result or error".into());
+        } else if no_insns {
+            f.skip = Some("no instructions".into());
+        }
+    }
+    f
+}
+
+/// Hex when it contains `0x` (any case), else decimal; a negative decimal wraps like `stoull`.
+fn parse_u64(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let lower = s.to_ascii_lowercase();
+    if let Some(i) = lower.find("0x") {
+        return u64::from_str_radix(&lower[i + 2..], 16).ok();
+    }
+    match s.strip_prefix('-') {
+        Some(d) => d.parse::<u64>().ok().map(|v| v.wrapping_neg()),
+        None => s.parse::<u64>().ok(),
+    }
+}
+
+/// Which implementation executes programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Engine {
+    /// The reference interpreter.
+    Interp,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Interp => "interp",
+        }
+    }
+}
+
+/// What running a program produced: r0, or the one-line error the plugin prints.
+pub type RunResult = Result<u64, String>;
+
+/// Decodes and runs program bytes against `mem` in the conformance environment.
+pub fn execute(program: &[u8], mem: &[u8], engine: Engine) -> RunResult {
+    let prog = Program::decode(program).map_err(|e| e.to_string())?;
+    let mut mem = mem.to_vec();
+    match engine {
+        Engine::Interp => {
+            let vm = Interpreter::new(&prog);
+            let mut env = ConformanceEnv::default();
+            vm.run(&mut mem, &[], &mut env, &RunOptions::default()).map(|o| o.r0).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// The verdict on one test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail(String),
+    Skip(String),
+}
+
+/// Judges one parsed file on one engine, as bpf_conformance judges a plugin: a result
+/// must match all 64 bits; an expected error must match the error line exactly.
+pub fn judge(f: &DataFile, engine: Engine) -> Verdict {
+    if let Some(why) = &f.skip {
+        return Verdict::Skip(why.clone());
+    }
+    let bytes = match f.program_bytes() {
+        Ok(b) => b,
+        Err(e) => return Verdict::Fail(e),
+    };
+    match (execute(&bytes, &f.mem, engine), &f.error, f.result) {
+        (Ok(r0), None, Some(want)) if r0 == want => Verdict::Pass,
+        (Ok(r0), None, Some(want)) => Verdict::Fail(alloc::format!("returned 0x{r0:x}, expected 0x{want:x}")),
+        (Ok(r0), Some(e), _) => Verdict::Fail(alloc::format!("returned 0x{r0:x}, expected error {e:?}")),
+        (Err(got), Some(want), _) if got == *want => Verdict::Pass,
+        (Err(got), Some(want), _) => Verdict::Fail(alloc::format!("error {got:?}, expected error {want:?}")),
+        (Err(got), None, _) => Verdict::Fail(alloc::format!("error {got:?}")),
+        (Ok(_), None, None) => Verdict::Skip("no result or error".into()),
+    }
+}
+
+/// Parses hex text as the plugin protocol sends it: pairs of hex digits, any whitespace
+/// between them (bpf_conformance writes `"aa  bb  "`), optional `0x` prefixes.
+pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
+    let digits: String = text.split_whitespace().map(|t| t.trim_start_matches("0x")).collect();
+    if digits.len() % 2 != 0 {
+        return Err(alloc::format!("hex input has an odd number of digits ({})", digits.len()));
+    }
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).map_err(|_| alloc::format!("bad hex byte {:?} at offset {}", &digits[i..i + 2], i / 2)))
+        .collect()
+}

@@ -1,0 +1,412 @@
+//! The reference interpreter: the executable form of the ISA semantics.
+//!
+//! Runs a validated [`Program`]. Every load, store and atomic is checked against the
+//! regions the program may touch (its live stack frames, the input memory, and whatever
+//! the environment exposes); an access outside them stops the run with an error naming
+//! the instruction. An instruction budget stops runaway programs. BPF addresses are host
+//! addresses, so pointers handed to helpers and (later) JIT code mean the same thing.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::helpers::{Env, Flow, HelperError};
+use crate::isa::{AtomicOp, Insn, LdKind, Program, Size, Source, Width};
+use crate::semantics;
+
+/// Bytes of stack per frame.
+pub const STACK_FRAME: usize = 512;
+/// Maximum call depth, counting the entry frame.
+pub const MAX_FRAMES: usize = 8;
+/// Default instruction budget.
+pub const DEFAULT_BUDGET: u64 = 10_000_000;
+
+/// One range of host memory a program may access.
+#[derive(Clone, Copy, Debug)]
+pub struct Region {
+    pub start: u64,
+    pub len: u64,
+    pub writable: bool,
+}
+
+impl Region {
+    /// A region covering `buf`, writable.
+    pub fn of_mut(buf: &mut [u8]) -> Region {
+        Region { start: buf.as_mut_ptr() as u64, len: buf.len() as u64, writable: true }
+    }
+    /// A region covering `buf`, read-only.
+    pub fn of(buf: &[u8]) -> Region {
+        Region { start: buf.as_ptr() as u64, len: buf.len() as u64, writable: false }
+    }
+    #[inline(always)]
+    fn contains(&self, addr: u64, len: u64, write: bool) -> bool {
+        addr >= self.start && addr - self.start <= self.len && len <= self.len - (addr - self.start) && (!write || self.writable)
+    }
+}
+
+/// The memory a running program may touch: its live stack frames and fixed regions.
+/// Helpers get it to read and write through the same checks.
+pub struct Memory {
+    stack_lo: u64,
+    stack_hi: u64,
+    regions: Vec<Region>,
+}
+
+impl Memory {
+    /// Checked host pointer for `len` bytes at `addr`.
+    #[inline(always)]
+    pub fn translate(&self, addr: u64, len: u64, write: bool) -> Option<*mut u8> {
+        if addr >= self.stack_lo && addr - self.stack_lo <= self.stack_hi - self.stack_lo && len <= self.stack_hi - addr {
+            return Some(addr as *mut u8);
+        }
+        self.regions.iter().any(|r| r.contains(addr, len, write)).then_some(addr as *mut u8)
+    }
+
+    /// Reads `len` bytes at `addr` after checking they are accessible.
+    pub fn read(&self, addr: u64, len: usize) -> Result<&[u8], HelperError> {
+        let p = self.translate(addr, len as u64, false).ok_or(HelperError::BadPointer { addr, len })?;
+        // SAFETY: translate checked that [addr, addr+len) lies in a live region that the
+        // interpreter's borrows keep alive for the duration of the run.
+        Ok(unsafe { core::slice::from_raw_parts(p, len) })
+    }
+
+    /// Writes `bytes` at `addr` after checking the range is writable.
+    pub fn write(&self, addr: u64, bytes: &[u8]) -> Result<(), HelperError> {
+        let p = self.translate(addr, bytes.len() as u64, true).ok_or(HelperError::BadPointer { addr, len: bytes.len() })?;
+        // SAFETY: as in `read`, and the region is writable.
+        unsafe { core::ptr::copy(bytes.as_ptr(), p, bytes.len()) };
+        Ok(())
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
+    pub fn read_cstr(&self, addr: u64, max: usize) -> Result<&[u8], HelperError> {
+        for n in 0..max {
+            let b = self.read(addr.wrapping_add(n as u64), 1)?[0];
+            if b == 0 {
+                return self.read(addr, n);
+            }
+        }
+        Err(HelperError::BadPointer { addr, len: max })
+    }
+}
+
+/// Why a run stopped with an error.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExecErrorKind {
+    #[error("{} of {len} bytes at 0x{addr:x} is outside the memory the program may access", if *write { "write" } else { "read" })]
+    OutOfBounds { addr: u64, len: u64, write: bool },
+    #[error("atomic access at 0x{addr:x} is not aligned to {len} bytes")]
+    Misaligned { addr: u64, len: u64 },
+    #[error("call depth exceeds {MAX_FRAMES} frames")]
+    CallDepth,
+    #[error("instruction budget of {0} exhausted")]
+    Budget(u64),
+    #[error("helper {id}: {err}")]
+    Helper { id: i64, err: HelperError },
+    #[error("lddw {kind:?} imm {imm}: {err}")]
+    LdImm64 { kind: LdKind, imm: i32, err: HelperError },
+}
+
+/// A run error with the slot index of the instruction that caused it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("execution error at instruction {pc}: {kind}")]
+pub struct ExecError {
+    pub pc: usize,
+    pub kind: ExecErrorKind,
+}
+
+/// Knobs of one run.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    /// Instructions executed before the run is stopped.
+    pub budget: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { budget: DEFAULT_BUDGET }
+    }
+}
+
+/// What a finished run produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub r0: u64,
+    pub insns_executed: u64,
+}
+
+/// Observes execution; `ENABLED = false` compiles the hooks away.
+pub trait Tracer {
+    const ENABLED: bool;
+    /// Called after the instruction at slot `pc` ran, with the registers before and after.
+    fn step(&mut self, pc: usize, insn: &Insn, before: &[u64; 11], after: &[u64; 11]);
+}
+
+/// The tracer that observes nothing.
+pub struct NoTrace;
+
+impl Tracer for NoTrace {
+    const ENABLED: bool = false;
+    #[inline(always)]
+    fn step(&mut self, _: usize, _: &Insn, _: &[u64; 11], _: &[u64; 11]) {}
+}
+
+struct Frame {
+    ret_pc: usize,
+    saved: [u64; 4],
+    saved_fp: u64,
+}
+
+/// The program prepared for execution: instructions laid out by slot, so a jump's
+/// target is the slot index itself. The second slot of an lddw holds an `Exit` that
+/// is never reached (validation forbids jumps into an lddw).
+pub struct Interpreter {
+    code: Vec<Insn>,
+}
+
+impl Interpreter {
+    pub fn new(prog: &Program) -> Interpreter {
+        let mut code = vec![Insn::Exit; prog.slot_count()];
+        for (pc, insn) in prog.iter() {
+            code[pc] = *insn;
+        }
+        Interpreter { code }
+    }
+
+    /// Runs with r1 = the input memory (or 0 when empty), r2 = its length, as the
+    /// conformance suites expect. `extra` regions are also accessible (contexts, packets).
+    pub fn run(&self, input: &mut [u8], extra: &[Region], env: &mut dyn Env, opts: &RunOptions) -> Result<Outcome, ExecError> {
+        let r1 = if input.is_empty() { 0 } else { input.as_mut_ptr() as u64 };
+        let len = input.len() as u64;
+        let mut regions = Vec::with_capacity(extra.len() + 1);
+        if !input.is_empty() {
+            regions.push(Region::of_mut(input));
+        }
+        regions.extend_from_slice(extra);
+        regions.extend(env.regions());
+        self.run_with(r1, len, regions, env, opts, &mut NoTrace)
+    }
+
+    /// Runs with explicit r1, r2 and regions, reporting each step to `tracer`.
+    pub fn run_with<T: Tracer>(
+        &self,
+        r1: u64,
+        r2: u64,
+        regions: Vec<Region>,
+        env: &mut dyn Env,
+        opts: &RunOptions,
+        tracer: &mut T,
+    ) -> Result<Outcome, ExecError> {
+        let mut stack = vec![0u8; STACK_FRAME * MAX_FRAMES];
+        let base = stack.as_mut_ptr() as u64;
+        let top = base + stack.len() as u64;
+        let mut mem = Memory { stack_lo: top - STACK_FRAME as u64, stack_hi: top, regions };
+        let mut reg = [0u64; 11];
+        reg[1] = r1;
+        reg[2] = r2;
+        reg[10] = top;
+        let mut frames: Vec<Frame> = Vec::new();
+        let code = &self.code[..];
+        let mut pc = 0usize;
+        let mut executed = 0u64;
+        let err = |pc: usize, kind: ExecErrorKind| Err(ExecError { pc, kind });
+
+        loop {
+            if executed >= opts.budget {
+                return err(pc, ExecErrorKind::Budget(opts.budget));
+            }
+            executed += 1;
+            let insn = &code[pc];
+            let before = if T::ENABLED { reg } else { [0; 11] };
+            let cur = pc;
+            pc += 1;
+            match *insn {
+                Insn::Alu { width, op, dst, src } => {
+                    let s = match src {
+                        Source::Reg(r) => reg[r.index()],
+                        Source::Imm(i) => semantics::imm64(i),
+                    };
+                    let d = &mut reg[dst.index()];
+                    *d = match width {
+                        Width::W64 => semantics::alu64(op, *d, s),
+                        Width::W32 => semantics::alu32(op, *d, s),
+                    };
+                }
+                Insn::Neg { width, dst } => reg[dst.index()] = semantics::neg(reg[dst.index()], width == Width::W64),
+                Insn::MovSx { width, bits, dst, src } => {
+                    reg[dst.index()] = semantics::movsx(reg[src.index()], bits, width == Width::W64)
+                }
+                Insn::End { kind, bits, dst } => reg[dst.index()] = semantics::end(kind, bits, reg[dst.index()]),
+                Insn::LdImm64 { kind, dst, imm, next_imm } => {
+                    reg[dst.index()] = match kind {
+                        LdKind::Imm64 => (next_imm as u32 as u64) << 32 | imm as u32 as u64,
+                        _ => env
+                            .ld_imm64(kind, imm, next_imm, cur)
+                            .map_err(|e| ExecError { pc: cur, kind: ExecErrorKind::LdImm64 { kind, imm, err: e } })?,
+                    };
+                    pc += 1;
+                }
+                Insn::Ldx { size, signed, dst, src, off } => {
+                    let addr = reg[src.index()].wrapping_add(off as i64 as u64);
+                    let v = load(&mem, addr, size).map_err(|kind| ExecError { pc: cur, kind })?;
+                    reg[dst.index()] = if signed { semantics::sign_extend(v, size.bytes() as u32 * 8) } else { v };
+                }
+                Insn::St { size, dst, off, imm } => {
+                    let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
+                    store(&mem, addr, size, imm as i64 as u64).map_err(|kind| ExecError { pc: cur, kind })?;
+                }
+                Insn::Stx { size, dst, src, off } => {
+                    let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
+                    store(&mem, addr, size, reg[src.index()]).map_err(|kind| ExecError { pc: cur, kind })?;
+                }
+                Insn::Atomic { size, op, dst, src, off } => {
+                    let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
+                    let old = atomic(&mem, addr, size, op, reg[src.index()], reg[0]).map_err(|kind| ExecError { pc: cur, kind })?;
+                    match op {
+                        AtomicOp::Cmpxchg => reg[0] = old,
+                        op if op.fetches() => reg[src.index()] = old,
+                        _ => {}
+                    }
+                }
+                Insn::Ja { off } => pc = (pc as i64 + off as i64) as usize,
+                Insn::Gotol { imm } => pc = (pc as i64 + imm as i64) as usize,
+                Insn::Jmp { width, cond, dst, src, off } => {
+                    let b = match src {
+                        Source::Reg(r) => reg[r.index()],
+                        Source::Imm(i) => semantics::imm64(i),
+                    };
+                    let a = reg[dst.index()];
+                    let taken = match width {
+                        Width::W64 => semantics::cond64(cond, a, b),
+                        Width::W32 => semantics::cond32(cond, a, b),
+                    };
+                    if taken {
+                        pc = (pc as i64 + off as i64) as usize;
+                    }
+                }
+                Insn::Call { helper } => {
+                    if let Some(r0) = call_helper(env, &mem, &mut reg, helper as i64).map_err(|kind| ExecError { pc: cur, kind })? {
+                        return Ok(Outcome { r0, insns_executed: executed });
+                    }
+                }
+                Insn::Callx { reg: r } => {
+                    let id = reg[r.index()] as i64;
+                    if let Some(r0) = call_helper(env, &mem, &mut reg, id).map_err(|kind| ExecError { pc: cur, kind })? {
+                        return Ok(Outcome { r0, insns_executed: executed });
+                    }
+                }
+                Insn::CallLocal { imm } => {
+                    if frames.len() + 1 >= MAX_FRAMES {
+                        return err(cur, ExecErrorKind::CallDepth);
+                    }
+                    frames.push(Frame { ret_pc: pc, saved: [reg[6], reg[7], reg[8], reg[9]], saved_fp: reg[10] });
+                    reg[10] -= STACK_FRAME as u64;
+                    mem.stack_lo = reg[10] - STACK_FRAME as u64;
+                    pc = (pc as i64 + imm as i64) as usize;
+                }
+                Insn::Exit => match frames.pop() {
+                    None => {
+                        if T::ENABLED {
+                            tracer.step(cur, insn, &before, &reg);
+                        }
+                        return Ok(Outcome { r0: reg[0], insns_executed: executed });
+                    }
+                    Some(f) => {
+                        reg[6..10].copy_from_slice(&f.saved);
+                        reg[10] = f.saved_fp;
+                        mem.stack_lo = reg[10] - STACK_FRAME as u64;
+                        pc = f.ret_pc;
+                    }
+                },
+            }
+            if T::ENABLED {
+                tracer.step(cur, insn, &before, &reg);
+            }
+        }
+    }
+}
+
+/// Calls helper `id` with r1-r5 and sets r0. r1-r5 keep their values: the ABI makes them
+/// scratch, so a program that reads them after a call has no defined result (the verifier
+/// rejects it). `Some(r0)` means the helper ended the program.
+#[inline(never)]
+fn call_helper(env: &mut dyn Env, mem: &Memory, reg: &mut [u64; 11], id: i64) -> Result<Option<u64>, ExecErrorKind> {
+    let args = [reg[1], reg[2], reg[3], reg[4], reg[5]];
+    match env.call(id, args, mem).map_err(|err| ExecErrorKind::Helper { id, err })? {
+        Flow::Continue(v) => {
+            reg[0] = v;
+            Ok(None)
+        }
+        Flow::Exit(v) => Ok(Some(v)),
+    }
+}
+
+#[inline(always)]
+fn load(mem: &Memory, addr: u64, size: Size) -> Result<u64, ExecErrorKind> {
+    let n = size.bytes() as u64;
+    let p = mem.translate(addr, n, false).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: false })?;
+    // SAFETY: translate checked the range lies in a live region; reads are unaligned-safe.
+    unsafe {
+        Ok(match size {
+            Size::B => *p as u64,
+            Size::H => (p as *const u16).read_unaligned() as u64,
+            Size::W => (p as *const u32).read_unaligned() as u64,
+            Size::DW => (p as *const u64).read_unaligned(),
+        })
+    }
+}
+
+#[inline(always)]
+fn store(mem: &Memory, addr: u64, size: Size, v: u64) -> Result<(), ExecErrorKind> {
+    let n = size.bytes() as u64;
+    let p = mem.translate(addr, n, true).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: true })?;
+    // SAFETY: translate checked the range lies in a live writable region.
+    unsafe {
+        match size {
+            Size::B => *p = v as u8,
+            Size::H => (p as *mut u16).write_unaligned(v as u16),
+            Size::W => (p as *mut u32).write_unaligned(v as u32),
+            Size::DW => (p as *mut u64).write_unaligned(v),
+        }
+    }
+    Ok(())
+}
+
+/// Atomic read-modify-write with real atomics, so map values shared between threads
+/// see no torn or lost updates. Returns the old value (zero-extended for 32 bits).
+fn atomic(mem: &Memory, addr: u64, size: Size, op: AtomicOp, src: u64, r0: u64) -> Result<u64, ExecErrorKind> {
+    use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
+    let n = size.bytes() as u64;
+    let p = mem.translate(addr, n, true).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: true })?;
+    if addr % n != 0 {
+        return Err(ExecErrorKind::Misaligned { addr, len: n });
+    }
+    // SAFETY: checked, writable and aligned; the memory is only accessed atomically here.
+    Ok(unsafe {
+        if size == Size::DW {
+            let a = AtomicU64::from_ptr(p as *mut u64);
+            match op {
+                AtomicOp::Add | AtomicOp::FetchAdd => a.fetch_add(src, SeqCst),
+                AtomicOp::Or | AtomicOp::FetchOr => a.fetch_or(src, SeqCst),
+                AtomicOp::And | AtomicOp::FetchAnd => a.fetch_and(src, SeqCst),
+                AtomicOp::Xor | AtomicOp::FetchXor => a.fetch_xor(src, SeqCst),
+                AtomicOp::Xchg => a.swap(src, SeqCst),
+                AtomicOp::Cmpxchg => match a.compare_exchange(r0, src, SeqCst, SeqCst) {
+                    Ok(v) | Err(v) => v,
+                },
+            }
+        } else {
+            let a = AtomicU32::from_ptr(p as *mut u32);
+            let s = src as u32;
+            (match op {
+                AtomicOp::Add | AtomicOp::FetchAdd => a.fetch_add(s, SeqCst),
+                AtomicOp::Or | AtomicOp::FetchOr => a.fetch_or(s, SeqCst),
+                AtomicOp::And | AtomicOp::FetchAnd => a.fetch_and(s, SeqCst),
+                AtomicOp::Xor | AtomicOp::FetchXor => a.fetch_xor(s, SeqCst),
+                AtomicOp::Xchg => a.swap(s, SeqCst),
+                AtomicOp::Cmpxchg => match a.compare_exchange(r0 as u32, s, SeqCst, SeqCst) {
+                    Ok(v) | Err(v) => v,
+                },
+            }) as u64
+        }
+    })
+}
