@@ -196,9 +196,10 @@ impl Interpreter {
         opts: &RunOptions,
         tracer: &mut T,
     ) -> Result<Outcome, ExecError> {
-        let mut stack = vec![0u8; STACK_FRAME * MAX_FRAMES];
+        // u64 words: the frames are 8-byte aligned, as the kernel's are.
+        let mut stack = vec![0u64; STACK_FRAME * MAX_FRAMES / 8];
         let base = stack.as_mut_ptr() as u64;
-        let top = base + stack.len() as u64;
+        let top = base + (STACK_FRAME * MAX_FRAMES) as u64;
         let mut mem = Memory { stack_lo: top - STACK_FRAME as u64, stack_hi: top, regions };
         let mut reg = [0u64; 11];
         reg[1] = r1;
