@@ -416,7 +416,7 @@ for op, rows in sorted(by_op.items()):
             dst = 0
             src = sel["src"] if r["src"] != "reg" else 1
             emit("invalid", "unsupported-%s" % r["id"].replace("/", "-"), raw=[word(op, dst, src, sel["off"], sel["imm"]), EXIT],
-                 error=PFX % 0 + "opcode 0x%02x (%s) is not supported: %s" % (op, r["mnemonic"], r["note"]), meta=[("error-kind", "unsupported")])
+                 error=PFX % 0 + "opcode 0x%02x (%s) is not supported: %s" % (op, r["mnemonic"], r["note"]), meta=[("error-kind", "unsupported"), ("covers-invalid", r["id"])])
     if not r0["supported"]:
         continue
     # A valid baseline for this opcode.

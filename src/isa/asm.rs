@@ -358,12 +358,14 @@ fn lddw(dst: Reg, op: &str) -> Result<Insn, String> {
             .into_iter()
             .find(|k| k.name() == name && *k != LdKind::Imm64)
             .ok_or_else(|| alloc::format!("unknown lddw operand {name:?}"))?;
+        // The second argument is the second slot's imm: the value offset for the map
+        // value kinds, optional (default 0) for the others.
         let takes_off = matches!(kind, LdKind::MapValueFd | LdKind::MapValueIdx);
-        if args.len() != 1 + takes_off as usize {
-            return Err(alloc::format!("{name} takes {} argument(s)", 1 + takes_off as usize));
+        if args.len() > 2 || args.len() < 1 + takes_off as usize {
+            return Err(alloc::format!("{name} takes {} argument(s)", if takes_off { "2" } else { "1 or 2" }));
         }
         let imm = imm32(args[0])?;
-        let next_imm = if takes_off { imm32(args[1])? } else { 0 };
+        let next_imm = if args.len() == 2 { imm32(args[1])? } else { 0 };
         return Ok(Insn::LdImm64 { kind, dst, imm, next_imm });
     }
     let v = int(op)?;

@@ -89,7 +89,9 @@ fn conformance(insn: &Insn) -> String {
                 let v = (next_imm as u32 as u64) << 32 | imm as u32 as u64;
                 format!("lddw %r{}, 0x{v:x}", dst.num())
             }
+            // The value kinds always show their offset; the others only when it is set.
             LdKind::MapValueFd | LdKind::MapValueIdx => format!("lddw %r{}, {}({imm}, {next_imm})", dst.num(), kind.name()),
+            _ if next_imm != 0 => format!("lddw %r{}, {}({imm}, {next_imm})", dst.num(), kind.name()),
             _ => format!("lddw %r{}, {}({imm})", dst.num(), kind.name()),
         },
         Insn::Ldx { size, signed, dst, src, off } => {
@@ -205,7 +207,8 @@ fn llvm(insn: &Insn) -> String {
                 let v = ((next_imm as u32 as u64) << 32 | imm as u32 as u64) as i64;
                 format!("r{} = {} ll", dst.num(), shex(v))
             }
-            _ => format!("ld_pseudo r{}, {}, {}", dst.num(), shex(kind.src() as i64), shex(imm as i64)),
+            // llvm-objdump prints the pseudo load's imm unsigned.
+            _ => format!("ld_pseudo r{}, {}, 0x{:x}", dst.num(), shex(kind.src() as i64), imm as u32),
         },
         Insn::Ldx { size, signed, dst, src, off } => {
             let w = if signed { Width::W64 } else { width_of(size) };
