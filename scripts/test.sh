@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test: host unit/integration/property tests (including the llvm-objdump and
+# Linux-kernel oracles where available), the conformance suite through the CLI, the same
+# test suite and runner built for riscv64 under qemu-riscv64, and the no_std core build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+RV=riscv64gc-unknown-linux-gnu
+RV_FEATURES="--no-default-features --features std,cli"   # the riscv64 build leaves out smt (z3)
+
+echo "== host: cargo test"
+cargo test --release
+echo "== riscv64 (qemu-riscv64): cargo test"
+cargo test --release --target "$RV" $RV_FEATURES
+echo "== no_std core for riscv64gc-unknown-none-elf"
+cargo build --release --lib --no-default-features --target riscv64gc-unknown-none-elf
+echo "== riscv64 (qemu-riscv64): rvbpf conformance conformance/"
+cargo run --release --quiet --target "$RV" $RV_FEATURES -- conformance conformance/ | tail -n 1
+echo "== host: rvbpf conformance conformance/"
+cargo run --release --quiet -- conformance conformance/ | tail -n 1
