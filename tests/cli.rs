@@ -1,0 +1,110 @@
+//! The `rvbpf` command line: outputs, the plugin protocol, and clear errors on bad input.
+//! Host only: under qemu-user a riscv64 test process cannot spawn the riscv64 binary
+//! (the riscv64 CLI is exercised by scripts/test.sh running the conformance suite).
+#![cfg(not(target_arch = "riscv64"))]
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn rvbpf(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rvbpf"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[test]
+fn run_prints_r0_and_json_has_the_return_value() {
+    let o = rvbpf(&["run", "examples/checksum.data"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(out(&o).trim(), "0x4840");
+    let o = rvbpf(&["run", "--json", "examples/checksum.data"], "");
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(v["return_value"], 0x4840);
+    assert_eq!(v["engine"], "interp");
+}
+
+#[test]
+fn trace_shows_changed_registers() {
+    let o = rvbpf(&["run", "--trace", "examples/checksum.data"], "");
+    let text = out(&o);
+    let first = text.lines().nth(1).unwrap();
+    assert!(first.starts_with("    1: mov %r3, 0"), "{first}");
+    assert!(text.lines().any(|l| l.contains("ldxdw %r5, [%r4+0]") && l.contains("r5=0x")), "{text}");
+}
+
+#[test]
+fn plugin_speaks_the_bpf_conformance_protocol() {
+    // mov r0, r2 (memory length); exit — memory as bpf_conformance sends it: "aa  bb  ".
+    let o = rvbpf(&["plugin", "01  02  03  "], "bf 20 00 00 00 00 00 00 95 00 00 00 00 00 00 00\n");
+    assert!(o.status.success());
+    assert_eq!(out(&o), "3\n");
+    let o = rvbpf(&["plugin"], "07 0a 00 00 01 00 00 00 95 00 00 00 00 00 00 00");
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(out(&o), "invalid instruction at 0: opcode 0x07: writes the read-only frame pointer r10\n", "one error line on stdout");
+    let o = rvbpf(&["plugin"], "zz");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).starts_with("program: bad hex byte"), "{}", out(&o));
+}
+
+#[test]
+fn conformance_ends_with_the_summary_line_and_fails_on_failure() {
+    let dir = std::env::temp_dir().join(format!("rvbpf-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("good.data"), "-- asm\nmov %r0, 1\nexit\n-- result\n1\n").unwrap();
+    std::fs::write(dir.join("bad.data"), "-- asm\nmov %r0, 1\nexit\n-- result\n2\n").unwrap();
+    std::fs::write(dir.join("skip.data"), "-- asm\nexit\n-- pyelf\n").unwrap();
+    let o = rvbpf(&["conformance", dir.to_str().unwrap()], "");
+    std::fs::remove_dir_all(&dir).ok();
+    let text = out(&o);
+    assert_eq!(text.lines().last().unwrap(), "1 passed, 1 failed, 1 skipped");
+    assert!(text.contains("FAIL") && text.contains("returned 0x1, expected 0x2"), "{text}");
+    assert!(!o.status.success());
+}
+
+#[test]
+fn asm_and_disasm_round_trip_through_files() {
+    let dir = std::env::temp_dir().join(format!("rvbpf-asm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("p.bin");
+    let o = rvbpf(&["asm", "examples/parser.asm", "-o", bin.to_str().unwrap()], "");
+    assert!(o.status.success(), "{}", err(&o));
+    let o = rvbpf(&["disasm", bin.to_str().unwrap()], "");
+    let src = dir.join("p.asm");
+    std::fs::write(&src, out(&o)).unwrap();
+    let bin2 = dir.join("p2.bin");
+    assert!(rvbpf(&["asm", src.to_str().unwrap(), "-o", bin2.to_str().unwrap()], "").status.success());
+    assert_eq!(std::fs::read(&bin).unwrap(), std::fs::read(&bin2).unwrap());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_not_a_panic() {
+    for (args, stdin, needle) in [
+        (vec!["run", "/nonexistent.bin"], "", "/nonexistent.bin"),
+        (vec!["run", "--mem", "abc", "examples/checksum.data"], "", "--mem: hex input has an odd number of digits"),
+        (vec!["asm", "-"], "add %r0, %r11\n", "line 1: bad register \"%r11\""),
+        (vec!["asm", "-"], "ja nowhere\nexit\n", "line 1: unknown label \"nowhere\""),
+        (vec!["disasm", "-"], "95 00 00 00", "not a multiple of 8"),
+        (vec!["conformance", "--jobs", "0", "conformance"], "", "--jobs must be at least 1"),
+        (vec!["frobnicate"], "", "unrecognized subcommand"),
+    ] {
+        let o = rvbpf(&args, stdin);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(err(&o).contains(needle), "{args:?}: stderr {:?} lacks {needle:?}", err(&o));
+        assert!(!err(&o).contains("panicked"), "{args:?} panicked");
+    }
+}
