@@ -9,7 +9,7 @@ use serde_json::json;
 
 use rvbpf::conformance::{self, runner, Engine, Verdict};
 use rvbpf::helpers::ConformanceEnv;
-use rvbpf::interp::{Interpreter, Region, RunOptions, Tracer, DEFAULT_BUDGET};
+use rvbpf::interp::{Interpreter, RunOptions, Tracer, DEFAULT_BUDGET};
 use rvbpf::isa::disasm::{disassemble, format_insn, Syntax};
 use rvbpf::isa::{asm, encode_all, Insn, Program};
 
@@ -217,14 +217,7 @@ fn cmd_run(
     let opts = RunOptions { budget };
     let mut tracer = PrintTrace { lines: Vec::new(), json };
     let result = if trace {
-        let r1 = if memory.is_empty() { 0 } else { memory.as_mut_ptr() as u64 };
-        let len = memory.len() as u64;
-        let mut regions = Vec::new();
-        if !memory.is_empty() {
-            regions.push(Region::of_mut(&mut memory));
-        }
-        regions.extend(rvbpf::helpers::Env::regions(&mut env));
-        vm.run_with(r1, len, regions, &mut env, &opts, &mut tracer)
+        vm.run_traced(&mut memory, &[], &mut env, &opts, &mut tracer)
     } else {
         vm.run(&mut memory, &[], &mut env, &opts)
     };
@@ -246,10 +239,8 @@ fn cmd_run(
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) if json => {
-            let _ = e;
-            Ok(ExitCode::FAILURE)
-        }
+        // The JSON document above already carries the error.
+        Err(_) if json => Ok(ExitCode::FAILURE),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -145,7 +145,7 @@ pub fn parse_data(text: &str) -> DataFile {
         }
         f.raw = Some(words);
     }
-    let no_insns = f.raw.as_ref().map_or(true, |w| w.is_empty()) && f.asm.as_ref().map_or(true, |a| a.trim().is_empty());
+    let no_insns = f.raw.as_ref().is_none_or(|w| w.is_empty()) && f.asm.as_ref().is_none_or(|a| a.trim().is_empty());
     if f.skip.is_none() {
         if f.result.is_none() && f.error.is_none() {
             f.skip = Some("no result or error".into());

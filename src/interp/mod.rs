@@ -175,6 +175,18 @@ impl Interpreter {
     /// Runs with r1 = the input memory (or 0 when empty), r2 = its length, as the
     /// conformance suites expect. `extra` regions are also accessible (contexts, packets).
     pub fn run(&self, input: &mut [u8], extra: &[Region], env: &mut dyn Env, opts: &RunOptions) -> Result<Outcome, ExecError> {
+        self.run_traced(input, extra, env, opts, &mut NoTrace)
+    }
+
+    /// [`Interpreter::run`], reporting each step to `tracer`.
+    pub fn run_traced<T: Tracer>(
+        &self,
+        input: &mut [u8],
+        extra: &[Region],
+        env: &mut dyn Env,
+        opts: &RunOptions,
+        tracer: &mut T,
+    ) -> Result<Outcome, ExecError> {
         let r1 = if input.is_empty() { 0 } else { input.as_mut_ptr() as u64 };
         let len = input.len() as u64;
         let mut regions = Vec::with_capacity(extra.len() + 1);
@@ -183,7 +195,7 @@ impl Interpreter {
         }
         regions.extend_from_slice(extra);
         regions.extend(env.regions());
-        self.run_with(r1, len, regions, env, opts, &mut NoTrace)
+        self.run_with(r1, len, regions, env, opts, tracer)
     }
 
     /// Runs with explicit r1, r2 and regions, reporting each step to `tracer`.

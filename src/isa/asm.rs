@@ -300,7 +300,7 @@ fn parse_insn(t: &[String], line: usize) -> Result<Pending, String> {
     }
     if let Some(rest) = m.strip_prefix("ldx") {
         let (signed, sz) = match rest.strip_prefix('s') {
-            Some(sz) if sz != "" && sz != "dw" => (true, sz),
+            Some(sz) if !sz.is_empty() && sz != "dw" => (true, sz),
             _ => (false, rest),
         };
         let size = size_of(sz).ok_or_else(|| alloc::format!("unknown mnemonic {m:?}"))?;

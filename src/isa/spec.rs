@@ -81,7 +81,7 @@ pub struct SpecRow {
     pub group: Group,
     /// First `-mcpu` version with the instruction (1-4).
     pub version: u8,
-    /// Semantics id, e.g. `alu64.sdiv.k`; `Insn::semantics` returns the same string.
+    /// Semantics id, e.g. `alu64.sdiv.k` (an instruction's is `insn.spec_row().semantics`).
     pub semantics: &'static str,
     /// False for valid encodings rvbpf refuses (packet access, BTF-id calls); `note` says why.
     pub supported: bool,
