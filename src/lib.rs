@@ -16,7 +16,9 @@
 extern crate alloc;
 
 pub mod conformance;
+pub mod errno;
 pub mod helpers;
 pub mod interp;
 pub mod isa;
+pub mod maps;
 pub mod semantics;
