@@ -20,5 +20,7 @@ pub mod errno;
 pub mod helpers;
 pub mod interp;
 pub mod isa;
+pub mod loader;
+pub mod runtime;
 pub mod maps;
 pub mod semantics;

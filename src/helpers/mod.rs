@@ -6,6 +6,8 @@
 //! environment: [`HelperSet::conformance`] is the set the ecosystem's `.data` suites
 //! assume (uBPF and bpf2c's ids 0-5); the Linux program types bring the Linux ids.
 
+pub mod linux;
+
 use alloc::collections::BTreeMap;
 
 use alloc::boxed::Box;
@@ -21,6 +23,9 @@ pub enum Flow {
     Continue(u64),
     /// Stop the program with r0 = the value (uBPF's unwind helper).
     Exit(u64),
+    /// `bpf_tail_call` succeeded: stop this program and run the target (an opaque
+    /// handle the environment understands) in its place, with the same r1.
+    TailCall(u64),
 }
 
 /// A helper failure. Errors carry what was wrong; the interpreter adds where.

@@ -98,6 +98,8 @@ pub enum ExecErrorKind {
     Misaligned { addr: u64, len: u64 },
     #[error("call depth exceeds {MAX_FRAMES} frames")]
     CallDepth,
+    #[error("bpf_tail_call from a bpf-to-bpf subprogram is not supported")]
+    TailCallInSubprog,
     #[error("instruction budget of {0} exhausted")]
     Budget(u64),
     #[error("helper {id}: {err}")]
@@ -132,6 +134,9 @@ impl Default for RunOptions {
 pub struct Outcome {
     pub r0: u64,
     pub insns_executed: u64,
+    /// Set when the program ended in a successful `bpf_tail_call`: the target's handle.
+    /// The caller runs the target next (with the same context), as the kernel does.
+    pub tail_call: Option<u64>,
 }
 
 /// Observes execution; `ENABLED = false` compiles the hooks away.
@@ -296,15 +301,17 @@ impl Interpreter {
                         pc = (pc as i64 + off as i64) as usize;
                     }
                 }
-                Insn::Call { helper } => {
-                    if let Some(r0) = call_helper(env, &mem, &mut reg, helper as i64).map_err(|kind| ExecError { pc: cur, kind })? {
-                        return Ok(Outcome { r0, insns_executed: executed });
-                    }
-                }
-                Insn::Callx { reg: r } => {
-                    let id = reg[r.index()] as i64;
-                    if let Some(r0) = call_helper(env, &mem, &mut reg, id).map_err(|kind| ExecError { pc: cur, kind })? {
-                        return Ok(Outcome { r0, insns_executed: executed });
+                Insn::Call { .. } | Insn::Callx { .. } => {
+                    let id = match *insn {
+                        Insn::Callx { reg: r } => reg[r.index()] as i64,
+                        Insn::Call { helper } => helper as i64,
+                        _ => unreachable!(),
+                    };
+                    match call_helper(env, &mem, &mut reg, id).map_err(|kind| ExecError { pc: cur, kind })? {
+                        None => {}
+                        Some(Flow::TailCall(_)) if !frames.is_empty() => return err(cur, ExecErrorKind::TailCallInSubprog),
+                        Some(Flow::TailCall(target)) => return Ok(Outcome { r0: 0, insns_executed: executed, tail_call: Some(target) }),
+                        Some(Flow::Exit(r0) | Flow::Continue(r0)) => return Ok(Outcome { r0, insns_executed: executed, tail_call: None }),
                     }
                 }
                 Insn::CallLocal { imm } => {
@@ -321,7 +328,7 @@ impl Interpreter {
                         if T::ENABLED {
                             tracer.step(cur, insn, &before, &reg);
                         }
-                        return Ok(Outcome { r0: reg[0], insns_executed: executed });
+                        return Ok(Outcome { r0: reg[0], insns_executed: executed, tail_call: None });
                     }
                     Some(f) => {
                         reg[6..10].copy_from_slice(&f.saved);
@@ -340,16 +347,16 @@ impl Interpreter {
 
 /// Calls helper `id` with r1-r5 and sets r0. r1-r5 keep their values: the ABI makes them
 /// scratch, so a program that reads them after a call has no defined result (the verifier
-/// rejects it). `Some(r0)` means the helper ended the program.
+/// rejects it). `Some(flow)` means the helper ended the program (exit or tail call).
 #[inline(never)]
-fn call_helper(env: &mut dyn Env, mem: &Memory, reg: &mut [u64; 11], id: i64) -> Result<Option<u64>, ExecErrorKind> {
+fn call_helper(env: &mut dyn Env, mem: &Memory, reg: &mut [u64; 11], id: i64) -> Result<Option<Flow>, ExecErrorKind> {
     let args = [reg[1], reg[2], reg[3], reg[4], reg[5]];
     match env.call(id, args, mem).map_err(|err| ExecErrorKind::Helper { id, err })? {
         Flow::Continue(v) => {
             reg[0] = v;
             Ok(None)
         }
-        Flow::Exit(v) => Ok(Some(v)),
+        stop => Ok(Some(stop)),
     }
 }
 

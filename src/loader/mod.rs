@@ -1,0 +1,779 @@
+//! The loader: clang-compiled BPF ELF objects → programs ready for the verifier.
+//!
+//! Follows libbpf's conventions (its `bpf_object__open` half): programs by section name,
+//! `.text` subprograms appended to each program that calls them, maps from BTF-defined
+//! `.maps` and the legacy `maps` section, global data sections as one-element arrays.
+//! Relocations are dispatched on the instruction and the symbol, as libbpf does; the
+//! `object` crate's generic relocation kinds are not used (they are wrong for BPF).
+//!
+//! Map references stay symbolic in the kernel's own encoding: `lddw` with
+//! `BPF_PSEUDO_MAP_IDX` (src 5, imm = map index) or `BPF_PSEUDO_MAP_IDX_VALUE` (src 6,
+//! imm = map index, second imm = offset), indices into [`Object::maps`]. Whoever
+//! creates the maps passes them as the `fd_array`, in rvbpf or in Linux, and the
+//! runtime's fixup after verification turns them into addresses.
+//!
+//! Parsing borrows the object's bytes and never panics: every offset, size and count is
+//! checked, and errors name the section, instruction and byte offset.
+
+pub mod btf;
+pub mod sections;
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use object::elf;
+use object::read::elf::{FileHeader, SectionHeader, Sym};
+use object::Endianness;
+
+use crate::isa::RawInsn;
+use crate::maps::{create_flags, map_type, MapDef};
+use btf::{Btf, BtfError};
+pub use sections::{ProgType, SectionKind};
+
+/// `lddw` source values (the kernel's `BPF_PSEUDO_*`).
+pub const PSEUDO_MAP_FD: u8 = 1;
+pub const PSEUDO_MAP_VALUE: u8 = 2;
+pub const PSEUDO_FUNC: u8 = 4;
+pub const PSEUDO_MAP_IDX: u8 = 5;
+pub const PSEUDO_MAP_IDX_VALUE: u8 = 6;
+/// `call` source values.
+pub const PSEUDO_CALL: u8 = 1;
+pub const PSEUDO_KFUNC_CALL: u8 = 2;
+
+/// BPF relocation types (`Documentation/bpf/llvm_reloc.rst`).
+pub const R_BPF_64_64: u32 = 1;
+pub const R_BPF_64_ABS64: u32 = 2;
+pub const R_BPF_64_ABS32: u32 = 3;
+pub const R_BPF_64_NODYLD32: u32 = 4;
+pub const R_BPF_64_32: u32 = 10;
+
+/// Bounds on what an object may contain; beyond them it is refused.
+pub const MAX_SECTIONS: usize = 4096;
+pub const MAX_SYMBOLS: usize = 1 << 20;
+/// Maps one program may use (the kernel's `MAX_USED_MAPS`).
+pub const MAX_USED_MAPS: usize = 64;
+
+const OP_CALL: u8 = 0x85;
+const OP_LDDW: u8 = 0x18;
+
+/// Why an object was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("malformed ELF: {0}")]
+    Elf(String),
+    #[error("not a BPF object: {0}")]
+    NotBpf(String),
+    #[error("section {section}: {reason}")]
+    Section { section: String, reason: String },
+    #[error("section {section}, instruction {insn} (byte offset {offset}): {reason}")]
+    Reloc { section: String, insn: u64, offset: u64, reason: String },
+    #[error("map {map}: {reason}")]
+    Map { map: String, reason: String },
+    #[error("program {program}: {reason}")]
+    Program { program: String, reason: String },
+    #[error("section .BTF: {0}")]
+    Btf(BtfError),
+    #[error("section .BTF.ext: {count} CO-RE relocation(s), first in section {section} at byte offset {offset} (kind {kind}); CO-RE is not supported yet")]
+    CoRe { count: usize, section: String, offset: u32, kind: u32 },
+}
+
+fn elf_err(e: object::read::Error) -> LoadError {
+    LoadError::Elf(e.to_string())
+}
+
+fn sec_err<T>(section: &str, reason: impl Into<String>) -> Result<T, LoadError> {
+    Err(LoadError::Section { section: section.into(), reason: reason.into() })
+}
+
+/// Where a map definition came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MapOrigin {
+    /// A BTF-defined map in `.maps`.
+    Btf,
+    /// A `struct bpf_map_def` in the legacy `maps` section.
+    Legacy,
+    /// A global data section (`.data*`, `.rodata*`, `.bss*`): one-element array.
+    Data,
+}
+
+/// A map the object asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapSpec {
+    pub name: String,
+    pub def: MapDef,
+    pub origin: MapOrigin,
+    /// The ELF section that defines it.
+    pub section: String,
+    /// Initial value of element 0 for global data (`.bss`: zeroes).
+    pub data: Option<Vec<u8>>,
+    /// `.rodata`: frozen after initialisation, as libbpf does.
+    pub freeze: bool,
+    /// Prog-array slots filled at load (`values = { [i] = &prog }`): (index, program).
+    pub prog_values: Vec<(u32, String)>,
+    sec_idx: usize,
+    sec_off: u64,
+    sec_len: u64,
+    /// Byte offset of a BTF map's `values` member.
+    values_off: Option<u64>,
+}
+
+/// What a relocation in a program resolved to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelocTarget {
+    /// `lddw` of a map (index into [`Object::maps`]).
+    Map { map: usize },
+    /// `lddw` of an address inside a map's value (global data).
+    MapValue { map: usize, offset: u32 },
+    /// bpf-to-bpf call to a `.text` function, now at `slot` of the program.
+    Call { slot: usize },
+}
+
+/// One applied relocation, for listings (`rvbpf load`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Relocation {
+    /// Slot in the linked program.
+    pub slot: usize,
+    pub symbol: String,
+    pub r_type: u32,
+    pub target: RelocTarget,
+}
+
+/// An entry program, linked with the subprograms it calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProgramSpec {
+    pub name: String,
+    pub section: String,
+    pub kind: SectionKind,
+    /// Instruction slots, map references in `BPF_PSEUDO_MAP_IDX[_VALUE]` form.
+    pub insns: Vec<RawInsn>,
+    /// Each function in the linked program and its first slot (the entry first).
+    pub functions: Vec<(String, usize)>,
+    pub relocations: Vec<Relocation>,
+}
+
+impl ProgramSpec {
+    pub fn prog_type(&self) -> ProgType {
+        self.kind.prog_type
+    }
+    /// The program's bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.insns.iter().flat_map(|i| i.to_bytes()).collect()
+    }
+    /// Indices into [`Object::maps`] that the program references, in first-use order.
+    pub fn used_maps(&self) -> Vec<usize> {
+        let mut v = Vec::new();
+        for r in &self.relocations {
+            if let RelocTarget::Map { map } | RelocTarget::MapValue { map, .. } = r.target {
+                if !v.contains(&map) {
+                    v.push(map);
+                }
+            }
+        }
+        v
+    }
+}
+
+/// A parsed and relocated object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Object {
+    /// Name used as the global-data map prefix (the file name without `.o`).
+    pub name: String,
+    pub license: String,
+    pub kernel_version: Option<u32>,
+    pub maps: Vec<MapSpec>,
+    pub programs: Vec<ProgramSpec>,
+}
+
+impl Object {
+    pub fn program(&self, name: &str) -> Option<&ProgramSpec> {
+        self.programs.iter().find(|p| p.name == name)
+    }
+    pub fn map(&self, name: &str) -> Option<usize> {
+        self.maps.iter().position(|m| m.name == name)
+    }
+}
+
+struct Section<'a> {
+    name: &'a str,
+    sh_type: u32,
+    flags: u64,
+    data: &'a [u8],
+    size: u64,
+}
+
+#[derive(Clone, Copy)]
+struct Function {
+    sym: usize,
+    sec: usize,
+    start: usize,
+    slots: usize,
+}
+
+struct SymInfo<'a> {
+    name: &'a str,
+    st_type: u8,
+    bind: u8,
+    shndx: u16,
+    value: u64,
+    size: u64,
+}
+
+/// Parses, classifies and relocates an object. `name` is the object's name for
+/// global-data map names (libbpf uses the file name without `.o`).
+pub fn load(data: &[u8], name: &str) -> Result<Object, LoadError> {
+    Parser::new(data, name)?.run()
+}
+
+struct Parser<'a> {
+    obj_name: String,
+    sections: Vec<Section<'a>>,
+    syms: Vec<SymInfo<'a>>,
+    /// REL sections by target section index: (r_offset, r_sym, r_type).
+    rels: BTreeMap<usize, Vec<(u64, usize, u32)>>,
+    rel_names: BTreeMap<usize, &'a str>,
+    text: Option<usize>,
+}
+
+fn cstr(data: &[u8]) -> String {
+    let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    String::from_utf8_lossy(&data[..end]).into_owned()
+}
+
+/// Sanitised map name, as `bpf_object__init_internal_map` builds it.
+fn internal_map_name(obj: &str, section: &str) -> String {
+    let custom = (section.starts_with(".data.") || section.starts_with(".rodata.") || section.starts_with(".bss.")) && section != ".rodata.str1.1";
+    let raw = if custom {
+        String::from(section)
+    } else {
+        let pfx: String = obj.chars().take(8).collect();
+        format!("{pfx}{section}")
+    };
+    raw.chars().take(15).map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '.' { c } else { '_' }).collect()
+}
+
+impl<'a> Parser<'a> {
+    fn new(data: &'a [u8], obj_name: &str) -> Result<Parser<'a>, LoadError> {
+        let ident = data.get(..16).ok_or_else(|| LoadError::Elf("shorter than an ELF header".into()))?;
+        if ident[..4] != elf::ELFMAG {
+            return Err(LoadError::Elf("no ELF magic".into()));
+        }
+        if ident[4] != elf::ELFCLASS64.0 {
+            return Err(LoadError::NotBpf("not a 64-bit ELF file".into()));
+        }
+        if ident[5] != elf::ELFDATA2LSB.0 {
+            return Err(LoadError::NotBpf("big-endian objects are not supported (use -target bpfel or bpf on a little-endian host)".into()));
+        }
+        let hdr = elf::FileHeader64::<Endianness>::parse(data).map_err(elf_err)?;
+        let e = hdr.endian().map_err(elf_err)?;
+        let machine = hdr.e_machine(e);
+        if machine != elf::EM_BPF {
+            return Err(LoadError::NotBpf(format!("e_machine is {machine}, not EM_BPF (247)")));
+        }
+        let table = hdr.sections(e, data).map_err(elf_err)?;
+        if table.len() > MAX_SECTIONS {
+            return Err(LoadError::Elf(format!("{} sections, more than the {MAX_SECTIONS} rvbpf reads", table.len())));
+        }
+        let mut sections = Vec::with_capacity(table.len());
+        for sh in table.iter() {
+            let name = table.section_name(e, sh).map_err(elf_err)?;
+            let name = core::str::from_utf8(name).map_err(|_| LoadError::Elf("section name is not UTF-8".into()))?;
+            let sh_type = sh.sh_type(e).0;
+            let data = if sh_type == elf::SHT_NOBITS.0 { &[][..] } else { sh.data(e, data).map_err(|_| LoadError::Section { section: name.into(), reason: "offset or size outside the file".into() })? };
+            sections.push(Section { name, sh_type, flags: sh.sh_flags(e).0, data, size: sh.sh_size(e) });
+        }
+        let symtab = table.symbols(e, data, elf::SHT_SYMTAB).map_err(elf_err)?;
+        if symtab.is_empty() {
+            return Err(LoadError::Elf("no symbol table (stripped object?)".into()));
+        }
+        if symtab.len() > MAX_SYMBOLS {
+            return Err(LoadError::Elf(format!("{} symbols, more than the {MAX_SYMBOLS} rvbpf reads", symtab.len())));
+        }
+        let mut syms = Vec::with_capacity(symtab.len());
+        for s in symtab.iter() {
+            let name = symtab.symbol_name(e, s).map_err(elf_err)?;
+            syms.push(SymInfo {
+                name: core::str::from_utf8(name).map_err(|_| LoadError::Elf("symbol name is not UTF-8".into()))?,
+                st_type: s.st_type().0,
+                bind: s.st_bind().0,
+                shndx: s.st_shndx(e).0,
+                value: s.st_value(e),
+                size: s.st_size(e),
+            });
+        }
+        let mut rels = BTreeMap::new();
+        let mut rel_names = BTreeMap::new();
+        for (idx, sh) in table.iter().enumerate() {
+            if sh.sh_type(e) == elf::SHT_RELA {
+                return sec_err(sections[idx].name, "RELA relocations are not used by BPF objects");
+            }
+            let Some((rel, _link)) = sh.rel(e, data).map_err(|_| LoadError::Section { section: sections[idx].name.into(), reason: "relocation table outside the file".into() })? else {
+                continue;
+            };
+            let target = sh.sh_info(e) as usize;
+            if target >= sections.len() {
+                return sec_err(sections[idx].name, format!("relocates section {target}, which does not exist"));
+            }
+            let mut v = Vec::with_capacity(rel.len());
+            for r in rel {
+                let sym = r.r_sym(e) as usize;
+                if sym >= syms.len() {
+                    return sec_err(sections[idx].name, format!("relocation at offset {} names symbol {sym}, beyond the symbol table", r.r_offset.get(e)));
+                }
+                v.push((r.r_offset.get(e), sym, r.r_type(e).0));
+            }
+            rels.insert(target, v);
+            rel_names.insert(target, sections[idx].name);
+        }
+        let text = sections.iter().position(|s| s.name == ".text");
+        Ok(Parser { obj_name: obj_name.into(), sections, syms, rels, rel_names, text })
+    }
+
+    fn is_exec(&self, idx: usize) -> bool {
+        let s = &self.sections[idx];
+        s.sh_type == elf::SHT_PROGBITS.0 && s.flags & elf::SHF_EXECINSTR.0 != 0
+    }
+
+    fn run(self) -> Result<Object, LoadError> {
+        let mut license = String::from("");
+        let mut kernel_version = None;
+        let mut btf_data = None;
+        let mut ext_data = None;
+        for s in &self.sections {
+            match s.name {
+                "license" => license = cstr(s.data),
+                "version" => {
+                    let v: [u8; 4] = s.data.try_into().map_err(|_| LoadError::Section { section: "version".into(), reason: format!("{} bytes, not 4", s.data.len()) })?;
+                    kernel_version = Some(u32::from_le_bytes(v));
+                }
+                ".BTF" => btf_data = Some(s.data),
+                ".BTF.ext" => ext_data = Some(s.data),
+                ".kconfig" | ".ksyms" | ".addr_space.1" => return sec_err(s.name, "not supported (externs and arenas need kernel BTF)"),
+                n if n.starts_with(".struct_ops") => return sec_err(n, "struct_ops programs are not supported"),
+                _ => {}
+            }
+        }
+        let btf = btf_data.map(Btf::parse).transpose().map_err(LoadError::Btf)?;
+        if let Some(ext) = ext_data {
+            let core = btf::core_relos(ext, btf.as_ref()).map_err(|e| LoadError::Section { section: ".BTF.ext".into(), reason: e.to_string() })?;
+            if let Some((section, offset, kind)) = core.first {
+                return Err(LoadError::CoRe { count: core.count, section, offset, kind });
+            }
+        }
+        let functions = self.functions()?;
+        let mut maps = self.legacy_maps()?;
+        maps.extend(self.btf_maps(btf.as_ref())?);
+        maps.extend(self.data_maps());
+        for m in &maps {
+            if maps.iter().filter(|o| o.name == m.name).count() > 1 {
+                return Err(LoadError::Map { map: m.name.clone(), reason: "defined twice".into() });
+            }
+        }
+        self.prog_array_values(&mut maps, &functions)?;
+        let mut programs = Vec::new();
+        for (fi, f) in functions.iter().enumerate() {
+            if Some(f.sec) == self.text {
+                continue;
+            }
+            programs.push(self.link(fi, &functions, &maps)?);
+        }
+        Ok(Object { name: self.obj_name.clone(), license, kernel_version, maps, programs })
+    }
+
+    /// Every function symbol in an executable section, checked.
+    fn functions(&self) -> Result<Vec<Function>, LoadError> {
+        let mut out = Vec::new();
+        for (si, s) in self.syms.iter().enumerate() {
+            if s.st_type != elf::STT_FUNC.0 {
+                continue;
+            }
+            let sec = s.shndx as usize;
+            if s.shndx == 0 || s.shndx >= elf::SHN_LORESERVE || sec >= self.sections.len() || !self.is_exec(sec) {
+                if s.shndx == 0 {
+                    continue; // an extern function: reported if a call uses it
+                }
+                return Err(LoadError::Program { program: s.name.into(), reason: format!("function symbol in section {} which is not code", s.shndx) });
+            }
+            let section = &self.sections[sec];
+            if Some(sec) != self.text {
+                if s.bind == elf::STB_LOCAL.0 {
+                    return Err(LoadError::Program { program: s.name.into(), reason: "static programs outside .text are not supported (libbpf refuses them too)".into() });
+                }
+                if sections::classify(section.name).is_none() {
+                    return sec_err(section.name, "no program type matches this section name");
+                }
+            }
+            let end = s.value.checked_add(s.size);
+            if s.value % 8 != 0 || s.size % 8 != 0 || s.size == 0 || end.is_none_or(|e| e > section.data.len() as u64) {
+                return Err(LoadError::Program { program: s.name.into(), reason: format!("symbol range {}+{} is not whole instructions inside section {}", s.value, s.size, section.name) });
+            }
+            out.push(Function { sym: si, sec, start: (s.value / 8) as usize, slots: (s.size / 8) as usize });
+        }
+        // A code section (other than .text) whose bytes no program covers is suspicious
+        // but harmless; an empty program section is fine.
+        Ok(out)
+    }
+
+    fn legacy_maps(&self) -> Result<Vec<MapSpec>, LoadError> {
+        let Some(idx) = self.sections.iter().position(|s| s.name == "maps") else { return Ok(Vec::new()) };
+        let data = self.sections[idx].data;
+        let mut out = Vec::new();
+        for s in &self.syms {
+            if s.shndx as usize != idx || s.st_type == elf::STT_SECTION.0 {
+                continue;
+            }
+            let def = s.value.checked_add(s.size).and_then(|e| data.get(s.value as usize..e as usize));
+            let Some(def) = def.filter(|d| d.len() >= 20) else {
+                return Err(LoadError::Map { map: s.name.into(), reason: format!("legacy definition at {}+{} is not a 20-byte struct bpf_map_def inside section maps", s.value, s.size) });
+            };
+            if def[20..].iter().any(|&b| b != 0) {
+                return Err(LoadError::Map { map: s.name.into(), reason: "legacy definition has non-zero bytes beyond struct bpf_map_def".into() });
+            }
+            let f = |i: usize| u32::from_le_bytes(def[4 * i..4 * i + 4].try_into().unwrap_or_default());
+            out.push(MapSpec {
+                name: s.name.into(),
+                def: MapDef { map_type: f(0), key_size: f(1), value_size: f(2), max_entries: f(3), map_flags: f(4) },
+                origin: MapOrigin::Legacy,
+                section: "maps".into(),
+                data: None,
+                freeze: false,
+                prog_values: Vec::new(),
+                sec_idx: idx,
+                sec_off: s.value,
+                sec_len: s.size,
+                values_off: None,
+            });
+        }
+        Ok(out)
+    }
+
+    fn btf_maps(&self, btf: Option<&Btf>) -> Result<Vec<MapSpec>, LoadError> {
+        let Some(idx) = self.sections.iter().position(|s| s.name == ".maps") else { return Ok(Vec::new()) };
+        let Some(btf) = btf else { return sec_err(".maps", "BTF-defined maps need .BTF (compile with -g)") };
+        let Some(vars) = btf.datasec(".maps") else { return sec_err(".maps", "no DATASEC .maps in .BTF") };
+        let mut out = Vec::new();
+        for (var_id, _, _) in vars {
+            let name = btf.name(var_id);
+            let var = btf.get(var_id).filter(|t| t.kind == btf::kind::VAR);
+            let Some(var) = var else { return Err(LoadError::Map { map: name.into(), reason: format!("DATASEC entry {var_id} is not a VAR") }) };
+            if var.extra.first() != Some(&1) {
+                return Err(LoadError::Map { map: name.into(), reason: "unsupported map linkage (must be global)".into() });
+            }
+            let sym = self.syms.iter().find(|s| s.shndx as usize == idx && s.name == name);
+            let Some(sym) = sym else { return Err(LoadError::Map { map: name.into(), reason: "no ELF symbol of this name in .maps".into() }) };
+            let (def, values_off) = map_def_from_btf(btf, var.size_or_type).map_err(|reason| LoadError::Map { map: name.into(), reason })?;
+            out.push(MapSpec {
+                name: name.into(),
+                def,
+                origin: MapOrigin::Btf,
+                section: ".maps".into(),
+                data: None,
+                freeze: false,
+                prog_values: Vec::new(),
+                sec_idx: idx,
+                sec_off: sym.value,
+                sec_len: sym.size,
+                values_off,
+            });
+        }
+        Ok(out)
+    }
+
+    fn data_maps(&self) -> Vec<MapSpec> {
+        let mut out = Vec::new();
+        for (idx, s) in self.sections.iter().enumerate() {
+            let is_data = [".data", ".rodata", ".bss"].iter().any(|p| s.name == *p || s.name.starts_with(&format!("{p}.")));
+            if !is_data || s.size == 0 || s.flags & elf::SHF_ALLOC.0 == 0 || s.size > u32::MAX as u64 {
+                continue;
+            }
+            let readonly = s.name.starts_with(".rodata");
+            out.push(MapSpec {
+                name: internal_map_name(&self.obj_name, s.name),
+                def: MapDef {
+                    map_type: map_type::ARRAY,
+                    key_size: 4,
+                    value_size: s.size as u32,
+                    max_entries: 1,
+                    map_flags: if readonly { create_flags::RDONLY_PROG } else { 0 },
+                },
+                origin: MapOrigin::Data,
+                section: s.name.into(),
+                data: Some(if s.sh_type == elf::SHT_NOBITS.0 { alloc::vec![0; s.size as usize] } else { s.data.to_vec() }),
+                freeze: readonly,
+                prog_values: Vec::new(),
+                sec_idx: idx,
+                sec_off: 0,
+                sec_len: s.size,
+                values_off: None,
+            });
+        }
+        out
+    }
+
+    /// `.rel.maps`: `values = { [i] = &prog }` of prog arrays.
+    fn prog_array_values(&self, maps: &mut [MapSpec], functions: &[Function]) -> Result<(), LoadError> {
+        let Some(idx) = self.sections.iter().position(|s| s.name == ".maps") else { return Ok(()) };
+        let Some(rels) = self.rels.get(&idx) else { return Ok(()) };
+        for &(off, sym, r_type) in rels {
+            let at = |reason: String| LoadError::Section { section: ".rel.maps".into(), reason: format!("relocation at offset {off}: {reason}") };
+            if r_type != R_BPF_64_ABS64 {
+                return Err(at(format!("type {r_type}, expected R_BPF_64_ABS64")));
+            }
+            let mi = maps.iter().position(|m| m.sec_idx == idx && off >= m.sec_off && off < m.sec_off + m.sec_len.max(1));
+            let Some(mi) = mi else { return Err(at("not inside any map definition".into())) };
+            let Some(voff) = maps[mi].values_off else { return Err(at(format!("map {} has no `values` member", maps[mi].name))) };
+            let base = maps[mi].sec_off + voff;
+            if off < base || (off - base) % 8 != 0 {
+                return Err(at("not at an element of `values`".into()));
+            }
+            let slot = (off - base) / 8;
+            if slot >= maps[mi].def.max_entries as u64 {
+                return Err(at(format!("values[{slot}] beyond max_entries {}", maps[mi].def.max_entries)));
+            }
+            let s = &self.syms[sym];
+            if !functions.iter().any(|f| f.sym == sym && Some(f.sec) != self.text) {
+                return Err(at(format!("symbol {} is not a program", s.name)));
+            }
+            maps[mi].prog_values.push((slot as u32, s.name.into()));
+        }
+        Ok(())
+    }
+
+    /// Links entry program `fi`: copies its instructions, appends every `.text` function
+    /// it reaches, rewrites call offsets and resolves map references.
+    fn link(&self, fi: usize, functions: &[Function], maps: &[MapSpec]) -> Result<ProgramSpec, LoadError> {
+        let entry = functions[fi];
+        let sec = &self.sections[entry.sec];
+        let prog_name = self.syms[entry.sym].name;
+        let kind = sections::classify(sec.name).ok_or_else(|| LoadError::Section { section: sec.name.into(), reason: "no program type matches this section name".into() })?;
+        let slots = |f: &Function| -> Vec<RawInsn> {
+            let d = &self.sections[f.sec].data[f.start * 8..(f.start + f.slots) * 8];
+            d.chunks_exact(8).map(|c| RawInsn::from_bytes(c.try_into().unwrap_or_default())).collect()
+        };
+        let mut out = slots(&entry);
+        // (function index, first slot in `out`), in `out` order.
+        let mut placed: Vec<(usize, usize)> = alloc::vec![(fi, 0)];
+        let mut relocations = Vec::new();
+        let mut i = 0;
+        while i < out.len() {
+            if out.len() > crate::isa::MAX_SLOTS {
+                return Err(LoadError::Program { program: prog_name.into(), reason: "linked program exceeds the instruction limit".into() });
+            }
+            let &(f_idx, base) = placed.iter().rev().find(|(_, b)| *b <= i).unwrap_or(&placed[0]);
+            let f = functions[f_idx];
+            let local = f.start + (i - base);
+            let byte_off = (local * 8) as u64;
+            let fsec = self.sections[f.sec].name;
+            let where_ = |reason: String| LoadError::Reloc { section: fsec.into(), insn: local as u64, offset: byte_off, reason };
+            let relo = self.rels.get(&f.sec).and_then(|v| v.iter().find(|r| r.0 == byte_off));
+            if let Some(rels) = self.rels.get(&f.sec) {
+                if let Some(bad) = rels.iter().find(|r| r.0 % 8 != 0 || r.0 >= self.sections[f.sec].data.len() as u64) {
+                    let rsec = self.rel_names.get(&f.sec).copied().unwrap_or("?");
+                    return sec_err(rsec, format!("relocation offset {} is not an instruction of {fsec}", bad.0));
+                }
+            }
+            let insn = out[i];
+            let last_of_fn = i + 1 == base + f.slots;
+            match insn.opcode {
+                OP_CALL if insn.src == PSEUDO_CALL => {
+                    let target = match relo {
+                        Some(&(_, sym, r_type)) => {
+                            let s = &self.syms[sym];
+                            if r_type != R_BPF_64_32 {
+                                return Err(where_(format!("call relocation of type {r_type}, expected R_BPF_64_32 (10)")));
+                            }
+                            if s.shndx == 0 {
+                                return Err(where_(format!("call to extern function '{}' is not supported", s.name)));
+                            }
+                            if Some(s.shndx as usize) != self.text || s.value % 8 != 0 {
+                                return Err(where_(format!("call relocation against '{}', which is not a .text function", s.name)));
+                            }
+                            relocations.push((i, String::from(s.name), r_type));
+                            (self.text.unwrap_or(0), (s.value / 8) as i64 + insn.imm as i64 + 1)
+                        }
+                        None => (f.sec, local as i64 + insn.imm as i64 + 1),
+                    };
+                    let callee = functions.iter().position(|g| g.sec == target.0 && g.start as i64 == target.1);
+                    let Some(callee) = callee else {
+                        return Err(where_(format!("call target {} of section {} is not the start of a function", target.1, self.sections[target.0].name)));
+                    };
+                    if Some(functions[callee].sec) != self.text && callee != fi {
+                        return Err(where_(format!("call to program '{}': only .text functions can be called", self.syms[functions[callee].sym].name)));
+                    }
+                    let start = match placed.iter().find(|(g, _)| *g == callee) {
+                        Some(&(_, s)) => s,
+                        None => {
+                            let s = out.len();
+                            out.extend(slots(&functions[callee]));
+                            placed.push((callee, s));
+                            s
+                        }
+                    };
+                    out[i].imm = (start as i64 - i as i64 - 1) as i32;
+                    i += 1;
+                }
+                OP_CALL if insn.src == PSEUDO_KFUNC_CALL => return Err(where_("kfunc calls are not supported".into())),
+                OP_LDDW => {
+                    if last_of_fn {
+                        return Err(where_("lddw is missing its second slot".into()));
+                    }
+                    if let Some(&(_, sym, r_type)) = relo {
+                        let s = &self.syms[sym];
+                        if r_type != R_BPF_64_64 {
+                            return Err(where_(format!("lddw relocation of type {r_type}, expected R_BPF_64_64 (1)")));
+                        }
+                        if insn.src != 0 {
+                            return Err(where_(format!("relocated lddw already has source {}", insn.src)));
+                        }
+                        if s.shndx == 0 {
+                            return Err(where_(format!("extern variable '{}' is not supported", s.name)));
+                        }
+                        if s.shndx >= elf::SHN_LORESERVE || s.shndx as usize >= self.sections.len() {
+                            return Err(where_(format!("symbol '{}' is in special section {:#x} (forgot to initialize a global?)", s.name, s.shndx)));
+                        }
+                        let ssec = s.shndx as usize;
+                        if Some(ssec) == self.text || self.is_exec(ssec) {
+                            return Err(where_(format!("function pointer to '{}' (BPF_PSEUDO_FUNC) is not supported", s.name)));
+                        }
+                        if let Some(mi) = maps.iter().position(|m| m.origin != MapOrigin::Data && m.sec_idx == ssec && m.sec_off == s.value) {
+                            out[i].src = PSEUDO_MAP_IDX;
+                            out[i].imm = mi as i32;
+                        } else if let Some(mi) = maps.iter().position(|m| m.origin == MapOrigin::Data && m.sec_idx == ssec) {
+                            let off = insn.imm as i64 + s.value as i64;
+                            if off < 0 || off >= maps[mi].def.value_size as i64 {
+                                return Err(where_(format!("offset {off} of '{}' outside section {}", s.name, maps[mi].section)));
+                            }
+                            out[i].src = PSEUDO_MAP_IDX_VALUE;
+                            out[i].imm = mi as i32;
+                            out[i + 1].imm = off as i32;
+                        } else {
+                            return Err(where_(format!("symbol '{}' in section {} is neither a map nor global data", s.name, self.sections[ssec].name)));
+                        }
+                        relocations.push((i, String::from(s.name), r_type));
+                    } else if insn.src != 0 {
+                        return Err(where_(format!("lddw with pseudo source {} but no relocation", insn.src)));
+                    }
+                    i += 2;
+                }
+                _ => {
+                    if let Some(&(_, sym, r_type)) = relo {
+                        return Err(where_(format!("relocation (type {r_type}, symbol '{}') on an instruction that is neither call nor lddw", self.syms[sym].name)));
+                    }
+                    i += 1;
+                }
+            }
+        }
+        // Resolve the recorded relocations against the final layout.
+        let relocations = relocations
+            .into_iter()
+            .map(|(slot, symbol, r_type)| {
+                let insn = out[slot];
+                let target = match (insn.opcode, insn.src) {
+                    (OP_CALL, _) => RelocTarget::Call { slot: (slot as i64 + insn.imm as i64 + 1) as usize },
+                    (_, PSEUDO_MAP_IDX) => RelocTarget::Map { map: insn.imm as usize },
+                    _ => RelocTarget::MapValue { map: insn.imm as usize, offset: out[slot + 1].imm as u32 },
+                };
+                Relocation { slot, symbol, r_type, target }
+            })
+            .collect::<Vec<_>>();
+        let spec = ProgramSpec {
+            name: prog_name.into(),
+            section: sec.name.into(),
+            kind,
+            insns: out,
+            functions: placed.iter().map(|&(g, s)| (String::from(self.syms[functions[g].sym].name), s)).collect(),
+            relocations,
+        };
+        if spec.used_maps().len() > MAX_USED_MAPS {
+            return Err(LoadError::Program { program: prog_name.into(), reason: format!("uses more than {MAX_USED_MAPS} maps") });
+        }
+        Ok(spec)
+    }
+}
+
+/// Reads a BTF map definition struct (`__uint`, `__type`, `__array` members).
+/// Returns the definition and the byte offset of a `values` member, if any.
+fn map_def_from_btf(btf: &Btf, type_id: u32) -> Result<(MapDef, Option<u64>), String> {
+    let id = btf.skip_mods(type_id).map_err(|e| e.to_string())?;
+    let t = btf.get(id).ok_or("definition has no type")?;
+    if t.kind != btf::kind::STRUCT {
+        return Err(format!("definition is BTF kind {}, not a struct", t.kind));
+    }
+    // `__uint(name, N)` is `int (*name)[N]`.
+    let uint = |tid: u32, field: &str| -> Result<u32, String> {
+        let p = btf.get(tid).filter(|p| p.kind == btf::kind::PTR).ok_or(format!("`{field}` is not declared with __uint"))?;
+        let a = btf.get(p.size_or_type).filter(|a| a.kind == btf::kind::ARRAY).ok_or(format!("`{field}` is not declared with __uint"))?;
+        Ok(a.extra[2])
+    };
+    let size_of = |tid: u32, field: &str| -> Result<u32, String> {
+        let p = btf.get(tid).filter(|p| p.kind == btf::kind::PTR).ok_or(format!("`{field}` is not declared with __type"))?;
+        let n = btf.resolve_size(p.size_or_type).map_err(|e| format!("`{field}`: {e}"))?;
+        u32::try_from(n).map_err(|_| format!("`{field}` is larger than 4 GiB"))
+    };
+    let mut def = MapDef::default();
+    let (mut has_type, mut key, mut value, mut values_off) = (false, None, None, None);
+    for m in btf.members(t) {
+        let name = btf.str(m.name_off);
+        match name {
+            "type" => {
+                def.map_type = uint(m.type_id, name)?;
+                has_type = true;
+            }
+            "max_entries" => def.max_entries = uint(m.type_id, name)?,
+            "map_flags" => def.map_flags = uint(m.type_id, name)?,
+            "key_size" => def.key_size = uint(m.type_id, name)?,
+            "value_size" => def.value_size = uint(m.type_id, name)?,
+            "numa_node" | "map_extra" => {}
+            "pinning" => {
+                if uint(m.type_id, name)? != 0 {
+                    return Err("pinning is not supported".into());
+                }
+            }
+            "key" => key = Some(size_of(m.type_id, name)?),
+            "value" => value = Some(size_of(m.type_id, name)?),
+            "values" => values_off = Some(m.bit_offset as u64 / 8),
+            other => return Err(format!("unknown map field `{other}`")),
+        }
+    }
+    if !has_type {
+        return Err("no `type` field".into());
+    }
+    for (explicit, typed, what) in [(&mut def.key_size, key, "key"), (&mut def.value_size, value, "value")] {
+        if let Some(sz) = typed {
+            if *explicit != 0 && *explicit != sz {
+                return Err(format!("{what}_size {} conflicts with the {what} type's size {sz}", *explicit));
+            }
+            *explicit = sz;
+        }
+    }
+    if values_off.is_some() {
+        if def.map_type != map_type::PROG_ARRAY {
+            return Err("`values` is only supported for prog arrays".into());
+        }
+        if value.is_some() {
+            return Err("a prog array with `values` takes no `value` type".into());
+        }
+        def.value_size = 4;
+    }
+    Ok((def, values_off))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_map_names_follow_libbpf() {
+        assert_eq!(internal_map_name("hello_world", ".bss"), "hello_wo.bss");
+        assert_eq!(internal_map_name("x", ".rodata.str1.1"), "x.rodata.str1.1");
+        assert_eq!(internal_map_name("obj", ".data.my-counters"), ".data.my_counte");
+    }
+
+    #[test]
+    fn refuses_garbage_without_panicking() {
+        assert!(matches!(load(b"", "x"), Err(LoadError::Elf(_))));
+        assert!(matches!(load(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0], "x"), Err(LoadError::Elf(_))));
+        assert!(matches!(load(&[0x7f, b'E', b'L', b'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0], "x"), Err(LoadError::NotBpf(_))));
+    }
+}

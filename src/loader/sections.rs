@@ -1,0 +1,126 @@
+//! Program section names → program types, by libbpf's matching rules.
+//!
+//! A definition ending in `+` matches the exact name or `name/anything`; one ending in
+//! `/` needs that prefix; the others must match exactly. A leading `?` in the section
+//! name means "do not load automatically".
+
+/// `enum bpf_prog_type` values rvbpf knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ProgType {
+    SocketFilter = 1,
+    Kprobe = 2,
+    SchedCls = 3,
+    Tracepoint = 5,
+    Xdp = 6,
+    PerfEvent = 7,
+    RawTracepoint = 17,
+    Syscall = 31,
+}
+
+impl ProgType {
+    pub fn from_u32(v: u32) -> Option<ProgType> {
+        use ProgType::*;
+        Some(match v {
+            1 => SocketFilter,
+            2 => Kprobe,
+            3 => SchedCls,
+            5 => Tracepoint,
+            6 => Xdp,
+            7 => PerfEvent,
+            17 => RawTracepoint,
+            31 => Syscall,
+            _ => return None,
+        })
+    }
+
+    /// The kernel's name (`bpftool prog` style).
+    pub fn name(self) -> &'static str {
+        use ProgType::*;
+        match self {
+            SocketFilter => "socket_filter",
+            Kprobe => "kprobe",
+            SchedCls => "sched_cls",
+            Tracepoint => "tracepoint",
+            Xdp => "xdp",
+            PerfEvent => "perf_event",
+            RawTracepoint => "raw_tracepoint",
+            Syscall => "syscall",
+        }
+    }
+}
+
+/// What a section name says about its programs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SectionKind {
+    pub prog_type: ProgType,
+    /// kretprobe/kretsyscall/uretprobe.
+    pub is_return: bool,
+    /// The part after the first `/`: the probed function or tracepoint.
+    pub attach: Option<alloc::string::String>,
+    /// `SEC("?…")`.
+    pub autoload: bool,
+}
+
+/// (definition, type, is_return) in libbpf's order; the first match wins.
+const DEFS: &[(&str, ProgType, bool)] = &[
+    ("socket", ProgType::SocketFilter, false),
+    ("kprobe+", ProgType::Kprobe, false),
+    ("uprobe+", ProgType::Kprobe, false),
+    ("kretprobe+", ProgType::Kprobe, true),
+    ("uretprobe+", ProgType::Kprobe, true),
+    ("ksyscall+", ProgType::Kprobe, false),
+    ("kretsyscall+", ProgType::Kprobe, true),
+    ("tc", ProgType::SchedCls, false),
+    ("classifier", ProgType::SchedCls, false),
+    ("tracepoint+", ProgType::Tracepoint, false),
+    ("tp+", ProgType::Tracepoint, false),
+    ("raw_tracepoint+", ProgType::RawTracepoint, false),
+    ("raw_tp+", ProgType::RawTracepoint, false),
+    ("xdp", ProgType::Xdp, false),
+    ("perf_event", ProgType::PerfEvent, false),
+    ("syscall", ProgType::Syscall, false),
+];
+
+/// Classifies a program section, or None when no definition matches.
+pub fn classify(section: &str) -> Option<SectionKind> {
+    let (autoload, name) = match section.strip_prefix('?') {
+        Some(rest) => (false, rest),
+        None => (true, section),
+    };
+    for &(def, prog_type, is_return) in DEFS {
+        let matched = if let Some(base) = def.strip_suffix('+') {
+            name == base || name.strip_prefix(base).is_some_and(|r| r.starts_with('/'))
+        } else if def.ends_with('/') {
+            name.starts_with(def)
+        } else {
+            name == def
+        };
+        if matched {
+            let attach = name.split_once('/').map(|(_, a)| alloc::string::String::from(a)).filter(|a| !a.is_empty());
+            return Some(SectionKind { prog_type, is_return, attach, autoload });
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libbpf_matching_rules() {
+        let k = classify("kprobe/do_sys_open").unwrap();
+        assert_eq!((k.prog_type, k.is_return, k.attach.as_deref()), (ProgType::Kprobe, false, Some("do_sys_open")));
+        assert!(classify("kretprobe/x").unwrap().is_return);
+        assert_eq!(classify("kprobe").unwrap().attach, None);
+        assert_eq!(classify("kprobex"), None, "`+` needs an exact name or a `/`");
+        assert_eq!(classify("xdp").unwrap().prog_type, ProgType::Xdp);
+        assert_eq!(classify("xdp/foo"), None, "xdp matches exactly");
+        assert_eq!(classify("socket").unwrap().prog_type, ProgType::SocketFilter);
+        assert_eq!(classify("socket1"), None);
+        assert_eq!(classify("tp/syscalls/sys_enter_openat").unwrap().attach.as_deref(), Some("syscalls/sys_enter_openat"));
+        assert_eq!(classify("raw_tp/sched_switch").unwrap().prog_type, ProgType::RawTracepoint);
+        assert!(!classify("?syscall").unwrap().autoload);
+    }
+}

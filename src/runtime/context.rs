@@ -1,0 +1,406 @@
+//! Program contexts: what r1 points to for each program type, the memory a program may
+//! touch through it, and the context-access rewrite for XDP.
+//!
+//! - kprobe/kretprobe: Linux riscv64 `struct pt_regs` (288 bytes, read-only), so stock
+//!   `bpf_tracing.h` `PT_REGS_*` macros work;
+//! - tracepoint: the raw record (read-only); raw_tracepoint: `u64 args[]` (read-only);
+//! - syscall: caller memory (read-write), r2 = its length;
+//! - xdp: `struct xdp_md`. Its `data`/`data_end`/`data_meta` are 32-bit fields that the
+//!   kernel's verifier rewrites into 64-bit pointer loads (`convert_ctx_accesses`);
+//!   [`convert_xdp_ctx`] does the same rewrite on rvbpf's own layout, [`XdpBuff`];
+//! - socket filter: a `struct __sk_buff` (192 bytes; only `cb[]` writable), packet bytes
+//!   through `bpf_skb_load_bytes`, as Linux allows socket filters no direct access.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::interp::Region;
+use crate::isa::{Insn, Program, Reg, Size};
+use crate::loader::ProgType;
+
+/// Linux riscv64 `struct pt_regs` (`arch/riscv/include/asm/ptrace.h`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PtRegs {
+    pub epc: u64,
+    pub ra: u64,
+    pub sp: u64,
+    pub gp: u64,
+    pub tp: u64,
+    pub t0: u64,
+    pub t1: u64,
+    pub t2: u64,
+    pub s0: u64,
+    pub s1: u64,
+    pub a: [u64; 8],
+    pub s2_11: [u64; 10],
+    pub t3: u64,
+    pub t4: u64,
+    pub t5: u64,
+    pub t6: u64,
+    pub status: u64,
+    pub badaddr: u64,
+    pub cause: u64,
+    pub orig_a0: u64,
+}
+
+/// Field names of [`PtRegs`] in order (each 8 bytes).
+pub const PT_REGS_FIELDS: [&str; 36] = [
+    "epc", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6",
+    "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6", "status", "badaddr", "cause", "orig_a0",
+];
+
+impl PtRegs {
+    pub const SIZE: usize = 288;
+
+    /// The registers as 36 words in `PT_REGS_FIELDS` order.
+    pub fn words(&self) -> [u64; 36] {
+        let mut w = [0u64; 36];
+        // SAFETY: PtRegs is repr(C) of 36 u64 fields, exactly [u64; 36].
+        unsafe { core::ptr::copy_nonoverlapping(self as *const PtRegs as *const u64, w.as_mut_ptr(), 36) };
+        w
+    }
+
+    pub fn from_words(w: [u64; 36]) -> PtRegs {
+        // SAFETY: as in `words`.
+        unsafe { core::mem::transmute::<[u64; 36], PtRegs>(w) }
+    }
+
+    /// From 288 little-endian bytes (shorter input is zero-extended).
+    pub fn from_bytes(b: &[u8]) -> PtRegs {
+        let mut w = [0u64; 36];
+        for (i, c) in b.chunks(8).take(36).enumerate() {
+            let mut x = [0u8; 8];
+            x[..c.len()].copy_from_slice(c);
+            w[i] = u64::from_le_bytes(x);
+        }
+        PtRegs::from_words(w)
+    }
+
+    /// Sets a register by name (`a0`, `epc`, `orig_a0`, also `pc` for `epc`).
+    pub fn set(&mut self, name: &str, v: u64) -> bool {
+        let name = if name == "pc" { "epc" } else { name };
+        let Some(i) = PT_REGS_FIELDS.iter().position(|f| *f == name) else { return false };
+        let mut w = self.words();
+        w[i] = v;
+        *self = PtRegs::from_words(w);
+        true
+    }
+}
+
+const _: () = assert!(core::mem::size_of::<PtRegs>() == PtRegs::SIZE);
+
+/// rvbpf's kernel-side XDP context: what `struct xdp_md` accesses are rewritten to.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct XdpBuff {
+    pub data: u64,
+    pub data_end: u64,
+    pub data_meta: u64,
+    pub ingress_ifindex: u32,
+    pub rx_queue_index: u32,
+    pub egress_ifindex: u32,
+    _pad: u32,
+}
+
+/// `struct xdp_md` field offset → (offset in [`XdpBuff`], load size).
+fn xdp_field(off: i16) -> Option<(i16, Size)> {
+    Some(match off {
+        0 => (0, Size::DW),
+        4 => (8, Size::DW),
+        8 => (16, Size::DW),
+        12 => (24, Size::W),
+        16 => (28, Size::W),
+        20 => (32, Size::W),
+        _ => return None,
+    })
+}
+
+/// Size of `struct __sk_buff`.
+pub const SK_BUFF_SIZE: usize = 192;
+/// Offsets in `struct __sk_buff`.
+pub mod skb {
+    pub const LEN: usize = 0;
+    pub const PKT_TYPE: usize = 4;
+    pub const MARK: usize = 8;
+    pub const QUEUE_MAPPING: usize = 12;
+    pub const PROTOCOL: usize = 16;
+    pub const PRIORITY: usize = 32;
+    pub const INGRESS_IFINDEX: usize = 36;
+    pub const IFINDEX: usize = 40;
+    pub const CB: usize = 48;
+    pub const CB_END: usize = 68;
+    pub const HASH: usize = 68;
+}
+
+/// A program's context for one run.
+pub enum Context<'a> {
+    /// kprobe/kretprobe.
+    Kprobe(&'a PtRegs),
+    /// tracepoint: the raw record.
+    Tracepoint(&'a [u8]),
+    /// raw_tracepoint: the arguments.
+    RawTracepoint(&'a [u64]),
+    /// syscall (and any raw-memory program): r1 = memory, r2 = length.
+    Raw(&'a mut [u8]),
+    /// xdp: the packet (modifiable in place) and receive queue facts.
+    Xdp { packet: &'a mut [u8], ingress_ifindex: u32, rx_queue_index: u32 },
+    /// socket filter: the packet from the network header on (as Linux presents it after
+    /// `eth_type_trans`), and the `__sk_buff` fields.
+    Skb { packet: &'a [u8], protocol_be: u16, pkt_type: u32, ifindex: u32, cb: [u32; 5] },
+}
+
+impl Context<'_> {
+    /// The program type this context is for.
+    pub fn fits(&self, t: ProgType) -> bool {
+        matches!(
+            (self, t),
+            (Context::Kprobe(_), ProgType::Kprobe | ProgType::PerfEvent)
+                | (Context::Tracepoint(_), ProgType::Tracepoint)
+                | (Context::RawTracepoint(_), ProgType::RawTracepoint)
+                | (Context::Raw(_), ProgType::Syscall)
+                | (Context::Xdp { .. }, ProgType::Xdp)
+                | (Context::Skb { .. }, ProgType::SocketFilter)
+        )
+    }
+}
+
+/// A context laid out in memory: r1, r2, the regions the program may touch, and the
+/// packet for `bpf_skb_load_bytes`. Owns the kernel-side structs it points into.
+pub struct Frame {
+    pub r1: u64,
+    pub r2: u64,
+    pub regions: Vec<Region>,
+    pub packet: Option<(u64, usize)>,
+    _storage: Vec<u64>,
+}
+
+impl Frame {
+    /// Lays out `ctx`. The returned frame borrows nothing, but holds raw addresses into
+    /// `ctx`'s buffers: it must not outlive them (the runtime keeps both in one scope).
+    pub fn new(ctx: &mut Context) -> Frame {
+        let mut storage: Vec<u64> = Vec::new();
+        match ctx {
+            Context::Kprobe(regs) => {
+                let r = *regs as *const PtRegs as u64;
+                Frame { r1: r, r2: 0, regions: vec![Region { start: r, len: PtRegs::SIZE as u64, writable: false }], packet: None, _storage: storage }
+            }
+            Context::Tracepoint(rec) => {
+                let r = Region::of(rec);
+                Frame { r1: r.start, r2: 0, regions: vec![r], packet: None, _storage: storage }
+            }
+            Context::RawTracepoint(args) => {
+                let r = Region { start: args.as_ptr() as u64, len: (args.len() * 8) as u64, writable: false };
+                Frame { r1: r.start, r2: 0, regions: vec![r], packet: None, _storage: storage }
+            }
+            Context::Raw(mem) => {
+                let len = mem.len() as u64;
+                if mem.is_empty() {
+                    return Frame { r1: 0, r2: 0, regions: Vec::new(), packet: None, _storage: storage };
+                }
+                let r = Region::of_mut(mem);
+                Frame { r1: r.start, r2: len, regions: vec![r], packet: None, _storage: storage }
+            }
+            Context::Xdp { packet, ingress_ifindex, rx_queue_index } => {
+                let data = packet.as_mut_ptr() as u64;
+                let end = data + packet.len() as u64;
+                storage = vec![0u64; core::mem::size_of::<XdpBuff>() / 8];
+                let buff = XdpBuff { data, data_end: end, data_meta: data, ingress_ifindex: *ingress_ifindex, rx_queue_index: *rx_queue_index, egress_ifindex: 0, _pad: 0 };
+                // SAFETY: storage is 8-aligned and exactly XdpBuff's size.
+                unsafe { (storage.as_mut_ptr() as *mut XdpBuff).write(buff) };
+                let ctx = storage.as_ptr() as u64;
+                Frame {
+                    r1: ctx,
+                    r2: 0,
+                    regions: vec![Region { start: ctx, len: 40, writable: false }, Region::of_mut(packet)],
+                    packet: None,
+                    _storage: storage,
+                }
+            }
+            Context::Skb { packet, protocol_be, pkt_type, ifindex, cb } => {
+                storage = vec![0u64; SK_BUFF_SIZE / 8];
+                let mut b = [0u8; SK_BUFF_SIZE];
+                let put = |b: &mut [u8; SK_BUFF_SIZE], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+                put(&mut b, skb::LEN, packet.len() as u32);
+                put(&mut b, skb::PKT_TYPE, *pkt_type);
+                put(&mut b, skb::PROTOCOL, *protocol_be as u32);
+                put(&mut b, skb::INGRESS_IFINDEX, 0);
+                put(&mut b, skb::IFINDEX, *ifindex);
+                for (i, v) in cb.iter().enumerate() {
+                    put(&mut b, skb::CB + 4 * i, *v);
+                }
+                // SAFETY: storage holds SK_BUFF_SIZE bytes.
+                unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), storage.as_mut_ptr() as *mut u8, SK_BUFF_SIZE) };
+                let ctx = storage.as_ptr() as u64;
+                Frame {
+                    r1: ctx,
+                    r2: 0,
+                    regions: vec![
+                        Region { start: ctx, len: skb::CB as u64, writable: false },
+                        Region { start: ctx + skb::CB as u64, len: (skb::CB_END - skb::CB) as u64, writable: true },
+                        Region { start: ctx + skb::CB_END as u64, len: (SK_BUFF_SIZE - skb::CB_END) as u64, writable: false },
+                    ],
+                    packet: Some((packet.as_ptr() as u64, packet.len())),
+                    _storage: storage,
+                }
+            }
+        }
+    }
+}
+
+/// Why a context rewrite failed (the verifier's "invalid bpf_context access").
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CtxError {
+    #[error("instruction {pc}: invalid bpf_context access off={off} size={size}")]
+    Invalid { pc: usize, off: i16, size: usize },
+    #[error("instruction {pc}: r{reg} may or may not be the context here; rvbpf cannot rewrite the access")]
+    Ambiguous { pc: usize, reg: u8 },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Tag {
+    No,
+    Ctx,
+    Mixed,
+}
+
+fn join(a: Tag, b: Tag) -> Tag {
+    match (a, b) {
+        (x, y) if x == y => x,
+        _ => Tag::Mixed,
+    }
+}
+
+/// Rewrites every `struct xdp_md` access of an XDP program into a load from
+/// [`XdpBuff`], as the kernel's `convert_ctx_accesses` does for its own layout.
+///
+/// Which registers hold the context is found by a forward data-flow pass over the
+/// instructions (r1 at entry, copies, spills to 8-byte stack slots through r10). This is
+/// the part of the verifier that XDP cannot run without; the full verifier will take it
+/// over. Subprograms start with nothing known to be the context.
+pub fn convert_xdp_ctx(prog: &Program) -> Result<Program, CtxError> {
+    let insns = prog.insns();
+    let n = insns.len();
+    let mut idx_of = vec![usize::MAX; prog.slot_count() + 1];
+    for i in 0..n {
+        idx_of[prog.pc_of(i)] = i;
+    }
+    let slot_to_idx = |slot: usize| idx_of.get(slot).copied().filter(|&i| i != usize::MAX);
+    // Per instruction: register tags and the tags of fp-relative 8-byte slots.
+    type State = ([Tag; 11], [Tag; 64]);
+    let mut states: Vec<Option<State>> = vec![None; n];
+    let mut entry = ([Tag::No; 11], [Tag::No; 64]);
+    entry.0[1] = Tag::Ctx;
+    states[0] = Some(entry);
+    // Subprogram entries: nothing is the context there.
+    for (i, insn) in insns.iter().enumerate() {
+        if let Insn::CallLocal { imm } = insn {
+            let target = (prog.pc_of(i) as i64 + 1 + *imm as i64) as usize;
+            if let Some(t) = slot_to_idx(target) {
+                states[t] = Some(([Tag::No; 11], [Tag::No; 64]));
+            }
+        }
+    }
+    let mut work: Vec<usize> = (0..n).filter(|&i| states[i].is_some()).collect();
+    let mut out: Vec<Insn> = insns.to_vec();
+    let mut rounds = 0usize;
+    while let Some(i) = work.pop() {
+        rounds += 1;
+        if rounds > 64 * n + 1024 {
+            break; // the lattice is finite; this bound is never reached
+        }
+        let Some((mut regs, mut stack)) = states[i] else { continue };
+        let slot_of = |off: i16| -> Option<usize> { (off < 0 && off % 8 == 0 && off >= -512).then(|| ((-off) / 8 - 1) as usize) };
+        let insn = insns[i];
+        let mut succ: Vec<usize> = Vec::new();
+        match insn {
+            Insn::Alu { op: crate::isa::AluOp::Mov, width: crate::isa::Width::W64, dst, src: crate::isa::Source::Reg(s) } => regs[dst.index()] = regs[s.index()],
+            Insn::Alu { dst, .. } | Insn::Neg { dst, .. } | Insn::MovSx { dst, .. } | Insn::End { dst, .. } | Insn::LdImm64 { dst, .. } => regs[dst.index()] = Tag::No,
+            Insn::Ldx { dst, src, off, size, .. } => {
+                regs[dst.index()] = match (src == Reg::FP, size, slot_of(off)) {
+                    (true, Size::DW, Some(s)) => stack[s],
+                    _ => Tag::No,
+                };
+            }
+            Insn::Stx { dst, src, off, size } if dst == Reg::FP => {
+                if let Some(s) = slot_of(off).filter(|_| size == Size::DW) {
+                    stack[s] = regs[src.index()];
+                } else if let Some(s) = slot_of(off - off.rem_euclid(8)) {
+                    stack[s] = Tag::No;
+                }
+            }
+            Insn::St { dst, off, .. } if dst == Reg::FP => {
+                if let Some(s) = slot_of(off - off.rem_euclid(8)) {
+                    stack[s] = Tag::No;
+                }
+            }
+            Insn::Atomic { dst, src, op, .. } => {
+                if op.fetches() {
+                    regs[if matches!(op, crate::isa::AtomicOp::Cmpxchg) { 0 } else { src.index() }] = Tag::No;
+                }
+                let _ = dst;
+            }
+            Insn::Call { .. } | Insn::Callx { .. } | Insn::CallLocal { .. } => {
+                for r in regs.iter_mut().take(6) {
+                    *r = Tag::No;
+                }
+            }
+            _ => {}
+        }
+        // Rewrite context accesses (loads only; xdp_md is read-only).
+        let base = match insn {
+            Insn::Ldx { src, .. } => Some(src),
+            Insn::St { dst, .. } | Insn::Stx { dst, .. } | Insn::Atomic { dst, .. } => Some(dst),
+            _ => None,
+        };
+        if let Some(b) = base {
+            let tag = states[i].map(|s| s.0[b.index()]).unwrap_or(Tag::No);
+            match tag {
+                Tag::Ctx => match insn {
+                    Insn::Ldx { size: Size::W, signed: false, dst, src, off } => {
+                        let (noff, nsize) = xdp_field(off).ok_or(CtxError::Invalid { pc: prog.pc_of(i), off, size: 4 })?;
+                        out[i] = Insn::Ldx { size: nsize, signed: false, dst, src, off: noff };
+                    }
+                    Insn::Ldx { size, off, .. } | Insn::St { size, off, .. } | Insn::Stx { size, off, .. } | Insn::Atomic { size, off, .. } => {
+                        return Err(CtxError::Invalid { pc: prog.pc_of(i), off, size: size.bytes() });
+                    }
+                    _ => {}
+                },
+                Tag::Mixed => return Err(CtxError::Ambiguous { pc: prog.pc_of(i), reg: b.index() as u8 }),
+                _ => {}
+            }
+        }
+        let next = i + 1;
+        match insn {
+            Insn::Exit => {}
+            Insn::Ja { off } => succ.extend(slot_to_idx((prog.pc_of(i) as i64 + 1 + off as i64) as usize)),
+            Insn::Gotol { imm } => succ.extend(slot_to_idx((prog.pc_of(i) as i64 + 1 + imm as i64) as usize)),
+            Insn::Jmp { off, .. } => {
+                succ.extend(slot_to_idx((prog.pc_of(i) as i64 + 1 + off as i64) as usize));
+                succ.push(next);
+            }
+            _ => succ.push(next),
+        }
+        for s in succ.into_iter().filter(|&s| s < n) {
+            let merged = match states[s] {
+                None => (regs, stack),
+                Some((r0, s0)) => {
+                    let mut r = r0;
+                    let mut st = s0;
+                    for k in 0..11 {
+                        r[k] = join(r0[k], regs[k]);
+                    }
+                    for k in 0..64 {
+                        st[k] = join(s0[k], stack[k]);
+                    }
+                    (r, st)
+                }
+            };
+            if states[s] != Some(merged) {
+                states[s] = Some(merged);
+                work.push(s);
+            }
+        }
+    }
+    Ok(Program::new(out).expect("rewriting loads keeps the program valid"))
+}

@@ -1,0 +1,1 @@
+//! The bpf() command layer (below).
