@@ -13,6 +13,9 @@ use rvbpf::interp::{Interpreter, RunOptions, Tracer, DEFAULT_BUDGET};
 use rvbpf::isa::disasm::{disassemble, format_insn, Syntax};
 use rvbpf::isa::{asm, encode_all, Insn, Program};
 
+#[path = "cli/object.rs"]
+mod object;
+
 #[derive(Parser)]
 #[command(name = "rvbpf", version, about = "eBPF toolchain for RISC-V: assembler, disassembler, reference interpreter, conformance suite")]
 struct Cli {
@@ -47,9 +50,39 @@ enum Cmd {
         #[arg(short = 'n', long)]
         numbered: bool,
     },
-    /// Run a program (.data test, raw .bin, hex text, or .asm source) and print r0.
+    /// List an ELF object's programs, maps and relocations.
+    Load {
+        /// A clang-compiled BPF object (`clang -target bpf -g -c x.bpf.c`).
+        input: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a program: a BPF ELF object's program, or a .data test, raw .bin, hex text or
+    /// .asm source. Prints r0 (and, for objects, trace output, ring-buffer records, maps).
     Run {
         input: PathBuf,
+        /// Object programs: which one (needed when the object has several).
+        #[arg(long)]
+        program: Option<String>,
+        /// Object programs: packet (xdp, socket) or memory (syscall) from a file.
+        #[arg(long, conflicts_with = "data_hex")]
+        data: Option<PathBuf>,
+        /// Object programs: packet or memory as hex bytes.
+        #[arg(long)]
+        data_hex: Option<String>,
+        /// Object programs: the context from a file (kprobe: struct pt_regs bytes;
+        /// tracepoint: the record; syscall: the memory).
+        #[arg(long)]
+        ctx: Option<PathBuf>,
+        /// Object kprobe programs: set a pt_regs register, e.g. `--reg a0=3` (repeatable).
+        #[arg(long = "reg")]
+        regs: Vec<String>,
+        /// Object programs: run this many times (maps keep their contents between runs).
+        #[arg(long, default_value_t = 1)]
+        repeat: u32,
+        /// Object programs: CPUs for per-CPU maps (default: this machine's).
+        #[arg(long)]
+        cpus: Option<u32>,
         /// Input memory as hex bytes (r1 points at it, r2 holds its length).
         #[arg(long, conflicts_with = "mem_file")]
         mem: Option<String>,
@@ -114,11 +147,39 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
             print!("{}", disassemble(&prog, syntax, numbered));
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Run { input, mem, mem_file, engine, trace, json, budget } => {
+        Cmd::Load { input, json } => object::cmd_load(&input, json),
+        Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget } => {
+            let head = read_head(&input);
+            if object::is_elf(&head) {
+                let Engine::Interp = engine;
+                if trace || mem.is_some() || mem_file.is_some() {
+                    return Err("--trace, --mem and --mem-file apply to raw programs; objects take --data, --data-hex and --ctx".into());
+                }
+                let data = match (data, data_hex) {
+                    (Some(f), _) => Some(std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?),
+                    (None, Some(h)) => Some(conformance::parse_hex(&h).map_err(|e| format!("--data-hex: {e}"))?),
+                    (None, None) => None,
+                };
+                let ctx = ctx.map(|f| std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))).transpose()?;
+                let args = object::RunArgs { program: program.as_deref(), data, ctx, regs: &regs, repeat, cpus, json, budget };
+                return object::cmd_run(&input, &args);
+            }
+            if program.is_some() || data.is_some() || data_hex.is_some() || ctx.is_some() || !regs.is_empty() || repeat != 1 || cpus.is_some() {
+                return Err("--program, --data, --data-hex, --ctx, --reg, --repeat and --cpus apply to ELF objects".into());
+            }
             cmd_run(&input, mem, mem_file, engine, trace, json, budget)
         }
         Cmd::Conformance { paths, engine, json, jobs } => cmd_conformance(&paths, engine, json, jobs),
         Cmd::Plugin { memory, engine } => Ok(cmd_plugin(memory.as_deref(), engine)),
+    }
+}
+
+/// The first bytes of a file (empty when unreadable: the real read reports the error).
+fn read_head(path: &Path) -> Vec<u8> {
+    let mut head = [0u8; 4];
+    match std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)) {
+        Ok(()) => head.to_vec(),
+        Err(_) => Vec::new(),
     }
 }
 

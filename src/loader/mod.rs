@@ -293,8 +293,13 @@ impl<'a> Parser<'a> {
         let mut syms = Vec::with_capacity(symtab.len());
         for s in symtab.iter() {
             let name = symtab.symbol_name(e, s).map_err(elf_err)?;
+            let mut name = core::str::from_utf8(name).map_err(|_| LoadError::Elf("symbol name is not UTF-8".into()))?;
+            // Section symbols are unnamed: name them after their section, as tools print them.
+            if s.st_type() == elf::STT_SECTION && name.is_empty() {
+                name = sections.get(s.st_shndx(e).0 as usize).map_or("", |sec| sec.name);
+            }
             syms.push(SymInfo {
-                name: core::str::from_utf8(name).map_err(|_| LoadError::Elf("symbol name is not UTF-8".into()))?,
+                name,
                 st_type: s.st_type().0,
                 bind: s.st_bind().0,
                 shndx: s.st_shndx(e).0,
