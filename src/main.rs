@@ -149,7 +149,7 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
         }
         Cmd::Load { input, json } => object::cmd_load(&input, json),
         Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget } => {
-            let head = read_head(&input);
+            let head = if input.as_os_str() == "-" { Vec::new() } else { read_head(&input)? };
             if object::is_elf(&head) {
                 let Engine::Interp = engine;
                 if trace || mem.is_some() || mem_file.is_some() {
@@ -174,13 +174,11 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
     }
 }
 
-/// The first bytes of a file (empty when unreadable: the real read reports the error).
-fn read_head(path: &Path) -> Vec<u8> {
-    let mut head = [0u8; 4];
-    match std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)) {
-        Ok(()) => head.to_vec(),
-        Err(_) => Vec::new(),
-    }
+/// The first bytes of a file (fewer for a short file).
+fn read_head(path: &Path) -> Result<Vec<u8>, String> {
+    let mut head = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(4).read_to_end(&mut head)).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(head)
 }
 
 fn read_input(path: &Path) -> Result<Vec<u8>, String> {
