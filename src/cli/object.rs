@@ -181,11 +181,7 @@ pub fn cmd_run(path: &Path, args: &RunArgs) -> Result<ExitCode, String> {
             ProgType::Tracepoint => Context::Tracepoint(&data),
             ProgType::Xdp => Context::Xdp { packet: &mut data, ingress_ifindex: 1, rx_queue_index: 0 },
             ProgType::SocketFilter => {
-                let proto = if data.len() >= 14 { u16::from_be_bytes([data[12], data[13]]) } else { 0 };
-                let l3 = data.get(14.min(data.len())..).unwrap_or(&[]);
-                // As Linux's test run: the Ethernet header is pulled, protocol as on the wire.
-                let ctx = Context::Skb { packet: l3, protocol_be: proto.to_be(), pkt_type: 0, ifindex: 1, cb: [0; 5] };
-                let r = rt.run(&prog, &mut { ctx }, &opts).map_err(|e| e.to_string())?;
+                let r = rt.run(&prog, &mut Context::skb_from_ethernet(&data), &opts).map_err(|e| e.to_string())?;
                 insns += r.insns_executed;
                 last = Some(r);
                 continue;

@@ -150,7 +150,15 @@ pub enum Context<'a> {
     Skb { packet: &'a [u8], protocol_be: u16, pkt_type: u32, ifindex: u32, cb: [u32; 5] },
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// A socket filter's context for an Ethernet frame, as Linux's test run builds it:
+    /// the Ethernet header pulled (`eth_type_trans`), `protocol` from its type field,
+    /// `pkt_type` PACKET_HOST, on the loopback device (ifindex 1).
+    pub fn skb_from_ethernet(frame: &'a [u8]) -> Context<'a> {
+        let proto = if frame.len() >= 14 { u16::from_be_bytes([frame[12], frame[13]]) } else { 0 };
+        Context::Skb { packet: frame.get(14.min(frame.len())..).unwrap_or(&[]), protocol_be: proto.to_be(), pkt_type: 0, ifindex: 1, cb: [0; 5] }
+    }
+
     /// The program type this context is for.
     pub fn fits(&self, t: ProgType) -> bool {
         matches!(

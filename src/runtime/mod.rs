@@ -10,12 +10,11 @@
 //!   are never shared between concurrent runs;
 //! - the kernel services helpers need (time, current task, trace output, reading
 //!   kernel memory) come from a [`Kernel`] the integrator implements;
-//! - [`hooks`] are named attach points; [`syscall`] is the `bpf()` command layer.
+//! - [`hooks`] are named attach points.
 
 pub mod context;
 pub mod env;
 pub mod hooks;
-pub mod syscall;
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -108,10 +107,10 @@ mod host;
 #[cfg(feature = "std")]
 pub use host::HostKernel;
 
-/// CPUs a run can be placed on; one run per CPU at a time.
+/// CPUs a run can be placed on; one run per CPU at a time. A run takes the lowest free
+/// CPU, so runs one after another all land on CPU 0, like a pinned thread on Linux.
 struct CpuPool {
     busy: Vec<AtomicBool>,
-    next: AtomicU32,
 }
 
 struct CpuGuard<'a> {
@@ -127,14 +126,12 @@ impl Drop for CpuGuard<'_> {
 
 impl CpuPool {
     fn new(n: u32) -> CpuPool {
-        CpuPool { busy: (0..n).map(|_| AtomicBool::new(false)).collect(), next: AtomicU32::new(0) }
+        CpuPool { busy: (0..n).map(|_| AtomicBool::new(false)).collect() }
     }
     fn claim(&self) -> CpuGuard<'_> {
         let n = self.busy.len() as u32;
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
         loop {
-            for k in 0..n {
-                let id = (start + k) % n;
+            for id in 0..n {
                 if self.busy[id as usize].compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok() {
                     return CpuGuard { pool: self, id };
                 }

@@ -1,1 +1,77 @@
+//! Runtime unit tests: hooks, helpers' checks at load time, tail-call limits.
 
+use alloc::sync::Arc;
+use alloc::vec;
+
+use super::*;
+use crate::isa::asm;
+
+fn rt() -> Runtime {
+    Runtime::new(Arc::new(StaticKernel::new(Task::default())), 2)
+}
+
+fn raw(src: &str) -> Vec<RawInsn> {
+    let bytes = crate::isa::encode_all(&asm::assemble(src).unwrap());
+    bytes.chunks_exact(8).map(|c| RawInsn::from_bytes(c.try_into().unwrap())).collect()
+}
+
+fn load(rt: &Runtime, t: ProgType, src: &str, license: &str) -> Result<Arc<LoadedProgram>, ProgError> {
+    let insns = raw(src);
+    rt.load_program(&ProgramLoad { name: "t", prog_type: t, insns: &insns, license, fd_array: &[], map_by_fd: &|_| None })
+}
+
+#[test]
+fn helper_checks_at_load() {
+    let rt = rt();
+    assert!(matches!(load(&rt, ProgType::Syscall, "call 9999\nexit", "GPL"), Err(ProgError::UnknownHelper { pc: 0, .. })));
+    assert!(matches!(load(&rt, ProgType::Xdp, "call 14\nexit", "GPL"), Err(ProgError::HelperNotAllowed { .. })), "xdp has no current task");
+    assert!(matches!(load(&rt, ProgType::Kprobe, "call 113\nexit", "MIT"), Err(ProgError::GplOnly { .. })));
+    assert!(load(&rt, ProgType::Kprobe, "call 113\nexit", "Dual MIT/GPL").is_ok());
+    let e = load(&rt, ProgType::Syscall, "lddw %r1, map_fd(3)\nexit", "GPL").unwrap_err();
+    assert_eq!(e.errno(), crate::errno::EBADF);
+}
+
+#[test]
+fn hooks_fire_attached_programs_in_order() {
+    let rt = rt();
+    rt.hooks.register("kprobe/f", ProgType::Kprobe).unwrap();
+    assert_eq!(rt.hooks.register("kprobe/f", ProgType::Kprobe).unwrap_err().errno(), crate::errno::EEXIST);
+    // r0 = pt_regs->a0 + k
+    let a = load(&rt, ProgType::Kprobe, "ldxdw %r0, [%r1+80]\nadd %r0, 1\nexit", "GPL").unwrap();
+    let b = load(&rt, ProgType::Kprobe, "ldxdw %r0, [%r1+80]\nadd %r0, 2\nexit", "GPL").unwrap();
+    let x = load(&rt, ProgType::Xdp, "mov %r0, 2\nexit", "GPL").unwrap();
+    assert_eq!(rt.hooks.attach("kprobe/f", x).unwrap_err().errno(), crate::errno::EINVAL);
+    assert_eq!(rt.hooks.attach("kprobe/none", a.clone()).unwrap_err().errno(), crate::errno::ENOENT);
+    let la = rt.hooks.attach("kprobe/f", a).unwrap();
+    rt.hooks.attach("kprobe/f", b.clone()).unwrap();
+    let mut regs = PtRegs::default();
+    regs.set("a0", 40);
+    let r: Vec<u64> = rt.fire("kprobe/f", &mut Context::Kprobe(&regs), &RunOptions::default()).unwrap().into_iter().map(|r| r.unwrap().r0).collect();
+    assert_eq!(r, vec![41, 42]);
+    rt.hooks.detach(la).unwrap();
+    assert_eq!(rt.hooks.detach(la).unwrap_err().errno(), crate::errno::ENOENT);
+    rt.remove_program(b.id);
+    assert!(rt.fire("kprobe/f", &mut Context::Kprobe(&regs), &RunOptions::default()).unwrap().is_empty());
+}
+
+#[test]
+fn kprobe_context_is_read_only() {
+    let rt = rt();
+    let p = load(&rt, ProgType::Kprobe, "stdw [%r1+80], 1\nexit", "GPL").unwrap();
+    let regs = PtRegs::default();
+    let e = rt.run(&p, &mut Context::Kprobe(&regs), &RunOptions::default()).unwrap_err();
+    assert!(matches!(e, RunError::Exec { .. }), "{e}");
+    assert!(rt.run(&p, &mut Context::Raw(&mut [0u8; 8]), &RunOptions::default()).is_err(), "wrong context type");
+}
+
+#[test]
+fn tail_calls_stop_at_33() {
+    let rt = rt();
+    let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
+    // A program that tail-calls itself forever; falls through with r0 = 7 when refused.
+    let insns = raw("lddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
+    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", fd_array: &[pa.clone()], map_by_fd: &|_| None }).unwrap();
+    pa.update(&0u32.to_ne_bytes(), &p.id.to_ne_bytes(), 0).unwrap();
+    let r = rt.run(&p, &mut Context::Raw(&mut []), &RunOptions::default()).unwrap();
+    assert_eq!((r.r0, r.tail_calls), (7, MAX_TAIL_CALLS));
+}

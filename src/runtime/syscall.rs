@@ -1,1 +1,0 @@
-//! The bpf() command layer (below).
