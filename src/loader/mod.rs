@@ -230,9 +230,9 @@ struct Parser<'a> {
     obj_name: String,
     sections: Vec<Section<'a>>,
     syms: Vec<SymInfo<'a>>,
-    /// REL sections by target section index: (r_offset, r_sym, r_type).
-    rels: BTreeMap<usize, Vec<(u64, usize, u32)>>,
-    rel_names: BTreeMap<usize, &'a str>,
+    /// REL sections by target section index, each keyed by r_offset: (r_sym, r_type).
+    /// Relocations of code sections are checked once here: whole instructions, in bounds.
+    rels: BTreeMap<usize, BTreeMap<u64, (usize, u32)>>,
     text: Option<usize>,
 }
 
@@ -308,7 +308,6 @@ impl<'a> Parser<'a> {
             });
         }
         let mut rels = BTreeMap::new();
-        let mut rel_names = BTreeMap::new();
         for (idx, sh) in table.iter().enumerate() {
             if sh.sh_type(e) == elf::SHT_RELA {
                 return sec_err(sections[idx].name, "RELA relocations are not used by BPF objects");
@@ -320,19 +319,25 @@ impl<'a> Parser<'a> {
             if target >= sections.len() {
                 return sec_err(sections[idx].name, format!("relocates section {target}, which does not exist"));
             }
-            let mut v = Vec::with_capacity(rel.len());
+            let t = &sections[target];
+            let code = t.sh_type == elf::SHT_PROGBITS.0 && t.flags & elf::SHF_EXECINSTR.0 != 0;
+            let mut v = BTreeMap::new();
             for r in rel {
-                let sym = r.r_sym(e) as usize;
+                let (off, sym) = (r.r_offset.get(e), r.r_sym(e) as usize);
                 if sym >= syms.len() {
-                    return sec_err(sections[idx].name, format!("relocation at offset {} names symbol {sym}, beyond the symbol table", r.r_offset.get(e)));
+                    return sec_err(sections[idx].name, format!("relocation at offset {off} names symbol {sym}, beyond the symbol table"));
                 }
-                v.push((r.r_offset.get(e), sym, r.r_type(e).0));
+                if code && (off % 8 != 0 || off >= t.data.len() as u64) {
+                    return sec_err(sections[idx].name, format!("relocation offset {off} is not an instruction of {}", t.name));
+                }
+                if v.insert(off, (sym, r.r_type(e).0)).is_some() && code {
+                    return sec_err(sections[idx].name, format!("two relocations at offset {off}"));
+                }
             }
             rels.insert(target, v);
-            rel_names.insert(target, sections[idx].name);
         }
         let text = sections.iter().position(|s| s.name == ".text");
-        Ok(Parser { obj_name: obj_name.into(), sections, syms, rels, rel_names, text })
+        Ok(Parser { obj_name: obj_name.into(), sections, syms, rels, text })
     }
 
     fn is_exec(&self, idx: usize) -> bool {
@@ -520,7 +525,7 @@ impl<'a> Parser<'a> {
     fn prog_array_values(&self, maps: &mut [MapSpec], functions: &[Function]) -> Result<(), LoadError> {
         let Some(idx) = self.sections.iter().position(|s| s.name == ".maps") else { return Ok(()) };
         let Some(rels) = self.rels.get(&idx) else { return Ok(()) };
-        for &(off, sym, r_type) in rels {
+        for (&off, &(sym, r_type)) in rels {
             let at = |reason: String| LoadError::Section { section: ".rel.maps".into(), reason: format!("relocation at offset {off}: {reason}") };
             if r_type != R_BPF_64_ABS64 {
                 return Err(at(format!("type {r_type}, expected R_BPF_64_ABS64")));
@@ -571,19 +576,13 @@ impl<'a> Parser<'a> {
             let byte_off = (local * 8) as u64;
             let fsec = self.sections[f.sec].name;
             let where_ = |reason: String| LoadError::Reloc { section: fsec.into(), insn: local as u64, offset: byte_off, reason };
-            let relo = self.rels.get(&f.sec).and_then(|v| v.iter().find(|r| r.0 == byte_off));
-            if let Some(rels) = self.rels.get(&f.sec) {
-                if let Some(bad) = rels.iter().find(|r| r.0 % 8 != 0 || r.0 >= self.sections[f.sec].data.len() as u64) {
-                    let rsec = self.rel_names.get(&f.sec).copied().unwrap_or("?");
-                    return sec_err(rsec, format!("relocation offset {} is not an instruction of {fsec}", bad.0));
-                }
-            }
+            let relo = self.rels.get(&f.sec).and_then(|v| v.get(&byte_off));
             let insn = out[i];
             let last_of_fn = i + 1 == base + f.slots;
             match insn.opcode {
                 OP_CALL if insn.src == PSEUDO_CALL => {
                     let target = match relo {
-                        Some(&(_, sym, r_type)) => {
+                        Some(&(sym, r_type)) => {
                             let s = &self.syms[sym];
                             if r_type != R_BPF_64_32 {
                                 return Err(where_(format!("call relocation of type {r_type}, expected R_BPF_64_32 (10)")));
@@ -623,7 +622,7 @@ impl<'a> Parser<'a> {
                     if last_of_fn {
                         return Err(where_("lddw is missing its second slot".into()));
                     }
-                    if let Some(&(_, sym, r_type)) = relo {
+                    if let Some(&(sym, r_type)) = relo {
                         let s = &self.syms[sym];
                         if r_type != R_BPF_64_64 {
                             return Err(where_(format!("lddw relocation of type {r_type}, expected R_BPF_64_64 (1)")));
@@ -662,7 +661,7 @@ impl<'a> Parser<'a> {
                     i += 2;
                 }
                 _ => {
-                    if let Some(&(_, sym, r_type)) = relo {
+                    if let Some(&(sym, r_type)) = relo {
                         return Err(where_(format!("relocation (type {r_type}, symbol '{}') on an instruction that is neither call nor lddw", self.syms[sym].name)));
                     }
                     i += 1;
