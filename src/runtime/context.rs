@@ -342,11 +342,8 @@ pub fn convert_xdp_ctx(prog: &Program) -> Result<Program, CtxError> {
                     stack[s] = Tag::No;
                 }
             }
-            Insn::Atomic { dst, src, op, .. } => {
-                if op.fetches() {
-                    regs[if matches!(op, crate::isa::AtomicOp::Cmpxchg) { 0 } else { src.index() }] = Tag::No;
-                }
-                let _ = dst;
+            Insn::Atomic { src, op, .. } if op.fetches() => {
+                regs[if matches!(op, crate::isa::AtomicOp::Cmpxchg) { 0 } else { src.index() }] = Tag::No;
             }
             Insn::Call { .. } | Insn::Callx { .. } | Insn::CallLocal { .. } => {
                 for r in regs.iter_mut().take(6) {

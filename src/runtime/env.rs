@@ -246,11 +246,16 @@ impl ProgEnv<'_> {
 
 impl Env for ProgEnv<'_> {
     fn call(&mut self, id: i64, args: [u64; 5], mem: &Memory) -> Result<Flow, HelperError> {
-        if let Some((_, f)) = u32::try_from(id).ok().and_then(|i| self.rt.custom_helper(i)) {
-            let call = HelperCall { mem, cpu: self.cpu, kernel: &*self.rt.kernel };
-            return f(&call, args).map(Flow::Continue);
+        // Integrator helpers cannot take a Linux helper's id, so Linux ids go straight
+        // through and only the others pay for the registry lookup.
+        match self.call_linux(id, args, mem) {
+            Err(HelperError::Unknown) => {
+                let (_, f) = u32::try_from(id).ok().and_then(|i| self.rt.custom_helper(i)).ok_or(HelperError::Unknown)?;
+                let call = HelperCall { mem, cpu: self.cpu, kernel: &*self.rt.kernel };
+                f(&call, args).map(Flow::Continue)
+            }
+            other => other,
         }
-        self.call_linux(id, args, mem)
     }
 
     fn ld_imm64(&mut self, _: LdKind, _: i32, _: i32, _: usize) -> Result<u64, HelperError> {

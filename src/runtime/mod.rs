@@ -17,6 +17,7 @@ pub mod env;
 pub mod hooks;
 
 use alloc::collections::BTreeMap;
+use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -180,7 +181,6 @@ impl ProgError {
         match self {
             ProgError::Lddw { errno, .. } => *errno,
             ProgError::TooManyMaps => E2BIG,
-            ProgError::GplOnly { .. } | ProgError::HelperNotAllowed { .. } | ProgError::UnknownHelper { .. } => EINVAL,
             _ => EINVAL,
         }
     }
@@ -208,6 +208,8 @@ pub struct LoadedProgram {
     pub program: Program,
     /// Maps the program uses, in first-use order.
     pub maps: Vec<Arc<Map>>,
+    /// The memory of those maps the program may touch (fixed for the maps' lifetime).
+    map_regions: Vec<crate::interp::Region>,
     interp: Interpreter,
 }
 
@@ -381,7 +383,8 @@ impl Runtime {
         let (prog, maps) = self.fixup(&prog, req)?;
         let prog = if req.prog_type == ProgType::Xdp { context::convert_xdp_ctx(&prog)? } else { prog };
         let id = self.new_id();
-        let loaded = Arc::new(LoadedProgram { id, name: req.name.into(), prog_type: req.prog_type, gpl, interp: Interpreter::new(&prog), program: prog, maps });
+        let map_regions = maps.iter().flat_map(|m| m.regions()).collect();
+        let loaded = Arc::new(LoadedProgram { id, name: req.name.into(), prog_type: req.prog_type, gpl, interp: Interpreter::new(&prog), program: prog, maps, map_regions });
         self.progs.write().insert(id, loaded.clone());
         Ok(loaded)
     }
@@ -480,10 +483,9 @@ impl Runtime {
         let mut tail_calls = 0;
         let mut executed = 0;
         loop {
-            let mut regions = frame.regions.clone();
-            for m in &cur.maps {
-                regions.extend(m.regions());
-            }
+            let mut regions = Vec::with_capacity(frame.regions.len() + cur.map_regions.len());
+            regions.extend_from_slice(&frame.regions);
+            regions.extend_from_slice(&cur.map_regions);
             let mut env = env::ProgEnv { rt: self, prog: cur.clone(), cpu: cpu.id, tail_calls, packet: frame.packet };
             let out = cur.interp.run_with(frame.r1, frame.r2, regions, &mut env, opts, &mut NoTrace).map_err(|err| RunError::Exec { program: cur.name.clone(), err })?;
             executed += out.insns_executed;
@@ -497,8 +499,6 @@ impl Runtime {
         }
     }
 }
-
-use alloc::format;
 
 /// Runtimes and programs are shared between threads.
 const _: fn() = || {

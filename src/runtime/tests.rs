@@ -75,3 +75,13 @@ fn tail_calls_stop_at_33() {
     let r = rt.run(&p, &mut Context::Raw(&mut []), &RunOptions::default()).unwrap();
     assert_eq!((r.r0, r.tail_calls), (7, MAX_TAIL_CALLS));
 }
+
+#[test]
+fn integrator_helpers_run_and_cannot_shadow_linux_ids() {
+    let rt = rt();
+    let proto = |id| linux::Proto { id, name: "double", ret: linux::Ret::Integer, args: [linux::Arg::Anything, linux::Arg::None, linux::Arg::None, linux::Arg::None, linux::Arg::None], gpl_only: false };
+    assert!(rt.register_helper(proto(1), Arc::new(|_, a| Ok(a[0] * 2))).is_err(), "id 1 is map_lookup_elem");
+    rt.register_helper(proto(1000), Arc::new(|_, a| Ok(a[0] * 2))).unwrap();
+    let p = load(&rt, ProgType::Syscall, "mov %r1, 21\ncall 1000\nexit", "GPL").unwrap();
+    assert_eq!(rt.run(&p, &mut Context::Raw(&mut []), &RunOptions::default()).unwrap().r0, 42);
+}
