@@ -267,6 +267,28 @@ impl Map {
         }
     }
 
+    /// Syscall reads: not on write-only maps; ring buffers have no elements.
+    fn user_may_read(&self) -> Result<(), MapError> {
+        if self.def.map_flags & create_flags::WRONLY != 0 {
+            return err(EPERM, "map is write-only for user space");
+        }
+        if let Storage::RingBuf(_) = self.storage {
+            return err(ENOTSUPP, "ring buffers have no elements or keys");
+        }
+        Ok(())
+    }
+
+    /// Syscall writes: not on read-only or frozen maps; ring buffers have no elements.
+    fn user_may_write(&self) -> Result<(), MapError> {
+        if self.def.map_flags & create_flags::RDONLY != 0 || self.is_frozen() {
+            return err(EPERM, "map is read-only for user space (frozen or BPF_F_RDONLY)");
+        }
+        if let Storage::RingBuf(_) = self.storage {
+            return err(ENOTSUPP, "ring buffers have no elements to change");
+        }
+        Ok(())
+    }
+
     fn check_key(&self, key: &[u8]) -> Result<(), MapError> {
         if key.len() != self.def.key_size as usize {
             return err(EINVAL, "key has the wrong size");
@@ -276,12 +298,7 @@ impl Map {
 
     /// `BPF_MAP_LOOKUP_ELEM`: copies the value of `key` into `out`.
     pub fn lookup(&self, key: &[u8], out: &mut [u8]) -> Result<(), MapError> {
-        if self.def.map_flags & create_flags::WRONLY != 0 {
-            return err(EPERM, "map is write-only for user space");
-        }
-        if let Storage::RingBuf(_) = self.storage {
-            return err(ENOTSUPP, "ring buffers have no elements to look up");
-        }
+        self.user_may_read()?;
         self.check_key(key)?;
         if out.len() != self.syscall_value_size() {
             return err(EINVAL, "value buffer has the wrong size");
@@ -297,12 +314,7 @@ impl Map {
     /// `BPF_MAP_UPDATE_ELEM`. For a prog array the value is a program id (the bpf()
     /// layer turns the caller's fd into it).
     pub fn update(&self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
-        if self.def.map_flags & create_flags::RDONLY != 0 || self.is_frozen() {
-            return err(EPERM, "map is read-only for user space (frozen or BPF_F_RDONLY)");
-        }
-        if let Storage::RingBuf(_) = self.storage {
-            return err(ENOTSUPP, "ring buffers have no elements to update");
-        }
+        self.user_may_write()?;
         if flags & BPF_F_LOCK != 0 {
             return err(EINVAL, "BPF_F_LOCK needs a bpf_spin_lock in the value");
         }
@@ -320,12 +332,7 @@ impl Map {
 
     /// `BPF_MAP_DELETE_ELEM`.
     pub fn delete(&self, key: &[u8]) -> Result<(), MapError> {
-        if self.def.map_flags & create_flags::RDONLY != 0 || self.is_frozen() {
-            return err(EPERM, "map is read-only for user space (frozen or BPF_F_RDONLY)");
-        }
-        if let Storage::RingBuf(_) = self.storage {
-            return err(ENOTSUPP, "ring buffers have no elements to delete");
-        }
+        self.user_may_write()?;
         self.check_key(key)?;
         match &self.storage {
             Storage::Array(_) => err(EINVAL, "array elements cannot be deleted"),
@@ -338,12 +345,7 @@ impl Map {
     /// `BPF_MAP_GET_NEXT_KEY`: the key after `key` (the first key when `key` is `None`
     /// or not in the map); ENOENT after the last.
     pub fn get_next_key(&self, key: Option<&[u8]>, out: &mut [u8]) -> Result<(), MapError> {
-        if self.def.map_flags & create_flags::WRONLY != 0 {
-            return err(EPERM, "map is write-only for user space");
-        }
-        if let Storage::RingBuf(_) = self.storage {
-            return err(ENOTSUPP, "ring buffers have no keys");
-        }
+        self.user_may_read()?;
         if let Some(k) = key {
             self.check_key(k)?;
         }
