@@ -7,62 +7,28 @@
 //! of a small wrapper that sets r2 = memory length and returns either the low or the high
 //! half of r0 (test runs report 32 bits), so each test is loaded twice.
 
+#[path = "common/linux.rs"]
+mod linux;
+
 use std::path::PathBuf;
 
+use linux::close;
 use rvbpf::conformance::{parse_data, DataFile};
 use rvbpf::isa::{asm, encode_all, Insn, Program};
 
-const BPF_PROG_LOAD: i64 = 5;
-const BPF_PROG_TEST_RUN: i64 = 10;
 const BPF_PROG_TYPE_SYSCALL: u32 = 31;
 const BPF_F_SLEEPABLE: u32 = 1 << 4;
 
-fn bpf(cmd: i64, attr: &mut [u8; 128]) -> Result<i64, i32> {
-    // SAFETY: attr is a valid, zero-padded union bpf_attr buffer of its stated size.
-    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_mut_ptr(), attr.len()) };
-    if r < 0 {
-        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
-    } else {
-        Ok(r)
-    }
-}
-
-fn put32(a: &mut [u8; 128], off: usize, v: u32) {
-    a[off..off + 4].copy_from_slice(&v.to_le_bytes());
-}
-fn put64(a: &mut [u8; 128], off: usize, v: u64) {
-    a[off..off + 8].copy_from_slice(&v.to_le_bytes());
-}
-
 /// Loads a syscall program; Err carries errno and the verifier log's last line.
 fn load(code: &[u8]) -> Result<i32, (i32, String)> {
-    let license = b"GPL\0";
-    let mut log = vec![0u8; 1 << 16];
-    let mut a = [0u8; 128];
-    put32(&mut a, 0, BPF_PROG_TYPE_SYSCALL);
-    put32(&mut a, 4, (code.len() / 8) as u32);
-    put64(&mut a, 8, code.as_ptr() as u64);
-    put64(&mut a, 16, license.as_ptr() as u64);
-    put32(&mut a, 24, 1);
-    put32(&mut a, 28, log.len() as u32);
-    put64(&mut a, 32, log.as_mut_ptr() as u64);
-    put32(&mut a, 44, BPF_F_SLEEPABLE);
-    bpf(BPF_PROG_LOAD, &mut a).map(|fd| fd as i32).map_err(|e| {
-        let text = String::from_utf8_lossy(&log);
-        let last = text.trim_end_matches('\0').lines().rev().find(|l| !l.trim().is_empty() && !l.starts_with("processed") && !l.starts_with("verification time") && !l.starts_with("stack depth")).unwrap_or("").to_string();
+    linux::prog_load(BPF_PROG_TYPE_SYSCALL, code, &[], BPF_F_SLEEPABLE).map_err(|(e, log)| {
+        let last = log.lines().rev().find(|l| !l.trim().is_empty() && !l.starts_with("processed") && !l.starts_with("verification time") && !l.starts_with("stack depth")).unwrap_or("").to_string();
         (e, last)
     })
 }
 
 fn test_run(fd: i32, ctx: &mut [u8]) -> Result<u32, i32> {
-    let mut a = [0u8; 128];
-    put32(&mut a, 0, fd as u32);
-    put32(&mut a, 40, ctx.len() as u32);
-    if !ctx.is_empty() {
-        put64(&mut a, 48, ctx.as_mut_ptr() as u64);
-    }
-    bpf(BPF_PROG_TEST_RUN, &mut a)?;
-    Ok(u32::from_le_bytes(a[4..8].try_into().unwrap()))
+    linux::test_run(fd, &[], ctx).map(|(retval, _)| retval)
 }
 
 /// wrapper: r2 = len; call body; (r0 >>= 32); exit; body...
@@ -71,11 +37,6 @@ fn wrap(body: &[u8], len: usize, high: bool) -> Vec<u8> {
     let mut code = encode_all(&asm::assemble(&head).unwrap());
     code.extend_from_slice(body);
     code
-}
-
-fn close(fd: i32) {
-    // SAFETY: fd was returned by bpf() and is closed once.
-    unsafe { libc::close(fd) };
 }
 
 /// Tests where the kernel accepts the program and computes another value than the ISA

@@ -224,7 +224,10 @@ fn kernel_instantiate(obj: &Object, what: &str) -> (Vec<i32>, Vec<(String, i32)>
     let mut progs = Vec::new();
     for p in &obj.programs {
         let flags = if p.prog_type() == ProgType::Syscall { 1 << 4 } else { 0 }; // BPF_F_SLEEPABLE: required
-        let fd = linux::prog_load(p.prog_type() as u32, &p.bytes(), &fds, flags).unwrap_or_else(|(e, log)| panic!("{what}: kernel refused {}: errno {e}: {log}", p.name));
+        let fd = linux::prog_load(p.prog_type() as u32, &p.bytes(), &fds, flags).unwrap_or_else(|(e, log)| {
+            let tail: Vec<&str> = log.lines().rev().take(4).collect();
+            panic!("{what}: kernel refused {}: errno {e}: {}", p.name, tail.into_iter().rev().collect::<Vec<_>>().join(" | "))
+        });
         progs.push((p.name.clone(), fd));
     }
     for (m, &fd) in obj.maps.iter().zip(&fds) {

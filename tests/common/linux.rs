@@ -106,6 +106,7 @@ pub fn map_dump(fd: i32, key_len: usize, value_len: usize) -> Vec<(Vec<u8>, Vec<
     out
 }
 
+/// BPF_PROG_LOAD (GPL, log level 1); the error carries errno and the whole verifier log.
 pub fn prog_load(prog_type: u32, code: &[u8], fd_array: &[i32], flags: u32) -> Result<i32, (i32, String)> {
     let license = b"GPL\0";
     let mut log = vec![0u8; 1 << 20];
@@ -121,11 +122,7 @@ pub fn prog_load(prog_type: u32, code: &[u8], fd_array: &[i32], flags: u32) -> R
     if !fd_array.is_empty() {
         put64(&mut a, 120, fd_array.as_ptr() as u64);
     }
-    bpf(5, &mut a).map(|fd| fd as i32).map_err(|e| {
-        let text = String::from_utf8_lossy(&log);
-        let tail: Vec<&str> = text.trim_end_matches('\0').lines().rev().take(4).collect();
-        (e, tail.into_iter().rev().collect::<Vec<_>>().join(" | "))
-    })
+    bpf(5, &mut a).map(|fd| fd as i32).map_err(|e| (e, String::from_utf8_lossy(&log).trim_end_matches('\0').to_string()))
 }
 
 /// BPF_PROG_TEST_RUN: (retval, data_out).
