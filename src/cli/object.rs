@@ -129,7 +129,7 @@ fn context_for(t: ProgType, args: &RunArgs) -> Result<(Vec<u8>, PtRegs), String>
     let mut regs = PtRegs::from_bytes(args.ctx.as_deref().unwrap_or(&[]));
     for r in args.regs {
         let (name, val) = r.split_once('=').ok_or_else(|| format!("--reg {r}: expected NAME=VALUE"))?;
-        let v = parse_u64(val).ok_or_else(|| format!("--reg {r}: bad value"))?;
+        let v = rvbpf::conformance::parse_u64(val).ok_or_else(|| format!("--reg {r}: bad value"))?;
         if !regs.set(name, v) {
             return Err(format!("--reg {r}: no register {name} in struct pt_regs (have {})", PT_REGS_FIELDS.join(", ")));
         }
@@ -145,13 +145,6 @@ fn context_for(t: ProgType, args: &RunArgs) -> Result<(Vec<u8>, PtRegs), String>
         _ => args.ctx.clone().or_else(|| args.data.clone()).unwrap_or_default(),
     };
     Ok((data, regs))
-}
-
-fn parse_u64(s: &str) -> Option<u64> {
-    match s.strip_prefix("0x") {
-        Some(h) => u64::from_str_radix(h, 16).ok(),
-        None => s.parse::<u64>().ok().or_else(|| s.parse::<i64>().ok().map(|v| v as u64)),
-    }
 }
 
 pub fn cmd_run(path: &Path, args: &RunArgs) -> Result<ExitCode, String> {

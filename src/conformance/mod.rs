@@ -157,7 +157,7 @@ pub fn parse_data(text: &str) -> DataFile {
 }
 
 /// Hex when it contains `0x` (any case), else decimal; a negative decimal wraps like `stoull`.
-fn parse_u64(s: &str) -> Option<u64> {
+pub fn parse_u64(s: &str) -> Option<u64> {
     let s = s.trim();
     let lower = s.to_ascii_lowercase();
     if let Some(i) = lower.find("0x") {
