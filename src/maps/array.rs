@@ -158,6 +158,27 @@ impl ProgArray {
         (id != 0).then_some(id)
     }
 
+    /// Number of slots (`max_entries`).
+    pub fn len(&self) -> u32 {
+        self.slots.len() as u32
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Whether some slot holds program `id`.
+    pub fn holds(&self, id: u32) -> bool {
+        self.slots.iter().any(|s| s.load(Ordering::Acquire) == id)
+    }
+
+    /// Empties every slot (the map's last user reference is gone).
+    pub fn clear(&self) {
+        for s in self.slots.iter() {
+            s.store(0, Ordering::Release);
+        }
+    }
+
     /// Empties every slot holding `id` (the program is being unloaded).
     pub fn remove_program(&self, id: u32) {
         for s in self.slots.iter() {

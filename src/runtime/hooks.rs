@@ -102,6 +102,11 @@ impl Hooks {
         }
     }
 
+    /// Whether program `id` is attached anywhere.
+    pub fn holds(&self, id: u32) -> bool {
+        self.points.read().values().any(|p| p.attached.read().iter().any(|(_, q)| q.id == id))
+    }
+
     /// The programs attached to `name`, in attach order.
     pub fn attached(&self, name: &str) -> Result<Vec<Arc<LoadedProgram>>, HookError> {
         Ok(self.point(name)?.attached.read().iter().map(|(_, p)| p.clone()).collect())

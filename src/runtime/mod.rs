@@ -15,6 +15,7 @@
 pub mod context;
 pub mod env;
 pub mod hooks;
+pub mod syscall;
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -192,10 +193,35 @@ pub struct ProgramLoad<'a> {
     pub prog_type: ProgType,
     pub insns: &'a [RawInsn],
     pub license: &'a str,
-    /// Maps for `BPF_PSEUDO_MAP_IDX[_VALUE]` (`fd_array`).
-    pub fd_array: &'a [Arc<Map>],
-    /// Maps for `BPF_PSEUDO_MAP_FD`/`_VALUE`, by fd (the bpf() layer supplies its table).
-    pub map_by_fd: &'a dyn Fn(i32) -> Option<Arc<Map>>,
+    /// The map an `lddw` names: by `fd_array` index (`BPF_PSEUDO_MAP_IDX[_VALUE]`) or by
+    /// fd (`BPF_PSEUDO_MAP_FD[_VALUE]`). [`fd_array`] makes one from a list of maps.
+    pub maps: &'a MapResolver<'a>,
+}
+
+/// How an `lddw` names its map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapRef {
+    Index(u32),
+    Fd(i32),
+}
+
+/// Why a map reference does not resolve: Linux's errno and the verifier log's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapRefError {
+    pub errno: i32,
+    pub reason: String,
+}
+
+/// Resolves the map references of a program being loaded.
+pub type MapResolver<'a> = dyn Fn(MapRef) -> Result<Arc<Map>, MapRefError> + 'a;
+
+/// A resolver whose `fd_array` is `maps` and which knows no fds (what an object load
+/// uses: the loader emits `BPF_PSEUDO_MAP_IDX` in map order).
+pub fn fd_array(maps: &[Arc<Map>]) -> impl Fn(MapRef) -> Result<Arc<Map>, MapRefError> + '_ {
+    move |r| match r {
+        MapRef::Index(i) => maps.get(i as usize).cloned().ok_or_else(|| MapRefError { errno: crate::errno::EBADF, reason: format!("fd_array[{i}] is not a map") }),
+        MapRef::Fd(fd) => Err(MapRefError { errno: crate::errno::EBADF, reason: format!("fd {fd} is not pointing to valid bpf_map") }),
+    }
 }
 
 /// A loaded, fixed-up program.
@@ -346,6 +372,11 @@ impl Runtime {
         Some(p)
     }
 
+    /// Whether some prog array holds program `id`.
+    pub fn prog_arrays_hold(&self, id: u32) -> bool {
+        self.maps.read().values().any(|m| m.prog_array().is_some_and(|pa| pa.holds(id)))
+    }
+
     /// Registers an integrator helper. Its id must not be one of the Linux helpers.
     pub fn register_helper(&self, proto: Proto, f: HelperImpl) -> Result<(), MapError> {
         if linux::proto(proto.id).is_some() {
@@ -407,10 +438,8 @@ impl Runtime {
                     out.push(*insn);
                     continue;
                 }
-                LdKind::MapIdx | LdKind::MapValueIdx => {
-                    usize::try_from(imm).ok().and_then(|k| req.fd_array.get(k)).cloned().ok_or_else(|| bad(format!("fd_array[{imm}] is not a map"), EBADF))?
-                }
-                LdKind::MapFd | LdKind::MapValueFd => (req.map_by_fd)(imm).ok_or_else(|| bad(format!("fd {imm} is not pointing to valid bpf_map"), EBADF))?,
+                LdKind::MapIdx | LdKind::MapValueIdx => (req.maps)(MapRef::Index(imm as u32)).map_err(|e| bad(e.reason, e.errno))?,
+                LdKind::MapFd | LdKind::MapValueFd => (req.maps)(MapRef::Fd(imm)).map_err(|e| bad(e.reason, e.errno))?,
                 LdKind::VarAddr | LdKind::CodeAddr => return Err(bad(format!("lddw source {} is not supported", kind.src()), EINVAL)),
             };
             let value = match kind {
@@ -448,10 +477,11 @@ impl Runtime {
             }
             maps.push(ObjectMap { id, map });
         }
-        let fd_array: Vec<Arc<Map>> = maps.iter().map(|m| m.map.clone()).collect();
+        let by_index: Vec<Arc<Map>> = maps.iter().map(|m| m.map.clone()).collect();
+        let resolve = fd_array(&by_index);
         let mut programs = Vec::new();
         for p in obj.programs.iter().filter(|p| p.kind.autoload) {
-            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), insns: &p.insns, license: &obj.license, fd_array: &fd_array, map_by_fd: &|_| None };
+            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), insns: &p.insns, license: &obj.license, maps: &resolve };
             let loaded = self.load_program(&req).map_err(|err| ObjectError::Program { program: p.name.clone(), err })?;
             programs.push(loaded);
         }

@@ -17,7 +17,7 @@ fn raw(src: &str) -> Vec<RawInsn> {
 
 fn load(rt: &Runtime, t: ProgType, src: &str, license: &str) -> Result<Arc<LoadedProgram>, ProgError> {
     let insns = raw(src);
-    rt.load_program(&ProgramLoad { name: "t", prog_type: t, insns: &insns, license, fd_array: &[], map_by_fd: &|_| None })
+    rt.load_program(&ProgramLoad { name: "t", prog_type: t, insns: &insns, license, maps: &fd_array(&[]) })
 }
 
 #[test]
@@ -70,7 +70,7 @@ fn tail_calls_stop_at_33() {
     let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
     // A program that tail-calls itself forever; falls through with r0 = 7 when refused.
     let insns = raw("lddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
-    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", fd_array: &[pa.clone()], map_by_fd: &|_| None }).unwrap();
+    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", maps: &fd_array(&[pa.clone()]) }).unwrap();
     pa.update(&0u32.to_ne_bytes(), &p.id.to_ne_bytes(), 0).unwrap();
     let r = rt.run(&p, &mut Context::Raw(&mut []), &RunOptions::default()).unwrap();
     assert_eq!((r.r0, r.tail_calls), (7, MAX_TAIL_CALLS));
