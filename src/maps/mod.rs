@@ -217,6 +217,9 @@ impl Map {
         if f & RDONLY != 0 && f & WRONLY != 0 || f & RDONLY_PROG != 0 && f & WRONLY_PROG != 0 {
             return err(EINVAL, "read-only and write-only flags together");
         }
+        if matches!(def.map_type, map_type::PERCPU_ARRAY | map_type::PERCPU_HASH) && f & NUMA_NODE != 0 {
+            return err(EINVAL, "per-CPU maps cannot be bound to a NUMA node");
+        }
         let ncpus = ncpus.max(1);
         let storage = match def.map_type {
             map_type::ARRAY | map_type::PERCPU_ARRAY => Storage::Array(ArrayMap::new(&def, ncpus)?),

@@ -70,7 +70,7 @@ fn tail_calls_stop_at_33() {
     let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
     // A program that tail-calls itself forever; falls through with r0 = 7 when refused.
     let insns = raw("lddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
-    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", maps: &fd_array(&[pa.clone()]) }).unwrap();
+    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", maps: &fd_array(core::slice::from_ref(&pa)) }).unwrap();
     pa.update(&0u32.to_ne_bytes(), &p.id.to_ne_bytes(), 0).unwrap();
     let r = rt.run(&p, &mut Context::Raw(&mut []), &RunOptions::default()).unwrap();
     assert_eq!((r.r0, r.tail_calls), (7, MAX_TAIL_CALLS));
