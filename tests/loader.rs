@@ -81,3 +81,36 @@ fn damaged_objects_are_refused_without_panicking() {
     }
     assert!(matches!(loader::load(b"\x7fELF", "t"), Err(LoadError::Elf(_))));
 }
+
+/// Found by the loader fuzz target: a `.bss` whose header claims almost 4 GiB made the
+/// loader allocate it. `.bss` now carries no bytes, and creating the map is refused.
+#[test]
+fn forged_bss_size_allocates_nothing() {
+    let mut bytes = std::fs::read(compile("globals")).unwrap();
+    set_section_size(&mut bytes, ".bss", 0xffff_fff8);
+    let obj = loader::load(&bytes, "globals").expect("the object parses");
+    let bss = obj.maps.iter().find(|m| m.section == ".bss").expect("a .bss map");
+    assert!(bss.data.is_none(), "no bytes are materialised for .bss");
+    assert_eq!(bss.def.value_size, 0xffff_fff8);
+    let rt = rvbpf::runtime::Runtime::new(std::sync::Arc::new(rvbpf::runtime::StaticKernel::new(Default::default())), 1);
+    let err = rt.load_object(&obj).err().expect("a map this large is refused");
+    assert!(err.to_string().contains("globals.bss"), "{err}");
+}
+
+/// Rewrites `sh_size` of section `name` in a little-endian ELF64 object.
+fn set_section_size(elf: &mut [u8], name: &str, size: u64) {
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
+    let (shoff, shentsize, shnum, shstrndx) = (u64_at(elf, 0x28), u16_at(elf, 0x3a), u16_at(elf, 0x3c), u16_at(elf, 0x3e));
+    let strtab = u64_at(elf, shoff + shstrndx * shentsize + 0x18);
+    for i in 0..shnum {
+        let sh = shoff + i * shentsize;
+        let n = strtab + u32::from_le_bytes(elf[sh..sh + 4].try_into().unwrap()) as usize;
+        let end = n + elf[n..].iter().position(|&c| c == 0).unwrap();
+        if &elf[n..end] == name.as_bytes() {
+            elf[sh + 0x20..sh + 0x28].copy_from_slice(&size.to_le_bytes());
+            return;
+        }
+    }
+    panic!("no section {name}");
+}

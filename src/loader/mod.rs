@@ -509,7 +509,9 @@ impl<'a> Parser<'a> {
                 },
                 origin: MapOrigin::Data,
                 section: s.name.into(),
-                data: Some(if s.sh_type == elf::SHT_NOBITS.0 { alloc::vec![0; s.size as usize] } else { s.data.to_vec() }),
+                // `.bss` has no bytes in the file: the map starts zeroed, nothing to copy
+                // (and a forged size must not make the loader allocate it).
+                data: if s.sh_type == elf::SHT_NOBITS.0 { None } else { Some(s.data.to_vec()) },
                 freeze: readonly,
                 prog_values: Vec::new(),
                 sec_idx: idx,
