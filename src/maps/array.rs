@@ -146,6 +146,9 @@ impl ProgArray {
         if def.map_flags & !(NUMA_NODE | RDONLY | WRONLY | PRESERVE_ELEMS | INNER_MAP) != 0 {
             return err(EINVAL, "flag not valid for prog arrays");
         }
+        if def.max_entries as u64 * 4 > super::MAX_MAP_BYTES {
+            return err(ENOMEM, "map exceeds rvbpf's per-map memory bound");
+        }
         let mut slots = Vec::new();
         slots.try_reserve_exact(def.max_entries as usize).map_err(|_| MapError::new(ENOMEM, "cannot allocate map memory"))?;
         slots.resize_with(def.max_entries as usize, || AtomicU32::new(0));

@@ -22,9 +22,7 @@ use crate::interp::Region;
 const NONE: u32 = u32::MAX;
 /// `KMALLOC_MAX_SIZE` with 4 KiB pages, the bound on key + value.
 const KMALLOC_MAX_SIZE: u64 = 4 << 20;
-/// rvbpf's bound on one map's preallocated memory; larger maps fail with ENOMEM, as a
-/// kernel whose allocation fails would.
-pub const MAX_MAP_BYTES: u64 = 1 << 30;
+pub use super::MAX_MAP_BYTES;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -82,6 +82,10 @@ pub mod create_flags {
 }
 
 /// Update flags.
+/// rvbpf's bound on one map's preallocated memory; larger maps fail with ENOMEM, as a
+/// kernel whose allocation fails would.
+pub const MAX_MAP_BYTES: u64 = 1 << 30;
+
 pub const BPF_ANY: u64 = 0;
 pub const BPF_NOEXIST: u64 = 1;
 pub const BPF_EXIST: u64 = 2;
@@ -133,6 +137,9 @@ impl Slab {
     /// `bytes` zeroed bytes, or ENOMEM when the allocation fails. The allocation is
     /// zeroed by the allocator, so untouched pages of a large map cost nothing.
     pub(crate) fn zeroed(bytes: u64) -> Result<Slab, MapError> {
+        if bytes > MAX_MAP_BYTES {
+            return err(ENOMEM, "map exceeds rvbpf's per-map memory bound");
+        }
         let words = usize::try_from(bytes.div_ceil(8).max(1)).map_err(|_| MapError::new(ENOMEM, "map memory does not fit in the address space"))?;
         let layout = core::alloc::Layout::array::<u64>(words).map_err(|_| MapError::new(ENOMEM, "map memory does not fit in the address space"))?;
         // SAFETY: the layout is non-zero sized; a null return is handled; UnsafeCell<u64>

@@ -38,6 +38,11 @@ fn create_rejects_like_linux() {
         (MapDef { map_flags: create_flags::NO_COMMON_LRU, ..def(HASH, 4, 4, 8) }, EINVAL),
         (MapDef { map_flags: 1 << 30, ..def(HASH, 4, 4, 8) }, EINVAL),
         (MapDef { map_flags: create_flags::RDONLY_PROG | create_flags::WRONLY_PROG, ..def(ARRAY, 4, 4, 8) }, EINVAL),
+        (MapDef { map_flags: create_flags::NUMA_NODE, ..def(PERCPU_ARRAY, 4, 4, 8) }, EINVAL),
+        // Larger than rvbpf's per-map bound (found by the loader fuzz target: 16 GiB).
+        (def(ARRAY, 4, 4096, 1 << 22), ENOMEM),
+        (def(PERCPU_ARRAY, 4, 8, 1 << 27), ENOMEM),
+        (def(PROG_ARRAY, 4, 4, u32::MAX), ENOMEM),
     ];
     for (d, want) in cases {
         assert_eq!(errno(Map::create("m", *d, 2)), *want, "{d:?}");
