@@ -19,6 +19,7 @@ pub mod conformance;
 pub mod errno;
 pub mod helpers;
 pub mod interp;
+pub mod jit;
 pub mod isa;
 pub mod loader;
 pub mod runtime;

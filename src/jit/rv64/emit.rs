@@ -1,0 +1,346 @@
+//! Emission: [`RvInsn`] → bytes with dynasmrt, labels per BPF pc, branch reach chosen by
+//! sizing passes, and the map from each BPF pc to its code range.
+
+// dynasm!'s expansion converts and casts values to their own types.
+#![allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+
+use std::ops::Range;
+
+use dynasmrt::riscv::RiscvRelocation;
+use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
+
+use super::insn::*;
+use super::lower::{self, Dist, Ext, LowerError};
+use crate::isa::Program;
+
+/// A compiled program: the code and what each part of it came from.
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub code: Vec<u8>,
+    pub ext: Ext,
+    /// The prologue's code range.
+    pub prologue: Range<usize>,
+    /// For each BPF instruction: its slot, its RV64 instructions and their code range.
+    pub insns: Vec<(usize, Vec<RvInsn>, Range<usize>)>,
+    /// The epilogue's code range.
+    pub epilogue: Range<usize>,
+    /// Sizing passes it took for the branch reaches to settle.
+    pub passes: u32,
+}
+
+/// Why a program has no image.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JitError {
+    #[error("{0}")]
+    Lower(#[from] LowerError),
+    #[error("branch reaches did not settle in {0} passes")]
+    NoFixpoint(u32),
+    #[error("code generation failed: {0}")]
+    Emit(String),
+}
+
+const MAX_PASSES: u32 = 32;
+
+fn fits(disp: i64, bits: u32) -> bool {
+    disp >= -(1 << (bits - 1)) && disp < (1 << (bits - 1))
+}
+
+/// Compiles `prog` (lddw already resolved to constants).
+pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
+    let n = prog.insns().len();
+    let pro = lower::prologue();
+    let epi = lower::epilogue();
+    let words = |v: &[RvInsn]| v.iter().map(|i| i.words()).sum::<usize>() * 4;
+    // Sizing: start every branch near, widen what does not reach, until nothing changes.
+    // Forms only grow, so this ends; the cap is a guard.
+    let mut dists = vec![Dist::Near; n];
+    let mut passes = 0;
+    let lowered = loop {
+        passes += 1;
+        if passes > MAX_PASSES {
+            return Err(JitError::NoFixpoint(MAX_PASSES));
+        }
+        let lowered = lower::lower_all(prog, &dists, ext)?;
+        let mut start = Vec::with_capacity(n + 1);
+        let mut at = words(&pro);
+        for l in &lowered {
+            start.push(at);
+            at += words(l);
+        }
+        let exit = at;
+        let slot_start = |slot: usize| -> i64 {
+            let idx = prog.iter().position(|(pc, _)| pc == slot).expect("jump targets are instruction starts");
+            start[idx] as i64
+        };
+        let mut changed = false;
+        for (k, l) in lowered.iter().enumerate() {
+            let mut pos = start[k] as i64;
+            for insn in l {
+                let (target, bits) = match *insn {
+                    RvInsn::Branch { target, .. } => (target, 13),
+                    RvInsn::Jal { target, .. } => (target, 21),
+                    RvInsn::FarJump { target, .. } => (target, 32),
+                    _ => (Target::Skip(Skip::insns(1)), 13),
+                };
+                let dest = match target {
+                    Target::Pc(p) => Some(slot_start(p)),
+                    Target::Exit => Some(exit as i64),
+                    Target::Skip(_) => None,
+                };
+                if let Some(d) = dest {
+                    if !fits(d - pos, bits) {
+                        dists[k] = match dists[k] {
+                            Dist::Near => Dist::Mid,
+                            _ => Dist::Far,
+                        };
+                        changed = true;
+                    }
+                }
+                pos += 4 * insn.words() as i64;
+            }
+        }
+        if !changed {
+            break lowered;
+        }
+    };
+    emit(prog, &pro, &lowered, &epi, ext, passes)
+}
+
+fn emit(prog: &Program, pro: &[RvInsn], lowered: &[Vec<RvInsn>], epi: &[RvInsn], ext: Ext, passes: u32) -> Result<Image, JitError> {
+    let mut a: VecAssembler<RiscvRelocation> = VecAssembler::new(0);
+    let labels: Vec<(usize, DynamicLabel)> = prog.iter().map(|(pc, _)| (pc, a.new_dynamic_label())).collect();
+    let exit = a.new_dynamic_label();
+    let label_of = |pc: usize| labels.iter().find(|(p, _)| *p == pc).map(|(_, l)| *l).expect("jump targets are instruction starts");
+    let mut pending: Vec<(usize, DynamicLabel)> = Vec::new();
+    let mut emit_list = |a: &mut VecAssembler<RiscvRelocation>, list: &[RvInsn]| {
+        for insn in list {
+            // Labels of intra-instruction skips land here.
+            let here = a.offset().0;
+            pending.retain(|&(at, l)| {
+                if at == here {
+                    dynasm!(a ; .arch riscv64 ; =>l);
+                    false
+                } else {
+                    true
+                }
+            });
+            let target = |a: &mut VecAssembler<RiscvRelocation>, pending: &mut Vec<(usize, DynamicLabel)>, t: Target| match t {
+                Target::Pc(p) => label_of(p),
+                Target::Exit => exit,
+                Target::Skip(s) => {
+                    let l = a.new_dynamic_label();
+                    pending.push((here + s.bytes() as usize, l));
+                    l
+                }
+            };
+            match *insn {
+                RvInsn::Branch { target: t, .. } | RvInsn::Jal { target: t, .. } | RvInsn::FarJump { target: t, .. } => {
+                    let l = target(a, &mut pending, t);
+                    encode_jump(a, insn, l);
+                }
+                _ => encode(a, insn),
+            }
+        }
+        let here = a.offset().0;
+        pending.retain(|&(at, l)| {
+            if at == here {
+                dynasm!(a ; .arch riscv64 ; =>l);
+                false
+            } else {
+                true
+            }
+        });
+    };
+    emit_list(&mut a, pro);
+    let prologue = 0..a.offset().0;
+    let mut insns = Vec::with_capacity(lowered.len());
+    for ((pc, _), l) in prog.iter().zip(lowered) {
+        let s = a.offset().0;
+        dynasm!(a ; .arch riscv64 ; =>label_of(pc));
+        emit_list(&mut a, l);
+        insns.push((pc, l.clone(), s..a.offset().0));
+    }
+    let e = a.offset().0;
+    dynasm!(a ; .arch riscv64 ; =>exit);
+    emit_list(&mut a, epi);
+    let epilogue = e..a.offset().0;
+    let code = a.finalize().map_err(|e| JitError::Emit(format!("{e:?}")))?;
+    Ok(Image { code, ext, prologue, insns, epilogue, passes })
+}
+
+fn encode_jump(a: &mut VecAssembler<RiscvRelocation>, insn: &RvInsn, l: DynamicLabel) {
+    match *insn {
+        RvInsn::Branch { cond, rs1, rs2, .. } => {
+            let (x, y) = (rs1.num(), rs2.num());
+            match cond {
+                Cond::Eq => dynasm!(a ; .arch riscv64 ; beq X(x), X(y), =>l),
+                Cond::Ne => dynasm!(a ; .arch riscv64 ; bne X(x), X(y), =>l),
+                Cond::Lt => dynasm!(a ; .arch riscv64 ; blt X(x), X(y), =>l),
+                Cond::Ge => dynasm!(a ; .arch riscv64 ; bge X(x), X(y), =>l),
+                Cond::Ltu => dynasm!(a ; .arch riscv64 ; bltu X(x), X(y), =>l),
+                Cond::Geu => dynasm!(a ; .arch riscv64 ; bgeu X(x), X(y), =>l),
+            }
+        }
+        RvInsn::Jal { rd, .. } => dynasm!(a ; .arch riscv64 ; jal X(rd.num()), =>l),
+        // dynasm's `jump` pairs auipc and jalr correctly; a jalr with its own label
+        // relocation would be relative to the jalr, 4 bytes off.
+        RvInsn::FarJump { tmp, .. } => dynasm!(a ; .arch riscv64 ; jump =>l, X(tmp.num())),
+        _ => unreachable!("not a jump"),
+    }
+}
+
+fn encode(a: &mut VecAssembler<RiscvRelocation>, insn: &RvInsn) {
+    match *insn {
+        RvInsn::R { op, rd, rs1, rs2 } => {
+            let (d, x, y) = (rd.num(), rs1.num(), rs2.num());
+            match op {
+                ROp::Add => dynasm!(a ; .arch riscv64 ; add X(d), X(x), X(y)),
+                ROp::Sub => dynasm!(a ; .arch riscv64 ; sub X(d), X(x), X(y)),
+                ROp::Sll => dynasm!(a ; .arch riscv64 ; sll X(d), X(x), X(y)),
+                ROp::Slt => dynasm!(a ; .arch riscv64 ; slt X(d), X(x), X(y)),
+                ROp::Sltu => dynasm!(a ; .arch riscv64 ; sltu X(d), X(x), X(y)),
+                ROp::Xor => dynasm!(a ; .arch riscv64 ; xor X(d), X(x), X(y)),
+                ROp::Srl => dynasm!(a ; .arch riscv64 ; srl X(d), X(x), X(y)),
+                ROp::Sra => dynasm!(a ; .arch riscv64 ; sra X(d), X(x), X(y)),
+                ROp::Or => dynasm!(a ; .arch riscv64 ; or X(d), X(x), X(y)),
+                ROp::And => dynasm!(a ; .arch riscv64 ; and X(d), X(x), X(y)),
+                ROp::Addw => dynasm!(a ; .arch riscv64 ; addw X(d), X(x), X(y)),
+                ROp::Subw => dynasm!(a ; .arch riscv64 ; subw X(d), X(x), X(y)),
+                ROp::Sllw => dynasm!(a ; .arch riscv64 ; sllw X(d), X(x), X(y)),
+                ROp::Srlw => dynasm!(a ; .arch riscv64 ; srlw X(d), X(x), X(y)),
+                ROp::Sraw => dynasm!(a ; .arch riscv64 ; sraw X(d), X(x), X(y)),
+                ROp::Mul => dynasm!(a ; .arch riscv64 ; .feature M ; mul X(d), X(x), X(y)),
+                ROp::Div => dynasm!(a ; .arch riscv64 ; .feature M ; div X(d), X(x), X(y)),
+                ROp::Divu => dynasm!(a ; .arch riscv64 ; .feature M ; divu X(d), X(x), X(y)),
+                ROp::Rem => dynasm!(a ; .arch riscv64 ; .feature M ; rem X(d), X(x), X(y)),
+                ROp::Remu => dynasm!(a ; .arch riscv64 ; .feature M ; remu X(d), X(x), X(y)),
+                ROp::Mulw => dynasm!(a ; .arch riscv64 ; .feature M ; mulw X(d), X(x), X(y)),
+                ROp::Divw => dynasm!(a ; .arch riscv64 ; .feature M ; divw X(d), X(x), X(y)),
+                ROp::Divuw => dynasm!(a ; .arch riscv64 ; .feature M ; divuw X(d), X(x), X(y)),
+                ROp::Remw => dynasm!(a ; .arch riscv64 ; .feature M ; remw X(d), X(x), X(y)),
+                ROp::Remuw => dynasm!(a ; .arch riscv64 ; .feature M ; remuw X(d), X(x), X(y)),
+                ROp::AddUw => dynasm!(a ; .arch riscv64 ; .feature Zba ; add.uw X(d), X(x), X(y)),
+            }
+        }
+        RvInsn::I { op, rd, rs1, imm } => {
+            let (d, x, v) = (rd.num(), rs1.num(), imm.get());
+            match op {
+                IOp::Addi => dynasm!(a ; .arch riscv64 ; addi X(d), X(x), v),
+                IOp::Slti => dynasm!(a ; .arch riscv64 ; slti X(d), X(x), v),
+                IOp::Sltiu => dynasm!(a ; .arch riscv64 ; sltiu X(d), X(x), v),
+                IOp::Xori => dynasm!(a ; .arch riscv64 ; xori X(d), X(x), v),
+                IOp::Ori => dynasm!(a ; .arch riscv64 ; ori X(d), X(x), v),
+                IOp::Andi => dynasm!(a ; .arch riscv64 ; andi X(d), X(x), v),
+                IOp::Addiw => dynasm!(a ; .arch riscv64 ; addiw X(d), X(x), v),
+            }
+        }
+        RvInsn::Sh { op, rd, rs1, sh } => {
+            let (d, x, s) = (rd.num(), rs1.num(), sh.get());
+            match op {
+                ShOp::Slli => dynasm!(a ; .arch riscv64 ; slli X(d), X(x), s),
+                ShOp::Srli => dynasm!(a ; .arch riscv64 ; srli X(d), X(x), s),
+                ShOp::Srai => dynasm!(a ; .arch riscv64 ; srai X(d), X(x), s),
+            }
+        }
+        RvInsn::ShW { op, rd, rs1, sh } => {
+            let (d, x, s) = (rd.num(), rs1.num(), sh.get());
+            match op {
+                ShOp::Slli => dynasm!(a ; .arch riscv64 ; slliw X(d), X(x), s),
+                ShOp::Srli => dynasm!(a ; .arch riscv64 ; srliw X(d), X(x), s),
+                ShOp::Srai => dynasm!(a ; .arch riscv64 ; sraiw X(d), X(x), s),
+            }
+        }
+        RvInsn::Un { op, rd, rs1 } => {
+            let (d, x) = (rd.num(), rs1.num());
+            match op {
+                UnOp::SextB => dynasm!(a ; .arch riscv64 ; .feature Zbb ; sext.b X(d), X(x)),
+                UnOp::SextH => dynasm!(a ; .arch riscv64 ; .feature Zbb ; sext.h X(d), X(x)),
+                UnOp::ZextH => dynasm!(a ; .arch riscv64 ; .feature Zbb ; zext.h X(d), X(x)),
+                UnOp::Rev8 => dynasm!(a ; .arch riscv64 ; .feature Zbb ; rev8 X(d), X(x)),
+            }
+        }
+        // dynasm takes lui's full value (field << 12).
+        RvInsn::Lui { rd, imm } => dynasm!(a ; .arch riscv64 ; lui X(rd.num()), imm.get() << 12),
+        RvInsn::Load { op, rd, base, off } => {
+            let (d, b, o) = (rd.num(), base.num(), off.get());
+            match op {
+                LoadOp::Lb => dynasm!(a ; .arch riscv64 ; lb X(d), [X(b), o]),
+                LoadOp::Lh => dynasm!(a ; .arch riscv64 ; lh X(d), [X(b), o]),
+                LoadOp::Lw => dynasm!(a ; .arch riscv64 ; lw X(d), [X(b), o]),
+                LoadOp::Ld => dynasm!(a ; .arch riscv64 ; ld X(d), [X(b), o]),
+                LoadOp::Lbu => dynasm!(a ; .arch riscv64 ; lbu X(d), [X(b), o]),
+                LoadOp::Lhu => dynasm!(a ; .arch riscv64 ; lhu X(d), [X(b), o]),
+                LoadOp::Lwu => dynasm!(a ; .arch riscv64 ; lwu X(d), [X(b), o]),
+            }
+        }
+        RvInsn::Store { op, src, base, off } => {
+            let (s, b, o) = (src.num(), base.num(), off.get());
+            match op {
+                StoreOp::Sb => dynasm!(a ; .arch riscv64 ; sb X(s), [X(b), o]),
+                StoreOp::Sh => dynasm!(a ; .arch riscv64 ; sh X(s), [X(b), o]),
+                StoreOp::Sw => dynasm!(a ; .arch riscv64 ; sw X(s), [X(b), o]),
+                StoreOp::Sd => dynasm!(a ; .arch riscv64 ; sd X(s), [X(b), o]),
+            }
+        }
+        RvInsn::Jalr { rd, rs1, off } => dynasm!(a ; .arch riscv64 ; jalr X(rd.num()), X(rs1.num()), off.get()),
+        RvInsn::Branch { .. } | RvInsn::Jal { .. } | RvInsn::FarJump { .. } => unreachable!("jumps go through encode_jump"),
+    }
+}
+
+/// One line of a listing: code offset, the instruction word, its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub offset: usize,
+    pub word: u32,
+    pub text: String,
+}
+
+impl Image {
+    /// Where BPF slot `pc`'s code starts.
+    pub fn pc_offset(&self, pc: usize) -> Option<usize> {
+        self.insns.iter().find(|(p, _, _)| *p == pc).map(|(_, _, r)| r.start)
+    }
+
+    /// The code as `llvm-objdump -d -M no-aliases` prints it, from rvbpf's own
+    /// instructions (not by decoding the bytes): branch targets resolved to offsets.
+    pub fn listing(&self) -> Vec<Line> {
+        let mut out = Vec::new();
+        let part = |list: &[RvInsn], start: usize, out: &mut Vec<Line>| {
+            let mut at = start;
+            for insn in list {
+                let word = |k: usize| u32::from_le_bytes(self.code[k..k + 4].try_into().expect("4 bytes"));
+                let dest = |t: Target, from: usize| match t {
+                    Target::Pc(p) => self.pc_offset(p).expect("jump targets are instruction starts"),
+                    Target::Exit => self.epilogue.start,
+                    Target::Skip(s) => from + s.bytes() as usize,
+                };
+                match *insn {
+                    RvInsn::Branch { cond, rs1, rs2, target } => {
+                        out.push(Line { offset: at, word: word(at), text: format!("{} {rs1}, {rs2}, {:#x}", cond_name(cond), dest(target, at)) });
+                    }
+                    RvInsn::Jal { rd, target } => out.push(Line { offset: at, word: word(at), text: format!("jal {rd}, {:#x}", dest(target, at)) }),
+                    RvInsn::FarJump { tmp, target } => {
+                        let disp = dest(target, at) as i64 - at as i64;
+                        let lo = ((disp & 0xfff) ^ 0x800) - 0x800;
+                        let hi = ((disp - lo) >> 12) & 0xfffff;
+                        out.push(Line { offset: at, word: word(at), text: format!("auipc {tmp}, {hi:#x}") });
+                        out.push(Line { offset: at + 4, word: word(at + 4), text: format!("jalr zero, {}({tmp})", Hex(lo)) });
+                    }
+                    _ => out.push(Line { offset: at, word: word(at), text: insn.to_string() }),
+                }
+                at += 4 * insn.words();
+            }
+        };
+        part(&lower::prologue(), self.prologue.start, &mut out);
+        for (_, list, range) in &self.insns {
+            part(list, range.start, &mut out);
+        }
+        part(&lower::epilogue(), self.epilogue.start, &mut out);
+        out
+    }
+
+    /// RV64 instructions in the body (prologue and epilogue excluded).
+    pub fn body_insns(&self) -> usize {
+        self.insns.iter().map(|(_, l, _)| l.iter().map(|i| i.words()).sum::<usize>()).sum()
+    }
+}

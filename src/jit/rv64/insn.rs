@@ -1,0 +1,434 @@
+//! Typed RV64 instructions: what lowering produces and emission encodes. Registers and
+//! immediates are newtypes that cannot hold a value the instruction cannot encode, so an
+//! `RvInsn` always has an encoding and emission never fails on a field.
+
+use core::fmt;
+
+/// An integer register, x0–x31.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Reg(u8);
+
+impl Reg {
+    pub const ZERO: Reg = Reg(0);
+    pub const RA: Reg = Reg(1);
+    pub const SP: Reg = Reg(2);
+    pub const T0: Reg = Reg(5);
+    pub const T1: Reg = Reg(6);
+    pub const T2: Reg = Reg(7);
+    pub const S0: Reg = Reg(8);
+    pub const S1: Reg = Reg(9);
+    pub const A0: Reg = Reg(10);
+    pub const A1: Reg = Reg(11);
+    pub const A2: Reg = Reg(12);
+    pub const A3: Reg = Reg(13);
+    pub const A4: Reg = Reg(14);
+    pub const A5: Reg = Reg(15);
+    pub const A6: Reg = Reg(16);
+    pub const S2: Reg = Reg(18);
+    pub const S3: Reg = Reg(19);
+    pub const S4: Reg = Reg(20);
+    pub const S5: Reg = Reg(21);
+    pub const S6: Reg = Reg(22);
+    pub const T3: Reg = Reg(28);
+
+    pub const fn new(n: u8) -> Option<Reg> {
+        if n < 32 {
+            Some(Reg(n))
+        } else {
+            None
+        }
+    }
+    pub const fn num(self) -> u8 {
+        self.0
+    }
+    /// The ABI name, as disassemblers print it.
+    pub fn name(self) -> &'static str {
+        const NAMES: [&str; 32] = [
+            "zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9",
+            "s10", "s11", "t3", "t4", "t5", "t6",
+        ];
+        NAMES[self.0 as usize]
+    }
+}
+
+impl fmt::Display for Reg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A signed 12-bit immediate (I- and S-type), −2048..=2047.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Imm12(i16);
+
+impl Imm12 {
+    pub const ZERO: Imm12 = Imm12(0);
+    pub const fn new(v: i64) -> Option<Imm12> {
+        if v >= -2048 && v <= 2047 {
+            Some(Imm12(v as i16))
+        } else {
+            None
+        }
+    }
+    pub const fn get(self) -> i32 {
+        self.0 as i32
+    }
+}
+
+/// The 20-bit field of `lui`/`auipc`, as a signed number −2^19..2^19: the instruction
+/// puts `field << 12`, sign-extended from bit 31, in the register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Imm20(i32);
+
+impl Imm20 {
+    pub const fn new(v: i64) -> Option<Imm20> {
+        if v >= -(1 << 19) && v < (1 << 19) {
+            Some(Imm20(v as i32))
+        } else {
+            None
+        }
+    }
+    pub const fn get(self) -> i32 {
+        self.0
+    }
+}
+
+/// A 64-bit shift amount, 0..=63.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shamt6(u8);
+
+impl Shamt6 {
+    pub const fn new(v: u32) -> Option<Shamt6> {
+        if v < 64 {
+            Some(Shamt6(v as u8))
+        } else {
+            None
+        }
+    }
+    /// `v & 63`: BPF masks 64-bit shift amounts.
+    pub const fn masked(v: i32) -> Shamt6 {
+        Shamt6((v & 63) as u8)
+    }
+    pub const fn get(self) -> u32 {
+        self.0 as u32
+    }
+}
+
+/// A 32-bit shift amount, 0..=31 (the `*w` shifts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shamt5(u8);
+
+impl Shamt5 {
+    /// `v & 31`: BPF masks 32-bit shift amounts.
+    pub const fn masked(v: i32) -> Shamt5 {
+        Shamt5((v & 31) as u8)
+    }
+    pub const fn get(self) -> u32 {
+        self.0 as u32
+    }
+}
+
+/// A byte offset a branch or jump skips forward inside one instruction's own code
+/// (a multiple of 4, 8..=64): fixed, unlike targets that are BPF instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Skip(u8);
+
+impl Skip {
+    /// Skips `n` (1..=15) instructions after the branch itself.
+    pub const fn insns(n: u8) -> Skip {
+        assert!(n >= 1 && n <= 15);
+        Skip(4 * (n + 1))
+    }
+    pub const fn bytes(self) -> i32 {
+        self.0 as i32
+    }
+}
+
+/// Where a branch or jump goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The code of BPF instruction slot `pc`.
+    Pc(usize),
+    /// The shared epilogue.
+    Exit,
+    /// Forward inside the current instruction's code.
+    Skip(Skip),
+}
+
+/// Register-register operations (RV64I, M, and Zba/Zbb's that take two registers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ROp {
+    Add,
+    Sub,
+    Sll,
+    Slt,
+    Sltu,
+    Xor,
+    Srl,
+    Sra,
+    Or,
+    And,
+    Addw,
+    Subw,
+    Sllw,
+    Srlw,
+    Sraw,
+    Mul,
+    Div,
+    Divu,
+    Rem,
+    Remu,
+    Mulw,
+    Divw,
+    Divuw,
+    Remw,
+    Remuw,
+    /// Zba: `rd = zext32(rs1) + rs2`.
+    AddUw,
+}
+
+/// Register-immediate operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IOp {
+    Addi,
+    Slti,
+    Sltiu,
+    Xori,
+    Ori,
+    Andi,
+    Addiw,
+}
+
+/// Shift-immediate operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShOp {
+    Slli,
+    Srli,
+    Srai,
+}
+
+/// Zbb one-register operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    SextB,
+    SextH,
+    ZextH,
+    Rev8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadOp {
+    Lb,
+    Lh,
+    Lw,
+    Ld,
+    Lbu,
+    Lhu,
+    Lwu,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreOp {
+    Sb,
+    Sh,
+    Sw,
+    Sd,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cond {
+    Eq,
+    Ne,
+    Lt,
+    Ge,
+    Ltu,
+    Geu,
+}
+
+impl Cond {
+    pub fn invert(self) -> Cond {
+        match self {
+            Cond::Eq => Cond::Ne,
+            Cond::Ne => Cond::Eq,
+            Cond::Lt => Cond::Ge,
+            Cond::Ge => Cond::Lt,
+            Cond::Ltu => Cond::Geu,
+            Cond::Geu => Cond::Ltu,
+        }
+    }
+}
+
+/// One RV64 instruction (RV64IM plus optional Zba/Zbb; no compressed forms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RvInsn {
+    R { op: ROp, rd: Reg, rs1: Reg, rs2: Reg },
+    I { op: IOp, rd: Reg, rs1: Reg, imm: Imm12 },
+    /// 64-bit shifts by an immediate.
+    Sh { op: ShOp, rd: Reg, rs1: Reg, sh: Shamt6 },
+    /// 32-bit shifts by an immediate (`slliw`, `srliw`, `sraiw`).
+    ShW { op: ShOp, rd: Reg, rs1: Reg, sh: Shamt5 },
+    Un { op: UnOp, rd: Reg, rs1: Reg },
+    Lui { rd: Reg, imm: Imm20 },
+    Load { op: LoadOp, rd: Reg, base: Reg, off: Imm12 },
+    Store { op: StoreOp, src: Reg, base: Reg, off: Imm12 },
+    /// A conditional branch, ±4 KiB.
+    Branch { cond: Cond, rs1: Reg, rs2: Reg, target: Target },
+    /// `jal rd, target`, ±1 MiB.
+    Jal { rd: Reg, target: Target },
+    /// `auipc tmp, hi(target)` + `jalr zero, lo(target)(tmp)`: anywhere within ±2 GiB.
+    FarJump { tmp: Reg, target: Target },
+    Jalr { rd: Reg, rs1: Reg, off: Imm12 },
+}
+
+impl RvInsn {
+    /// Number of 4-byte words the instruction takes.
+    pub fn words(&self) -> usize {
+        match self {
+            RvInsn::FarJump { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The mnemonic and operands, as `llvm-objdump -M no-aliases` prints them (branch and
+/// jump targets as the BPF pc or `exit`; the listing adds addresses).
+impl fmt::Display for RvInsn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use RvInsn::*;
+        match *self {
+            R { op, rd, rs1, rs2 } => write!(f, "{} {rd}, {rs1}, {rs2}", rop_name(op)),
+            I { op, rd, rs1, imm } => write!(f, "{} {rd}, {rs1}, {}", iop_name(op), Hex(imm.get() as i64)),
+            Sh { op, rd, rs1, sh } => write!(f, "{} {rd}, {rs1}, {:#x}", shop_name(op, false), sh.get()),
+            ShW { op, rd, rs1, sh } => write!(f, "{} {rd}, {rs1}, {:#x}", shop_name(op, true), sh.get()),
+            Un { op, rd, rs1 } => write!(f, "{} {rd}, {rs1}", unop_name(op)),
+            Lui { rd, imm } => write!(f, "lui {rd}, {:#x}", imm.get() as u32 & 0xfffff),
+            Load { op, rd, base, off } => write!(f, "{} {rd}, {}({base})", load_name(op), Hex(off.get() as i64)),
+            Store { op, src, base, off } => write!(f, "{} {src}, {}({base})", store_name(op), Hex(off.get() as i64)),
+            Branch { cond, rs1, rs2, target } => write!(f, "{} {rs1}, {rs2}, {}", cond_name(cond), TargetFmt(target)),
+            Jal { rd, target } => write!(f, "jal {rd}, {}", TargetFmt(target)),
+            FarJump { tmp, target } => write!(f, "auipc {tmp}, %hi({t}); jalr zero, %lo({t})({tmp})", t = TargetFmt(target)),
+            Jalr { rd, rs1, off } => write!(f, "jalr {rd}, {}({rs1})", Hex(off.get() as i64)),
+        }
+    }
+}
+
+/// A signed number in hex, as llvm-objdump prints immediates (`-0x7`, `0x1c`).
+pub struct Hex(pub i64);
+
+impl fmt::Display for Hex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 < 0 {
+            write!(f, "-{:#x}", self.0.unsigned_abs())
+        } else {
+            write!(f, "{:#x}", self.0)
+        }
+    }
+}
+
+struct TargetFmt(Target);
+
+impl fmt::Display for TargetFmt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Target::Pc(pc) => write!(f, "<bpf {pc}>"),
+            Target::Exit => f.write_str("<exit>"),
+            Target::Skip(s) => write!(f, ".+{}", s.bytes()),
+        }
+    }
+}
+
+pub fn rop_name(op: ROp) -> &'static str {
+    use ROp::*;
+    match op {
+        Add => "add",
+        Sub => "sub",
+        Sll => "sll",
+        Slt => "slt",
+        Sltu => "sltu",
+        Xor => "xor",
+        Srl => "srl",
+        Sra => "sra",
+        Or => "or",
+        And => "and",
+        Addw => "addw",
+        Subw => "subw",
+        Sllw => "sllw",
+        Srlw => "srlw",
+        Sraw => "sraw",
+        Mul => "mul",
+        Div => "div",
+        Divu => "divu",
+        Rem => "rem",
+        Remu => "remu",
+        Mulw => "mulw",
+        Divw => "divw",
+        Divuw => "divuw",
+        Remw => "remw",
+        Remuw => "remuw",
+        AddUw => "add.uw",
+    }
+}
+
+pub fn iop_name(op: IOp) -> &'static str {
+    match op {
+        IOp::Addi => "addi",
+        IOp::Slti => "slti",
+        IOp::Sltiu => "sltiu",
+        IOp::Xori => "xori",
+        IOp::Ori => "ori",
+        IOp::Andi => "andi",
+        IOp::Addiw => "addiw",
+    }
+}
+
+pub fn shop_name(op: ShOp, word: bool) -> &'static str {
+    match (op, word) {
+        (ShOp::Slli, false) => "slli",
+        (ShOp::Srli, false) => "srli",
+        (ShOp::Srai, false) => "srai",
+        (ShOp::Slli, true) => "slliw",
+        (ShOp::Srli, true) => "srliw",
+        (ShOp::Srai, true) => "sraiw",
+    }
+}
+
+pub fn unop_name(op: UnOp) -> &'static str {
+    match op {
+        UnOp::SextB => "sext.b",
+        UnOp::SextH => "sext.h",
+        UnOp::ZextH => "zext.h",
+        UnOp::Rev8 => "rev8",
+    }
+}
+
+pub fn load_name(op: LoadOp) -> &'static str {
+    match op {
+        LoadOp::Lb => "lb",
+        LoadOp::Lh => "lh",
+        LoadOp::Lw => "lw",
+        LoadOp::Ld => "ld",
+        LoadOp::Lbu => "lbu",
+        LoadOp::Lhu => "lhu",
+        LoadOp::Lwu => "lwu",
+    }
+}
+
+pub fn store_name(op: StoreOp) -> &'static str {
+    match op {
+        StoreOp::Sb => "sb",
+        StoreOp::Sh => "sh",
+        StoreOp::Sw => "sw",
+        StoreOp::Sd => "sd",
+    }
+}
+
+pub fn cond_name(c: Cond) -> &'static str {
+    match c {
+        Cond::Eq => "beq",
+        Cond::Ne => "bne",
+        Cond::Lt => "blt",
+        Cond::Ge => "bge",
+        Cond::Ltu => "bltu",
+        Cond::Geu => "bgeu",
+    }
+}

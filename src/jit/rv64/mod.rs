@@ -1,0 +1,10 @@
+//! The RV64 JIT ("built for proof", ARCHITECTURE.md):
+//! - [`insn`]: typed RV64 instructions whose fields cannot hold unencodable values;
+//! - [`lower`]: pure lowering, one BPF instruction → a few `RvInsn`, with every
+//!   value-dependent choice in one `shape` function (no_std);
+//! - [`emit`] (feature `jit`): dynasmrt emission, branch sizing passes, the BPF pc →
+//!   code range map.
+pub mod insn;
+pub mod lower;
+#[cfg(feature = "jit")]
+pub mod emit;

@@ -1,0 +1,118 @@
+//! The RV64 JIT's emitted bytes, decoded by an independent disassembler: every
+//! conformance program the JIT compiles is listed from rvbpf's own `RvInsn`s and must
+//! match, line for line, what `llvm-objdump-19 -d -M no-aliases` prints for the bytes
+//! (with and without Zba/Zbb). Skipped with a printed reason where llvm-objdump-19 or
+//! the riscv64 objcopy is missing.
+#![cfg(feature = "jit")]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use rvbpf::conformance::parse_data;
+use rvbpf::isa::Program;
+use rvbpf::jit::rv64::emit::{compile, Image};
+use rvbpf::jit::rv64::lower::Ext;
+
+fn programs() -> Vec<(PathBuf, Program)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance");
+    let mut out = Vec::new();
+    let mut dirs = vec![root];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "data") {
+                let f = parse_data(&std::fs::read_to_string(&p).unwrap());
+                if let Some(prog) = f.program_bytes().ok().and_then(|b| Program::decode(&b).ok()) {
+                    out.push((p, prog));
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn tools_missing() -> Option<String> {
+    for t in ["llvm-objdump-19", "riscv64-linux-gnu-objcopy"] {
+        if Command::new(t).arg("--version").output().is_err() {
+            return Some(format!("{t} is not installed (scripts/setup.sh installs it)"));
+        }
+    }
+    None
+}
+
+/// llvm-objdump's lines for raw RV64 code: (offset, text), the text with tabs made
+/// single spaces and the `<symbol+off>` after targets dropped.
+fn objdump(code: &[u8], ext: Ext) -> Vec<(usize, String)> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let tag = if ext.zba { "zb" } else { "base" };
+    let bin = dir.join(format!("jit-{tag}.bin"));
+    let obj = dir.join(format!("jit-{tag}.o"));
+    std::fs::write(&bin, code).unwrap();
+    let ok = Command::new("riscv64-linux-gnu-objcopy")
+        .args(["-I", "binary", "-O", "elf64-littleriscv", "-B", "riscv", "--rename-section", ".data=.text,alloc,load,readonly,code,contents"])
+        .arg(&bin)
+        .arg(&obj)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let out = Command::new("llvm-objdump-19").args(["-d", "-M", "no-aliases", "--mattr=+m,+zba,+zbb"]).arg(&obj).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .filter_map(|l| {
+            let (addr, rest) = l.trim_start().split_once(": ")?;
+            let off = usize::from_str_radix(addr, 16).ok()?;
+            // "ff950293     \taddi\tt0, a0, -0x7"
+            let (_, insn) = rest.split_once('\t')?;
+            let insn = insn.split(" <").next().unwrap().trim().replace('\t', " ");
+            Some((off, insn))
+        })
+        .collect()
+}
+
+#[test]
+fn listing_matches_llvm_objdump() {
+    if let Some(why) = tools_missing() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    let progs = programs();
+    for ext in [Ext::default(), Ext { zba: true, zbb: true }] {
+        // All images in one blob (one objdump run), each at its own base.
+        let mut blob = Vec::new();
+        let mut expect = Vec::new();
+        let mut compiled = 0;
+        for (path, prog) in &progs {
+            let Ok(img): Result<Image, _> = compile(prog, ext) else { continue };
+            compiled += 1;
+            let base = blob.len();
+            for line in img.listing() {
+                // Targets are image offsets: rebase the ones that are addresses.
+                let text = rebase(&line.text, base);
+                expect.push((base + line.offset, text, path.clone()));
+            }
+            blob.extend_from_slice(&img.code);
+        }
+        assert!(compiled > 800, "only {compiled} programs compiled");
+        let got = objdump(&blob, ext);
+        assert_eq!(got.len(), expect.len(), "llvm-objdump decoded a different number of instructions");
+        for ((off, text), (eoff, etext, path)) in got.iter().zip(&expect) {
+            assert_eq!((off, text), (eoff, etext), "{} ({:?})", path.display(), ext);
+        }
+        println!("{compiled} programs, {} instructions: rvbpf's listing = llvm-objdump's ({ext:?})", expect.len());
+    }
+}
+
+/// Adds `base` to the absolute target of a branch or jal.
+fn rebase(text: &str, base: usize) -> String {
+    let mnemonic = text.split(' ').next().unwrap();
+    if !(mnemonic.starts_with('b') || mnemonic == "jal") {
+        return text.to_string();
+    }
+    let (head, target) = text.rsplit_once(", ").unwrap();
+    let t = usize::from_str_radix(target.trim_start_matches("0x"), 16).unwrap();
+    format!("{head}, {:#x}", t + base)
+}
