@@ -116,3 +116,49 @@ fn rebase(text: &str, base: usize) -> String {
     let t = usize::from_str_radix(target.trim_start_matches("0x"), 16).unwrap();
     format!("{head}, {:#x}", t + base)
 }
+
+/// Branch reach at its boundaries: conditional jumps over ~4 KiB and ~1 MiB of code, both
+/// directions, and `gotol` past 1 MiB, take the near, mid and far forms, and the bytes
+/// still decode to rvbpf's listing.
+#[test]
+fn branch_reach_forms_match_llvm_objdump() {
+    use rvbpf::isa::{EndKind, EndWidth, Insn, JmpCond, Reg, Source, Width};
+    if let Some(why) = tools_missing() {
+        println!("SKIPPED: {why}");
+        return;
+    }
+    // A filler of 32 RV64 instructions (128 bytes) without Zbb: a 64-bit byte swap.
+    let filler = Insn::End { kind: EndKind::Be, bits: EndWidth::B64, dst: Reg::R0 };
+    let jeq = |off: i16| Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: Reg::R1, src: Source::Imm(0), off };
+    let mov0 = Insn::Alu { width: Width::W64, op: rvbpf::isa::AluOp::Mov, dst: Reg::R0, src: Source::Imm(0) };
+    let forward = |n: usize, jump: Insn| [vec![jump], vec![filler; n], vec![Insn::Exit]].concat();
+    let backward = |n: usize| [vec![mov0], vec![filler; n], vec![jeq(-(n as i16 + 2)), Insn::Exit]].concat();
+    let cases: Vec<(&str, Vec<Insn>, &str)> = vec![
+        ("near forward", forward(15, jeq(15)), "beq a0, zero,"),
+        ("mid forward", forward(40, jeq(40)), "bne a0, zero, | jal zero,"),
+        ("mid backward", backward(40), "bne a0, zero, | jal zero,"),
+        ("far forward", forward(9000, jeq(9000)), "bne a0, zero, | auipc t1,"),
+        ("far backward", backward(9000), "bne a0, zero, | auipc t1,"),
+        ("gotol far", forward(9000, Insn::Gotol { imm: 9000 }), "auipc t1,"),
+    ];
+    for (what, insns, form) in cases {
+        let prog = Program::new(insns).unwrap();
+        let img = compile(&prog, Ext::default()).unwrap();
+        let listing = img.listing();
+        // The first code of the BPF jump: the first insn for forward cases, the one
+        // before exit for backward ones.
+        let jump_pc = prog.iter().find(|(_, i)| matches!(i, Insn::Jmp { .. } | Insn::Gotol { .. })).unwrap().0;
+        let start = img.pc_offset(jump_pc).unwrap();
+        let at = listing.iter().position(|l| l.offset == start).unwrap();
+        let parts: Vec<&str> = form.split(" | ").collect();
+        for (k, p) in parts.iter().enumerate() {
+            assert!(listing[at + k].text.starts_with(p), "{what}: expected {form}, listing has {:?}", &listing[at..at + parts.len()]);
+        }
+        let got = objdump(&img.code, Ext::default());
+        let expect: Vec<(usize, String)> = listing.into_iter().map(|l| (l.offset, l.text)).collect();
+        assert_eq!(got.len(), expect.len(), "{what}");
+        for (g, e) in got.iter().zip(&expect) {
+            assert_eq!(g, e, "{what}");
+        }
+    }
+}

@@ -76,9 +76,11 @@ pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
         for (k, l) in lowered.iter().enumerate() {
             let mut pos = start[k] as i64;
             for insn in l {
+                // dynasm-rs 5.1 accepts B and J relocations over half the architectural
+                // reach (±2 KiB, ±512 KiB rather than ±4 KiB, ±1 MiB): size against that.
                 let (target, bits) = match *insn {
-                    RvInsn::Branch { target, .. } => (target, 13),
-                    RvInsn::Jal { target, .. } => (target, 21),
+                    RvInsn::Branch { target, .. } => (target, 12),
+                    RvInsn::Jal { target, .. } => (target, 20),
                     RvInsn::FarJump { target, .. } => (target, 32),
                     _ => (Target::Skip(Skip::insns(1)), 13),
                 };

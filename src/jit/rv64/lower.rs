@@ -92,7 +92,7 @@ pub enum Form {
     Imm64 { wide: bool, hi: Const, lo: Const },
     /// A conditional jump: the immediate (K form) and the reach.
     Jmp { konst: Const, dist: Dist },
-    /// An unconditional jump.
+    /// An unconditional jump (`ja`, `gotol`, and `exit` to the epilogue).
     Ja { dist: Dist },
 }
 
@@ -137,7 +137,7 @@ pub fn shape(insn: &Insn, dist: Dist, ext: Ext) -> Shape {
         }
         Insn::Jmp { src, .. } => Form::Jmp { konst: if let Source::Imm(i) = src { Const::of(i as i64) } else { Const::Zero }, dist },
         // `jal` reaches ±1 MiB: near and mid are one form.
-        Insn::Ja { .. } | Insn::Gotol { .. } => Form::Ja { dist: if dist == Dist::Far { Dist::Far } else { Dist::Near } },
+        Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Exit => Form::Ja { dist: if dist == Dist::Far { Dist::Far } else { Dist::Near } },
         _ => Form::Plain,
     };
     Shape { form, ext }
@@ -493,7 +493,7 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
             };
             branch(c, x, y, target, dist, o);
         }
-        (Insn::Exit, Form::Plain) => o.push(RvInsn::Jal { rd: Reg::ZERO, target: Target::Exit }),
+        (Insn::Exit, Form::Ja { dist }) => jump(Target::Exit, dist, o),
         (Insn::Call { .. }, _) => return Err(LowerError::Unsupported { pc, what: "a helper call" }),
         (Insn::CallLocal { .. }, _) => return Err(LowerError::Unsupported { pc, what: "a bpf-to-bpf call" }),
         (Insn::Callx { .. }, _) => return Err(LowerError::Unsupported { pc, what: "callx" }),
