@@ -81,11 +81,11 @@ pub mod create_flags {
     pub(crate) const ACCESS: u32 = RDONLY | WRONLY | RDONLY_PROG | WRONLY_PROG;
 }
 
-/// Update flags.
 /// rvbpf's bound on one map's preallocated memory; larger maps fail with ENOMEM, as a
 /// kernel whose allocation fails would.
 pub const MAX_MAP_BYTES: u64 = 1 << 30;
 
+/// Update flags.
 pub const BPF_ANY: u64 = 0;
 pub const BPF_NOEXIST: u64 = 1;
 pub const BPF_EXIST: u64 = 2;

@@ -549,7 +549,12 @@ impl Bpf {
             out = if level & LOG_FIXED != 0 { out[..room - 1].to_vec() } else { out[total - room..].to_vec() };
         }
         out.push(0);
-        mem.write(log_buf, &out).map_err(fault)?;
+        if mem.write(log_buf, &out).is_err() {
+            if let Ok(fd) = r {
+                let _ = self.close(fd as i32);
+            }
+            return Err(EFAULT);
+        }
         // log_true_size (u32 at 140) is written when the caller's attr has it.
         if size >= 144 {
             a.set_u32(140, total as u32);
