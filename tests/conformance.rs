@@ -5,27 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use rvbpf::conformance::{judge, parse_data, DataFile, Engine, Verdict};
+use rvbpf::conformance::{judge, DataFile, Engine, Verdict};
 use rvbpf::isa::spec::SPEC;
 use rvbpf::isa::Program;
 
+#[path = "common/suite.rs"]
+mod suite_files;
+
 fn suite() -> Vec<(PathBuf, DataFile)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance");
-    let mut out = Vec::new();
-    let mut dirs = vec![root];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "data") {
-                let f = parse_data(&std::fs::read_to_string(&p).unwrap());
-                out.push((p, f));
-            }
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+    suite_files::data_files()
 }
 
 #[test]

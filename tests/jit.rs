@@ -8,30 +8,16 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use rvbpf::conformance::parse_data;
 use rvbpf::isa::Program;
 use rvbpf::jit::rv64::emit::{compile, Image};
 use rvbpf::jit::rv64::lower::Ext;
 
+#[path = "common/suite.rs"]
+mod suite;
+
+/// The conformance programs that decode.
 fn programs() -> Vec<(PathBuf, Program)> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance");
-    let mut out = Vec::new();
-    let mut dirs = vec![root];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "data") {
-                let f = parse_data(&std::fs::read_to_string(&p).unwrap());
-                if let Some(prog) = f.program_bytes().ok().and_then(|b| Program::decode(&b).ok()) {
-                    out.push((p, prog));
-                }
-            }
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
+    suite::data_files().into_iter().filter_map(|(p, f)| Some((p, Program::decode(&f.program_bytes().ok()?).ok()?))).collect()
 }
 
 fn tools_missing() -> Option<String> {
