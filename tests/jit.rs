@@ -32,8 +32,11 @@ fn tools_missing() -> Option<String> {
 /// llvm-objdump's lines for raw RV64 code: (offset, text), the text with tabs made
 /// single spaces and the `<symbol+off>` after targets dropped.
 fn objdump(code: &[u8], ext: Ext) -> Vec<(usize, String)> {
+    // Tests run in parallel: each call gets its own files.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let tag = if ext.zba { "zb" } else { "base" };
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tag = format!("{}-{}-{n}", if ext.zba { "zb" } else { "base" }, std::process::id());
     let bin = dir.join(format!("jit-{tag}.bin"));
     let obj = dir.join(format!("jit-{tag}.o"));
     std::fs::write(&bin, code).unwrap();
@@ -46,6 +49,7 @@ fn objdump(code: &[u8], ext: Ext) -> Vec<(usize, String)> {
     assert!(ok.success());
     let out = Command::new("llvm-objdump-19").args(["-d", "-M", "no-aliases", "--mattr=+m,+zba,+zbb"]).arg(&obj).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = (std::fs::remove_file(&bin), std::fs::remove_file(&obj));
     let text = String::from_utf8(out.stdout).unwrap();
     text.lines()
         .filter_map(|l| {
