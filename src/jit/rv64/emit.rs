@@ -53,6 +53,11 @@ pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
     let words = |v: &[RvInsn]| v.iter().map(|i| i.words()).sum::<usize>() * 4;
     // Sizing: start every branch near, widen what does not reach, until nothing changes.
     // Forms only grow, so this ends; the cap is a guard.
+    // Instruction index of each slot (jump targets are slots), found once.
+    let mut index = vec![usize::MAX; prog.slot_count()];
+    for (k, (pc, _)) in prog.iter().enumerate() {
+        index[pc] = k;
+    }
     let mut dists = vec![Dist::Near; n];
     let mut passes = 0;
     let lowered = loop {
@@ -68,10 +73,7 @@ pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
             at += words(l);
         }
         let exit = at;
-        let slot_start = |slot: usize| -> i64 {
-            let idx = prog.iter().position(|(pc, _)| pc == slot).expect("jump targets are instruction starts");
-            start[idx] as i64
-        };
+        let slot_start = |slot: usize| start[index[slot]] as i64;
         let mut changed = false;
         for (k, l) in lowered.iter().enumerate() {
             let mut pos = start[k] as i64;
@@ -105,27 +107,30 @@ pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
             break lowered;
         }
     };
-    emit(prog, &pro, &lowered, &epi, ext, passes)
+    emit(prog, &index, &pro, &lowered, &epi, ext, passes)
 }
 
-fn emit(prog: &Program, pro: &[RvInsn], lowered: &[Vec<RvInsn>], epi: &[RvInsn], ext: Ext, passes: u32) -> Result<Image, JitError> {
+/// Defines the labels of intra-instruction skips that land at the current offset.
+fn place_pending(a: &mut VecAssembler<RiscvRelocation>, pending: &mut Vec<(usize, DynamicLabel)>) {
+    let here = a.offset().0;
+    pending.retain(|&(at, l)| {
+        if at == here {
+            dynasm!(a ; .arch riscv64 ; =>l);
+        }
+        at != here
+    });
+}
+
+fn emit(prog: &Program, index: &[usize], pro: &[RvInsn], lowered: &[Vec<RvInsn>], epi: &[RvInsn], ext: Ext, passes: u32) -> Result<Image, JitError> {
     let mut a: VecAssembler<RiscvRelocation> = VecAssembler::new(0);
-    let labels: Vec<(usize, DynamicLabel)> = prog.iter().map(|(pc, _)| (pc, a.new_dynamic_label())).collect();
+    let labels: Vec<DynamicLabel> = prog.iter().map(|_| a.new_dynamic_label()).collect();
     let exit = a.new_dynamic_label();
-    let label_of = |pc: usize| labels.iter().find(|(p, _)| *p == pc).map(|(_, l)| *l).expect("jump targets are instruction starts");
+    let label_of = |pc: usize| labels[index[pc]];
     let mut pending: Vec<(usize, DynamicLabel)> = Vec::new();
     let mut emit_list = |a: &mut VecAssembler<RiscvRelocation>, list: &[RvInsn]| {
         for insn in list {
-            // Labels of intra-instruction skips land here.
+            place_pending(a, &mut pending);
             let here = a.offset().0;
-            pending.retain(|&(at, l)| {
-                if at == here {
-                    dynasm!(a ; .arch riscv64 ; =>l);
-                    false
-                } else {
-                    true
-                }
-            });
             let target = |a: &mut VecAssembler<RiscvRelocation>, pending: &mut Vec<(usize, DynamicLabel)>, t: Target| match t {
                 Target::Pc(p) => label_of(p),
                 Target::Exit => exit,
@@ -143,15 +148,7 @@ fn emit(prog: &Program, pro: &[RvInsn], lowered: &[Vec<RvInsn>], epi: &[RvInsn],
                 _ => encode(a, insn),
             }
         }
-        let here = a.offset().0;
-        pending.retain(|&(at, l)| {
-            if at == here {
-                dynasm!(a ; .arch riscv64 ; =>l);
-                false
-            } else {
-                true
-            }
-        });
+        place_pending(a, &mut pending);
     };
     emit_list(&mut a, pro);
     let prologue = 0..a.offset().0;
