@@ -369,15 +369,18 @@ emit("base32", "call-helper-unknown", ["call 99", "exit"], error="execution erro
 emit("base32", "call-helper-clobbers-nothing-callee-saved", ["mov %r6, 6", "mov %r1, 1", "call 3", "add %r0, %r6", "exit"], 7, covers=["0x85/src0"])
 emit("callx", "callx-gather-bytes", ["mov %r1, 1", "mov %r2, 2", "mov %r3, 3", "mov %r4, 4", "mov %r5, 5", "mov %r8, 0", "call helper %r8", "exit"], 0x0102030405, covers=["0x8d"])
 
-# Runtime errors (matched by prefix: the message carries a host address).
+# Runtime errors (matched by prefix: the message carries a host address). They test the
+# interpreter's run-time checks; a verifier refuses these programs, and a JIT relies on
+# that (`# @needs: run-time checks`: engines without the checks skip them).
 oob = [("read-beyond-mem", ["ldxdw %r0, [%r1+12]", "exit"], "execution error at instruction 0: read of 8 bytes at"),
        ("read-below-stack", ["ldxdw %r0, [%r10-520]", "exit"], "execution error at instruction 0: read of 8 bytes at"),
        ("write-above-stack", ["stdw [%r10+0], 1", "exit"], "execution error at instruction 0: write of 8 bytes at"),
        ("read-null", ["mov %r1, 0", "ldxb %r0, [%r1+0]", "exit"], "execution error at instruction 1: read of 1 bytes at"),
        ("atomic-misaligned", ["lock add [%r10-12], %r1", "exit"], "execution error at instruction 0: atomic access at")]
 for name, body, err in oob:
-    emit("runtime-errors", name, body, mem=MEM, error=err, meta=[("error-match", "prefix")])
-emit("runtime-errors", "budget-exhausted", ["ja -1", "exit"], error="execution error at instruction 0: instruction budget of 10000000 exhausted")
+    emit("runtime-errors", name, body, mem=MEM, error=err, meta=[("error-match", "prefix"), ("needs", "run-time checks")])
+emit("runtime-errors", "budget-exhausted", ["ja -1", "exit"], error="execution error at instruction 0: instruction budget of 10000000 exhausted",
+     meta=[("needs", "run-time checks")])
 
 # ---------------------------------------------------------------- invalid encodings
 def word(op, dst=0, src=0, off=0, imm=0):

@@ -151,7 +151,9 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
         Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget } => {
             let head = if input.as_os_str() == "-" { Vec::new() } else { read_head(&input)? };
             if object::is_elf(&head) {
-                let Engine::Interp = engine;
+                if engine == Engine::Both {
+                    return Err("--engine both compares the engines on raw programs and .data tests; object runs change maps, so run each engine on its own".into());
+                }
                 if trace || mem.is_some() || mem_file.is_some() {
                     return Err("--trace, --mem and --mem-file apply to raw programs; objects take --data, --data-hex and --ctx".into());
                 }
@@ -161,7 +163,7 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
                     (None, None) => None,
                 };
                 let ctx = ctx.map(|f| std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))).transpose()?;
-                let args = object::RunArgs { program: program.as_deref(), data, ctx, regs: &regs, repeat, cpus, json, budget };
+                let args = object::RunArgs { program: program.as_deref(), data, ctx, regs: &regs, repeat, cpus, json, budget, engine };
                 return object::cmd_run(&input, &args);
             }
             if program.is_some() || data.is_some() || data_hex.is_some() || ctx.is_some() || !regs.is_empty() || repeat != 1 || cpus.is_some() {
@@ -270,10 +272,12 @@ fn cmd_run(
         (None, None) => data_mem.unwrap_or_default(),
     };
     let prog = Program::decode(&bytes).map_err(|e| format!("{}: {e}", input.display()))?;
-    let Engine::Interp = engine;
+    if engine.uses_jit() {
+        return run_jit(&bytes, &memory, engine, trace, json);
+    }
     let vm = Interpreter::new(&prog);
     let mut env = ConformanceEnv::default();
-    let opts = RunOptions { budget };
+    let opts = RunOptions { budget, engine };
     let mut tracer = PrintTrace { lines: Vec::new(), json };
     let result = if trace {
         vm.run_traced(&mut memory, &[], &mut env, &opts, &mut tracer)
@@ -302,6 +306,26 @@ fn cmd_run(
         Err(_) if json => Ok(ExitCode::FAILURE),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// `rvbpf run --engine jit|both` on a raw program, in the conformance environment.
+fn run_jit(bytes: &[u8], memory: &[u8], engine: Engine, trace: bool, json: bool) -> Result<ExitCode, String> {
+    if trace {
+        return Err("--trace follows the interpreter step by step; it cannot trace JIT code (use --engine interp)".into());
+    }
+    let result = conformance::execute(bytes, memory, engine);
+    if json {
+        let mut doc = match &result {
+            Ok(r0) => json!({"return_value": r0, "return_value_hex": format!("0x{r0:x}")}),
+            Err(e) => json!({"error": e}),
+        };
+        doc["engine"] = json!(engine.name());
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
+    let r0 = result?;
+    println!("0x{r0:x}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_conformance(paths: &[PathBuf], engine: Engine, json: bool, jobs: Option<usize>) -> Result<ExitCode, String> {

@@ -47,7 +47,7 @@ fn objdump(code: &[u8], ext: Ext) -> Vec<(usize, String)> {
         .status()
         .unwrap();
     assert!(ok.success());
-    let out = Command::new("llvm-objdump-19").args(["-d", "-M", "no-aliases", "--mattr=+m,+zba,+zbb"]).arg(&obj).output().unwrap();
+    let out = Command::new("llvm-objdump-19").args(["-d", "-M", "no-aliases", "--mattr=+m,+a,+zba,+zbb"]).arg(&obj).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = (std::fs::remove_file(&bin), std::fs::remove_file(&obj));
     let text = String::from_utf8(out.stdout).unwrap();

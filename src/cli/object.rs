@@ -94,6 +94,7 @@ pub struct RunArgs<'a> {
     pub cpus: Option<u32>,
     pub json: bool,
     pub budget: u64,
+    pub engine: rvbpf::jit::Engine,
 }
 
 /// Every map's contents: name → [{key, value}] hex (a list per CPU for per-CPU maps).
@@ -165,7 +166,7 @@ pub fn cmd_run(path: &Path, args: &RunArgs) -> Result<ExitCode, String> {
     let loaded = rt.load_object(&obj).map_err(|e| format!("{}: {e}", path.display()))?;
     let prog = loaded.program(&name).ok_or_else(|| format!("program {name} is not loaded automatically (SEC(\"?...\"))"))?.clone();
     let (mut data, regs) = context_for(prog.prog_type, args)?;
-    let opts = RunOptions { budget: args.budget };
+    let opts = RunOptions { budget: args.budget, engine: args.engine };
     let mut last = None;
     let mut insns = 0u64;
     for _ in 0..args.repeat.max(1) {

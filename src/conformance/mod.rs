@@ -169,21 +169,7 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     }
 }
 
-/// Which implementation executes programs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
-pub enum Engine {
-    /// The reference interpreter.
-    Interp,
-}
-
-impl Engine {
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Interp => "interp",
-        }
-    }
-}
+pub use crate::jit::Engine;
 
 /// What running a program produced: r0, or the one-line error the plugin prints.
 pub type RunResult = Result<u64, String>;
@@ -191,19 +177,61 @@ pub type RunResult = Result<u64, String>;
 /// Decodes and runs program bytes against `mem` in the conformance environment.
 pub fn execute(program: &[u8], mem: &[u8], engine: Engine) -> RunResult {
     let prog = Program::decode(program).map_err(|e| e.to_string())?;
+    match engine {
+        Engine::Interp => run_on(&prog, mem, Engine::Interp).0,
+        Engine::Jit => run_on(&prog, mem, Engine::Jit).0,
+        Engine::Both => {
+            let (i, imem) = run_on(&prog, mem, Engine::Interp);
+            let (j, jmem) = run_on(&prog, mem, Engine::Jit);
+            if i != j {
+                return Err(alloc::format!("engines differ: interpreter {i:x?}, JIT {j:x?}"));
+            }
+            if imem != jmem {
+                let at = imem.iter().zip(&jmem).position(|(a, b)| a != b).unwrap_or(0);
+                return Err(alloc::format!("engines differ: input memory byte {at}: interpreter 0x{:02x}, JIT 0x{:02x}", imem[at], jmem[at]));
+            }
+            i
+        }
+    }
+}
+
+/// Runs on one engine with a fresh copy of `mem` and a fresh environment; returns the
+/// result and the memory afterwards.
+fn run_on(prog: &Program, mem: &[u8], engine: Engine) -> (RunResult, Vec<u8>) {
     // 8-byte aligned copy, so aligned atomics on the input memory are aligned on the host.
     let mut words = alloc::vec![0u64; mem.len().div_ceil(8)];
     // SAFETY: a u64 buffer viewed as bytes, within its length.
-    let mem_buf = unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, mem.len()) };
-    mem_buf.copy_from_slice(mem);
-    let mem = mem_buf;
-    match engine {
+    let buf = unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, mem.len()) };
+    buf.copy_from_slice(mem);
+    let mut env = ConformanceEnv::default();
+    let res = match engine {
         Engine::Interp => {
-            let vm = Interpreter::new(&prog);
-            let mut env = ConformanceEnv::default();
-            vm.run(mem, &[], &mut env, &RunOptions::default()).map(|o| o.r0).map_err(|e| e.to_string())
+            let vm = Interpreter::new(prog);
+            vm.run(buf, &[], &mut env, &RunOptions::default()).map(|o| o.r0).map_err(|e| e.to_string())
         }
+        _ => run_jit(prog, buf, &mut env),
+    };
+    (res, buf.to_vec())
+}
+
+#[cfg(feature = "jit")]
+fn run_jit(prog: &Program, input: &mut [u8], env: &mut ConformanceEnv) -> RunResult {
+    use crate::helpers::Env;
+    use crate::jit::rv64::exec::{resolve_lddw, JitProgram};
+    let prog = resolve_lddw(prog, env).map_err(|e| e.to_string())?;
+    let jit = JitProgram::new(&prog, Default::default()).map_err(|e| e.to_string())?;
+    let r1 = if input.is_empty() { 0 } else { input.as_mut_ptr() as u64 };
+    let mut regions = Vec::new();
+    if !input.is_empty() {
+        regions.push(crate::interp::Region::of_mut(input));
     }
+    regions.extend(env.regions());
+    jit.run_with(r1, input.len() as u64, regions, env).map(|o| o.r0).map_err(|e| e.to_string())
+}
+
+#[cfg(not(feature = "jit"))]
+fn run_jit(_: &Program, _: &mut [u8], _: &mut ConformanceEnv) -> RunResult {
+    Err("this rvbpf was built without the `jit` feature".into())
 }
 
 /// The verdict on one test.
@@ -219,6 +247,9 @@ pub enum Verdict {
 pub fn judge(f: &DataFile, engine: Engine) -> Verdict {
     if let Some(why) = &f.skip {
         return Verdict::Skip(why.clone());
+    }
+    if engine.uses_jit() && f.meta_values("needs").any(|v| v == "run-time") {
+        return Verdict::Skip("tests the interpreter's run-time checks; JIT code relies on the verifier refusing such programs".into());
     }
     let bytes = match f.program_bytes() {
         Ok(b) => b,

@@ -52,6 +52,11 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// The view of a run whose whole stack is `stack` (JIT runs: every frame at once).
+    pub(crate) fn new(stack: core::ops::Range<u64>, regions: Vec<Region>) -> Memory {
+        Memory { stack_lo: stack.start, stack_hi: stack.end, regions }
+    }
+
     /// Checked host pointer for `len` bytes at `addr`.
     #[inline(always)]
     pub fn translate(&self, addr: u64, len: u64, write: bool) -> Option<*mut u8> {
@@ -119,13 +124,16 @@ pub struct ExecError {
 /// Knobs of one run.
 #[derive(Clone, Copy, Debug)]
 pub struct RunOptions {
-    /// Instructions executed before the run is stopped.
+    /// Instructions executed before the run is stopped (interpreter only: JIT code is
+    /// not metered, the verifier bounds it).
     pub budget: u64,
+    /// Which engine the runtime runs programs on (the interpreter ignores it).
+    pub engine: crate::jit::Engine,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { budget: DEFAULT_BUDGET }
+        RunOptions { budget: DEFAULT_BUDGET, engine: crate::jit::Engine::Interp }
     }
 }
 

@@ -29,6 +29,7 @@ use spin::RwLock;
 use crate::helpers::linux::{self, Proto};
 use crate::helpers::HelperError;
 use crate::interp::{ExecError, Interpreter, Memory, NoTrace, RunOptions};
+use crate::jit::Engine;
 use crate::isa::{Insn, LdKind, Program, RawInsn};
 use crate::loader::{Object, ProgType};
 use crate::maps::{Map, MapDef, MapError, BPF_ANY};
@@ -237,6 +238,34 @@ pub struct LoadedProgram {
     /// The memory of those maps the program may touch (fixed for the maps' lifetime).
     map_regions: Vec<crate::interp::Region>,
     interp: Interpreter,
+    /// The JIT-compiled program, made on the first JIT run.
+    #[cfg(feature = "jit")]
+    jit: spin::Once<Result<crate::jit::rv64::exec::JitProgram, crate::jit::rv64::emit::JitError>>,
+}
+
+impl LoadedProgram {
+    /// The program JIT-compiled (on first use; later runs share the code).
+    #[cfg(feature = "jit")]
+    fn jit_program(&self) -> Result<&crate::jit::rv64::exec::JitProgram, RunError> {
+        let jit = self.jit.call_once(|| crate::jit::rv64::exec::JitProgram::new(&self.program, Default::default()));
+        jit.as_ref().map_err(|e| RunError::Jit { program: self.name.clone(), err: e.to_string() })
+    }
+
+    #[cfg(not(feature = "jit"))]
+    fn jit_program(&self) -> Result<NoJit, RunError> {
+        Err(RunError::Jit { program: self.name.clone(), err: "this rvbpf was built without the `jit` feature".into() })
+    }
+}
+
+/// Stands in for the JIT in builds without it.
+#[cfg(not(feature = "jit"))]
+enum NoJit {}
+
+#[cfg(not(feature = "jit"))]
+impl NoJit {
+    fn run_with(&self, _: u64, _: u64, _: Vec<crate::interp::Region>, _: &mut dyn crate::helpers::Env) -> Result<crate::interp::Outcome, ExecError> {
+        match *self {}
+    }
 }
 
 impl core::fmt::Debug for LoadedProgram {
@@ -252,6 +281,10 @@ pub enum RunError {
     WrongContext { context: &'static str, prog_type: &'static str },
     #[error("program {program}: {err}")]
     Exec { program: String, err: ExecError },
+    #[error("program {program}: JIT: {err}")]
+    Jit { program: String, err: String },
+    #[error("engine `both` compares engines on raw programs; runs of loaded programs change maps, so run each engine on its own")]
+    BothEngines,
 }
 
 /// What a run produced.
@@ -415,7 +448,13 @@ impl Runtime {
         let prog = if req.prog_type == ProgType::Xdp { context::convert_xdp_ctx(&prog)? } else { prog };
         let id = self.new_id();
         let map_regions = maps.iter().flat_map(|m| m.regions()).collect();
-        let loaded = Arc::new(LoadedProgram { id, name: req.name.into(), prog_type: req.prog_type, gpl, interp: Interpreter::new(&prog), program: prog, maps, map_regions });
+        let loaded = Arc::new(LoadedProgram { id, name: req.name.into(), prog_type: req.prog_type, gpl, interp: Interpreter::new(&prog),
+            program: prog,
+            maps,
+            map_regions,
+            #[cfg(feature = "jit")]
+            jit: spin::Once::new(),
+        });
         self.progs.write().insert(id, loaded.clone());
         Ok(loaded)
     }
@@ -517,7 +556,12 @@ impl Runtime {
             regions.extend_from_slice(&frame.regions);
             regions.extend_from_slice(&cur.map_regions);
             let mut env = env::ProgEnv { rt: self, prog: cur.clone(), cpu: cpu.id, tail_calls, packet: frame.packet };
-            let out = cur.interp.run_with(frame.r1, frame.r2, regions, &mut env, opts, &mut NoTrace).map_err(|err| RunError::Exec { program: cur.name.clone(), err })?;
+            let out = match opts.engine {
+                Engine::Interp => cur.interp.run_with(frame.r1, frame.r2, regions, &mut env, opts, &mut NoTrace),
+                Engine::Jit => cur.jit_program()?.run_with(frame.r1, frame.r2, regions, &mut env),
+                Engine::Both => return Err(RunError::BothEngines),
+            }
+            .map_err(|err| RunError::Exec { program: cur.name.clone(), err })?;
             executed += out.insns_executed;
             match out.tail_call.and_then(|id| self.program(id as u32)) {
                 Some(next) => {

@@ -18,12 +18,14 @@ use crate::isa::Program;
 pub struct Image {
     pub code: Vec<u8>,
     pub ext: Ext,
-    /// The prologue's code range.
-    pub prologue: Range<usize>,
+    /// The header's code range: entry, normal return, stop path.
+    pub header: Range<usize>,
+    /// Where the stop path starts.
+    pub abort: usize,
+    /// Where the call-depth stop starts.
+    pub depth: usize,
     /// For each BPF instruction: its slot, its RV64 instructions and their code range.
     pub insns: Vec<(usize, Vec<RvInsn>, Range<usize>)>,
-    /// The epilogue's code range.
-    pub epilogue: Range<usize>,
     /// Sizing passes it took for the branch reaches to settle.
     pub passes: u32,
 }
@@ -37,6 +39,8 @@ pub enum JitError {
     NoFixpoint(u32),
     #[error("code generation failed: {0}")]
     Emit(String),
+    #[error("executing JIT code needs a riscv64 host; from a checkout, run the same under qemu-riscv64 with: {}", super::exec::QEMU_HINT)]
+    NotRiscv64,
 }
 
 const MAX_PASSES: u32 = 32;
@@ -45,19 +49,23 @@ fn fits(disp: i64, bits: u32) -> bool {
     disp >= -(1 << (bits - 1)) && disp < (1 << (bits - 1))
 }
 
+fn bytes_of(list: &[RvInsn]) -> usize {
+    list.iter().map(|i| i.words()).sum::<usize>() * 4
+}
+
 /// Compiles `prog` (lddw already resolved to constants).
 pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
     let n = prog.insns().len();
-    let pro = lower::prologue();
-    let epi = lower::epilogue();
-    let words = |v: &[RvInsn]| v.iter().map(|i| i.words()).sum::<usize>() * 4;
-    // Sizing: start every branch near, widen what does not reach, until nothing changes.
-    // Forms only grow, so this ends; the cap is a guard.
+    let header = lower::header();
+    let abort = bytes_of(&header.insns[..header.abort]) as i64;
+    let depth = bytes_of(&header.insns[..header.depth]) as i64;
     // Instruction index of each slot (jump targets are slots), found once.
     let mut index = vec![usize::MAX; prog.slot_count()];
     for (k, (pc, _)) in prog.iter().enumerate() {
         index[pc] = k;
     }
+    // Sizing: start every branch near, widen what does not reach, until nothing changes.
+    // Forms only grow, so this ends; the cap is a guard.
     let mut dists = vec![Dist::Near; n];
     let mut passes = 0;
     let lowered = loop {
@@ -67,12 +75,11 @@ pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
         }
         let lowered = lower::lower_all(prog, &dists, ext)?;
         let mut start = Vec::with_capacity(n + 1);
-        let mut at = words(&pro);
+        let mut at = bytes_of(&header.insns);
         for l in &lowered {
             start.push(at);
-            at += words(l);
+            at += bytes_of(l);
         }
-        let exit = at;
         let slot_start = |slot: usize| start[index[slot]] as i64;
         let mut changed = false;
         for (k, l) in lowered.iter().enumerate() {
@@ -83,12 +90,13 @@ pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
                 let (target, bits) = match *insn {
                     RvInsn::Branch { target, .. } => (target, 12),
                     RvInsn::Jal { target, .. } => (target, 20),
-                    RvInsn::FarJump { target, .. } => (target, 32),
+                    RvInsn::FarJump { target, .. } | RvInsn::FarCall { target, .. } => (target, 32),
                     _ => (Target::Skip(Skip::insns(1)), 13),
                 };
                 let dest = match target {
                     Target::Pc(p) => Some(slot_start(p)),
-                    Target::Exit => Some(exit as i64),
+                    Target::Abort => Some(abort),
+                    Target::DepthStop => Some(depth),
                     Target::Skip(_) => None,
                 };
                 if let Some(d) = dest {
@@ -107,51 +115,38 @@ pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
             break lowered;
         }
     };
-    emit(prog, &index, &pro, &lowered, &epi, ext, passes)
+    emit(prog, &index, &header, &lowered, ext, passes)
 }
 
-/// Defines the labels of intra-instruction skips that land at the current offset.
-fn place_pending(a: &mut VecAssembler<RiscvRelocation>, pending: &mut Vec<(usize, DynamicLabel)>) {
-    let here = a.offset().0;
-    pending.retain(|&(at, l)| {
-        if at == here {
-            dynasm!(a ; .arch riscv64 ; =>l);
-        }
-        at != here
-    });
-}
-
-fn emit(prog: &Program, index: &[usize], pro: &[RvInsn], lowered: &[Vec<RvInsn>], epi: &[RvInsn], ext: Ext, passes: u32) -> Result<Image, JitError> {
+fn emit(prog: &Program, index: &[usize], header: &lower::Header, lowered: &[Vec<RvInsn>], ext: Ext, passes: u32) -> Result<Image, JitError> {
     let mut a: VecAssembler<RiscvRelocation> = VecAssembler::new(0);
     let labels: Vec<DynamicLabel> = prog.iter().map(|_| a.new_dynamic_label()).collect();
-    let exit = a.new_dynamic_label();
+    let abort_label = a.new_dynamic_label();
+    let depth_label = a.new_dynamic_label();
     let label_of = |pc: usize| labels[index[pc]];
-    let mut pending: Vec<(usize, DynamicLabel)> = Vec::new();
-    let mut emit_list = |a: &mut VecAssembler<RiscvRelocation>, list: &[RvInsn]| {
+    let emit_list = |a: &mut VecAssembler<RiscvRelocation>, list: &[RvInsn]| {
         for insn in list {
-            place_pending(a, &mut pending);
-            let here = a.offset().0;
-            let target = |a: &mut VecAssembler<RiscvRelocation>, pending: &mut Vec<(usize, DynamicLabel)>, t: Target| match t {
-                Target::Pc(p) => label_of(p),
-                Target::Exit => exit,
-                Target::Skip(s) => {
-                    let l = a.new_dynamic_label();
-                    pending.push((here + s.bytes() as usize, l));
-                    l
-                }
-            };
             match *insn {
-                RvInsn::Branch { target: t, .. } | RvInsn::Jal { target: t, .. } | RvInsn::FarJump { target: t, .. } => {
-                    let l = target(a, &mut pending, t);
-                    encode_jump(a, insn, l);
+                RvInsn::Branch { target: t, .. } | RvInsn::Jal { target: t, .. } | RvInsn::FarJump { target: t, .. } | RvInsn::FarCall { target: t, .. } => {
+                    match t {
+                        Target::Pc(p) => encode_jump(a, insn, label_of(p)),
+                        Target::Abort => encode_jump(a, insn, abort_label),
+                        Target::DepthStop => encode_jump(a, insn, depth_label),
+                        Target::Skip(s) => encode_skip(a, insn, s.bytes()),
+                    }
                 }
                 _ => encode(a, insn),
             }
         }
-        place_pending(a, &mut pending);
     };
-    emit_list(&mut a, pro);
-    let prologue = 0..a.offset().0;
+    emit_list(&mut a, &header.insns[..header.depth]);
+    let depth = a.offset().0;
+    dynasm!(a ; .arch riscv64 ; =>depth_label);
+    emit_list(&mut a, &header.insns[header.depth..header.abort]);
+    let abort = a.offset().0;
+    dynasm!(a ; .arch riscv64 ; =>abort_label);
+    emit_list(&mut a, &header.insns[header.abort..]);
+    let header_range = 0..a.offset().0;
     let mut insns = Vec::with_capacity(lowered.len());
     for ((pc, _), l) in prog.iter().zip(lowered) {
         let s = a.offset().0;
@@ -159,12 +154,27 @@ fn emit(prog: &Program, index: &[usize], pro: &[RvInsn], lowered: &[Vec<RvInsn>]
         emit_list(&mut a, l);
         insns.push((pc, l.clone(), s..a.offset().0));
     }
-    let e = a.offset().0;
-    dynasm!(a ; .arch riscv64 ; =>exit);
-    emit_list(&mut a, epi);
-    let epilogue = e..a.offset().0;
     let code = a.finalize().map_err(|e| JitError::Emit(format!("{e:?}")))?;
-    Ok(Image { code, ext, prologue, insns, epilogue, passes })
+    Ok(Image { code, ext, header: header_range, abort, depth, insns, passes })
+}
+
+/// A branch or `jal` over a fixed offset inside one instruction's code.
+fn encode_skip(a: &mut VecAssembler<RiscvRelocation>, insn: &RvInsn, off: i32) {
+    match *insn {
+        RvInsn::Branch { cond, rs1, rs2, .. } => {
+            let (x, y) = (rs1.num(), rs2.num());
+            match cond {
+                Cond::Eq => dynasm!(a ; .arch riscv64 ; beq X(x), X(y), off),
+                Cond::Ne => dynasm!(a ; .arch riscv64 ; bne X(x), X(y), off),
+                Cond::Lt => dynasm!(a ; .arch riscv64 ; blt X(x), X(y), off),
+                Cond::Ge => dynasm!(a ; .arch riscv64 ; bge X(x), X(y), off),
+                Cond::Ltu => dynasm!(a ; .arch riscv64 ; bltu X(x), X(y), off),
+                Cond::Geu => dynasm!(a ; .arch riscv64 ; bgeu X(x), X(y), off),
+            }
+        }
+        RvInsn::Jal { rd, .. } => dynasm!(a ; .arch riscv64 ; jal X(rd.num()), off),
+        _ => unreachable!("only branches and jal skip inside an instruction"),
+    }
 }
 
 fn encode_jump(a: &mut VecAssembler<RiscvRelocation>, insn: &RvInsn, l: DynamicLabel) {
@@ -181,9 +191,10 @@ fn encode_jump(a: &mut VecAssembler<RiscvRelocation>, insn: &RvInsn, l: DynamicL
             }
         }
         RvInsn::Jal { rd, .. } => dynasm!(a ; .arch riscv64 ; jal X(rd.num()), =>l),
-        // dynasm's `jump` pairs auipc and jalr correctly; a jalr with its own label
+        // dynasm's `jump`/`call` pair auipc and jalr correctly; a jalr with its own label
         // relocation would be relative to the jalr, 4 bytes off.
         RvInsn::FarJump { tmp, .. } => dynasm!(a ; .arch riscv64 ; jump =>l, X(tmp.num())),
+        RvInsn::FarCall { rd, .. } => dynasm!(a ; .arch riscv64 ; call X(rd.num()), =>l),
         _ => unreachable!("not a jump"),
     }
 }
@@ -282,7 +293,31 @@ fn encode(a: &mut VecAssembler<RiscvRelocation>, insn: &RvInsn) {
             }
         }
         RvInsn::Jalr { rd, rs1, off } => dynasm!(a ; .arch riscv64 ; jalr X(rd.num()), X(rs1.num()), off.get()),
-        RvInsn::Branch { .. } | RvInsn::Jal { .. } | RvInsn::FarJump { .. } => unreachable!("jumps go through encode_jump"),
+        RvInsn::Auipc { rd, imm } => dynasm!(a ; .arch riscv64 ; auipc X(rd.num()), imm.get() << 12),
+        RvInsn::Amo { op, width, rd, src, addr } => {
+            let (d, s, x) = (rd.num(), src.num(), addr.num());
+            match (op, width) {
+                (AmoOp::Add, AmoWidth::W) => dynasm!(a ; .arch riscv64 ; .feature A ; amoadd.w.aqrl X(d), X(s), [X(x)]),
+                (AmoOp::Add, AmoWidth::D) => dynasm!(a ; .arch riscv64 ; .feature A ; amoadd.d.aqrl X(d), X(s), [X(x)]),
+                (AmoOp::Or, AmoWidth::W) => dynasm!(a ; .arch riscv64 ; .feature A ; amoor.w.aqrl X(d), X(s), [X(x)]),
+                (AmoOp::Or, AmoWidth::D) => dynasm!(a ; .arch riscv64 ; .feature A ; amoor.d.aqrl X(d), X(s), [X(x)]),
+                (AmoOp::And, AmoWidth::W) => dynasm!(a ; .arch riscv64 ; .feature A ; amoand.w.aqrl X(d), X(s), [X(x)]),
+                (AmoOp::And, AmoWidth::D) => dynasm!(a ; .arch riscv64 ; .feature A ; amoand.d.aqrl X(d), X(s), [X(x)]),
+                (AmoOp::Xor, AmoWidth::W) => dynasm!(a ; .arch riscv64 ; .feature A ; amoxor.w.aqrl X(d), X(s), [X(x)]),
+                (AmoOp::Xor, AmoWidth::D) => dynasm!(a ; .arch riscv64 ; .feature A ; amoxor.d.aqrl X(d), X(s), [X(x)]),
+                (AmoOp::Swap, AmoWidth::W) => dynasm!(a ; .arch riscv64 ; .feature A ; amoswap.w.aqrl X(d), X(s), [X(x)]),
+                (AmoOp::Swap, AmoWidth::D) => dynasm!(a ; .arch riscv64 ; .feature A ; amoswap.d.aqrl X(d), X(s), [X(x)]),
+            }
+        }
+        RvInsn::Lr { width, rd, addr } => match width {
+            AmoWidth::W => dynasm!(a ; .arch riscv64 ; .feature A ; lr.w.aqrl X(rd.num()), [X(addr.num())]),
+            AmoWidth::D => dynasm!(a ; .arch riscv64 ; .feature A ; lr.d.aqrl X(rd.num()), [X(addr.num())]),
+        },
+        RvInsn::Sc { width, rd, src, addr } => match width {
+            AmoWidth::W => dynasm!(a ; .arch riscv64 ; .feature A ; sc.w.aqrl X(rd.num()), X(src.num()), [X(addr.num())]),
+            AmoWidth::D => dynasm!(a ; .arch riscv64 ; .feature A ; sc.d.aqrl X(rd.num()), X(src.num()), [X(addr.num())]),
+        },
+        RvInsn::Branch { .. } | RvInsn::Jal { .. } | RvInsn::FarJump { .. } | RvInsn::FarCall { .. } => unreachable!("jumps go through encode_jump"),
     }
 }
 
@@ -310,7 +345,8 @@ impl Image {
                 let word = |k: usize| u32::from_le_bytes(self.code[k..k + 4].try_into().expect("4 bytes"));
                 let dest = |t: Target, from: usize| match t {
                     Target::Pc(p) => self.pc_offset(p).expect("jump targets are instruction starts"),
-                    Target::Exit => self.epilogue.start,
+                    Target::Abort => self.abort,
+                    Target::DepthStop => self.depth,
                     Target::Skip(s) => from + s.bytes() as usize,
                 };
                 match *insn {
@@ -325,16 +361,22 @@ impl Image {
                         out.push(Line { offset: at, word: word(at), text: format!("auipc {tmp}, {hi:#x}") });
                         out.push(Line { offset: at + 4, word: word(at + 4), text: format!("jalr zero, {}({tmp})", Hex(lo)) });
                     }
+                    RvInsn::FarCall { rd, target } => {
+                        let disp = dest(target, at) as i64 - at as i64;
+                        let lo = ((disp & 0xfff) ^ 0x800) - 0x800;
+                        let hi = ((disp - lo) >> 12) & 0xfffff;
+                        out.push(Line { offset: at, word: word(at), text: format!("auipc {rd}, {hi:#x}") });
+                        out.push(Line { offset: at + 4, word: word(at + 4), text: format!("jalr {rd}, {}({rd})", Hex(lo)) });
+                    }
                     _ => out.push(Line { offset: at, word: word(at), text: insn.to_string() }),
                 }
                 at += 4 * insn.words();
             }
         };
-        part(&lower::prologue(), self.prologue.start, &mut out);
+        part(&lower::header().insns, self.header.start, &mut out);
         for (_, list, range) in &self.insns {
             part(list, range.start, &mut out);
         }
-        part(&lower::epilogue(), self.epilogue.start, &mut out);
         out
     }
 

@@ -24,11 +24,15 @@ impl Reg {
     pub const A4: Reg = Reg(14);
     pub const A5: Reg = Reg(15);
     pub const A6: Reg = Reg(16);
+    pub const A7: Reg = Reg(17);
     pub const S2: Reg = Reg(18);
     pub const S3: Reg = Reg(19);
     pub const S4: Reg = Reg(20);
     pub const S5: Reg = Reg(21);
     pub const S6: Reg = Reg(22);
+    pub const S7: Reg = Reg(23);
+    pub const S8: Reg = Reg(24);
+    pub const S9: Reg = Reg(25);
     pub const T3: Reg = Reg(28);
 
     pub const fn new(n: u8) -> Option<Reg> {
@@ -81,6 +85,7 @@ impl Imm12 {
 pub struct Imm20(i32);
 
 impl Imm20 {
+    pub const ZERO: Imm20 = Imm20(0);
     pub const fn new(v: i64) -> Option<Imm20> {
         if v >= -(1 << 19) && v < (1 << 19) {
             Some(Imm20(v as i32))
@@ -128,16 +133,22 @@ impl Shamt5 {
     }
 }
 
-/// A byte offset a branch or jump skips forward inside one instruction's own code
-/// (a multiple of 4, 8..=64): fixed, unlike targets that are BPF instructions.
+/// A fixed byte offset inside one BPF instruction's own code (a multiple of 4, -60..=64):
+/// forward over a few instructions, or back to the start of a retry loop. Unlike targets
+/// that are BPF instructions, it never depends on the rest of the program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Skip(u8);
+pub struct Skip(i8);
 
 impl Skip {
     /// Skips `n` (1..=15) instructions after the branch itself.
     pub const fn insns(n: u8) -> Skip {
         assert!(n >= 1 && n <= 15);
-        Skip(4 * (n + 1))
+        Skip(4 * (n as i8 + 1))
+    }
+    /// Goes back to the instruction `n` (1..=15) before the branch.
+    pub const fn back(n: u8) -> Skip {
+        assert!(n >= 1 && n <= 15);
+        Skip(-4 * n as i8)
     }
     pub const fn bytes(self) -> i32 {
         self.0 as i32
@@ -149,8 +160,11 @@ impl Skip {
 pub enum Target {
     /// The code of BPF instruction slot `pc`.
     Pc(usize),
-    /// The shared epilogue.
-    Exit,
+    /// The stop path: leave the program from any call depth (a helper ended the run,
+    /// asked for a tail call or failed).
+    Abort,
+    /// The call-depth stop (a7 = the call's address), which falls into the stop path.
+    DepthStop,
     /// Forward inside the current instruction's code.
     Skip(Skip),
 }
@@ -258,6 +272,33 @@ impl Cond {
     }
 }
 
+/// Read-modify-write operations of the A extension (all emitted `.aqrl`: sequentially
+/// consistent, as BPF atomics are).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmoOp {
+    Add,
+    Or,
+    And,
+    Xor,
+    Swap,
+}
+
+/// Width of an A-extension access: `.w` (32 bits, sign-extending what it loads) or `.d`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmoWidth {
+    W,
+    D,
+}
+
+impl AmoWidth {
+    fn suffix(self) -> &'static str {
+        match self {
+            AmoWidth::W => "w",
+            AmoWidth::D => "d",
+        }
+    }
+}
+
 /// One RV64 instruction (RV64IM plus optional Zba/Zbb; no compressed forms).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RvInsn {
@@ -278,13 +319,23 @@ pub enum RvInsn {
     /// `auipc tmp, hi(target)` + `jalr zero, lo(target)(tmp)`: anywhere within ±2 GiB.
     FarJump { tmp: Reg, target: Target },
     Jalr { rd: Reg, rs1: Reg, off: Imm12 },
+    /// `auipc rd, imm`: rd = this instruction's address + imm << 12.
+    Auipc { rd: Reg, imm: Imm20 },
+    /// `amo<op>.<w>.aqrl rd, src, (addr)`: rd = old value, memory = old op src.
+    Amo { op: AmoOp, width: AmoWidth, rd: Reg, src: Reg, addr: Reg },
+    /// `lr.<w>.aqrl rd, (addr)`: load-reserved.
+    Lr { width: AmoWidth, rd: Reg, addr: Reg },
+    /// `sc.<w>.aqrl rd, src, (addr)`: store-conditional; rd = 0 on success.
+    Sc { width: AmoWidth, rd: Reg, src: Reg, addr: Reg },
+    /// `auipc rd, %hi; jalr rd, %lo(rd)`: a call with link register `rd` and ±2 GiB reach.
+    FarCall { rd: Reg, target: Target },
 }
 
 impl RvInsn {
     /// Number of 4-byte words the instruction takes.
     pub fn words(&self) -> usize {
         match self {
-            RvInsn::FarJump { .. } => 2,
+            RvInsn::FarJump { .. } | RvInsn::FarCall { .. } => 2,
             _ => 1,
         }
     }
@@ -308,6 +359,11 @@ impl fmt::Display for RvInsn {
             Jal { rd, target } => write!(f, "jal {rd}, {}", TargetFmt(target)),
             FarJump { tmp, target } => write!(f, "auipc {tmp}, %hi({t}); jalr zero, %lo({t})({tmp})", t = TargetFmt(target)),
             Jalr { rd, rs1, off } => write!(f, "jalr {rd}, {}({rs1})", Hex(off.get() as i64)),
+            Auipc { rd, imm } => write!(f, "auipc {rd}, {:#x}", imm.get() as u32 & 0xfffff),
+            Amo { op, width, rd, src, addr } => write!(f, "{}.{}.aqrl {rd}, {src}, ({addr})", amo_name(op), width.suffix()),
+            Lr { width, rd, addr } => write!(f, "lr.{}.aqrl {rd}, ({addr})", width.suffix()),
+            Sc { width, rd, src, addr } => write!(f, "sc.{}.aqrl {rd}, {src}, ({addr})", width.suffix()),
+            FarCall { rd, target } => write!(f, "auipc {rd}, %hi({t}); jalr {rd}, %lo({t})({rd})", t = TargetFmt(target)),
         }
     }
 }
@@ -331,7 +387,8 @@ impl fmt::Display for TargetFmt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             Target::Pc(pc) => write!(f, "<bpf {pc}>"),
-            Target::Exit => f.write_str("<exit>"),
+            Target::Abort => f.write_str("<abort>"),
+            Target::DepthStop => f.write_str("<depth stop>"),
             Target::Skip(s) => write!(f, ".+{}", s.bytes()),
         }
     }
@@ -430,5 +487,15 @@ pub fn cond_name(c: Cond) -> &'static str {
         Cond::Ge => "bge",
         Cond::Ltu => "bltu",
         Cond::Geu => "bgeu",
+    }
+}
+
+pub fn amo_name(op: AmoOp) -> &'static str {
+    match op {
+        AmoOp::Add => "amoadd",
+        AmoOp::Or => "amoor",
+        AmoOp::And => "amoand",
+        AmoOp::Xor => "amoxor",
+        AmoOp::Swap => "amoswap",
     }
 }

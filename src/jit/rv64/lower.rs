@@ -13,13 +13,17 @@
 //! here), and every 32-bit result is zero-extended.
 //!
 //! Registers as Linux's RV64 JIT: r0 = a5, r1–r5 = a0–a4, r6–r9 = s1–s4, r10 = s5;
-//! t0–t3 are scratch.
+//! t0–t3 are scratch. Four more callee-saved registers hold what a run needs: s6 the
+//! link of the current BPF function (`exit` is `jalr zero, 0(s6)` at any depth), s7 the
+//! run's context, s8 the helper dispatcher and s9 the lowest r10 a call may make (the
+//! call-depth limit, checked at each call as the interpreter does); s0 keeps the host
+//! frame, so the stop path leaves from any call depth.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use super::insn::*;
-use crate::isa::{self, AluOp, EndKind, EndWidth, Insn, JmpCond, LdKind, Size, Source, SxWidth, Width};
+use crate::isa::{self, AluOp, AtomicOp, EndKind, EndWidth, Insn, JmpCond, LdKind, Size, Source, SxWidth, Width};
 
 /// The RV64 register holding BPF register `r`.
 pub const fn reg(r: isa::Reg) -> Reg {
@@ -28,8 +32,23 @@ pub const fn reg(r: isa::Reg) -> Reg {
 }
 
 /// Scratch registers (never a BPF register).
+const T0: Reg = Reg::T0;
 const T1: Reg = Reg::T1;
 const T2: Reg = Reg::T2;
+const T3: Reg = Reg::T3;
+/// Return address of the running BPF function.
+pub const LINK: Reg = Reg::S6;
+/// The run's context (the host's `RunCtx`); its first word receives r10 on a stop.
+pub const CTX: Reg = Reg::S7;
+/// The helper dispatcher's address.
+pub const DISPATCH: Reg = Reg::S8;
+/// The lowest r10 a bpf-to-bpf call may set: bottom of the BPF stack + one frame.
+pub const FLOOR: Reg = Reg::S9;
+/// The value the stop path returns in a1 when a call would exceed the frame limit (the
+/// dispatcher returns 1 when a helper stops the program).
+pub const STOP_CALL_DEPTH: i64 = 2;
+/// Bytes of one BPF stack frame; a call moves r10 down by this much.
+pub const STACK_FRAME: i64 = 512;
 
 /// How far a branch or jump reaches: the sizing passes pick the smallest that fits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -92,8 +111,11 @@ pub enum Form {
     Imm64 { wide: bool, hi: Const, lo: Const },
     /// A conditional jump: the immediate (K form) and the reach.
     Jmp { konst: Const, dist: Dist },
-    /// An unconditional jump (`ja`, `gotol`, and `exit` to the epilogue).
+    /// An unconditional jump (`ja`, `gotol`) or a bpf-to-bpf call.
     Ja { dist: Dist },
+    /// A helper call: how the helper id is built (zero for `callx`, whose id is in a
+    /// register) and the reach of the branch to the stop path.
+    Call { id: Const, dist: Dist },
 }
 
 /// A shape: the form plus the extensions in use.
@@ -111,7 +133,6 @@ pub enum LowerError {
     #[error("instruction {pc}: lddw source {src} must be resolved before JIT compilation")]
     Unresolved { pc: usize, src: u8 },
 }
-
 /// The only place where values decide the code: immediates, offsets, the branch reach
 /// `dist` (from the sizing passes) and the extensions.
 pub fn shape(insn: &Insn, dist: Dist, ext: Ext) -> Shape {
@@ -126,7 +147,7 @@ pub fn shape(insn: &Insn, dist: Dist, ext: Ext) -> Shape {
             };
             Form::AluImm { small, konst: Const::of(imm) }
         }
-        Insn::Ldx { off, .. } | Insn::Stx { off, .. } => Form::Mem { small: Imm12::new(off as i64).is_some(), off: Const::of(off as i64) },
+        Insn::Ldx { off, .. } | Insn::Stx { off, .. } | Insn::Atomic { off, .. } => Form::Mem { small: Imm12::new(off as i64).is_some(), off: Const::of(off as i64) },
         Insn::St { off, imm, .. } => Form::StImm { small: Imm12::new(off as i64).is_some(), off: Const::of(off as i64), imm: Const::of(imm as i64) },
         Insn::LdImm64 { imm, next_imm, .. } => {
             let v = (imm as u32 as u64 | (next_imm as u64) << 32) as i64;
@@ -137,7 +158,9 @@ pub fn shape(insn: &Insn, dist: Dist, ext: Ext) -> Shape {
         }
         Insn::Jmp { src, .. } => Form::Jmp { konst: if let Source::Imm(i) = src { Const::of(i as i64) } else { Const::Zero }, dist },
         // `jal` reaches ±1 MiB: near and mid are one form.
-        Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Exit => Form::Ja { dist: if dist == Dist::Far { Dist::Far } else { Dist::Near } },
+        Insn::Ja { .. } | Insn::Gotol { .. } | Insn::CallLocal { .. } => Form::Ja { dist: if dist == Dist::Far { Dist::Far } else { Dist::Near } },
+        Insn::Call { helper } => Form::Call { id: Const::of(helper as i64), dist },
+        Insn::Callx { .. } => Form::Call { id: Const::Zero, dist },
         _ => Form::Plain,
     };
     Shape { form, ext }
@@ -493,14 +516,128 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
             };
             branch(c, x, y, target, dist, o);
         }
-        (Insn::Exit, Form::Ja { dist }) => jump(Target::Exit, dist, o),
-        (Insn::Call { .. }, _) => return Err(LowerError::Unsupported { pc, what: "a helper call" }),
-        (Insn::CallLocal { .. }, _) => return Err(LowerError::Unsupported { pc, what: "a bpf-to-bpf call" }),
-        (Insn::Callx { .. }, _) => return Err(LowerError::Unsupported { pc, what: "callx" }),
-        (Insn::Atomic { .. }, _) => return Err(LowerError::Unsupported { pc, what: "an atomic operation" }),
+        // Returns from the running BPF function, whatever its depth.
+        (Insn::Exit, Form::Plain) => o.push(RvInsn::Jalr { rd: Reg::ZERO, rs1: LINK, off: Imm12::ZERO }),
+        (Insn::Call { helper }, Form::Call { id, dist }) => {
+            li32(Reg::A5, helper, id, o);
+            helper_call(dist, o);
+        }
+        (Insn::Callx { reg: r }, Form::Call { dist, .. }) => {
+            o.push(i(IOp::Addi, Reg::A5, reg(r), 0));
+            helper_call(dist, o);
+        }
+        (Insn::CallLocal { imm }, Form::Ja { dist }) => local_call(Target::Pc(jump_target(pc, imm as i64)), dist, o),
+        (Insn::Atomic { size, op, dst, src, off }, Form::Mem { small, off: how }) => {
+            let a = if how == Const::Zero { reg(dst) } else { amo_addr(reg(dst), off, small, how, o) };
+            atomic(size, op, a, reg(src), ext, o);
+        }
         (insn, form) => unreachable!("shape {form:?} does not belong to {insn:?}"),
     }
     Ok(out)
+}
+
+/// The helper call after the id is in a5: the dispatcher gets r1–r5 in a0–a4, the id,
+/// the run context and this call's address (to name the instruction if the helper
+/// fails), and returns (r0, stop) in (a0, a1). A non-zero stop leaves the program.
+fn helper_call(dist: Dist, o: &mut Vec<RvInsn>) {
+    o.push(i(IOp::Addi, Reg::A6, CTX, 0));
+    o.push(RvInsn::Auipc { rd: Reg::A7, imm: Imm20::ZERO });
+    o.push(RvInsn::Jalr { rd: Reg::RA, rs1: DISPATCH, off: Imm12::ZERO });
+    branch(Cond::Ne, Reg::A1, Reg::ZERO, Target::Abort, dist, o);
+    o.push(i(IOp::Addi, Reg::A5, Reg::A0, 0));
+}
+
+/// Callee-saved state of a BPF call, saved by the caller on the host stack: r6–r9, r10
+/// and the link.
+const CALL_SAVED: [Reg; 6] = [Reg::S1, Reg::S2, Reg::S3, Reg::S4, Reg::S5, LINK];
+
+/// A bpf-to-bpf call: save r6–r10 and the link, give the callee the next stack frame
+/// (stopping if there is none: the frame limit), call with the link register, restore.
+fn local_call(target: Target, dist: Dist, o: &mut Vec<RvInsn>) {
+    let size = 8 * CALL_SAVED.len() as i64;
+    o.push(i(IOp::Addi, Reg::SP, Reg::SP, -size));
+    for (k, &s) in CALL_SAVED.iter().enumerate() {
+        o.push(RvInsn::Store { op: StoreOp::Sd, src: s, base: Reg::SP, off: Imm12::new(8 * k as i64).expect("in the save area") });
+    }
+    o.push(i(IOp::Addi, Reg::S5, Reg::S5, -STACK_FRAME));
+    // Past the limit: a7 = this call's address, to the depth stop.
+    o.push(RvInsn::Branch { cond: Cond::Geu, rs1: Reg::S5, rs2: FLOOR, target: Target::Skip(Skip::insns(1 + dist_words(dist))) });
+    o.push(RvInsn::Auipc { rd: Reg::A7, imm: Imm20::ZERO });
+    jump(Target::DepthStop, dist, o);
+    match dist {
+        Dist::Near | Dist::Mid => o.push(RvInsn::Jal { rd: LINK, target }),
+        Dist::Far => o.push(RvInsn::FarCall { rd: LINK, target }),
+    }
+    for (k, &s) in CALL_SAVED.iter().enumerate() {
+        o.push(RvInsn::Load { op: LoadOp::Ld, rd: s, base: Reg::SP, off: Imm12::new(8 * k as i64).expect("in the save area") });
+    }
+    o.push(i(IOp::Addi, Reg::SP, Reg::SP, size));
+}
+
+/// Instructions of an unconditional jump with reach `dist`.
+fn dist_words(dist: Dist) -> u8 {
+    if dist == Dist::Far {
+        2
+    } else {
+        1
+    }
+}
+
+/// The address `base + off` in t1 (the A extension has no offset field).
+fn amo_addr(base: Reg, off: i16, small: bool, how: Const, o: &mut Vec<RvInsn>) -> Reg {
+    if small {
+        o.push(i(IOp::Addi, T1, base, off as i64));
+    } else {
+        li32(T1, off as i32, how, o);
+        o.push(r(ROp::Add, T1, T1, base));
+    }
+    T1
+}
+
+/// An atomic operation on the word at `a`. Fetched values land in t2 first, so `src`
+/// may also be the address register; 32-bit fetches are zero-extended (the A extension
+/// sign-extends them). cmpxchg is an LR/SC loop comparing with r0.
+fn atomic(size: Size, op: AtomicOp, a: Reg, src: Reg, ext: Ext, o: &mut Vec<RvInsn>) {
+    let width = if size == Size::DW { AmoWidth::D } else { AmoWidth::W };
+    let w32 = width == AmoWidth::W;
+    let amo = match op {
+        AtomicOp::Add | AtomicOp::FetchAdd => AmoOp::Add,
+        AtomicOp::Or | AtomicOp::FetchOr => AmoOp::Or,
+        AtomicOp::And | AtomicOp::FetchAnd => AmoOp::And,
+        AtomicOp::Xor | AtomicOp::FetchXor => AmoOp::Xor,
+        AtomicOp::Xchg => AmoOp::Swap,
+        AtomicOp::Cmpxchg => {
+            let r0 = Reg::A5;
+            // lr.w sign-extends: compare with r0's low half sign-extended.
+            let expect = if w32 {
+                o.push(i(IOp::Addiw, T0, r0, 0));
+                T0
+            } else {
+                r0
+            };
+            o.push(RvInsn::Lr { width, rd: T2, addr: a });
+            o.push(RvInsn::Branch { cond: Cond::Ne, rs1: T2, rs2: expect, target: Target::Skip(Skip::insns(2)) });
+            o.push(RvInsn::Sc { width, rd: T3, src, addr: a });
+            o.push(RvInsn::Branch { cond: Cond::Ne, rs1: T3, rs2: Reg::ZERO, target: Target::Skip(Skip::back(3)) });
+            fetched(r0, w32, ext, o);
+            return;
+        }
+    };
+    if op.fetches() {
+        o.push(RvInsn::Amo { op: amo, width, rd: T2, src, addr: a });
+        fetched(src, w32, ext, o);
+    } else {
+        o.push(RvInsn::Amo { op: amo, width, rd: Reg::ZERO, src, addr: a });
+    }
+}
+
+/// `rd = t2`, zero-extended for a 32-bit access.
+fn fetched(rd: Reg, w32: bool, ext: Ext, o: &mut Vec<RvInsn>) {
+    if w32 {
+        zext32(rd, T2, ext, o);
+    } else {
+        o.push(i(IOp::Addi, rd, T2, 0));
+    }
 }
 
 fn store_op(size: Size) -> StoreOp {
@@ -523,31 +660,56 @@ pub fn lower_all(prog: &isa::Program, dists: &[Dist], ext: Ext) -> Result<Vec<Ve
     prog.iter().zip(dists).map(|((pc, insn), &d)| lower(insn, pc, &shape(insn, d, ext))).collect()
 }
 
-/// Bytes of the frame: the saved registers (ra, s0, s1–s5, 16-aligned) above the
-/// 512-byte BPF stack.
-pub const FRAME: i64 = 64 + 512;
+/// Registers the host's frame saves: ra and every callee-saved register the code uses.
+const SAVED: [Reg; 11] = [Reg::RA, Reg::S0, Reg::S1, Reg::S2, Reg::S3, Reg::S4, Reg::S5, LINK, CTX, DISPATCH, FLOOR];
 
-const SAVED: [Reg; 7] = [Reg::RA, Reg::S0, Reg::S1, Reg::S2, Reg::S3, Reg::S4, Reg::S5];
+/// Bytes of the host frame (16-aligned).
+pub const FRAME: i64 = (8 * SAVED.len() as i64 + 15) & !15;
 
-/// Entry from the host (RISC-V calling convention: a0 = r1, a1 = r2): saves what BPF
-/// registers may clobber, makes the frame, points r10 (s5) at the top of the BPF stack.
-pub fn prologue() -> Vec<RvInsn> {
-    let mut o = vec![i(IOp::Addi, Reg::SP, Reg::SP, -FRAME)];
-    for (k, &s) in SAVED.iter().enumerate() {
-        o.push(RvInsn::Store { op: StoreOp::Sd, src: s, base: Reg::SP, off: Imm12::new(FRAME - 8 - 8 * k as i64).expect("in the frame") });
-    }
-    o.push(i(IOp::Addi, Reg::S0, Reg::SP, FRAME));
-    o.push(i(IOp::Addi, Reg::S5, Reg::SP, 512));
-    o
+/// The code before the body: entry from the host, the normal return and the stop path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub insns: Vec<RvInsn>,
+    /// Index in `insns` of the stop path (`Target::Abort`).
+    pub abort: usize,
+    /// Index in `insns` of the call-depth stop (`Target::DepthStop`).
+    pub depth: usize,
 }
 
-/// The exit: the full 64-bit r0 in a0, registers restored, return.
-pub fn epilogue() -> Vec<RvInsn> {
-    let mut o = vec![i(IOp::Addi, Reg::A0, Reg::A5, 0)];
+/// Entry from the host with the RISC-V calling convention: a0 = r1, a1 = r2, a2 = the
+/// top of the BPF stack (r10), a3 = the run context, a4 = the helper dispatcher, a5 =
+/// the lowest r10 a call may make.
+/// Returns (a0, a1) = (r0, 0) when the program exits, or what the dispatcher returned
+/// when a helper stopped it.
+pub fn header() -> Header {
+    let mut o = vec![i(IOp::Addi, Reg::SP, Reg::SP, -FRAME)];
+    let slot = |k: usize| Imm12::new(FRAME - 8 - 8 * k as i64).expect("in the frame");
     for (k, &s) in SAVED.iter().enumerate() {
-        o.push(RvInsn::Load { op: LoadOp::Ld, rd: s, base: Reg::SP, off: Imm12::new(FRAME - 8 - 8 * k as i64).expect("in the frame") });
+        o.push(RvInsn::Store { op: StoreOp::Sd, src: s, base: Reg::SP, off: slot(k) });
+    }
+    o.push(i(IOp::Addi, Reg::S0, Reg::SP, FRAME));
+    o.push(i(IOp::Addi, Reg::S5, Reg::A2, 0));
+    o.push(i(IOp::Addi, CTX, Reg::A3, 0));
+    o.push(i(IOp::Addi, DISPATCH, Reg::A4, 0));
+    o.push(i(IOp::Addi, FLOOR, Reg::A5, 0));
+    // The body starts right after the header: slot 0.
+    o.push(RvInsn::Jal { rd: LINK, target: Target::Pc(0) });
+    o.push(i(IOp::Addi, Reg::A0, Reg::A5, 0));
+    o.push(i(IOp::Addi, Reg::A1, Reg::ZERO, 0));
+    o.push(RvInsn::Jal { rd: Reg::ZERO, target: Target::Skip(Skip::insns(4)) });
+    // The call-depth stop: the call's address (a7) to the context's second word.
+    let depth = o.len();
+    o.push(RvInsn::Store { op: StoreOp::Sd, src: Reg::A7, base: CTX, off: Imm12::new(8).expect("small") });
+    o.push(i(IOp::Addi, Reg::A1, Reg::ZERO, STOP_CALL_DEPTH));
+    // The stop path: tell the host where r10 was (a tail call is only allowed from the
+    // entry frame), drop every BPF call frame.
+    let abort = o.len();
+    o.push(RvInsn::Store { op: StoreOp::Sd, src: Reg::S5, base: CTX, off: Imm12::ZERO });
+    o.push(i(IOp::Addi, Reg::SP, Reg::S0, -FRAME));
+    for (k, &s) in SAVED.iter().enumerate() {
+        o.push(RvInsn::Load { op: LoadOp::Ld, rd: s, base: Reg::SP, off: slot(k) });
     }
     o.push(i(IOp::Addi, Reg::SP, Reg::SP, FRAME));
     o.push(RvInsn::Jalr { rd: Reg::ZERO, rs1: Reg::RA, off: Imm12::ZERO });
-    o
+    Header { insns: o, abort, depth }
 }

@@ -3,8 +3,12 @@
 //! - [`lower`]: pure lowering, one BPF instruction → a few `RvInsn`, with every
 //!   value-dependent choice in one `shape` function (no_std);
 //! - [`emit`] (feature `jit`): dynasmrt emission, branch sizing passes, the BPF pc →
-//!   code range map.
+//!   code range map;
+//! - [`exec`] (feature `jit`): the image mapped W^X and run on riscv64, with the helper
+//!   dispatcher.
 pub mod insn;
 pub mod lower;
 #[cfg(feature = "jit")]
 pub mod emit;
+#[cfg(feature = "jit")]
+pub mod exec;
