@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 RV=riscv64gc-unknown-linux-gnu
-RV_FEATURES="--no-default-features --features std,cli"   # the riscv64 build leaves out smt (z3)
+RV_FEATURES="--no-default-features --features std,cli,jit"   # the riscv64 build leaves out smt (z3)
 
 echo "== host: cargo test"
 cargo test --release

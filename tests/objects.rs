@@ -18,6 +18,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use rvbpf::interp::RunOptions;
+use rvbpf::jit::Engine;
 use rvbpf::loader::{self, Object, ProgType};
 use rvbpf::maps::map_type;
 use rvbpf::runtime::{Context, LoadedObject, PtRegs, Runtime, StaticKernel, Task};
@@ -129,7 +130,7 @@ fn load(f: &Fixture, mcpu: &str) -> Result<Object, loader::LoadError> {
 }
 
 /// Runs one @run line in rvbpf; returns r0 and the packet after.
-fn run_ours(rt: &Runtime, loaded: &LoadedObject, run: &Run) -> (u64, Vec<u8>) {
+fn run_ours(rt: &Runtime, loaded: &LoadedObject, run: &Run, engine: Engine) -> (u64, Vec<u8>) {
     let prog = loaded.program(&run.prog).unwrap_or_else(|| panic!("no program {}", run.prog)).clone();
     let mut data = run.input.clone();
     let mut ctx_mem = if run.ctx.is_empty() { run.input.clone() } else { run.ctx.clone() };
@@ -137,7 +138,7 @@ fn run_ours(rt: &Runtime, loaded: &LoadedObject, run: &Run) -> (u64, Vec<u8>) {
     for (n, v) in &run.regs {
         assert!(regs.set(n, *v), "register {n}");
     }
-    let opts = RunOptions::default();
+    let opts = RunOptions { engine, ..Default::default() };
     let r = match prog.prog_type {
         ProgType::Kprobe => rt.run(&prog, &mut Context::Kprobe(&regs), &opts),
         ProgType::Tracepoint => rt.run(&prog, &mut Context::Tracepoint(&ctx_mem), &opts),
@@ -147,7 +148,7 @@ fn run_ours(rt: &Runtime, loaded: &LoadedObject, run: &Run) -> (u64, Vec<u8>) {
         ProgType::SocketFilter => rt.run(&prog, &mut Context::skb_from_ethernet(&run.input), &opts),
         t => panic!("no context for {t:?}"),
     };
-    (r.unwrap_or_else(|e| panic!("{}: {e}", run.prog)).r0, data)
+    (r.unwrap_or_else(|e| panic!("{} ({}): {e}", run.prog, engine.name())).r0, data)
 }
 
 fn dump_ours(loaded: &LoadedObject, name: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
@@ -176,11 +177,21 @@ fn fixtures_cover_the_issue() {
     }
 }
 
+/// The engines this host executes: the interpreter, and the JIT on riscv64.
+fn engines() -> Vec<Engine> {
+    if cfg!(all(target_arch = "riscv64", feature = "jit")) {
+        vec![Engine::Interp, Engine::Jit]
+    } else {
+        println!("JIT runs of the fixtures SKIPPED: JIT code executes on riscv64 only (the test command runs this file under qemu-riscv64 too)");
+        vec![Engine::Interp]
+    }
+}
+
 #[test]
 fn fixtures_run_as_specified() {
     for f in fixtures() {
-        for mcpu in ["v1", "v3"] {
-            let what = format!("{} -mcpu={mcpu}", f.name);
+        for (mcpu, engine) in ["v1", "v3"].into_iter().flat_map(|m| engines().into_iter().map(move |e| (m, e))) {
+            let what = format!("{} -mcpu={mcpu} on {}", f.name, engine.name());
             let obj = load(&f, mcpu);
             if let Some(err) = &f.error {
                 let e = obj.expect_err(&format!("{what}: the loader must refuse it"));
@@ -192,7 +203,7 @@ fn fixtures_run_as_specified() {
             let rt = Runtime::new(kernel.clone(), 2);
             let loaded = rt.load_object(&obj).unwrap_or_else(|e| panic!("{what}: {e}"));
             for run in &f.runs {
-                let (r0, packet) = run_ours(&rt, &loaded, run);
+                let (r0, packet) = run_ours(&rt, &loaded, run, engine);
                 assert_eq!(r0, run.expect, "{what}: {} returned {r0:#x}", run.prog);
                 if let Some(out) = &run.out {
                     assert_eq!(&packet, out, "{what}: packet after {}", run.prog);
@@ -270,7 +281,7 @@ fn fixtures_match_linux() {
             let rt = Runtime::new(Arc::new(StaticKernel::new(Task::default())), ncpus);
             let loaded = rt.load_object(&obj).unwrap();
             for run in &f.runs {
-                let (ours, packet) = run_ours(&rt, &loaded, run);
+                let (ours, packet) = run_ours(&rt, &loaded, run, Engine::Interp);
                 let pfd = progs.iter().find(|(n, _)| *n == run.prog).unwrap().1;
                 let mut ctx = if run.ctx.is_empty() && obj.program(&run.prog).unwrap().prog_type() == ProgType::Syscall { run.input.clone() } else { run.ctx.clone() };
                 let data = if obj.program(&run.prog).unwrap().prog_type() == ProgType::Syscall { Vec::new() } else { run.input.clone() };
