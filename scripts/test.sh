@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: host unit/integration/property tests (including the llvm-objdump and
 # Linux-kernel oracles where available), the conformance suite through the CLI, the same
-# test suite and runner built for riscv64 under qemu-riscv64, and the no_std core build.
+# test suite and runner built for riscv64 under qemu-riscv64 (where the JIT executes: the
+# suite on the interpreter, the JIT and both compared), and the no_std core build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -14,7 +15,9 @@ echo "== riscv64 (qemu-riscv64): cargo test"
 cargo test --release --target "$RV" $RV_FEATURES
 echo "== no_std core for riscv64gc-unknown-none-elf"
 cargo build --release --lib --no-default-features --target riscv64gc-unknown-none-elf
-echo "== riscv64 (qemu-riscv64): rvbpf conformance conformance/"
-cargo run --release --quiet --target "$RV" $RV_FEATURES -- conformance conformance/ | tail -n 1
+for engine in interp jit both; do
+    echo "== riscv64 (qemu-riscv64): rvbpf conformance --engine $engine conformance/"
+    cargo run --release --quiet --target "$RV" $RV_FEATURES -- conformance --engine "$engine" conformance/ | tail -n 1
+done
 echo "== host: rvbpf conformance conformance/"
 cargo run --release --quiet -- conformance conformance/ | tail -n 1

@@ -15,9 +15,12 @@ use rvbpf::isa::{asm, encode_all, Insn, Program};
 
 #[path = "cli/object.rs"]
 mod object;
+#[cfg(feature = "jit")]
+#[path = "cli/jit.rs"]
+mod jit;
 
 #[derive(Parser)]
-#[command(name = "rvbpf", version, about = "eBPF toolchain for RISC-V: assembler, disassembler, reference interpreter, conformance suite")]
+#[command(name = "rvbpf", version, about = "eBPF toolchain for RISC-V: assembler, disassembler, loader, reference interpreter, RV64 JIT, conformance suite")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -101,6 +104,24 @@ enum Cmd {
         #[arg(long, default_value_t = DEFAULT_BUDGET)]
         budget: u64,
     },
+    /// JIT-compile a program to RV64 on any host and print the code interleaved with the
+    /// BPF instructions, plus size statistics.
+    Jit {
+        /// A BPF ELF object, or a .data test, raw .bin, hex text or .asm source.
+        input: PathBuf,
+        /// Object programs: which one (needed when the object has several).
+        #[arg(long)]
+        program: Option<String>,
+        /// Use the Zba extension (add.uw).
+        #[arg(long)]
+        zba: bool,
+        /// Use the Zbb extension (sext.b/h, zext.h, rev8).
+        #[arg(long)]
+        zbb: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run .data conformance tests (files or directories, recursively).
     Conformance {
         #[arg(required = true)]
@@ -171,9 +192,40 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
             }
             cmd_run(&input, mem, mem_file, engine, trace, json, budget)
         }
-        Cmd::Conformance { paths, engine, json, jobs } => cmd_conformance(&paths, engine, json, jobs),
-        Cmd::Plugin { memory, engine } => Ok(cmd_plugin(memory.as_deref(), engine)),
+        Cmd::Jit { input, program, zba, zbb, json } => cmd_jit(&input, program.as_deref(), zba, zbb, json),
+        Cmd::Conformance { paths, engine, json, jobs } => {
+            engine_check(engine)?;
+            cmd_conformance(&paths, engine, json, jobs)
+        }
+        Cmd::Plugin { memory, engine } => {
+            engine_check(engine)?;
+            Ok(cmd_plugin(memory.as_deref(), engine))
+        }
     }
+}
+
+/// Refuses an engine this build or host cannot execute, before any work.
+fn engine_check(engine: Engine) -> Result<(), String> {
+    #[cfg(feature = "jit")]
+    if engine.uses_jit() {
+        return rvbpf::jit::rv64::exec::host_check().map_err(|e| e.to_string());
+    }
+    #[cfg(not(feature = "jit"))]
+    if engine.uses_jit() {
+        return Err("this rvbpf was built without the `jit` feature".into());
+    }
+    Ok(())
+}
+
+#[cfg(feature = "jit")]
+fn cmd_jit(input: &Path, program: Option<&str>, zba: bool, zbb: bool, json: bool) -> Result<ExitCode, String> {
+    let ext = rvbpf::jit::rv64::lower::Ext { zba, zbb };
+    jit::cmd_jit(input, program, ext, json, |p| load_program(p).map(|(b, _)| b))
+}
+
+#[cfg(not(feature = "jit"))]
+fn cmd_jit(_: &Path, _: Option<&str>, _: bool, _: bool, _: bool) -> Result<ExitCode, String> {
+    Err("this rvbpf was built without the `jit` feature".into())
 }
 
 /// The first bytes of a file (fewer for a short file).

@@ -108,3 +108,46 @@ fn bad_input_gets_a_clear_error_not_a_panic() {
         assert!(!err(&o).contains("panicked"), "{args:?} panicked");
     }
 }
+
+#[test]
+fn jit_lists_rv64_code_per_bpf_instruction_with_statistics() {
+    let o = rvbpf(&["jit", "examples/checksum.data"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    let text = out(&o);
+    // Each BPF instruction line is followed by its RV64 lines; the header comes first.
+    assert!(text.contains("; header: entry"), "{text}");
+    assert!(text.lines().any(|l| l.trim_start().starts_with("0: ")), "{text}");
+    assert!(text.contains("jalr zero, 0x0(s6)"), "exit returns through the link register: {text}");
+    assert!(text.contains("per BPF instruction"), "{text}");
+    let o = rvbpf(&["jit", "--json", "--zba", "--zbb", "examples/checksum.data"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(v["ext"]["zbb"], true);
+    let insns = v["insns"].as_array().unwrap();
+    assert!(!insns.is_empty());
+    let listed: usize = insns.iter().map(|i| i["rv64"].as_array().unwrap().len()).sum::<usize>() + v["header"].as_array().unwrap().len();
+    assert_eq!(listed, v["rv64_insns"].as_u64().unwrap() as usize, "every RV64 word is listed once");
+    assert_eq!(v["code_bytes"].as_u64().unwrap() as usize, 4 * listed);
+}
+
+#[test]
+fn jit_refuses_bad_input_with_the_place() {
+    let o = rvbpf(&["jit", "--program", "x", "examples/checksum.data"], "");
+    assert!(!o.status.success());
+    assert!(err(&o).contains("--program applies to ELF objects"), "{}", err(&o));
+    let o = rvbpf(&["jit", "conformance/invalid/bad-dst-r11-04.data"], "");
+    assert!(!o.status.success());
+    assert!(err(&o).contains("invalid instruction at 0"), "{}", err(&o));
+}
+
+#[test]
+fn jit_engine_off_riscv64_says_how_to_run_under_qemu() {
+    for args in [&["run", "--engine", "jit", "examples/checksum.data"][..], &["conformance", "--engine", "jit", "conformance/base64/add-k-0.data"][..]] {
+        let o = rvbpf(args, "");
+        assert!(!o.status.success(), "{args:?}");
+        let all = out(&o) + &err(&o);
+        assert!(all.contains("needs a riscv64 host") && all.contains("--target riscv64gc-unknown-linux-gnu"), "{args:?}: {all}");
+    }
+    let o = rvbpf(&["run", "--engine", "jit", "--trace", "examples/checksum.data"], "");
+    assert!(err(&o).contains("cannot trace JIT code"), "{}", err(&o));
+}

@@ -21,6 +21,15 @@ use crate::isa::{Insn, LdKind, Program};
 pub const QEMU_HINT: &str =
     "cargo run --release --target riscv64gc-unknown-linux-gnu --no-default-features --features std,cli,jit -- <same arguments>";
 
+/// Whether this host executes JIT code (riscv64); the error says how to run under qemu.
+pub fn host_check() -> Result<(), JitError> {
+    if cfg!(target_arch = "riscv64") {
+        Ok(())
+    } else {
+        Err(JitError::NotRiscv64)
+    }
+}
+
 /// A compiled program ready to run.
 pub struct JitProgram {
     image: Image,

@@ -1,0 +1,141 @@
+//! `rvbpf jit FILE`: the RV64 code of a program, interleaved with the BPF instruction each
+//! range came from, and size statistics. Works on any host (cross-JIT).
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use rvbpf::helpers::ConformanceEnv;
+use rvbpf::isa::disasm::{format_insn, Syntax};
+use rvbpf::isa::{encode_all, Program};
+use rvbpf::jit::rv64::emit::{compile, Image, Line};
+use rvbpf::jit::rv64::exec::resolve_lddw;
+use rvbpf::jit::rv64::lower::Ext;
+use rvbpf::runtime::{HostKernel, Runtime};
+
+/// BPF instruction classes, by the low 3 bits of the opcode.
+pub const CLASSES: [&str; 8] = ["ld", "ldx", "st", "stx", "alu", "jmp", "jmp32", "alu64"];
+
+/// RV64 instructions per BPF instruction class: (BPF instructions, RV64 instructions).
+pub fn class_stats(img: &Image, prog: &Program) -> [(usize, usize); 8] {
+    let mut out = [(0, 0); 8];
+    for ((_, insn), (_, list, _)) in prog.iter().zip(&img.insns) {
+        let class = (encode_all(std::slice::from_ref(insn))[0] & 7) as usize;
+        out[class].0 += 1;
+        out[class].1 += list.iter().map(|i| i.words()).sum::<usize>();
+    }
+    out
+}
+
+/// The program `rvbpf jit` compiles: an object's program after the runtime's fixup (map
+/// references become the maps' addresses), or a raw program with its pseudo lddw
+/// resolved in the conformance environment.
+fn program_of(path: &Path, name: Option<&str>, bytes_of: impl Fn(&Path) -> Result<Vec<u8>, String>) -> Result<(String, Program), String> {
+    let head = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if super::object::is_elf(&head) {
+        let obj = super::object::parse(path)?;
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => match obj.programs.as_slice() {
+                [p] => p.name.clone(),
+                ps => return Err(format!("{} has {} programs; choose one with --program ({})", path.display(), ps.len(), ps.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "))),
+            },
+        };
+        let rt = Runtime::new(Arc::new(HostKernel::new(false)), 1);
+        let loaded = rt.load_object(&obj).map_err(|e| format!("{}: {e}", path.display()))?;
+        let p = loaded.program(&name).ok_or_else(|| format!("no program named {name} in {} (or it does not load automatically)", path.display()))?;
+        return Ok((name, p.program.clone()));
+    }
+    if name.is_some() {
+        return Err("--program applies to ELF objects".into());
+    }
+    let prog = Program::decode(&bytes_of(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+    let prog = resolve_lddw(&prog, &mut ConformanceEnv::default()).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((path.display().to_string(), prog))
+}
+
+fn line_json(l: &Line) -> Value {
+    json!({"offset": l.offset, "word": format!("{:08x}", l.word), "text": l.text})
+}
+
+pub fn cmd_jit(path: &Path, name: Option<&str>, ext: Ext, as_json: bool, bytes_of: impl Fn(&Path) -> Result<Vec<u8>, String>) -> Result<ExitCode, String> {
+    let (name, prog) = program_of(path, name, bytes_of)?;
+    let img = compile(&prog, ext).map_err(|e| format!("{name}: {e}"))?;
+    let lines = img.listing();
+    let body: usize = img.body_insns();
+    let stats = class_stats(&img, &prog);
+    let n = prog.insns().len();
+    if as_json {
+        let header: Vec<Value> = lines.iter().filter(|l| img.header.contains(&l.offset)).map(line_json).collect();
+        let insns: Vec<Value> = prog
+            .iter()
+            .zip(&img.insns)
+            .map(|((pc, insn), (_, _, range))| {
+                let rv: Vec<Value> = lines.iter().filter(|l| range.contains(&l.offset)).map(line_json).collect();
+                json!({"pc": pc, "bpf": format_insn(insn, Syntax::Conformance), "rv64": rv})
+            })
+            .collect();
+        let classes: serde_json::Map<String, Value> = CLASSES
+            .iter()
+            .zip(stats)
+            .filter(|(_, (b, _))| *b > 0)
+            .map(|(c, (b, r))| (c.to_string(), json!({"bpf_insns": b, "rv64_insns": r, "per_insn": r as f64 / b as f64})))
+            .collect();
+        let doc = json!({
+            "program": name,
+            "ext": {"zba": ext.zba, "zbb": ext.zbb},
+            "code_bytes": img.code.len(),
+            "bpf_insns": n,
+            "rv64_insns": img.code.len() / 4,
+            "body_rv64_insns": body,
+            "rv64_per_bpf": body as f64 / n as f64,
+            "sizing_passes": img.passes,
+            "classes": classes,
+            "header": header,
+            "insns": insns,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = String::new();
+    let print = |out: &mut String, l: &Line| out.push_str(&format!("    {:6x}:  {:08x}  {}\n", l.offset, l.word, l.text));
+    out.push_str(&format!("; {name}: {n} BPF instructions -> {} bytes of RV64{}\n", img.code.len(), ext_name(ext)));
+    out.push_str("; header: entry, return, call-depth stop, stop path\n");
+    for l in lines.iter().filter(|l| img.header.contains(&l.offset)) {
+        print(&mut out, l);
+    }
+    for ((pc, insn), (_, _, range)) in prog.iter().zip(&img.insns) {
+        out.push_str(&format!("{pc:>5}: {}\n", format_insn(insn, Syntax::Conformance)));
+        for l in lines.iter().filter(|l| range.contains(&l.offset)) {
+            print(&mut out, l);
+        }
+    }
+    out.push_str(&format!(
+        "; {n} BPF instructions, {body} RV64 instructions in the body ({:.2} per BPF instruction), {} in the header, {} sizing passes\n",
+        body as f64 / n as f64,
+        (img.header.end - img.header.start) / 4,
+        img.passes
+    ));
+    for (c, (b, r)) in CLASSES.iter().zip(stats).filter(|(_, (b, _))| *b > 0) {
+        out.push_str(&format!(";   {c:<6} {b:>6} BPF -> {r:>7} RV64 ({:.2} each)\n", r as f64 / b as f64));
+    }
+    print_out(&out);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ext_name(ext: Ext) -> &'static str {
+    match (ext.zba, ext.zbb) {
+        (false, false) => " (RV64IMA)",
+        (true, false) => " (RV64IMA + Zba)",
+        (false, true) => " (RV64IMA + Zbb)",
+        (true, true) => " (RV64IMA + Zba + Zbb)",
+    }
+}
+
+/// Prints, ending quietly when the reader closes the pipe (`| head`).
+fn print_out(s: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(s.as_bytes());
+}
