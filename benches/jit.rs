@@ -1,0 +1,125 @@
+//! The JIT against the reference interpreter, side by side in one run on the same
+//! bytecode and memory (examples/{checksum.data, parser.asm, memcpy.asm, alu_mix.asm});
+//! JIT compile time (criterion's throughput is BPF instructions per second); and, printed
+//! first, RV64 instructions emitted per BPF instruction by class, for these programs and
+//! the whole conformance suite.
+//!
+//! JIT code executes on riscv64 only: run under qemu-riscv64 with
+//! `cargo bench --target riscv64gc-unknown-linux-gnu --no-default-features --features std,cli,jit --bench jit`.
+//! On other hosts the execution benchmarks are skipped (said on stderr) and compile time
+//! and code size are measured.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use rvbpf::conformance::parse_data;
+use rvbpf::helpers::ConformanceEnv;
+use rvbpf::interp::{Interpreter, RunOptions};
+use rvbpf::isa::{asm, encode_all, Program};
+use rvbpf::jit::rv64::emit::compile;
+use rvbpf::jit::rv64::exec::resolve_lddw;
+use rvbpf::jit::rv64::lower::Ext;
+
+const PROGRAMS: [&str; 4] = ["checksum.data", "parser.asm", "memcpy.asm", "alu_mix.asm"];
+const CLASSES: [&str; 8] = ["ld", "ldx", "st", "stx", "alu", "jmp", "jmp32", "alu64"];
+
+fn program(name: &str) -> Program {
+    let path = format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let src = if name.ends_with(".data") { parse_data(&text).asm.unwrap() } else { text };
+    Program::decode(&encode_all(&asm::assemble(&src).unwrap())).unwrap()
+}
+
+/// Adds each instruction's RV64 count to its class: (BPF instructions, RV64 instructions).
+fn count(prog: &Program, ext: Ext, acc: &mut [(usize, usize); 8]) {
+    let Ok(prog) = resolve_lddw(prog, &mut ConformanceEnv::default()) else { return };
+    let Ok(img) = compile(&prog, ext) else { return };
+    for ((_, insn), (_, list, _)) in prog.iter().zip(&img.insns) {
+        let class = (encode_all(std::slice::from_ref(insn))[0] & 7) as usize;
+        acc[class].0 += 1;
+        acc[class].1 += list.iter().map(|i| i.words()).sum::<usize>();
+    }
+}
+
+fn print_sizes() {
+    let mut suite: Vec<Program> = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/conformance"))];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if p.extension().is_some_and(|e| e == "data") {
+            let f = parse_data(&std::fs::read_to_string(&p).unwrap());
+            if let Some(prog) = f.program_bytes().ok().and_then(|b| Program::decode(&b).ok()) {
+                suite.push(prog);
+            }
+        }
+    }
+    for ext in [Ext::default(), Ext { zba: true, zbb: true }] {
+        let mut bench = [(0, 0); 8];
+        let mut all = [(0, 0); 8];
+        PROGRAMS.iter().for_each(|n| count(&program(n), ext, &mut bench));
+        suite.iter().for_each(|p| count(p, ext, &mut all));
+        eprintln!("RV64 instructions per BPF instruction ({}):", if ext.zba { "Zba+Zbb" } else { "base RV64IMA" });
+        for (name, acc) in [("benchmark programs", bench), ("conformance suite", all)] {
+            let (b, r) = acc.iter().fold((0, 0), |(x, y), (b, r)| (x + b, y + r));
+            let per: Vec<String> = CLASSES.iter().zip(acc).filter(|(_, (b, _))| *b > 0).map(|(c, (b, r))| format!("{c} {:.2}", r as f64 / b as f64)).collect();
+            eprintln!("  {name}: {:.2} overall ({b} BPF -> {r} RV64); {}", r as f64 / b as f64, per.join(", "));
+        }
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    print_sizes();
+    let memory: Vec<u8> = (0..1024u32).map(|i| (i * 37 % 251) as u8).collect();
+    for name in PROGRAMS {
+        let prog = program(name);
+        let group_name = name.split('.').next().unwrap();
+        let mut g = c.benchmark_group(group_name);
+        g.throughput(Throughput::Elements(prog.insns().len() as u64));
+        g.bench_function("jit-compile", |b| b.iter(|| compile(&prog, Ext::default()).unwrap().code.len()));
+        g.finish();
+        run(c, group_name, &prog, &memory);
+    }
+}
+
+#[cfg(target_arch = "riscv64")]
+fn run(c: &mut Criterion, group: &str, prog: &Program, memory: &[u8]) {
+    use rvbpf::helpers::Env;
+    use rvbpf::interp::Region;
+    use rvbpf::jit::rv64::exec::JitProgram;
+    let vm = Interpreter::new(prog);
+    let jit = JitProgram::new(prog, Ext::default()).unwrap();
+    let jit_run = |m: &mut Vec<u8>, env: &mut ConformanceEnv| {
+        let mut regions = vec![Region::of_mut(m)];
+        regions.extend(env.regions());
+        jit.run_with(m.as_mut_ptr() as u64, m.len() as u64, regions, env).unwrap().r0
+    };
+    // Same answer from both, or the comparison means nothing.
+    let (mut m1, mut m2) = (memory.to_vec(), memory.to_vec());
+    let want = vm.run(&mut m1, &[], &mut ConformanceEnv::default(), &RunOptions::default()).unwrap().r0;
+    assert_eq!(want, jit_run(&mut m2, &mut ConformanceEnv::default()), "{group}: engines disagree");
+    let mut g = c.benchmark_group(group);
+    g.bench_function("rvbpf-interp", |b| {
+        let mut env = ConformanceEnv::default();
+        let mut m = memory.to_vec();
+        b.iter(|| vm.run(&mut m, &[], &mut env, &RunOptions::default()).unwrap().r0)
+    });
+    g.bench_function("rvbpf-jit", |b| {
+        let mut env = ConformanceEnv::default();
+        let mut m = memory.to_vec();
+        b.iter(|| jit_run(&mut m, &mut env))
+    });
+    g.finish();
+}
+
+#[cfg(not(target_arch = "riscv64"))]
+fn run(_: &mut Criterion, group: &str, prog: &Program, memory: &[u8]) {
+    let _ = (Interpreter::new(prog), memory, RunOptions::default());
+    eprintln!("{group}: interpreter-vs-JIT run SKIPPED: JIT code executes on riscv64 only (see this file's header for the qemu command)");
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3)).warm_up_time(std::time::Duration::from_secs(1));
+    targets = bench
+}
+criterion_main!(benches);
