@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs the main job on the bundled examples:
 # BPF C -> clang-19 -> ELF object -> load (maps, relocations) -> run as a kprobe (trace output,
-# ring-buffer records, maps); then bytecode: decode and validate -> disassemble -> run with a
-# trace -> the conformance suite.
+# ring-buffer records, maps) -> JIT-compile to RV64 (listing) -> run the JIT code under
+# qemu-riscv64; then bytecode: decode and validate -> disassemble -> run with a trace -> the
+# conformance suite on the interpreter, and on both engines compared under qemu-riscv64.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,6 +17,13 @@ echo "== examples/hello.bpf.c: programs, maps, relocations"
 $rv load "$obj/hello.o"
 echo "== fired 3 times as a kprobe with a0 (dfd) = 3"
 $rv run "$obj/hello.o" --reg a0=3 --repeat 3
+echo "== JIT: the RV64 code of hello.o's program, per BPF instruction (last lines: sizes)"
+$rv jit "$obj/hello.o" | tail -n 14
+echo "== JIT code executed: the riscv64 build under qemu-riscv64, same kprobe runs"
+RV="--release --quiet --target riscv64gc-unknown-linux-gnu --no-default-features --features std,cli,jit"
+cargo build $RV
+rv64="qemu-riscv64 -L /usr/riscv64-linux-gnu ./target/riscv64gc-unknown-linux-gnu/release/rvbpf"
+$rv64 run --engine jit "$obj/hello.o" --reg a0=3 --repeat 3
 echo "== examples/checksum.data, disassembled (llvm-objdump syntax)"
 $rv disasm --syntax llvm -n examples/checksum.data
 echo "== run with a trace (first lines)"
@@ -24,3 +32,5 @@ echo "== result"
 $rv run --json examples/checksum.data
 echo "== the conformance suite"
 $rv conformance conformance/ | tail -n 1
+echo "== the conformance suite on the interpreter and the JIT, results compared (qemu-riscv64)"
+$rv64 conformance --engine both conformance/ | tail -n 1

@@ -53,6 +53,7 @@ pub struct Memory {
 
 impl Memory {
     /// The view of a run whose whole stack is `stack` (JIT runs: every frame at once).
+    #[cfg(feature = "jit")]
     pub(crate) fn new(stack: core::ops::Range<u64>, regions: Vec<Region>) -> Memory {
         Memory { stack_lo: stack.start, stack_hi: stack.end, regions }
     }

@@ -72,8 +72,33 @@ fn tail_calls_stop_at_33() {
     let insns = raw("lddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
     let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", maps: &fd_array(core::slice::from_ref(&pa)) }).unwrap();
     pa.update(&0u32.to_ne_bytes(), &p.id.to_ne_bytes(), 0).unwrap();
-    let r = rt.run(&p, &mut Context::Raw(&mut []), &RunOptions::default()).unwrap();
-    assert_eq!((r.r0, r.tail_calls), (7, MAX_TAIL_CALLS));
+    for engine in engines() {
+        let r = rt.run(&p, &mut Context::Raw(&mut []), &RunOptions { engine, ..Default::default() }).unwrap();
+        assert_eq!((r.r0, r.tail_calls), (7, MAX_TAIL_CALLS), "{}", engine.name());
+    }
+}
+
+/// The engines this host executes: the interpreter, and the JIT on riscv64.
+fn engines() -> Vec<crate::jit::Engine> {
+    let mut v = alloc::vec![crate::jit::Engine::Interp];
+    if cfg!(all(feature = "jit", target_arch = "riscv64")) {
+        v.push(crate::jit::Engine::Jit);
+    }
+    v
+}
+
+#[test]
+fn tail_call_from_a_subprogram_is_refused_by_both_engines() {
+    let rt = rt();
+    let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
+    // main calls sub at slot 3; sub tail-calls.
+    let insns = raw("call local +1\nexit\nlddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
+    let p = rt.load_program(&ProgramLoad { name: "sub", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", maps: &fd_array(core::slice::from_ref(&pa)) }).unwrap();
+    pa.update(&0u32.to_ne_bytes(), &p.id.to_ne_bytes(), 0).unwrap();
+    for engine in engines() {
+        let e = rt.run(&p, &mut Context::Raw(&mut []), &RunOptions { engine, ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("at instruction 5: bpf_tail_call from a bpf-to-bpf subprogram"), "{}: {e}", engine.name());
+    }
 }
 
 #[test]

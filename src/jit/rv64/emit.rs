@@ -339,15 +339,21 @@ impl Image {
     /// instructions (not by decoding the bytes): branch targets resolved to offsets.
     pub fn listing(&self) -> Vec<Line> {
         let mut out = Vec::new();
+        // Code offset of each slot, found once.
+        let slots = self.insns.last().map_or(0, |(pc, _, _)| pc + 2);
+        let mut offset_of = vec![usize::MAX; slots];
+        for (pc, _, r) in &self.insns {
+            offset_of[*pc] = r.start;
+        }
         let part = |list: &[RvInsn], start: usize, out: &mut Vec<Line>| {
             let mut at = start;
             for insn in list {
                 let word = |k: usize| u32::from_le_bytes(self.code[k..k + 4].try_into().expect("4 bytes"));
                 let dest = |t: Target, from: usize| match t {
-                    Target::Pc(p) => self.pc_offset(p).expect("jump targets are instruction starts"),
+                    Target::Pc(p) => offset_of[p],
                     Target::Abort => self.abort,
                     Target::DepthStop => self.depth,
-                    Target::Skip(s) => from + s.bytes() as usize,
+                    Target::Skip(s) => from.wrapping_add_signed(s.bytes() as isize),
                 };
                 match *insn {
                     RvInsn::Branch { cond, rs1, rs2, target } => {
