@@ -27,7 +27,8 @@ $rv64 run --engine jit "$obj/hello.o" --reg a0=3 --repeat 3
 echo "== examples/checksum.data, disassembled (llvm-objdump syntax)"
 $rv disasm --syntax llvm -n examples/checksum.data
 echo "== run with a trace (first lines)"
-$rv run --trace examples/checksum.data | head -n 12
+$rv run --trace examples/checksum.data > "$obj/checksum.trace"
+head -n 12 "$obj/checksum.trace"
 echo "== result"
 $rv run --json examples/checksum.data
 echo "== the conformance suite"

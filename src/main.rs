@@ -145,6 +145,10 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    // A closed pipe (`rvbpf run --trace x | head`) ends the process quietly, as it does
+    // for other Unix tools, instead of a panic in the next print.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     match dispatch(cli.cmd) {
         Ok(code) => code,

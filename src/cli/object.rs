@@ -203,7 +203,12 @@ pub fn cmd_run(path: &Path, args: &RunArgs) -> Result<ExitCode, String> {
         let mut doc = json!({
             "program": name, "type": prog.prog_type.name(), "return_value": r.r0, "runs": args.repeat.max(1),
             "insns_executed": insns, "tail_calls": r.tail_calls, "trace": trace, "ringbuf": records, "maps": maps,
+            "engine": args.engine.name(),
         });
+        if args.engine.uses_jit() {
+            // JIT code is not metered.
+            doc["insns_executed"] = Value::Null;
+        }
         if prog.prog_type == ProgType::Xdp {
             doc["packet"] = json!(hex(&data));
         }
@@ -223,6 +228,7 @@ pub fn cmd_run(path: &Path, args: &RunArgs) -> Result<ExitCode, String> {
             println!("map {name}: {} = {}", e["key"].as_str().unwrap_or(""), e["value"]);
         }
     }
-    println!("return value: {} ({:#x}), {} instructions over {} run(s)", r.r0 as i64, r.r0, insns, args.repeat.max(1));
+    let work = if args.engine.uses_jit() { "JIT code".to_string() } else { format!("{insns} instructions") };
+    println!("return value: {} ({:#x}), {work} over {} run(s)", r.r0 as i64, r.r0, args.repeat.max(1));
     Ok(ExitCode::SUCCESS)
 }

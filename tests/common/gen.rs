@@ -289,8 +289,8 @@ pub fn program(seed: u64) -> Vec<Insn> {
     let mut b = Builder { g: &mut g, next_label: 0, nfuncs };
     let entries: Vec<usize> = (0..nfuncs).map(|_| b.label()).collect();
     let mut items = Vec::new();
-    for f in 0..nfuncs {
-        items.push(Item::Label(entries[f]));
+    for (f, &entry) in entries.iter().enumerate() {
+        items.push(Item::Label(entry));
         if f == 0 {
             for r in 0..=9 {
                 let imm = b.g.imm();
