@@ -448,7 +448,12 @@ impl Runtime {
         let prog = if req.prog_type == ProgType::Xdp { context::convert_xdp_ctx(&prog)? } else { prog };
         let id = self.new_id();
         let map_regions = maps.iter().flat_map(|m| m.regions()).collect();
-        let loaded = Arc::new(LoadedProgram { id, name: req.name.into(), prog_type: req.prog_type, gpl, interp: Interpreter::new(&prog),
+        let loaded = Arc::new(LoadedProgram {
+            id,
+            name: req.name.into(),
+            prog_type: req.prog_type,
+            gpl,
+            interp: Interpreter::new(&prog),
             program: prog,
             maps,
             map_regions,

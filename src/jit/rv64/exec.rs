@@ -6,7 +6,9 @@
 //! thing under qemu-riscv64. The code does no checks of its own: it runs programs that
 //! are valid by construction (tests, the conformance suite) or, once the verifier exists,
 //! verified ones. The host gives it a separate BPF stack of `MAX_FRAMES` × 512 bytes; the
-//! code stops a call that would need more, as the interpreter does.
+//! code stops a call that would need more, as the interpreter does. Helpers see the same
+//! checked `Memory` as under the interpreter, except that the whole BPF stack is in it
+//! (the interpreter admits only the live frames).
 
 use alloc::vec::Vec;
 

@@ -125,14 +125,14 @@ pub struct Shape {
     pub ext: Ext,
 }
 
-/// Why an instruction has no lowering (yet).
+/// Why an instruction has no lowering: every instruction the decoder accepts has one
+/// once its pseudo lddw are resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LowerError {
-    #[error("instruction {pc}: {what} is not JIT-compiled yet")]
-    Unsupported { pc: usize, what: &'static str },
     #[error("instruction {pc}: lddw source {src} must be resolved before JIT compilation")]
     Unresolved { pc: usize, src: u8 },
 }
+
 /// The only place where values decide the code: immediates, offsets, the branch reach
 /// `dist` (from the sizing passes) and the extensions.
 pub fn shape(insn: &Insn, dist: Dist, ext: Ext) -> Shape {
