@@ -15,12 +15,11 @@ use rvbpf::conformance::parse_data;
 use rvbpf::helpers::ConformanceEnv;
 use rvbpf::interp::{Interpreter, RunOptions};
 use rvbpf::isa::{asm, encode_all, Program};
-use rvbpf::jit::rv64::emit::compile;
+use rvbpf::jit::rv64::emit::{compile, CLASS_NAMES as CLASSES};
 use rvbpf::jit::rv64::exec::resolve_lddw;
 use rvbpf::jit::rv64::lower::Ext;
 
 const PROGRAMS: [&str; 4] = ["checksum.data", "parser.asm", "memcpy.asm", "alu_mix.asm"];
-const CLASSES: [&str; 8] = ["ld", "ldx", "st", "stx", "alu", "jmp", "jmp32", "alu64"];
 
 fn program(name: &str) -> Program {
     let path = format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -33,10 +32,9 @@ fn program(name: &str) -> Program {
 fn count(prog: &Program, ext: Ext, acc: &mut [(usize, usize); 8]) {
     let Ok(prog) = resolve_lddw(prog, &mut ConformanceEnv::default()) else { return };
     let Ok(img) = compile(&prog, ext) else { return };
-    for ((_, insn), (_, list, _)) in prog.iter().zip(&img.insns) {
-        let class = (encode_all(std::slice::from_ref(insn))[0] & 7) as usize;
-        acc[class].0 += 1;
-        acc[class].1 += list.iter().map(|i| i.words()).sum::<usize>();
+    for (a, (b, r)) in acc.iter_mut().zip(img.per_class(&prog)) {
+        a.0 += b;
+        a.1 += r;
     }
 }
 

@@ -9,25 +9,11 @@ use serde_json::{json, Value};
 
 use rvbpf::helpers::ConformanceEnv;
 use rvbpf::isa::disasm::{format_insn, Syntax};
-use rvbpf::isa::{encode_all, Program};
-use rvbpf::jit::rv64::emit::{compile, Image, Line};
+use rvbpf::isa::Program;
+use rvbpf::jit::rv64::emit::{compile, Line, CLASS_NAMES as CLASSES};
 use rvbpf::jit::rv64::exec::resolve_lddw;
 use rvbpf::jit::rv64::lower::Ext;
 use rvbpf::runtime::{HostKernel, Runtime};
-
-/// BPF instruction classes, by the low 3 bits of the opcode.
-pub const CLASSES: [&str; 8] = ["ld", "ldx", "st", "stx", "alu", "jmp", "jmp32", "alu64"];
-
-/// RV64 instructions per BPF instruction class: (BPF instructions, RV64 instructions).
-pub fn class_stats(img: &Image, prog: &Program) -> [(usize, usize); 8] {
-    let mut out = [(0, 0); 8];
-    for ((_, insn), (_, list, _)) in prog.iter().zip(&img.insns) {
-        let class = (encode_all(std::slice::from_ref(insn))[0] & 7) as usize;
-        out[class].0 += 1;
-        out[class].1 += list.iter().map(|i| i.words()).sum::<usize>();
-    }
-    out
-}
 
 /// The program `rvbpf jit` compiles: an object's program after the runtime's fixup (map
 /// references become the maps' addresses), or a raw program with its pseudo lddw
@@ -65,7 +51,7 @@ pub fn cmd_jit(path: &Path, name: Option<&str>, ext: Ext, as_json: bool, bytes_o
     let img = compile(&prog, ext).map_err(|e| format!("{name}: {e}"))?;
     let lines = img.listing();
     let body: usize = img.body_insns();
-    let stats = class_stats(&img, &prog);
+    let stats = img.per_class(&prog);
     let n = prog.insns().len();
     if as_json {
         let header: Vec<Value> = lines.iter().filter(|l| img.header.contains(&l.offset)).map(line_json).collect();

@@ -30,6 +30,9 @@ pub struct Image {
     pub passes: u32,
 }
 
+/// BPF instruction classes by the low three bits of the opcode.
+pub const CLASS_NAMES: [&str; 8] = ["ld", "ldx", "st", "stx", "alu", "jmp", "jmp32", "alu64"];
+
 /// Why a program has no image.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum JitError {
@@ -360,19 +363,13 @@ impl Image {
                         out.push(Line { offset: at, word: word(at), text: format!("{} {rs1}, {rs2}, {:#x}", cond_name(cond), dest(target, at)) });
                     }
                     RvInsn::Jal { rd, target } => out.push(Line { offset: at, word: word(at), text: format!("jal {rd}, {:#x}", dest(target, at)) }),
-                    RvInsn::FarJump { tmp, target } => {
+                    RvInsn::FarJump { tmp: reg, target } | RvInsn::FarCall { rd: reg, target } => {
                         let disp = dest(target, at) as i64 - at as i64;
                         let lo = ((disp & 0xfff) ^ 0x800) - 0x800;
                         let hi = ((disp - lo) >> 12) & 0xfffff;
-                        out.push(Line { offset: at, word: word(at), text: format!("auipc {tmp}, {hi:#x}") });
-                        out.push(Line { offset: at + 4, word: word(at + 4), text: format!("jalr zero, {}({tmp})", Hex(lo)) });
-                    }
-                    RvInsn::FarCall { rd, target } => {
-                        let disp = dest(target, at) as i64 - at as i64;
-                        let lo = ((disp & 0xfff) ^ 0x800) - 0x800;
-                        let hi = ((disp - lo) >> 12) & 0xfffff;
-                        out.push(Line { offset: at, word: word(at), text: format!("auipc {rd}, {hi:#x}") });
-                        out.push(Line { offset: at + 4, word: word(at + 4), text: format!("jalr {rd}, {}({rd})", Hex(lo)) });
+                        let link = if matches!(insn, RvInsn::FarCall { .. }) { reg } else { Reg::ZERO };
+                        out.push(Line { offset: at, word: word(at), text: format!("auipc {reg}, {hi:#x}") });
+                        out.push(Line { offset: at + 4, word: word(at + 4), text: format!("jalr {link}, {}({reg})", Hex(lo)) });
                     }
                     _ => out.push(Line { offset: at, word: word(at), text: insn.to_string() }),
                 }
@@ -386,7 +383,19 @@ impl Image {
         out
     }
 
-    /// RV64 instructions in the body (prologue and epilogue excluded).
+    /// (BPF instructions, RV64 instructions) per BPF instruction class, indexed by the
+    /// class bits of the opcode ([`CLASS_NAMES`]). `prog` is the program compiled.
+    pub fn per_class(&self, prog: &Program) -> [(usize, usize); 8] {
+        let mut out = [(0, 0); 8];
+        for ((_, insn), (_, list, _)) in prog.iter().zip(&self.insns) {
+            let class = (crate::isa::encode_all(core::slice::from_ref(insn))[0] & 7) as usize;
+            out[class].0 += 1;
+            out[class].1 += list.iter().map(|i| i.words()).sum::<usize>();
+        }
+        out
+    }
+
+    /// RV64 instructions in the body (the header excluded).
     pub fn body_insns(&self) -> usize {
         self.insns.iter().map(|(_, l, _)| l.iter().map(|i| i.words()).sum::<usize>()).sum()
     }
