@@ -64,14 +64,21 @@ fn kprobe_context_is_read_only() {
     assert!(rt.run(&p, &mut Context::Raw(&mut [0u8; 8]), &RunOptions::default()).is_err(), "wrong context type");
 }
 
+/// Loads `src` (whose `map_idx(0)` is a one-slot prog array) and puts the program itself
+/// in slot 0, so its tail call targets itself.
+fn self_tail_caller(rt: &Runtime, src: &str) -> Arc<LoadedProgram> {
+    let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
+    let insns = raw(src);
+    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", maps: &fd_array(core::slice::from_ref(&pa)) }).unwrap();
+    pa.update(&0u32.to_ne_bytes(), &p.id.to_ne_bytes(), 0).unwrap();
+    p
+}
+
 #[test]
 fn tail_calls_stop_at_33() {
     let rt = rt();
-    let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
-    // A program that tail-calls itself forever; falls through with r0 = 7 when refused.
-    let insns = raw("lddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
-    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", maps: &fd_array(core::slice::from_ref(&pa)) }).unwrap();
-    pa.update(&0u32.to_ne_bytes(), &p.id.to_ne_bytes(), 0).unwrap();
+    // Tail-calls itself forever; falls through with r0 = 7 when refused.
+    let p = self_tail_caller(&rt, "lddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
     for engine in engines() {
         let r = rt.run(&p, &mut Context::Raw(&mut []), &RunOptions { engine, ..Default::default() }).unwrap();
         assert_eq!((r.r0, r.tail_calls), (7, MAX_TAIL_CALLS), "{}", engine.name());
@@ -90,11 +97,8 @@ fn engines() -> Vec<crate::jit::Engine> {
 #[test]
 fn tail_call_from_a_subprogram_is_refused_by_both_engines() {
     let rt = rt();
-    let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
-    // main calls sub at slot 3; sub tail-calls.
-    let insns = raw("call local +1\nexit\nlddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
-    let p = rt.load_program(&ProgramLoad { name: "sub", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", maps: &fd_array(core::slice::from_ref(&pa)) }).unwrap();
-    pa.update(&0u32.to_ne_bytes(), &p.id.to_ne_bytes(), 0).unwrap();
+    // main calls the subprogram at slot 2, which tail-calls (slot 5).
+    let p = self_tail_caller(&rt, "call local +1\nexit\nlddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
     for engine in engines() {
         let e = rt.run(&p, &mut Context::Raw(&mut []), &RunOptions { engine, ..Default::default() }).unwrap_err();
         assert!(e.to_string().contains("at instruction 5: bpf_tail_call from a bpf-to-bpf subprogram"), "{}: {e}", engine.name());
