@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 
 use rvbpf::conformance::parse_data;
-use rvbpf::helpers::ConformanceEnv;
+use rvbpf::conformance::ConformanceEnv;
 use rvbpf::interp::{Interpreter, RunOptions};
 use rvbpf::isa::{asm, encode_all, Program};
 

@@ -12,11 +12,11 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use rvbpf::conformance::parse_data;
-use rvbpf::helpers::ConformanceEnv;
+use rvbpf::conformance::ConformanceEnv;
 use rvbpf::interp::{Interpreter, RunOptions};
 use rvbpf::isa::{asm, encode_all, Program};
 use rvbpf::jit::rv64::emit::{compile, CLASS_NAMES as CLASSES};
-use rvbpf::jit::rv64::exec::resolve_lddw;
+use rvbpf::interp::resolve_lddw;
 use rvbpf::jit::rv64::lower::Ext;
 
 const PROGRAMS: [&str; 4] = ["checksum.data", "parser.asm", "memcpy.asm", "alu_mix.asm"];
@@ -81,8 +81,8 @@ fn bench(c: &mut Criterion) {
 
 #[cfg(target_arch = "riscv64")]
 fn run(c: &mut Criterion, group: &str, prog: &Program, memory: &[u8]) {
-    use rvbpf::helpers::Env;
-    use rvbpf::interp::Region;
+    use rvbpf::env::Env;
+    use rvbpf::mem::Region;
     use rvbpf::jit::rv64::exec::JitProgram;
     let vm = Interpreter::new(prog);
     let jit = JitProgram::new(prog, Ext::default()).unwrap();

@@ -7,11 +7,10 @@ use std::hint::black_box;
 use std::sync::{Arc, Mutex};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use rvbpf::interp::RunOptions;
 use rvbpf::isa::{asm, encode_all, RawInsn};
-use rvbpf::loader::ProgType;
+use rvbpf::prog::ProgType;
 use rvbpf::maps::{map_type, Map, MapDef, BPF_ANY};
-use rvbpf::runtime::{Context, ProgramLoad, Runtime, StaticKernel, Task};
+use rvbpf::runtime::{Context, ProgramLoad, RunConfig, Runtime, StaticKernel, Task};
 
 const N: u32 = 1024;
 
@@ -91,8 +90,8 @@ fn helper_calls(c: &mut Criterion) {
     let mut g = c.benchmark_group("helper");
     for (name, src) in [("100x map_lookup_elem", body(lookup)), ("100x no call", body(same_without)), ("100x get_prandom_u32", body("call 7\n"))] {
         let insns = raw(&src);
-        let p = rt.load_program(&ProgramLoad { name: "b", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", maps: &rvbpf::runtime::fd_array(std::slice::from_ref(&arr)) }).unwrap();
-        g.bench_function(name, |b| b.iter(|| rt.run(&p, &mut Context::Raw(&mut []), &RunOptions::default()).unwrap().r0));
+        let p = rt.load_program(&ProgramLoad { name: "b", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", functions: &[], maps: &rvbpf::runtime::fd_array(std::slice::from_ref(&arr)) }).unwrap();
+        g.bench_function(name, |b| b.iter(|| rt.run(&p, &mut Context::Raw(&mut []), &RunConfig::default()).unwrap().r0));
     }
     g.finish();
 }

@@ -1,13 +1,27 @@
 //! rvbpf: an eBPF toolchain for RISC-V.
 //!
-//! The pipeline, in order:
-//! 1. [`isa`] — the instruction set: spec table, typed instructions, decoder/encoder,
-//!    assembler and disassembler;
-//! 2. (loader, verifier: later issues);
-//! 3. [`interp`] — the reference interpreter, with [`semantics`] as pure functions and
-//!    [`helpers`] as the environment;
-//! 4. (RV64 JIT and its SMT check: later issues);
-//! 5. [`conformance`] — the `.data` test format, the runner and the bpf_conformance plugin.
+//! The modules in pipeline order (load → verify → JIT → check → run), each with the
+//! pieces it stands on listed just before it:
+//!
+//! - [`isa`]: the instruction set: spec table, typed instructions, decoder/encoder, control flow, assembler, disassembler;
+//! - [`semantics`]: ALU, jump, byte-swap and sign-extension semantics as pure functions;
+//! - [`maps`]: map types with Linux's semantics;
+//! - [`loader`]: clang BPF ELF objects → programs with map references, maps to create;
+//! - [`prog`]: program types and their context descriptors, the one table of them;
+//! - [`helpers`]: the one helper table (id, prototype, program types, implementation);
+//! - [`verifier`]: the verify stage: what must hold before a program runs;
+//! - [`mem`]: the memory a running program may touch;
+//! - [`env`]: the interface between an engine and its platform (helper calls, pseudo loads);
+//! - [`interp`]: the reference interpreter, the executable form of the semantics;
+//! - [`jit`]: the RV64 JIT: pure lowering, dynasmrt emission, W^X execution on riscv64;
+//! - [`runtime`]: the pipeline's stages, runs on a CPU pool, hook points, the `bpf()` layer;
+//! - [`conformance`]: the `.data` test format, the runner and the bpf_conformance plugin;
+//! - [`errno`]: the Linux errno values every layer reports.
+//!
+//! Imports only go down the layers (tests/layers.rs enforces it):
+//! `errno, isa < semantics < mem < env < prog < interp < maps < loader < helpers <
+//! verifier < jit < runtime < conformance`; the `rvbpf` CLI (src/main.rs, src/cli/) sits
+//! on top and uses only the library.
 //!
 //! Without the `std` feature the core is `#![no_std]` + `alloc`.
 
@@ -15,13 +29,17 @@
 
 extern crate alloc;
 
-pub mod conformance;
-pub mod errno;
+pub mod isa;
+pub mod semantics;
+pub mod maps;
+pub mod loader;
+pub mod prog;
 pub mod helpers;
+pub mod verifier;
+pub mod mem;
+pub mod env;
 pub mod interp;
 pub mod jit;
-pub mod isa;
-pub mod loader;
 pub mod runtime;
-pub mod maps;
-pub mod semantics;
+pub mod conformance;
+pub mod errno;

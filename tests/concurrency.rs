@@ -6,9 +6,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use rvbpf::interp::RunOptions;
 use rvbpf::loader;
-use rvbpf::runtime::{Context, PtRegs, Runtime, StaticKernel, Task};
+use rvbpf::runtime::{Context, PtRegs, RunConfig, Runtime, StaticKernel, Task};
 
 const THREADS: u64 = 8;
 const FIRES: u64 = 100_000;
@@ -29,7 +28,7 @@ fn eight_threads_lose_nothing() {
     // Fewer CPUs than threads: runs queue for a CPU, as on a loaded machine.
     let rt = Arc::new(Runtime::new(Arc::new(StaticKernel::new(Task::default())), 4));
     let loaded = rt.load_object(&obj).unwrap();
-    rt.hooks.register("kprobe/stress", rvbpf::loader::ProgType::Kprobe).unwrap();
+    rt.hooks.register("kprobe/stress", rvbpf::prog::ProgType::Kprobe).unwrap();
     rt.hooks.attach("kprobe/stress", loaded.program("stress").unwrap().clone()).unwrap();
     let rb = loaded.map("records").unwrap().clone();
     let done = Arc::new(AtomicBool::new(false));
@@ -64,7 +63,7 @@ fn eight_threads_lose_nothing() {
                 regs.set("a0", t);
                 for seq in 0..FIRES {
                     regs.set("a1", seq);
-                    let r = rt.fire("kprobe/stress", &mut Context::Kprobe(&regs), &RunOptions::default()).unwrap();
+                    let r = rt.fire("kprobe/stress", &mut Context::Kprobe(&regs), &RunConfig::default()).unwrap();
                     assert_eq!(r[0].as_ref().unwrap().r0, 0, "ringbuf_output failed");
                 }
             })

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use rvbpf::conformance::{judge, DataFile, Engine, Verdict};
+use rvbpf::conformance::{judge, DataFile, Verdict};
+use rvbpf::runtime::Engine;
 use rvbpf::isa::spec::SPEC;
 use rvbpf::isa::Program;
 

@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use rvbpf::isa::Program;
-use rvbpf::jit::rv64::emit::{compile, Image, JitError};
+use rvbpf::jit::rv64::emit::{compile, Image};
+use rvbpf::jit::rv64::error::JitError;
 use rvbpf::jit::rv64::lower::{Ext, LowerError};
 
 #[path = "common/suite.rs"]

@@ -12,12 +12,12 @@
 mod gen;
 
 use rayon::prelude::*;
-use rvbpf::helpers::ConformanceEnv;
+use rvbpf::conformance::ConformanceEnv;
 use rvbpf::interp::{Interpreter, RunOptions};
 use rvbpf::isa::{Insn, Program};
 use rvbpf::jit::rv64::emit::compile;
 use rvbpf::jit::rv64::insn::{RvInsn, Target};
-use rvbpf::jit::rv64::exec::resolve_lddw;
+use rvbpf::interp::resolve_lddw;
 use rvbpf::jit::rv64::lower::Ext;
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -60,7 +60,7 @@ fn interp(prog: &Program) -> Result<u64, String> {
 
 #[cfg(target_arch = "riscv64")]
 fn jit(prog: &Program, ext: Ext) -> Result<u64, String> {
-    use rvbpf::helpers::Env;
+    use rvbpf::env::Env;
     use rvbpf::jit::rv64::exec::JitProgram;
     let mut env = ConformanceEnv::default();
     let prog = resolve_lddw(prog, &mut env).map_err(|e| e.to_string())?;

@@ -6,11 +6,12 @@
 //! under qemu-riscv64); elsewhere each program is JIT-compiled and only interpreted.
 #![cfg(feature = "jit")]
 
-use rvbpf::conformance::{execute, Engine};
-use rvbpf::helpers::ConformanceEnv;
+use rvbpf::conformance::execute;
+use rvbpf::runtime::Engine;
+use rvbpf::conformance::ConformanceEnv;
 use rvbpf::isa::{encode_all, AluOp, Insn, JmpCond, LdKind, Reg, Size, Source, Width};
 use rvbpf::jit::rv64::emit::compile;
-use rvbpf::jit::rv64::exec::resolve_lddw;
+use rvbpf::interp::resolve_lddw;
 use rvbpf::jit::rv64::lower::Ext;
 
 const IMMS: [i64; 24] = [

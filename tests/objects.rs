@@ -17,11 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use rvbpf::interp::RunOptions;
-use rvbpf::jit::Engine;
-use rvbpf::loader::{self, Object, ProgType};
+use rvbpf::loader::{self, Object};
 use rvbpf::maps::map_type;
-use rvbpf::runtime::{Context, LoadedObject, PtRegs, Runtime, StaticKernel, Task};
+use rvbpf::prog::ProgType;
+use rvbpf::runtime::{Context, Engine, LoadedObject, PtRegs, RunConfig, Runtime, StaticKernel, Task};
 
 #[derive(Debug, Default)]
 struct Run {
@@ -138,7 +137,7 @@ fn run_ours(rt: &Runtime, loaded: &LoadedObject, run: &Run, engine: Engine) -> (
     for (n, v) in &run.regs {
         assert!(regs.set(n, *v), "register {n}");
     }
-    let opts = RunOptions { engine, ..Default::default() };
+    let opts = RunConfig { engine, ..Default::default() };
     let r = match prog.prog_type {
         ProgType::Kprobe => rt.run(&prog, &mut Context::Kprobe(&regs), &opts),
         ProgType::Tracepoint => rt.run(&prog, &mut Context::Tracepoint(&ctx_mem), &opts),

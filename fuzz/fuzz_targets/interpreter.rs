@@ -1,7 +1,7 @@
 //! Any program the decoder accepts, any memory: the interpreter never panics.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rvbpf::helpers::ConformanceEnv;
+use rvbpf::conformance::ConformanceEnv;
 use rvbpf::interp::{Interpreter, RunOptions};
 
 fuzz_target!(|data: &[u8]| {

@@ -2,9 +2,9 @@
 //! and the image accounts for every byte: its ranges tile the code in order.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rvbpf::helpers::ConformanceEnv;
+use rvbpf::conformance::ConformanceEnv;
 use rvbpf::jit::rv64::emit::compile;
-use rvbpf::jit::rv64::exec::resolve_lddw;
+use rvbpf::interp::resolve_lddw;
 use rvbpf::jit::rv64::lower::Ext;
 
 fuzz_target!(|data: &[u8]| {

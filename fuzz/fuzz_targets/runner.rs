@@ -1,7 +1,8 @@
 //! Any `.data` text: parsing and judging never panic.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
-use rvbpf::conformance::{judge, parse_data, Engine};
+use rvbpf::conformance::{judge, parse_data};
+use rvbpf::runtime::Engine;
 
 fuzz_target!(|data: &[u8]| {
     let f = parse_data(&String::from_utf8_lossy(data));

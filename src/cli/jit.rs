@@ -7,47 +7,44 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use rvbpf::helpers::ConformanceEnv;
+use rvbpf::conformance::ConformanceEnv;
+use rvbpf::interp::resolve_lddw;
 use rvbpf::isa::disasm::{format_insn, Syntax};
 use rvbpf::isa::Program;
 use rvbpf::jit::rv64::emit::{compile, Line, CLASS_NAMES as CLASSES};
-use rvbpf::jit::rv64::exec::resolve_lddw;
 use rvbpf::jit::rv64::lower::Ext;
 use rvbpf::runtime::{HostKernel, Runtime};
+
+use super::input::{choose_program, Input};
 
 /// The program `rvbpf jit` compiles: an object's program after the runtime's fixup (map
 /// references become the maps' addresses), or a raw program with its pseudo lddw
 /// resolved in the conformance environment.
-fn program_of(path: &Path, name: Option<&str>, bytes_of: impl Fn(&Path) -> Result<Vec<u8>, String>) -> Result<(String, Program), String> {
-    let head = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if super::object::is_elf(&head) {
-        let obj = super::object::parse(path)?;
-        let name = match name {
-            Some(n) => n.to_string(),
-            None => match obj.programs.as_slice() {
-                [p] => p.name.clone(),
-                ps => return Err(format!("{} has {} programs; choose one with --program ({})", path.display(), ps.len(), ps.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "))),
-            },
-        };
-        let rt = Runtime::new(Arc::new(HostKernel::new(false)), 1);
-        let loaded = rt.load_object(&obj).map_err(|e| format!("{}: {e}", path.display()))?;
-        let p = loaded.program(&name).ok_or_else(|| format!("no program named {name} in {} (or it does not load automatically)", path.display()))?;
-        return Ok((name, p.program.clone()));
+fn program_of(path: &Path, name: Option<&str>) -> Result<(String, Program), String> {
+    match super::input::read(path)? {
+        Input::Object(obj) => {
+            let name = choose_program(&obj, name, path)?.name.clone();
+            let rt = Runtime::new(Arc::new(HostKernel::new(false)), 1);
+            let loaded = rt.load_object(&obj).map_err(|e| format!("{}: {e}", path.display()))?;
+            let p = loaded.program(&name).ok_or_else(|| format!("no program named {name} in {} (or it does not load automatically)", path.display()))?;
+            Ok((name, p.program.clone()))
+        }
+        Input::Program { .. } if name.is_some() => Err("--program applies to ELF objects".into()),
+        Input::Program { bytes, .. } => {
+            let prog = Program::decode(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            let prog = resolve_lddw(&prog, &mut ConformanceEnv::default()).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok((path.display().to_string(), prog))
+        }
     }
-    if name.is_some() {
-        return Err("--program applies to ELF objects".into());
-    }
-    let prog = Program::decode(&bytes_of(path)?).map_err(|e| format!("{}: {e}", path.display()))?;
-    let prog = resolve_lddw(&prog, &mut ConformanceEnv::default()).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((path.display().to_string(), prog))
 }
 
 fn line_json(l: &Line) -> Value {
     json!({"offset": l.offset, "word": format!("{:08x}", l.word), "text": l.text})
 }
 
-pub fn cmd_jit(path: &Path, name: Option<&str>, ext: Ext, as_json: bool, bytes_of: impl Fn(&Path) -> Result<Vec<u8>, String>) -> Result<ExitCode, String> {
-    let (name, prog) = program_of(path, name, bytes_of)?;
+pub fn cmd_jit(path: &Path, name: Option<&str>, zba: bool, zbb: bool, as_json: bool) -> Result<ExitCode, String> {
+    let ext = Ext { zba, zbb };
+    let (name, prog) = program_of(path, name)?;
     let img = compile(&prog, ext).map_err(|e| format!("{name}: {e}"))?;
     let lines = img.listing();
     let body: usize = img.body_insns();
@@ -107,7 +104,7 @@ pub fn cmd_jit(path: &Path, name: Option<&str>, ext: Ext, as_json: bool, bytes_o
     for (c, (b, r)) in CLASSES.iter().zip(stats).filter(|(_, (b, _))| *b > 0) {
         out.push_str(&format!(";   {c:<6} {b:>6} BPF -> {r:>7} RV64 ({:.2} each)\n", r as f64 / b as f64));
     }
-    print_out(&out);
+    super::print_out(&out);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -118,10 +115,4 @@ fn ext_name(ext: Ext) -> &'static str {
         (false, true) => " (RV64IMA + Zbb)",
         (true, true) => " (RV64IMA + Zba + Zbb)",
     }
-}
-
-/// Prints, ending quietly when the reader closes the pipe (`| head`).
-fn print_out(s: &str) {
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(s.as_bytes());
 }

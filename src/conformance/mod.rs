@@ -8,15 +8,17 @@
 //! `result`/`error` wins; `raw` overrides `asm`. Metadata for rvbpf lives in comments
 //! (`# @covers: 0x07`), so other runners still parse the files.
 
+pub mod env;
 #[cfg(feature = "cli")]
 pub mod runner;
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::helpers::ConformanceEnv;
 use crate::interp::{Interpreter, RunOptions};
 use crate::isa::{asm, encode_all, Program};
+use crate::runtime::Engine;
+pub use env::ConformanceEnv;
 
 /// A parsed `.data` file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -169,13 +171,9 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     }
 }
 
-pub use crate::jit::Engine;
-
-/// What running a program produced: r0, or the one-line error the plugin prints.
-pub type RunResult = Result<u64, String>;
-
-/// Decodes and runs program bytes against `mem` in the conformance environment.
-pub fn execute(program: &[u8], mem: &[u8], engine: Engine) -> RunResult {
+/// Decodes and runs program bytes against `mem` in the conformance environment: r0, or
+/// the one-line error the plugin prints.
+pub fn execute(program: &[u8], mem: &[u8], engine: Engine) -> Result<u64, String> {
     let prog = Program::decode(program).map_err(|e| e.to_string())?;
     match engine {
         Engine::Interp => run_on(&prog, mem, Engine::Interp).0,
@@ -197,7 +195,7 @@ pub fn execute(program: &[u8], mem: &[u8], engine: Engine) -> RunResult {
 
 /// Runs on one engine with a fresh copy of `mem` and a fresh environment; returns the
 /// result and the memory afterwards.
-fn run_on(prog: &Program, mem: &[u8], engine: Engine) -> (RunResult, Vec<u8>) {
+fn run_on(prog: &Program, mem: &[u8], engine: Engine) -> (Result<u64, String>, Vec<u8>) {
     // 8-byte aligned copy, so aligned atomics on the input memory are aligned on the host.
     let mut words = alloc::vec![0u64; mem.len().div_ceil(8)];
     // SAFETY: a u64 buffer viewed as bytes, within its length.
@@ -215,22 +213,22 @@ fn run_on(prog: &Program, mem: &[u8], engine: Engine) -> (RunResult, Vec<u8>) {
 }
 
 #[cfg(feature = "jit")]
-fn run_jit(prog: &Program, input: &mut [u8], env: &mut ConformanceEnv) -> RunResult {
-    use crate::helpers::Env;
-    use crate::jit::rv64::exec::{resolve_lddw, JitProgram};
-    let prog = resolve_lddw(prog, env).map_err(|e| e.to_string())?;
+fn run_jit(prog: &Program, input: &mut [u8], env: &mut ConformanceEnv) -> Result<u64, String> {
+    use crate::env::Env;
+    use crate::jit::rv64::exec::JitProgram;
+    let prog = crate::interp::resolve_lddw(prog, env).map_err(|e| e.to_string())?;
     let jit = JitProgram::new(&prog, Default::default()).map_err(|e| e.to_string())?;
     let r1 = if input.is_empty() { 0 } else { input.as_mut_ptr() as u64 };
     let mut regions = Vec::new();
     if !input.is_empty() {
-        regions.push(crate::interp::Region::of_mut(input));
+        regions.push(crate::mem::Region::of_mut(input));
     }
     regions.extend(env.regions());
     jit.run_with(r1, input.len() as u64, regions, env).map(|o| o.r0).map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "jit"))]
-fn run_jit(_: &Program, _: &mut [u8], _: &mut ConformanceEnv) -> RunResult {
+fn run_jit(_: &Program, _: &mut [u8], _: &mut ConformanceEnv) -> Result<u64, String> {
     Err("this rvbpf was built without the `jit` feature".into())
 }
 

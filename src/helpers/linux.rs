@@ -1,118 +1,282 @@
-//! The Linux helper set: ids, names and prototypes (shared with the verifier), which
-//! program types may call each helper, and the kernel's `bpf_trace_printk` formatter.
+//! The Linux helpers' implementations (the table in [`super::LINUX`] names them) and the
+//! kernel's `bpf_trace_printk` formatter.
 //!
-//! The implementations live in the runtime (`runtime::env`), which owns the maps, the
-//! CPU and the kernel services they need.
+//! Each follows the kernel's behaviour for the program's view: a failure the kernel
+//! reports to the program (full map, bad flags, faulting read) is a negative errno in r0;
+//! a pointer outside the program's memory or a handle that is not one of its maps is an
+//! error that stops the run (the verifier will rule those out before a program runs).
 
 use alloc::string::String;
+use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::loader::ProgType;
+use super::{HelperCall, MAX_TAIL_CALLS};
+use crate::env::{Flow, HelperError};
+use crate::errno::*;
+use crate::mem::Memory;
 
-/// What a helper argument must be (the kernel's `ARG_*`, the kinds rvbpf uses).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Arg {
-    /// No argument in this position.
-    None,
-    /// Any scalar.
-    Anything,
-    /// A map (`lddw` of a map).
-    ConstMapPtr,
-    /// Pointer to `key_size` readable bytes.
-    MapKey,
-    /// Pointer to `value_size` readable bytes.
-    MapValue,
-    /// Pointer to readable memory whose size is the next argument.
-    Mem,
-    /// Pointer to writable memory whose size is the next argument (may be uninitialised).
-    UninitMem,
-    /// Size of the previous memory argument (> 0).
-    ConstSize,
-    /// Size of the previous memory argument (may be 0).
-    ConstSizeOrZero,
-    /// The program's context.
-    Ctx,
-    /// A ring-buffer record from `bpf_ringbuf_reserve`.
-    RingbufRecord,
-    /// A NUL-terminated constant string (format strings).
-    ConstStr,
+fn neg(errno: i32) -> u64 {
+    (-(errno as i64)) as u64
 }
 
-/// What a helper returns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ret {
-    Integer,
-    Void,
-    /// Pointer to a map value, or NULL.
-    MapValueOrNull,
-    /// Pointer to `arg2` bytes of ring-buffer memory, or NULL.
-    RingbufMemOrNull,
+fn ok(v: u64) -> Result<Flow, HelperError> {
+    Ok(Flow::Continue(v))
 }
 
-/// A helper prototype.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Proto {
-    pub id: u32,
-    pub name: &'static str,
-    pub ret: Ret,
-    pub args: [Arg; 5],
-    /// Only programs with a GPL-compatible license may call it.
-    pub gpl_only: bool,
+fn len_arg(v: u64) -> Result<usize, HelperError> {
+    usize::try_from(v).ok().filter(|&n| n <= 1 << 30).ok_or(HelperError::Invalid("size argument too large"))
 }
 
-const fn p(id: u32, name: &'static str, ret: Ret, args: [Arg; 5], gpl_only: bool) -> Proto {
-    Proto { id, name, ret, args, gpl_only }
+pub(super) fn map_lookup_elem(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    let m = c.map(a[0])?;
+    let key = c.mem.read(a[1], m.def().key_size as usize)?;
+    ok(m.prog_lookup(key, c.cpu).unwrap_or(0))
 }
 
-use Arg::*;
-
-/// The Linux helpers rvbpf implements, by id.
-pub const PROTOS: &[Proto] = &[
-    p(1, "map_lookup_elem", Ret::MapValueOrNull, [ConstMapPtr, MapKey, None, None, None], false),
-    p(2, "map_update_elem", Ret::Integer, [ConstMapPtr, MapKey, MapValue, Anything, None], false),
-    p(3, "map_delete_elem", Ret::Integer, [ConstMapPtr, MapKey, None, None, None], false),
-    p(4, "probe_read", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, None, None], true),
-    p(5, "ktime_get_ns", Ret::Integer, [None; 5], false),
-    p(6, "trace_printk", Ret::Integer, [Mem, ConstSize, Anything, Anything, Anything], true),
-    p(7, "get_prandom_u32", Ret::Integer, [None; 5], false),
-    p(8, "get_smp_processor_id", Ret::Integer, [None; 5], false),
-    p(12, "tail_call", Ret::Void, [Ctx, ConstMapPtr, Anything, None, None], false),
-    p(14, "get_current_pid_tgid", Ret::Integer, [None; 5], false),
-    p(15, "get_current_uid_gid", Ret::Integer, [None; 5], false),
-    p(16, "get_current_comm", Ret::Integer, [UninitMem, ConstSize, None, None, None], false),
-    p(26, "skb_load_bytes", Ret::Integer, [Ctx, Anything, UninitMem, ConstSize, None], false),
-    p(45, "probe_read_str", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, None, None], true),
-    p(112, "probe_read_user", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, None, None], true),
-    p(113, "probe_read_kernel", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, None, None], true),
-    p(114, "probe_read_user_str", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, None, None], true),
-    p(115, "probe_read_kernel_str", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, None, None], true),
-    p(125, "ktime_get_boot_ns", Ret::Integer, [None; 5], false),
-    p(130, "ringbuf_output", Ret::Integer, [ConstMapPtr, Mem, ConstSizeOrZero, Anything, None], false),
-    p(131, "ringbuf_reserve", Ret::RingbufMemOrNull, [ConstMapPtr, Anything, Anything, None, None], false),
-    p(132, "ringbuf_submit", Ret::Void, [RingbufRecord, Anything, None, None, None], false),
-    p(133, "ringbuf_discard", Ret::Void, [RingbufRecord, Anything, None, None, None], false),
-    p(134, "ringbuf_query", Ret::Integer, [ConstMapPtr, Anything, None, None, None], false),
-    p(177, "trace_vprintk", Ret::Integer, [Mem, ConstSize, Mem, ConstSizeOrZero, None], true),
-];
-
-/// The prototype of helper `id`.
-pub fn proto(id: u32) -> Option<&'static Proto> {
-    PROTOS.iter().find(|p| p.id == id)
+pub(super) fn map_update_elem(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    let m = c.map(a[0])?;
+    let key = c.mem.read(a[1], m.def().key_size as usize)?;
+    let value = c.mem.read(a[2], m.def().value_size as usize)?;
+    ok(match m.prog_update(key, value, a[3], c.cpu) {
+        Ok(()) => 0,
+        Err(e) => neg(e.errno),
+    })
 }
 
-/// Whether programs of type `t` may call helper `id`, following the kernel's
-/// `*_func_proto` tables for the helpers above.
-pub fn allowed(t: ProgType, id: u32) -> bool {
-    let base = matches!(id, 1 | 2 | 3 | 5 | 6 | 7 | 8 | 12 | 125 | 130..=134 | 177);
-    let tracing = matches!(id, 4 | 14 | 15 | 16 | 45 | 112..=115);
-    match t {
-        ProgType::Kprobe | ProgType::Tracepoint | ProgType::RawTracepoint | ProgType::PerfEvent => base || tracing,
-        ProgType::SocketFilter => base || id == 26,
-        ProgType::SchedCls => base || id == 26,
-        ProgType::Xdp => base,
-        ProgType::Syscall => base || matches!(id, 14 | 15 | 16 | 112 | 113 | 114 | 115),
+pub(super) fn map_delete_elem(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    let m = c.map(a[0])?;
+    let key = c.mem.read(a[1], m.def().key_size as usize)?;
+    ok(match m.prog_delete(key) {
+        Ok(()) => 0,
+        Err(e) => neg(e.errno),
+    })
+}
+
+/// `bpf_probe_read_kernel` (and `_user`, and the old `bpf_probe_read`).
+pub(super) fn probe_read(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    read_into(c, a[0], a[1], a[2], false).map(Flow::Continue)
+}
+
+/// `bpf_probe_read_kernel_str` (and `_user_str`, and the old `bpf_probe_read_str`).
+pub(super) fn probe_read_str(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    read_into(c, a[0], a[1], a[2], true).map(Flow::Continue)
+}
+
+/// The program's own memory first, then the kernel's. On failure the destination is
+/// zeroed and -EFAULT returned.
+fn read_into(c: &HelperCall, dst: u64, size: u64, src: u64, string: bool) -> Result<u64, HelperError> {
+    let mem = c.mem;
+    let n = len_arg(size)?;
+    // The destination must be writable program memory (the verifier's ARG_PTR_TO_UNINIT_MEM).
+    mem.translate(dst, n as u64, true).ok_or(HelperError::BadPointer { addr: dst, len: n })?;
+    let mut buf = vec![0u8; n];
+    let ok = match mem.read(src, n) {
+        Ok(b) => {
+            buf.copy_from_slice(b);
+            true
+        }
+        Err(_) if string => {
+            // Strings may end before the region does: read byte by byte.
+            let mut ok = true;
+            for (k, slot) in buf.iter_mut().enumerate() {
+                match mem.read(src.wrapping_add(k as u64), 1) {
+                    Ok(b) => *slot = b[0],
+                    Err(_) => {
+                        let mut one = [0u8];
+                        if c.kernel.probe_read(src.wrapping_add(k as u64), &mut one).is_err() {
+                            ok = k > 0 && buf[..k].contains(&0);
+                            break;
+                        }
+                        *slot = one[0];
+                    }
+                }
+                if *slot == 0 {
+                    break;
+                }
+            }
+            ok
+        }
+        Err(_) => c.kernel.probe_read(src, &mut buf).is_ok(),
+    };
+    if !ok {
+        mem.write(dst, &vec![0u8; n])?;
+        return Ok(neg(EFAULT));
+    }
+    if string {
+        if n == 0 {
+            return Ok(0);
+        }
+        let len = buf.iter().position(|&b| b == 0).unwrap_or(n - 1);
+        buf[len] = 0;
+        mem.write(dst, &buf[..=len])?;
+        return Ok(len as u64 + 1);
+    }
+    mem.write(dst, &buf)?;
+    Ok(0)
+}
+
+pub(super) fn ktime_get_ns(c: &HelperCall, _: [u64; 5]) -> Result<Flow, HelperError> {
+    ok(c.kernel.ktime_ns())
+}
+
+pub(super) fn ktime_get_boot_ns(c: &HelperCall, _: [u64; 5]) -> Result<Flow, HelperError> {
+    ok(c.kernel.boot_ns())
+}
+
+pub(super) fn trace_printk(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    printk(c, a[0], a[1], &a[2..5]).map(Flow::Continue)
+}
+
+/// `bpf_trace_vprintk`: the arguments as an array of u64 in program memory.
+pub(super) fn trace_vprintk(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    let n = len_arg(a[3])?;
+    if n % 8 != 0 || n > 8 * 12 {
+        return ok(neg(EINVAL));
+    }
+    let raw = if n == 0 { &[][..] } else { c.mem.read(a[2], n)? };
+    let vals: Vec<u64> = raw.chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().unwrap_or_default())).collect();
+    printk(c, a[0], a[1], &vals).map(Flow::Continue)
+}
+
+fn printk(c: &HelperCall, fmt: u64, fmt_size: u64, args: &[u64]) -> Result<u64, HelperError> {
+    let n = len_arg(fmt_size)?;
+    let fmt = c.mem.read(fmt, n)?;
+    if fmt.last() != Some(&0) {
+        return Ok(neg(EINVAL));
+    }
+    struct Args<'a> {
+        call: &'a HelperCall<'a>,
+        mem: &'a Memory,
+        vals: &'a [u64],
+    }
+    impl PrintkArgs for Args<'_> {
+        fn value(&self, i: usize) -> u64 {
+            self.vals.get(i).copied().unwrap_or(0)
+        }
+        fn string(&self, addr: u64, max: usize) -> Option<Vec<u8>> {
+            let mut out = Vec::new();
+            for k in 0..max as u64 {
+                let mut b = [0u8];
+                match self.mem.read(addr.wrapping_add(k), 1) {
+                    Ok(x) => b[0] = x[0],
+                    Err(_) => self.call.kernel.probe_read(addr.wrapping_add(k), &mut b).ok()?,
+                }
+                if b[0] == 0 {
+                    break;
+                }
+                out.push(b[0]);
+            }
+            Some(out)
+        }
+        fn bytes(&self, addr: u64, n: usize) -> Option<Vec<u8>> {
+            self.mem.read(addr, n).ok().map(|b| b.to_vec())
+        }
+    }
+    let a = Args { call: c, mem: c.mem, vals: args };
+    match format_printk(fmt, args.len(), &a) {
+        Ok(line) => {
+            c.kernel.trace(c.cpu, &line);
+            Ok(line.len() as u64)
+        }
+        Err(BadFormat) => Ok(neg(EINVAL)),
     }
 }
+
+pub(super) fn get_prandom_u32(c: &HelperCall, _: [u64; 5]) -> Result<Flow, HelperError> {
+    ok(c.kernel.prandom_u32() as u64)
+}
+
+pub(super) fn get_smp_processor_id(c: &HelperCall, _: [u64; 5]) -> Result<Flow, HelperError> {
+    ok(c.cpu as u64)
+}
+
+/// `bpf_tail_call`: ends the program in favour of the target, if there is one of the
+/// same type and the run has tail calls left; otherwise -ENOENT and the program goes on.
+pub(super) fn tail_call(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    let m = c.map(a[1])?;
+    let Some(pa) = m.prog_array() else { return Err(HelperError::Invalid("tail call through a map that is not a prog array")) };
+    let target = u32::try_from(a[2]).ok().and_then(|i| pa.get(i));
+    match target.and_then(|id| Some((id, c.programs.prog_type(id)?))) {
+        Some((id, t)) if c.tail_calls < MAX_TAIL_CALLS && t == c.prog_type => Ok(Flow::TailCall(id as u64)),
+        _ => ok(neg(ENOENT)),
+    }
+}
+
+pub(super) fn get_current_pid_tgid(c: &HelperCall, _: [u64; 5]) -> Result<Flow, HelperError> {
+    let t = c.kernel.current_task();
+    ok((t.tgid as u64) << 32 | t.pid as u64)
+}
+
+pub(super) fn get_current_uid_gid(c: &HelperCall, _: [u64; 5]) -> Result<Flow, HelperError> {
+    let t = c.kernel.current_task();
+    ok((t.gid as u64) << 32 | t.uid as u64)
+}
+
+pub(super) fn get_current_comm(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    let n = len_arg(a[1])?;
+    let comm = c.kernel.current_task().comm;
+    let mut buf = vec![0u8; n];
+    if n > 0 {
+        let len = comm.iter().position(|&b| b == 0).unwrap_or(16).min(n - 1);
+        buf[..len].copy_from_slice(&comm[..len]);
+    }
+    c.mem.write(a[0], &buf)?;
+    ok(0)
+}
+
+pub(super) fn skb_load_bytes(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    let n = len_arg(a[3])?;
+    let (pkt, plen) = c.packet.ok_or(HelperError::Invalid("no packet in this context"))?;
+    let off = a[1] as u32 as usize;
+    if n == 0 || off.checked_add(n).is_none_or(|e| e > plen) {
+        c.mem.write(a[2], &vec![0u8; n])?;
+        return ok(neg(EFAULT));
+    }
+    // SAFETY: [pkt, pkt+plen) is the run's packet, alive for the run.
+    let bytes = unsafe { core::slice::from_raw_parts((pkt as usize + off) as *const u8, n) };
+    c.mem.write(a[2], bytes)?;
+    ok(0)
+}
+
+pub(super) fn ringbuf_output(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    let rb = c.map(a[0])?.ringbuf().ok_or(HelperError::Invalid("not a ring buffer"))?;
+    let data = c.mem.read(a[1], len_arg(a[2])?)?;
+    ok(match rb.output(data, a[3]) {
+        Ok(()) => 0,
+        Err(e) => neg(e),
+    })
+}
+
+pub(super) fn ringbuf_reserve(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    let rb = c.map(a[0])?.ringbuf().ok_or(HelperError::Invalid("not a ring buffer"))?;
+    ok(rb.reserve(a[1], a[2]).unwrap_or(0))
+}
+
+pub(super) fn ringbuf_submit(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    commit(c, a[0], false)
+}
+
+pub(super) fn ringbuf_discard(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    commit(c, a[0], true)
+}
+
+/// Submits or discards a reserved record of any of the program's ring buffers.
+fn commit(c: &HelperCall, record: u64, discard: bool) -> Result<Flow, HelperError> {
+    if !c.maps.iter().filter_map(|m| m.ringbuf()).any(|rb| rb.commit(record, discard)) {
+        return Err(HelperError::Invalid("not a reserved ring-buffer record"));
+    }
+    ok(0)
+}
+
+pub(super) fn ringbuf_query(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
+    let rb = c.map(a[0])?.ringbuf().ok_or(HelperError::Invalid("not a ring buffer"))?;
+    ok(rb.query(a[1]))
+}
+
+/// A format string the kernel refuses (`-EINVAL` to the program).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("bpf_trace_printk refuses this format")]
+pub struct BadFormat;
 
 /// A `bpf_trace_printk` argument as the formatter sees it.
 pub trait PrintkArgs {
@@ -130,7 +294,7 @@ pub trait PrintkArgs {
 /// `K`, `s`, `S`, `B` suffixes printed as the raw value, and `i4`/`I4` as an IPv4
 /// address), and `%%`. At most `nargs` conversions. Anything else is `-EINVAL`, as in the
 /// kernel: the error is returned instead of a partial string.
-pub fn format_printk(fmt: &[u8], nargs: usize, args: &dyn PrintkArgs) -> Result<String, ()> {
+pub fn format_printk(fmt: &[u8], nargs: usize, args: &dyn PrintkArgs) -> Result<String, BadFormat> {
     use core::fmt::Write;
     let mut out = String::new();
     let mut i = 0;
@@ -139,7 +303,7 @@ pub fn format_printk(fmt: &[u8], nargs: usize, args: &dyn PrintkArgs) -> Result<
     while i < fmt.len() && fmt[i] != 0 {
         let c = fmt[i];
         if !(c.is_ascii_graphic() || c.is_ascii_whitespace() || c == b' ') {
-            return Err(());
+            return Err(BadFormat);
         }
         if c != b'%' {
             out.push(c as char);
@@ -152,7 +316,7 @@ pub fn format_printk(fmt: &[u8], nargs: usize, args: &dyn PrintkArgs) -> Result<
             continue;
         }
         if spec >= nargs {
-            return Err(());
+            return Err(BadFormat);
         }
         i += 1;
         let (mut zero, mut left, mut plus, mut space) = (false, false, false, false);
@@ -178,7 +342,7 @@ pub fn format_printk(fmt: &[u8], nargs: usize, args: &dyn PrintkArgs) -> Result<
                 match (at(i), at(i + 1)) {
                     (b'i' | b'I', b'4') => {
                         i += 2;
-                        let b = args.bytes(v, 4).ok_or(())?;
+                        let b = args.bytes(v, 4).ok_or(BadFormat)?;
                         alloc::format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])
                     }
                     (b'x' | b'K' | b's' | b'S' | b'B', _) => {
@@ -207,7 +371,7 @@ pub fn format_printk(fmt: &[u8], nargs: usize, args: &dyn PrintkArgs) -> Result<
                 }
                 let conv = at(i);
                 if !matches!(conv, b'd' | b'i' | b'u' | b'x' | b'X') {
-                    return Err(());
+                    return Err(BadFormat);
                 }
                 i += 1;
                 let v = if long == 0 { v & 0xffff_ffff } else { v };

@@ -1,222 +1,215 @@
-//! Helper functions and the environment a program runs in.
+//! Helper functions: the one table of Linux helpers, and the test helpers of the
+//! conformance suites.
 //!
-//! An [`Env`] answers the two questions the ISA leaves to the platform: what a helper
-//! call does, and what the pseudo 64-bit loads (map by fd, map value, variable and code
-//! addresses) produce. Helpers live in a [`HelperSet`] keyed by id, one set per
-//! environment: [`HelperSet::conformance`] is the set the ecosystem's `.data` suites
-//! assume (uBPF and bpf2c's ids 0-5); the Linux program types bring the Linux ids.
+//! Each row of [`LINUX`] holds everything rvbpf knows about one Linux helper: its id,
+//! its prototype (what the verifier checks the arguments against), the program types
+//! that may call it (the kernel's `*_func_proto` tables) and its implementation. The
+//! verify stage reads the prototypes and the types, the runtime's environment calls the
+//! implementations; neither lists the ids again.
+//!
+//! A helper runs with a [`HelperCall`]: the program's memory through the checked view,
+//! its maps, its CPU and the [`Kernel`] services.
 
+pub mod conformance;
+pub mod kernel;
 pub mod linux;
 
-use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
 
-use alloc::boxed::Box;
-use alloc::vec::Vec;
+use crate::env::{Flow, HelperError};
+use crate::isa::HelperId;
+use crate::maps::Map;
+use crate::mem::Memory;
+use crate::prog::{ProgType, ProgTypes};
+pub use kernel::{Kernel, ReadFault, StaticKernel, Task};
 
-use crate::interp::{Memory, Region};
-use crate::isa::LdKind;
-
-/// How a helper call ends.
+/// What a helper argument must be (the kernel's `ARG_*`, the kinds rvbpf uses).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flow {
-    /// Continue with r0 = the value.
-    Continue(u64),
-    /// Stop the program with r0 = the value (uBPF's unwind helper).
-    Exit(u64),
-    /// `bpf_tail_call` succeeded: stop this program and run the target (an opaque
-    /// handle the environment understands) in its place, with the same r1.
-    TailCall(u64),
+pub enum Arg {
+    /// No argument in this position.
+    None,
+    /// Any scalar.
+    Anything,
+    /// A map (`lddw` of a map).
+    ConstMapPtr,
+    /// Pointer to `key_size` readable bytes.
+    MapKey,
+    /// Pointer to `value_size` readable bytes.
+    MapValue,
+    /// Pointer to readable memory whose size is the next argument.
+    Mem,
+    /// Pointer to writable memory whose size is the next argument (may be uninitialised).
+    UninitMem,
+    /// Size of the previous memory argument (> 0).
+    ConstSize,
+    /// Size of the previous memory argument (may be 0).
+    ConstSizeOrZero,
+    /// The program's context.
+    Ctx,
+    /// A ring-buffer record from `bpf_ringbuf_reserve`.
+    RingbufRecord,
+    /// A NUL-terminated constant string (format strings).
+    ConstStr,
 }
 
-/// A helper failure. Errors carry what was wrong; the interpreter adds where.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum HelperError {
-    #[error("unknown helper id")]
-    Unknown,
-    #[error("pointer 0x{addr:x} (+{len} bytes) is outside the memory the program may access")]
-    BadPointer { addr: u64, len: usize },
-    #[error("{0}")]
-    Invalid(&'static str),
-    #[error("not provided by this environment")]
-    Unavailable,
+/// What a helper returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ret {
+    Integer,
+    Void,
+    /// Pointer to a map value, or NULL.
+    MapValueOrNull,
+    /// Pointer to `arg2` bytes of ring-buffer memory, or NULL.
+    RingbufMemOrNull,
 }
 
-/// The platform side of a run.
-pub trait Env {
-    /// Calls helper `id` with r1-r5.
-    fn call(&mut self, id: i64, args: [u64; 5], mem: &Memory) -> Result<Flow, HelperError>;
-    /// Value of a pseudo `lddw` (src 1-6) at slot `pc`. Plain `lddw` (src 0) never comes here.
-    fn ld_imm64(&mut self, kind: LdKind, imm: i32, next_imm: i32, pc: usize) -> Result<u64, HelperError> {
-        let _ = (kind, imm, next_imm, pc);
-        Err(HelperError::Unavailable)
+/// A helper prototype.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Proto {
+    pub id: HelperId,
+    pub name: &'static str,
+    pub ret: Ret,
+    pub args: [Arg; 5],
+    /// Only programs with a GPL-compatible license may call it.
+    pub gpl_only: bool,
+}
+
+/// The programs a tail call can jump to: each loaded program's type by id.
+pub trait Programs {
+    fn prog_type(&self, id: u32) -> Option<ProgType>;
+}
+
+/// What a helper sees of the run that called it.
+pub struct HelperCall<'a> {
+    /// The program's memory, through the same checks as its own accesses.
+    pub mem: &'a Memory,
+    /// The CPU the run holds (per-CPU maps, `bpf_get_smp_processor_id`).
+    pub cpu: u32,
+    pub kernel: &'a dyn Kernel,
+    /// The maps the program uses; a map argument is one of their handles.
+    pub maps: &'a [Arc<Map>],
+    /// Packet bytes for `bpf_skb_load_bytes` (socket filters).
+    pub packet: Option<(u64, usize)>,
+    /// The running program's type (a tail call must stay within it).
+    pub prog_type: ProgType,
+    /// Tail calls this run has made so far.
+    pub tail_calls: u32,
+    pub programs: &'a dyn Programs,
+}
+
+impl HelperCall<'_> {
+    /// The map whose handle the program passed, among the maps it uses.
+    pub fn map(&self, handle: u64) -> Result<&Arc<Map>, HelperError> {
+        self.maps.iter().find(|m| Arc::as_ptr(m) as u64 == handle).ok_or(HelperError::Invalid("argument is not a map the program uses"))
     }
-    /// Memory the environment lets programs access besides stack and input (map values,
-    /// variables). Called once at the start of a run.
-    fn regions(&mut self) -> Vec<Region> {
-        Vec::new()
-    }
 }
 
-/// A helper implementation: r1-r5 in, r0 out, memory through the checked view.
-pub type HelperFn = fn(args: [u64; 5], mem: &Memory) -> Result<u64, HelperError>;
+/// A helper's implementation: r1-r5 in; r0, or the end of the program, out.
+pub type HelperFn = fn(&HelperCall, [u64; 5]) -> Result<Flow, HelperError>;
 
-/// One registered helper.
+/// One row of the helper table.
 #[derive(Clone, Copy, Debug)]
 pub struct Helper {
-    pub id: i64,
-    pub name: &'static str,
+    pub proto: Proto,
+    /// The program types that may call it.
+    pub types: ProgTypes,
     pub func: HelperFn,
-    /// When the helper returns 0 the program stops with r0 = 0 (uBPF's unwind).
-    pub unwind_on_zero: bool,
 }
 
-/// Helpers keyed by id.
-#[derive(Clone, Debug, Default)]
-pub struct HelperSet {
-    helpers: BTreeMap<i64, Helper>,
+/// `MAX_TAIL_CALL_CNT`: tail calls one run may make.
+pub const MAX_TAIL_CALLS: u32 = 33;
+
+use Arg::{Anything, ConstMapPtr, ConstSize, ConstSizeOrZero, Ctx, MapKey, MapValue, Mem, RingbufRecord, UninitMem};
+use ProgType::*;
+
+const NO: Arg = Arg::None;
+/// Every program type rvbpf has (`bpf_base_func_proto`).
+const BASE: ProgTypes = ProgTypes::ALL;
+/// kprobe, tracepoint, raw tracepoint, perf event (`bpf_tracing_func_proto`).
+const TRACING: ProgTypes = ProgTypes::of(&[Kprobe, Tracepoint, RawTracepoint, PerfEvent]);
+/// Programs on packets in an `sk_buff`.
+const SKB: ProgTypes = ProgTypes::of(&[SocketFilter, SchedCls]);
+const SYSCALL: ProgTypes = ProgTypes::of(&[Syscall]);
+
+const fn row(id: i32, name: &'static str, ret: Ret, args: [Arg; 5], gpl_only: bool, types: ProgTypes, func: HelperFn) -> Helper {
+    Helper { proto: Proto { id: HelperId(id), name, ret, args, gpl_only }, types, func }
 }
 
-impl HelperSet {
-    pub fn new() -> HelperSet {
-        HelperSet::default()
-    }
+/// The Linux helpers rvbpf implements, by id.
+pub const LINUX: &[Helper] = &[
+    row(1, "map_lookup_elem", Ret::MapValueOrNull, [ConstMapPtr, MapKey, NO, NO, NO], false, BASE, linux::map_lookup_elem),
+    row(2, "map_update_elem", Ret::Integer, [ConstMapPtr, MapKey, MapValue, Anything, NO], false, BASE, linux::map_update_elem),
+    row(3, "map_delete_elem", Ret::Integer, [ConstMapPtr, MapKey, NO, NO, NO], false, BASE, linux::map_delete_elem),
+    row(4, "probe_read", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING, linux::probe_read),
+    row(5, "ktime_get_ns", Ret::Integer, [NO; 5], false, BASE, linux::ktime_get_ns),
+    row(6, "trace_printk", Ret::Integer, [Mem, ConstSize, Anything, Anything, Anything], true, BASE, linux::trace_printk),
+    row(7, "get_prandom_u32", Ret::Integer, [NO; 5], false, BASE, linux::get_prandom_u32),
+    row(8, "get_smp_processor_id", Ret::Integer, [NO; 5], false, BASE, linux::get_smp_processor_id),
+    row(12, "tail_call", Ret::Void, [Ctx, ConstMapPtr, Anything, NO, NO], false, BASE, linux::tail_call),
+    row(14, "get_current_pid_tgid", Ret::Integer, [NO; 5], false, TRACING.and(SYSCALL), linux::get_current_pid_tgid),
+    row(15, "get_current_uid_gid", Ret::Integer, [NO; 5], false, TRACING.and(SYSCALL), linux::get_current_uid_gid),
+    row(16, "get_current_comm", Ret::Integer, [UninitMem, ConstSize, NO, NO, NO], false, TRACING.and(SYSCALL), linux::get_current_comm),
+    row(26, "skb_load_bytes", Ret::Integer, [Ctx, Anything, UninitMem, ConstSize, NO], false, SKB, linux::skb_load_bytes),
+    row(45, "probe_read_str", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING, linux::probe_read_str),
+    row(112, "probe_read_user", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING.and(SYSCALL), linux::probe_read),
+    row(113, "probe_read_kernel", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING.and(SYSCALL), linux::probe_read),
+    row(114, "probe_read_user_str", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING.and(SYSCALL), linux::probe_read_str),
+    row(115, "probe_read_kernel_str", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING.and(SYSCALL), linux::probe_read_str),
+    row(125, "ktime_get_boot_ns", Ret::Integer, [NO; 5], false, BASE, linux::ktime_get_boot_ns),
+    row(130, "ringbuf_output", Ret::Integer, [ConstMapPtr, Mem, ConstSizeOrZero, Anything, NO], false, BASE, linux::ringbuf_output),
+    row(131, "ringbuf_reserve", Ret::RingbufMemOrNull, [ConstMapPtr, Anything, Anything, NO, NO], false, BASE, linux::ringbuf_reserve),
+    row(132, "ringbuf_submit", Ret::Void, [RingbufRecord, Anything, NO, NO, NO], false, BASE, linux::ringbuf_submit),
+    row(133, "ringbuf_discard", Ret::Void, [RingbufRecord, Anything, NO, NO, NO], false, BASE, linux::ringbuf_discard),
+    row(134, "ringbuf_query", Ret::Integer, [ConstMapPtr, Anything, NO, NO, NO], false, BASE, linux::ringbuf_query),
+    row(177, "trace_vprintk", Ret::Integer, [Mem, ConstSize, Mem, ConstSizeOrZero, NO], true, BASE, linux::trace_vprintk),
+];
 
-    /// Adds or replaces a helper.
-    pub fn register(&mut self, helper: Helper) {
-        self.helpers.insert(helper.id, helper);
-    }
+/// Ids below this index [`LINUX`] directly.
+const INDEX_LEN: usize = 256;
 
-    pub fn get(&self, id: i64) -> Option<&Helper> {
-        self.helpers.get(&id)
+/// [`LINUX`]'s row of each id below [`INDEX_LEN`] (`u8::MAX`: none), built at compile
+/// time, which also refuses an id listed twice.
+static INDEX: [u8; INDEX_LEN] = {
+    let mut idx = [u8::MAX; INDEX_LEN];
+    let mut i = 0;
+    while i < LINUX.len() {
+        let id = LINUX[i].proto.id.0;
+        assert!(id >= 0 && (id as usize) < INDEX_LEN, "helper id outside the index");
+        assert!(idx[id as usize] == u8::MAX, "helper id listed twice");
+        idx[id as usize] = i as u8;
+        i += 1;
     }
+    idx
+};
 
-    pub fn iter(&self) -> impl Iterator<Item = &Helper> {
-        self.helpers.values()
-    }
+/// The Linux helper with this id.
+#[inline]
+pub fn linux(id: HelperId) -> Option<&'static Helper> {
+    let row = *INDEX.get(usize::try_from(id.0).ok()?)?;
+    LINUX.get(row as usize)
+}
 
-    /// Calls helper `id`, applying its unwind rule.
-    pub fn call(&self, id: i64, args: [u64; 5], mem: &Memory) -> Result<Flow, HelperError> {
-        let h = self.helpers.get(&id).ok_or(HelperError::Unknown)?;
-        let v = (h.func)(args, mem)?;
-        Ok(if h.unwind_on_zero && v == 0 { Flow::Exit(0) } else { Flow::Continue(v) })
-    }
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    /// The test helpers that uBPF's and bpf2c's conformance plugins define (ids 0-5).
-    pub fn conformance() -> HelperSet {
-        let mut set = HelperSet::new();
-        for (id, name, func, unwind) in [
-            (0, "gather_bytes", gather_bytes as HelperFn, false),
-            (1, "memfrob", memfrob as HelperFn, false),
-            (2, "no_op", no_op as HelperFn, false),
-            (3, "sqrti", sqrti as HelperFn, false),
-            (4, "strcmp_ext", strcmp_ext as HelperFn, false),
-            (5, "unwind", unwind as HelperFn, true),
-        ] {
-            set.register(Helper { id, name, func, unwind_on_zero: unwind });
+    #[test]
+    fn the_index_finds_every_row_and_nothing_else() {
+        for h in LINUX {
+            assert_eq!(linux(h.proto.id).map(|r| r.proto.name), Some(h.proto.name));
         }
-        set
-    }
-}
-
-/// `(a&0xff)<<32 | (b&0xff)<<24 | (c&0xff)<<16 | (d&0xff)<<8 | (e&0xff)`.
-fn gather_bytes(a: [u64; 5], _: &Memory) -> Result<u64, HelperError> {
-    Ok((a[0] & 0xff) << 32 | (a[1] & 0xff) << 24 | (a[2] & 0xff) << 16 | (a[3] & 0xff) << 8 | (a[4] & 0xff))
-}
-
-/// XORs `len` bytes at `ptr` with 42; returns 0.
-fn memfrob(a: [u64; 5], mem: &Memory) -> Result<u64, HelperError> {
-    let len = usize::try_from(a[1]).map_err(|_| HelperError::Invalid("length does not fit in memory"))?;
-    let mut buf = alloc::vec::Vec::from(mem.read(a[0], len)?);
-    buf.iter_mut().for_each(|b| *b ^= 42);
-    mem.write(a[0], &buf)?;
-    Ok(0)
-}
-
-fn no_op(_: [u64; 5], _: &Memory) -> Result<u64, HelperError> {
-    Ok(0)
-}
-
-/// Integer square root (floor).
-fn sqrti(a: [u64; 5], _: &Memory) -> Result<u64, HelperError> {
-    Ok(a[0].isqrt())
-}
-
-/// strcmp of two NUL-terminated strings: the difference of the first differing bytes,
-/// sign-extended to 64 bits.
-fn strcmp_ext(a: [u64; 5], mem: &Memory) -> Result<u64, HelperError> {
-    const MAX: usize = 4096;
-    let (x, y) = (mem.read_cstr(a[0], MAX)?, mem.read_cstr(a[1], MAX)?);
-    let n = x.len().max(y.len());
-    for i in 0..=n {
-        let (p, q) = (*x.get(i).unwrap_or(&0), *y.get(i).unwrap_or(&0));
-        if p != q {
-            return Ok((p as i64 - q as i64) as u64);
-        }
-    }
-    Ok(0)
-}
-
-/// Returns its argument; as the unwind helper, a 0 stops the program with r0 = 0.
-fn unwind(a: [u64; 5], _: &Memory) -> Result<u64, HelperError> {
-    Ok(a[0])
-}
-
-/// Size of the conformance environment's map value.
-pub const CONFORMANCE_MAP_VALUE: usize = 64;
-
-/// The environment of the conformance suites: the test helpers plus a minimal platform
-/// for the pseudo loads, so that every `lddw` subtype has a runnable meaning:
-/// map fd 1 = map index 0 = one array map whose single 64-byte value starts zeroed;
-/// variable 0 = an 8-byte variable that starts zeroed. Nothing else exists.
-pub struct ConformanceEnv {
-    pub helpers: HelperSet,
-    map_value: Box<[u8; CONFORMANCE_MAP_VALUE]>,
-    var: Box<[u8; 8]>,
-}
-
-impl Default for ConformanceEnv {
-    fn default() -> Self {
-        ConformanceEnv { helpers: HelperSet::conformance(), map_value: Box::new([0; CONFORMANCE_MAP_VALUE]), var: Box::new([0; 8]) }
-    }
-}
-
-impl ConformanceEnv {
-    /// The map handle `lddw map_fd(1)` yields: an address programs cannot access.
-    fn map_handle(&self) -> u64 {
-        // One past the value's end: distinct from every accessible address.
-        self.map_value.as_ptr() as u64 + CONFORMANCE_MAP_VALUE as u64
-    }
-}
-
-impl Env for ConformanceEnv {
-    fn call(&mut self, id: i64, args: [u64; 5], mem: &Memory) -> Result<Flow, HelperError> {
-        self.helpers.call(id, args, mem)
-    }
-
-    /// `code_addr(imm)` is the slot index it names, `pc + 1 + imm`: a program can compare
-    /// or pass it but has no way to jump through it, so the index is the address.
-    fn ld_imm64(&mut self, kind: LdKind, imm: i32, next_imm: i32, pc: usize) -> Result<u64, HelperError> {
-        let map = match kind {
-            LdKind::MapFd | LdKind::MapValueFd => imm == 1,
-            LdKind::MapIdx | LdKind::MapValueIdx => imm == 0,
-            _ => false,
-        };
-        match kind {
-            LdKind::CodeAddr => Ok((pc as i64 + 1 + imm as i64) as u64),
-            LdKind::VarAddr if imm == 0 => Ok(self.var.as_ptr() as u64),
-            LdKind::MapFd | LdKind::MapIdx if map => Ok(self.map_handle()),
-            LdKind::MapValueFd | LdKind::MapValueIdx if map => {
-                // Like the kernel, the offset must stay inside the value.
-                if next_imm < 0 || next_imm as usize >= CONFORMANCE_MAP_VALUE {
-                    return Err(HelperError::Invalid("map value offset outside the value"));
-                }
-                Ok(self.map_value.as_ptr() as u64 + next_imm as u64)
-            }
-            _ => Err(HelperError::Invalid("no such map or variable in the conformance environment")),
+        for id in [-1, 0, 9, 178, 255, 256, i32::MAX] {
+            assert!(linux(HelperId(id)).is_none(), "{id}");
         }
     }
 
-    fn regions(&mut self) -> Vec<Region> {
-        alloc::vec![Region::of_mut(&mut self.map_value[..]), Region::of_mut(&mut self.var[..])]
+    #[test]
+    fn program_types_follow_the_kernel_tables() {
+        let may = |t, id| linux(HelperId(id)).is_some_and(|h| h.types.contains(t));
+        assert!(may(Xdp, 1) && may(Syscall, 12) && may(SocketFilter, 177));
+        assert!(may(Kprobe, 4) && !may(Syscall, 4) && !may(Xdp, 4), "probe_read is for tracing");
+        assert!(may(Syscall, 113) && may(Syscall, 16), "syscall programs read user and kernel memory");
+        assert!(may(SocketFilter, 26) && may(SchedCls, 26) && !may(Xdp, 26) && !may(Kprobe, 26));
+        assert!(!may(Xdp, 14), "no current task in XDP");
     }
 }

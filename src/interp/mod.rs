@@ -4,96 +4,19 @@
 //! regions the program may touch (its live stack frames, the input memory, and whatever
 //! the environment exposes); an access outside them stops the run with an error naming
 //! the instruction. An instruction budget stops runaway programs. BPF addresses are host
-//! addresses, so pointers handed to helpers and (later) JIT code mean the same thing.
+//! addresses, so pointers handed to helpers and JIT code mean the same thing.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::helpers::{Env, Flow, HelperError};
-use crate::isa::{AtomicOp, Insn, LdKind, Program, Size, Source, Width};
+use crate::env::{Env, Flow, HelperError};
+use crate::isa::cfg::{lddw_value, target};
+use crate::isa::{AtomicOp, HelperId, Insn, LdKind, Program, Size, Source, Width};
+use crate::mem::{Memory, Region, MAX_FRAMES, STACK_FRAME, STACK_SIZE};
 use crate::semantics;
 
-/// Bytes of stack per frame.
-pub const STACK_FRAME: usize = 512;
-/// Maximum call depth, counting the entry frame.
-pub const MAX_FRAMES: usize = 8;
 /// Default instruction budget.
 pub const DEFAULT_BUDGET: u64 = 10_000_000;
-
-/// One range of host memory a program may access.
-#[derive(Clone, Copy, Debug)]
-pub struct Region {
-    pub start: u64,
-    pub len: u64,
-    pub writable: bool,
-}
-
-impl Region {
-    /// A region covering `buf`, writable.
-    pub fn of_mut(buf: &mut [u8]) -> Region {
-        Region { start: buf.as_mut_ptr() as u64, len: buf.len() as u64, writable: true }
-    }
-    /// A region covering `buf`, read-only.
-    pub fn of(buf: &[u8]) -> Region {
-        Region { start: buf.as_ptr() as u64, len: buf.len() as u64, writable: false }
-    }
-    #[inline(always)]
-    fn contains(&self, addr: u64, len: u64, write: bool) -> bool {
-        addr >= self.start && addr - self.start <= self.len && len <= self.len - (addr - self.start) && (!write || self.writable)
-    }
-}
-
-/// The memory a running program may touch: its live stack frames and fixed regions.
-/// Helpers get it to read and write through the same checks.
-pub struct Memory {
-    stack_lo: u64,
-    stack_hi: u64,
-    regions: Vec<Region>,
-}
-
-impl Memory {
-    /// The view of a run whose whole stack is `stack` (JIT runs: every frame at once).
-    #[cfg(feature = "jit")]
-    pub(crate) fn new(stack: core::ops::Range<u64>, regions: Vec<Region>) -> Memory {
-        Memory { stack_lo: stack.start, stack_hi: stack.end, regions }
-    }
-
-    /// Checked host pointer for `len` bytes at `addr`.
-    #[inline(always)]
-    pub fn translate(&self, addr: u64, len: u64, write: bool) -> Option<*mut u8> {
-        if addr >= self.stack_lo && addr - self.stack_lo <= self.stack_hi - self.stack_lo && len <= self.stack_hi - addr {
-            return Some(addr as *mut u8);
-        }
-        self.regions.iter().any(|r| r.contains(addr, len, write)).then_some(addr as *mut u8)
-    }
-
-    /// Reads `len` bytes at `addr` after checking they are accessible.
-    pub fn read(&self, addr: u64, len: usize) -> Result<&[u8], HelperError> {
-        let p = self.translate(addr, len as u64, false).ok_or(HelperError::BadPointer { addr, len })?;
-        // SAFETY: translate checked that [addr, addr+len) lies in a live region that the
-        // interpreter's borrows keep alive for the duration of the run.
-        Ok(unsafe { core::slice::from_raw_parts(p, len) })
-    }
-
-    /// Writes `bytes` at `addr` after checking the range is writable.
-    pub fn write(&self, addr: u64, bytes: &[u8]) -> Result<(), HelperError> {
-        let p = self.translate(addr, bytes.len() as u64, true).ok_or(HelperError::BadPointer { addr, len: bytes.len() })?;
-        // SAFETY: as in `read`, and the region is writable.
-        unsafe { core::ptr::copy(bytes.as_ptr(), p, bytes.len()) };
-        Ok(())
-    }
-
-    /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
-    pub fn read_cstr(&self, addr: u64, max: usize) -> Result<&[u8], HelperError> {
-        for n in 0..max {
-            let b = self.read(addr.wrapping_add(n as u64), 1)?[0];
-            if b == 0 {
-                return self.read(addr, n);
-            }
-        }
-        Err(HelperError::BadPointer { addr, len: max })
-    }
-}
 
 /// Why a run stopped with an error.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -109,7 +32,10 @@ pub enum ExecErrorKind {
     #[error("instruction budget of {0} exhausted")]
     Budget(u64),
     #[error("helper {id}: {err}")]
-    Helper { id: i64, err: HelperError },
+    Helper { id: HelperId, err: HelperError },
+    /// `callx` with a register value no helper id can have (wider than 32 bits).
+    #[error("helper {}: {}", *value as i64, HelperError::Unknown)]
+    UnknownCallx { value: u64 },
     #[error("lddw {kind:?} imm {imm}: {err}")]
     LdImm64 { kind: LdKind, imm: i32, err: HelperError },
 }
@@ -122,19 +48,17 @@ pub struct ExecError {
     pub kind: ExecErrorKind,
 }
 
-/// Knobs of one run.
+/// Knobs of one interpreter run.
 #[derive(Clone, Copy, Debug)]
 pub struct RunOptions {
-    /// Instructions executed before the run is stopped (interpreter only: JIT code is
-    /// not metered, the verifier bounds it).
+    /// Instructions executed before the run is stopped (JIT code is not metered: the
+    /// verifier bounds it).
     pub budget: u64,
-    /// Which engine the runtime runs programs on (the interpreter ignores it).
-    pub engine: crate::jit::Engine,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { budget: DEFAULT_BUDGET, engine: crate::jit::Engine::Interp }
+        RunOptions { budget: DEFAULT_BUDGET }
     }
 }
 
@@ -164,7 +88,8 @@ impl Tracer for NoTrace {
     fn step(&mut self, _: usize, _: &Insn, _: &[u64; 11], _: &[u64; 11]) {}
 }
 
-struct Frame {
+/// What a bpf-to-bpf call saves: where to return, r6-r9 and r10.
+struct CallFrame {
     ret_pc: usize,
     saved: [u64; 4],
     saved_fp: u64,
@@ -223,15 +148,15 @@ impl Interpreter {
         tracer: &mut T,
     ) -> Result<Outcome, ExecError> {
         // u64 words: the frames are 8-byte aligned, as the kernel's are.
-        let mut stack = vec![0u64; STACK_FRAME * MAX_FRAMES / 8];
+        let mut stack = vec![0u64; STACK_SIZE / 8];
         let base = stack.as_mut_ptr() as u64;
-        let top = base + (STACK_FRAME * MAX_FRAMES) as u64;
-        let mut mem = Memory { stack_lo: top - STACK_FRAME as u64, stack_hi: top, regions };
+        let top = base + STACK_SIZE as u64;
+        let mut mem = Memory::new(top - STACK_FRAME as u64..top, regions);
         let mut reg = [0u64; 11];
         reg[1] = r1;
         reg[2] = r2;
         reg[10] = top;
-        let mut frames: Vec<Frame> = Vec::new();
+        let mut frames: Vec<CallFrame> = Vec::new();
         let code = &self.code[..];
         let mut pc = 0usize;
         let mut executed = 0u64;
@@ -265,7 +190,7 @@ impl Interpreter {
                 Insn::End { kind, bits, dst } => reg[dst.index()] = semantics::end(kind, bits, reg[dst.index()]),
                 Insn::LdImm64 { kind, dst, imm, next_imm } => {
                     reg[dst.index()] = match kind {
-                        LdKind::Imm64 => (next_imm as u32 as u64) << 32 | imm as u32 as u64,
+                        LdKind::Imm64 => lddw_value(imm, next_imm),
                         _ => env
                             .ld_imm64(kind, imm, next_imm, cur)
                             .map_err(|e| ExecError { pc: cur, kind: ExecErrorKind::LdImm64 { kind, imm, err: e } })?,
@@ -294,8 +219,8 @@ impl Interpreter {
                         _ => {}
                     }
                 }
-                Insn::Ja { off } => pc = (pc as i64 + off as i64) as usize,
-                Insn::Gotol { imm } => pc = (pc as i64 + imm as i64) as usize,
+                Insn::Ja { off } => pc = target(cur, off as i64) as usize,
+                Insn::Gotol { imm } => pc = target(cur, imm as i64) as usize,
                 Insn::Jmp { width, cond, dst, src, off } => {
                     let b = match src {
                         Source::Reg(r) => reg[r.index()],
@@ -307,13 +232,16 @@ impl Interpreter {
                         Width::W32 => semantics::cond32(cond, a, b),
                     };
                     if taken {
-                        pc = (pc as i64 + off as i64) as usize;
+                        pc = target(cur, off as i64) as usize;
                     }
                 }
                 Insn::Call { .. } | Insn::Callx { .. } => {
                     let id = match *insn {
-                        Insn::Callx { reg: r } => reg[r.index()] as i64,
-                        Insn::Call { helper } => helper as i64,
+                        Insn::Callx { reg: r } => {
+                            let value = reg[r.index()];
+                            HelperId::from_reg(value).ok_or(ExecError { pc: cur, kind: ExecErrorKind::UnknownCallx { value } })?
+                        }
+                        Insn::Call { helper } => helper,
                         _ => unreachable!(),
                     };
                     match call_helper(env, &mem, &mut reg, id).map_err(|kind| ExecError { pc: cur, kind })? {
@@ -327,10 +255,10 @@ impl Interpreter {
                     if frames.len() + 1 >= MAX_FRAMES {
                         return err(cur, ExecErrorKind::CallDepth);
                     }
-                    frames.push(Frame { ret_pc: pc, saved: [reg[6], reg[7], reg[8], reg[9]], saved_fp: reg[10] });
+                    frames.push(CallFrame { ret_pc: pc, saved: [reg[6], reg[7], reg[8], reg[9]], saved_fp: reg[10] });
                     reg[10] -= STACK_FRAME as u64;
-                    mem.stack_lo = reg[10] - STACK_FRAME as u64;
-                    pc = (pc as i64 + imm as i64) as usize;
+                    mem.set_stack_lo(reg[10] - STACK_FRAME as u64);
+                    pc = target(cur, imm as i64) as usize;
                 }
                 Insn::Exit => match frames.pop() {
                     None => {
@@ -342,7 +270,7 @@ impl Interpreter {
                     Some(f) => {
                         reg[6..10].copy_from_slice(&f.saved);
                         reg[10] = f.saved_fp;
-                        mem.stack_lo = reg[10] - STACK_FRAME as u64;
+                        mem.set_stack_lo(reg[10] - STACK_FRAME as u64);
                         pc = f.ret_pc;
                     }
                 },
@@ -354,11 +282,18 @@ impl Interpreter {
     }
 }
 
+/// Replaces every pseudo `lddw` by the constant `env` gives it (map handles, map-value
+/// and variable addresses, code addresses), as the interpreter would when reaching it:
+/// what an engine without an environment at run time (the JIT) runs.
+pub fn resolve_lddw(prog: &Program, env: &mut dyn Env) -> Result<Program, ExecError> {
+    prog.resolve_lddw(|pc, kind, imm, next_imm| env.ld_imm64(kind, imm, next_imm, pc).map_err(|err| ExecError { pc, kind: ExecErrorKind::LdImm64 { kind, imm, err } }))
+}
+
 /// Calls helper `id` with r1-r5 and sets r0. r1-r5 keep their values: the ABI makes them
 /// scratch, so a program that reads them after a call has no defined result (the verifier
 /// rejects it). `Some(flow)` means the helper ended the program (exit or tail call).
 #[inline(never)]
-fn call_helper(env: &mut dyn Env, mem: &Memory, reg: &mut [u64; 11], id: i64) -> Result<Option<Flow>, ExecErrorKind> {
+fn call_helper(env: &mut dyn Env, mem: &Memory, reg: &mut [u64; 11], id: HelperId) -> Result<Option<Flow>, ExecErrorKind> {
     let args = [reg[1], reg[2], reg[3], reg[4], reg[5]];
     match env.call(id, args, mem).map_err(|err| ExecErrorKind::Helper { id, err })? {
         Flow::Continue(v) => {

@@ -410,10 +410,10 @@ fn lock(t: &[String]) -> Result<Insn, String> {
 
 fn call(t: &[String], line: usize) -> Result<Pending, String> {
     match t.len() {
-        2 => Ok(Pending::Done(Insn::Call { helper: imm32(&t[1])? })),
+        2 => Ok(Pending::Done(Insn::Call { helper: HelperId(imm32(&t[1])?) })),
         3 => match t[1].as_str() {
             "helper" if is_reg(&t[2]) => Ok(Pending::Done(Insn::Callx { reg: reg(&t[2])? })),
-            "helper" => Ok(Pending::Done(Insn::Call { helper: imm32(&t[2])? })),
+            "helper" => Ok(Pending::Done(Insn::Call { helper: HelperId(imm32(&t[2])?) })),
             "local" => Ok(Pending::Jump { template: Insn::CallLocal { imm: 0 }, target: target(&t[2]), line }),
             "runtime" => Err("call runtime (helper by BTF id) is not supported".into()),
             other => Err(alloc::format!("unknown call kind {other:?}")),

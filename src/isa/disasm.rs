@@ -255,7 +255,7 @@ fn llvm(insn: &Insn) -> String {
             };
             format!("if {} {o} {} goto {}", r(width, dst), llvm_src(width, src), signed_rel(off as i64))
         }
-        Insn::Call { helper } => format!("call {}", shex(helper as i64)),
+        Insn::Call { helper } => format!("call {}", shex(helper.get() as i64)),
         Insn::CallLocal { imm } => format!("call {}", shex(imm as i64)),
         Insn::Callx { reg } => format!("callx r{}", reg.num()),
         Insn::Exit => "exit".into(),

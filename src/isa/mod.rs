@@ -5,11 +5,15 @@
 //! Validity is decided by the spec table ([`spec`]), so the opcode list exists once.
 
 pub mod asm;
+pub mod cfg;
 pub mod disasm;
 pub mod spec;
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
+
+pub use cfg::Cfg;
 
 /// Size of one instruction slot in bytes.
 pub const INSN_SIZE: usize = 8;
@@ -48,6 +52,39 @@ impl Reg {
 impl fmt::Debug for Reg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "r{}", self.0)
+    }
+}
+
+/// A helper function's id: the imm of `call` (Linux's `enum bpf_func_id`, the test
+/// helpers' numbers of uBPF and bpf2c), or what `callx` finds in its register.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HelperId(pub i32);
+
+impl HelperId {
+    /// The helper a `callx` register value names: the value as a signed number, when it
+    /// fits the 32 bits a `call` immediate has.
+    pub const fn from_reg(v: u64) -> Option<HelperId> {
+        let v = v as i64;
+        if v >= i32::MIN as i64 && v <= i32::MAX as i64 {
+            Some(HelperId(v as i32))
+        } else {
+            None
+        }
+    }
+    pub const fn get(self) -> i32 {
+        self.0
+    }
+}
+
+impl fmt::Debug for HelperId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Display for HelperId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
     }
 }
 
@@ -422,7 +459,7 @@ pub enum Insn {
     Gotol { imm: i32 },
     Jmp { width: Width, cond: JmpCond, dst: Reg, src: Source, off: i16 },
     /// Helper by static id (0x85 src 0).
-    Call { helper: i32 },
+    Call { helper: HelperId },
     /// Program-local function (0x85 src 1), `imm` slots after the next slot.
     CallLocal { imm: i32 },
     /// Helper whose id is in a register (0x8d, bpf_conformance's callx).
@@ -545,7 +582,7 @@ impl Insn {
                 };
                 RawInsn::new(cond.code() << 4 | s | class, r(dst), sreg, off, imm)
             }
-            Insn::Call { helper } => RawInsn::new(0x85, 0, 0, 0, helper),
+            Insn::Call { helper } => RawInsn::new(0x85, 0, 0, 0, helper.get()),
             Insn::CallLocal { imm } => RawInsn::new(0x85, 0, 1, 0, imm),
             Insn::Callx { reg } => RawInsn::new(0x8d, r(reg), 0, 0, 0),
             Insn::Exit => RawInsn::new(0x95, 0, 0, 0, 0),
@@ -562,10 +599,9 @@ impl Insn {
 
     /// The jump target slot of a JA/conditional jump/local call at slot `pc`, if any.
     pub fn branch_target(&self, pc: usize) -> Option<i64> {
-        let next = pc as i64 + 1;
         match *self {
-            Insn::Ja { off } | Insn::Jmp { off, .. } => Some(next + off as i64),
-            Insn::Gotol { imm } | Insn::CallLocal { imm } => Some(next + imm as i64),
+            Insn::Ja { off } | Insn::Jmp { off, .. } => Some(cfg::target(pc, off as i64)),
+            Insn::Gotol { imm } | Insn::CallLocal { imm } => Some(cfg::target(pc, imm as i64)),
             _ => None,
         }
     }
@@ -605,6 +641,8 @@ pub enum DecodeErrorKind {
     JumpIntoLddw { target: i64 },
     #[error("last instruction falls through off the end of the program")]
     FallThrough,
+    #[error("function {name} starts at slot {slot}, which no local call targets")]
+    NotAFunction { name: String, slot: usize },
 }
 
 /// A rejected encoding, with the slot where it was found.
@@ -632,6 +670,7 @@ impl DecodeErrorKind {
             DecodeErrorKind::JumpOutOfRange { .. } => "jump-out-of-range",
             DecodeErrorKind::JumpIntoLddw { .. } => "jump-into-lddw",
             DecodeErrorKind::FallThrough => "fall-through",
+            DecodeErrorKind::NotAFunction { .. } => "not-a-function",
         }
     }
 }
@@ -740,7 +779,7 @@ pub fn decode_one(raw: RawInsn, next: Option<RawInsn>) -> Result<Insn, DecodeErr
         CLS_JMP | CLS_JMP32 => match opcode {
             0x05 => Insn::Ja { off: raw.off },
             0x06 => Insn::Gotol { imm: raw.imm },
-            0x85 if raw.src == 0 => Insn::Call { helper: raw.imm },
+            0x85 if raw.src == 0 => Insn::Call { helper: HelperId(raw.imm) },
             0x85 => Insn::CallLocal { imm: raw.imm },
             0x8d => Insn::Callx { reg: dst },
             0x95 => Insn::Exit,
@@ -786,13 +825,22 @@ pub fn decode_one(raw: RawInsn, next: Option<RawInsn>) -> Result<Insn, DecodeErr
 }
 
 /// A validated program: every instruction decodes, every jump and local call lands on
-/// an instruction inside the program, and control cannot run off the end.
+/// an instruction inside the program, and control cannot run off the end. It keeps its
+/// control flow ([`Cfg`]) and its functions, with the names the loader gave them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
     insns: Vec<Insn>,
-    /// Slot index of each instruction.
-    pcs: Vec<usize>,
-    slots: usize,
+    cfg: Cfg,
+    /// One per subprogram of `cfg`, in the same order.
+    functions: Vec<Function>,
+}
+
+/// A function of a program: its first slot and its name (`func#N`, the kernel's name
+/// for the Nth subprogram, when nobody named it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Function {
+    pub slot: usize,
+    pub name: String,
 }
 
 impl Program {
@@ -805,11 +853,23 @@ impl Program {
         if n > MAX_SLOTS {
             return Err(DecodeError { pc: 0, kind: DecodeErrorKind::TooLong(n) });
         }
-        let slot = |i: usize| {
+        Program::decode_slots(n, |i| {
             let mut b = [0u8; 8];
             b.copy_from_slice(&bytes[i * INSN_SIZE..(i + 1) * INSN_SIZE]);
             RawInsn::from_bytes(b)
-        };
+        })
+    }
+
+    /// Decodes and validates slots already split into fields (the kernel's `bpf_insn`
+    /// array, what the loader produces).
+    pub fn from_raw(slots: &[RawInsn]) -> Result<Program, DecodeError> {
+        if slots.len() > MAX_SLOTS {
+            return Err(DecodeError { pc: 0, kind: DecodeErrorKind::TooLong(slots.len()) });
+        }
+        Program::decode_slots(slots.len(), |i| slots[i])
+    }
+
+    fn decode_slots(n: usize, slot: impl Fn(usize) -> RawInsn) -> Result<Program, DecodeError> {
         let mut insns = Vec::with_capacity(n);
         let mut pc = 0;
         while pc < n {
@@ -824,59 +884,81 @@ impl Program {
 
     /// Validates already-typed instructions (control flow and length).
     pub fn new(insns: Vec<Insn>) -> Result<Program, DecodeError> {
-        let mut pcs = Vec::with_capacity(insns.len());
-        let mut slots = 0usize;
-        for insn in &insns {
-            pcs.push(slots);
-            slots += insn.slots();
-        }
-        if insns.is_empty() {
-            return Err(DecodeError { pc: 0, kind: DecodeErrorKind::Empty });
-        }
-        if slots > MAX_SLOTS {
-            return Err(DecodeError { pc: 0, kind: DecodeErrorKind::TooLong(slots) });
-        }
-        // Slot -> is the start of an instruction.
-        let mut starts = alloc::vec![false; slots];
-        for &pc in &pcs {
-            starts[pc] = true;
-        }
-        for (insn, &pc) in insns.iter().zip(&pcs) {
-            if let Some(target) = insn.branch_target(pc) {
-                if target < 0 || target >= slots as i64 {
-                    return Err(DecodeError { pc, kind: DecodeErrorKind::JumpOutOfRange { target, len: slots } });
-                }
-                if !starts[target as usize] {
-                    return Err(DecodeError { pc, kind: DecodeErrorKind::JumpIntoLddw { target } });
-                }
+        let cfg = Cfg::new(&insns)?;
+        let functions = cfg.subprograms().iter().enumerate().map(|(k, &i)| Function { slot: cfg.slot_of(i), name: alloc::format!("func#{k}") }).collect();
+        Ok(Program { insns, cfg, functions })
+    }
+
+    /// Names the functions starting at these slots (the loader's function list).
+    pub fn with_names(mut self, names: &[(String, usize)]) -> Result<Program, DecodeError> {
+        for (name, slot) in names {
+            match self.functions.iter_mut().find(|f| f.slot == *slot) {
+                Some(f) => f.name.clone_from(name),
+                None => return Err(DecodeError { pc: *slot, kind: DecodeErrorKind::NotAFunction { name: name.clone(), slot: *slot } }),
             }
         }
-        let last = insns.len() - 1;
-        if insns[last].falls_through() {
-            return Err(DecodeError { pc: pcs[last], kind: DecodeErrorKind::FallThrough });
-        }
-        Ok(Program { insns, pcs, slots })
+        Ok(self)
     }
 
     /// The instructions, one per entry (an lddw is one entry).
     pub fn insns(&self) -> &[Insn] {
         &self.insns
     }
+    /// The control flow.
+    pub fn cfg(&self) -> &Cfg {
+        &self.cfg
+    }
+    /// The functions, the entry first, in slot order.
+    pub fn functions(&self) -> &[Function] {
+        &self.functions
+    }
     /// Slot index of instruction `i`.
     pub fn pc_of(&self, i: usize) -> usize {
-        self.pcs[i]
+        self.cfg.slot_of(i)
     }
     /// `(slot, insn)` pairs.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &Insn)> {
-        self.pcs.iter().copied().zip(self.insns.iter())
+        self.insns.iter().enumerate().map(|(i, insn)| (self.cfg.slot_of(i), insn))
     }
     /// Length in 8-byte slots.
     pub fn slot_count(&self) -> usize {
-        self.slots
+        self.cfg.slot_count()
     }
     /// The encoded bytes.
     pub fn to_bytes(&self) -> Vec<u8> {
         encode_all(&self.insns)
+    }
+
+    /// The program with some instructions replaced: `f` sees each instruction with its
+    /// slot and returns its replacement, if any. A replacement keeps the instruction's
+    /// slots and control flow (it rewrites a load or a constant, never a jump), so the
+    /// control flow and the functions carry over.
+    pub fn rewrite<E>(&self, mut f: impl FnMut(usize, &Insn) -> Result<Option<Insn>, E>) -> Result<Program, E> {
+        let mut insns = self.insns.clone();
+        for (i, insn) in insns.iter_mut().enumerate() {
+            let pc = self.cfg.slot_of(i);
+            if let Some(new) = f(pc, insn)? {
+                assert!(
+                    new.slots() == insn.slots() && new.branch_target(pc) == insn.branch_target(pc) && new.falls_through() == insn.falls_through(),
+                    "a rewrite changed the control flow at slot {pc}"
+                );
+                *insn = new;
+            }
+        }
+        Ok(Program { insns, cfg: self.cfg.clone(), functions: self.functions.clone() })
+    }
+
+    /// The program with every pseudo `lddw` (map, map value, variable, code address)
+    /// replaced by the constant `value(slot, kind, imm, next_imm)` gives it: the one
+    /// resolver behind the runtime's fixup and the raw-program path of the JIT.
+    pub fn resolve_lddw<E>(&self, mut value: impl FnMut(usize, LdKind, i32, i32) -> Result<u64, E>) -> Result<Program, E> {
+        self.rewrite(|pc, insn| match *insn {
+            Insn::LdImm64 { kind, dst, imm, next_imm } if kind != LdKind::Imm64 => {
+                let (imm, next_imm) = cfg::lddw_halves(value(pc, kind, imm, next_imm)?);
+                Ok(Some(Insn::LdImm64 { kind: LdKind::Imm64, dst, imm, next_imm }))
+            }
+            _ => Ok(None),
+        })
     }
 }
 

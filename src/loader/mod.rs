@@ -27,10 +27,11 @@ use object::elf;
 use object::read::elf::{FileHeader, SectionHeader, Sym};
 use object::Endianness;
 
-use crate::isa::RawInsn;
-use crate::maps::{create_flags, map_type, MapDef};
+use crate::isa::{cfg, RawInsn};
+use crate::maps::{create_flags, map_type, MapDef, MAX_USED_MAPS};
 use btf::{Btf, BtfError};
-pub use sections::{ProgType, SectionKind};
+pub use sections::SectionKind;
+use crate::prog::ProgType;
 
 /// `lddw` source values (the kernel's `BPF_PSEUDO_*`).
 pub const PSEUDO_MAP_FD: u8 = 1;
@@ -52,8 +53,6 @@ pub const R_BPF_64_32: u32 = 10;
 /// Bounds on what an object may contain; beyond them it is refused.
 pub const MAX_SECTIONS: usize = 4096;
 pub const MAX_SYMBOLS: usize = 1 << 20;
-/// Maps one program may use (the kernel's `MAX_USED_MAPS`).
-pub const MAX_USED_MAPS: usize = 64;
 
 const OP_CALL: u8 = 0x85;
 const OP_LDDW: u8 = 0x18;
@@ -596,9 +595,9 @@ impl<'a> Parser<'a> {
                                 return Err(where_(format!("call relocation against '{}', which is not a .text function", s.name)));
                             }
                             relocations.push((i, String::from(s.name), r_type));
-                            (self.text.unwrap_or(0), (s.value / 8) as i64 + insn.imm as i64 + 1)
+                            (self.text.unwrap_or(0), cfg::target((s.value / 8) as usize, insn.imm as i64))
                         }
-                        None => (f.sec, local as i64 + insn.imm as i64 + 1),
+                        None => (f.sec, cfg::target(local, insn.imm as i64)),
                     };
                     let callee = functions.iter().position(|g| g.sec == target.0 && g.start as i64 == target.1);
                     let Some(callee) = callee else {
@@ -676,7 +675,7 @@ impl<'a> Parser<'a> {
             .map(|(slot, symbol, r_type)| {
                 let insn = out[slot];
                 let target = match (insn.opcode, insn.src) {
-                    (OP_CALL, _) => RelocTarget::Call { slot: (slot as i64 + insn.imm as i64 + 1) as usize },
+                    (OP_CALL, _) => RelocTarget::Call { slot: cfg::target(slot, insn.imm as i64) as usize },
                     (_, PSEUDO_MAP_IDX) => RelocTarget::Map { map: insn.imm as usize },
                     _ => RelocTarget::MapValue { map: insn.imm as usize, offset: out[slot + 1].imm as u32 },
                 };

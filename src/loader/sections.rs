@@ -4,51 +4,7 @@
 //! `/` needs that prefix; the others must match exactly. A leading `?` in the section
 //! name means "do not load automatically".
 
-/// `enum bpf_prog_type` values rvbpf knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum ProgType {
-    SocketFilter = 1,
-    Kprobe = 2,
-    SchedCls = 3,
-    Tracepoint = 5,
-    Xdp = 6,
-    PerfEvent = 7,
-    RawTracepoint = 17,
-    Syscall = 31,
-}
-
-impl ProgType {
-    pub fn from_u32(v: u32) -> Option<ProgType> {
-        use ProgType::*;
-        Some(match v {
-            1 => SocketFilter,
-            2 => Kprobe,
-            3 => SchedCls,
-            5 => Tracepoint,
-            6 => Xdp,
-            7 => PerfEvent,
-            17 => RawTracepoint,
-            31 => Syscall,
-            _ => return None,
-        })
-    }
-
-    /// The kernel's name (`bpftool prog` style).
-    pub fn name(self) -> &'static str {
-        use ProgType::*;
-        match self {
-            SocketFilter => "socket_filter",
-            Kprobe => "kprobe",
-            SchedCls => "sched_cls",
-            Tracepoint => "tracepoint",
-            Xdp => "xdp",
-            PerfEvent => "perf_event",
-            RawTracepoint => "raw_tracepoint",
-            Syscall => "syscall",
-        }
-    }
-}
+use crate::prog::ProgType;
 
 /// What a section name says about its programs.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::{create_flags::*, err, round8, MapDef, MapError, Slab, BPF_EXIST, BPF_NOEXIST};
 use crate::errno::*;
-use crate::interp::Region;
+use crate::mem::Region;
 
 /// Largest value Linux's arrays accept (`KMALLOC_MAX_SIZE` with 4 KiB pages).
 const KMALLOC_MAX_SIZE: u32 = 4 << 20;

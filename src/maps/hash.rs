@@ -17,7 +17,7 @@ use spin::Mutex;
 use super::array::PCPU_MIN_UNIT_SIZE;
 use super::{create_flags::*, err, map_type, round8, MapDef, MapError, Slab, BPF_EXIST, BPF_NOEXIST};
 use crate::errno::*;
-use crate::interp::Region;
+use crate::mem::Region;
 
 const NONE: u32 = u32::MAX;
 /// `KMALLOC_MAX_SIZE` with 4 KiB pages, the bound on key + value.

@@ -27,7 +27,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use crate::errno::*;
-use crate::interp::Region;
+use crate::mem::Region;
 
 pub use array::{ArrayMap, ProgArray};
 pub use hash::HashMap;
@@ -84,6 +84,9 @@ pub mod create_flags {
 /// rvbpf's bound on one map's preallocated memory; larger maps fail with ENOMEM, as a
 /// kernel whose allocation fails would.
 pub const MAX_MAP_BYTES: u64 = 1 << 30;
+
+/// Maps one program may use (the kernel's `MAX_USED_MAPS`).
+pub const MAX_USED_MAPS: usize = 64;
 
 /// Update flags.
 pub const BPF_ANY: u64 = 0;

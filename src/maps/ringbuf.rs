@@ -15,7 +15,7 @@ use spin::Mutex;
 use super::hash::MAX_MAP_BYTES;
 use super::{create_flags::NUMA_NODE, err, MapDef, MapError, Slab};
 use crate::errno::*;
-use crate::interp::Region;
+use crate::mem::Region;
 
 pub const BUSY_BIT: u32 = 1 << 31;
 pub const DISCARD_BIT: u32 = 1 << 30;

@@ -6,17 +6,18 @@
 //! - tracepoint: the raw record (read-only); raw_tracepoint: `u64 args[]` (read-only);
 //! - syscall: caller memory (read-write), r2 = its length;
 //! - xdp: `struct xdp_md`. Its `data`/`data_end`/`data_meta` are 32-bit fields that the
-//!   kernel's verifier rewrites into 64-bit pointer loads (`convert_ctx_accesses`);
-//!   [`convert_xdp_ctx`] does the same rewrite on rvbpf's own layout, [`XdpBuff`];
+//!   kernel rewrites into 64-bit pointer loads after verification (`convert_ctx_accesses`);
+//!   [`convert_ctx_accesses`] does the same on rvbpf's own layout, [`XdpBuff`], for the
+//!   loads the verifier found;
 //! - socket filter: a `struct __sk_buff` (192 bytes; only `cb[]` writable), packet bytes
 //!   through `bpf_skb_load_bytes`, as Linux allows socket filters no direct access.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::interp::Region;
-use crate::isa::{Insn, Program, Reg, Size};
-use crate::loader::ProgType;
+use crate::isa::{Insn, Program, Size};
+use crate::mem::Region;
+use crate::prog::{CtxField, ProgType, PT_REGS_SIZE};
 
 /// Linux riscv64 `struct pt_regs` (`arch/riscv/include/asm/ptrace.h`).
 #[repr(C)]
@@ -51,7 +52,7 @@ pub const PT_REGS_FIELDS: [&str; 36] = [
 ];
 
 impl PtRegs {
-    pub const SIZE: usize = 288;
+    pub const SIZE: usize = PT_REGS_SIZE as usize;
 
     /// The registers as 36 words in `PT_REGS_FIELDS` order.
     pub fn words(&self) -> [u64; 36] {
@@ -104,7 +105,7 @@ pub struct XdpBuff {
 }
 
 /// `struct xdp_md` field offset → (offset in [`XdpBuff`], load size).
-fn xdp_field(off: i16) -> Option<(i16, Size)> {
+fn xdp_field(off: u16) -> Option<(i16, Size)> {
     Some(match off {
         0 => (0, Size::DW),
         4 => (8, Size::DW),
@@ -116,10 +117,9 @@ fn xdp_field(off: i16) -> Option<(i16, Size)> {
     })
 }
 
-/// Size of `struct __sk_buff`.
-pub const SK_BUFF_SIZE: usize = 192;
 /// Offsets in `struct __sk_buff`.
 pub mod skb {
+    pub const SIZE: usize = crate::prog::SK_BUFF_SIZE as usize;
     pub const LEN: usize = 0;
     pub const PKT_TYPE: usize = 4;
     pub const MARK: usize = 8;
@@ -128,8 +128,8 @@ pub mod skb {
     pub const PRIORITY: usize = 32;
     pub const INGRESS_IFINDEX: usize = 36;
     pub const IFINDEX: usize = 40;
-    pub const CB: usize = 48;
-    pub const CB_END: usize = 68;
+    pub const CB: usize = crate::prog::SK_BUFF_CB.0 as usize;
+    pub const CB_END: usize = crate::prog::SK_BUFF_CB.1 as usize;
     pub const HASH: usize = 68;
 }
 
@@ -171,11 +171,23 @@ impl<'a> Context<'a> {
                 | (Context::Skb { .. }, ProgType::SocketFilter)
         )
     }
+
+    /// What kind of context this is, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Context::Kprobe(_) => "kprobe",
+            Context::Tracepoint(_) => "tracepoint",
+            Context::RawTracepoint(_) => "raw_tracepoint",
+            Context::Raw(_) => "raw memory",
+            Context::Xdp { .. } => "xdp",
+            Context::Skb { .. } => "__sk_buff",
+        }
+    }
 }
 
 /// A context laid out in memory: r1, r2, the regions the program may touch, and the
 /// packet for `bpf_skb_load_bytes`. Owns the kernel-side structs it points into.
-pub struct Frame {
+pub struct ContextMemory {
     pub r1: u64,
     pub r2: u64,
     pub regions: Vec<Region>,
@@ -183,31 +195,31 @@ pub struct Frame {
     _storage: Vec<u64>,
 }
 
-impl Frame {
-    /// Lays out `ctx`. The returned frame borrows nothing, but holds raw addresses into
-    /// `ctx`'s buffers: it must not outlive them (the runtime keeps both in one scope).
-    pub fn new(ctx: &mut Context) -> Frame {
+impl ContextMemory {
+    /// Lays out `ctx`. The result borrows nothing, but holds raw addresses into `ctx`'s
+    /// buffers: it must not outlive them (the runtime keeps both in one scope).
+    pub fn new(ctx: &mut Context) -> ContextMemory {
         let mut storage: Vec<u64> = Vec::new();
         match ctx {
             Context::Kprobe(regs) => {
                 let r = *regs as *const PtRegs as u64;
-                Frame { r1: r, r2: 0, regions: vec![Region { start: r, len: PtRegs::SIZE as u64, writable: false }], packet: None, _storage: storage }
+                ContextMemory { r1: r, r2: 0, regions: vec![Region { start: r, len: PtRegs::SIZE as u64, writable: false }], packet: None, _storage: storage }
             }
             Context::Tracepoint(rec) => {
                 let r = Region::of(rec);
-                Frame { r1: r.start, r2: 0, regions: vec![r], packet: None, _storage: storage }
+                ContextMemory { r1: r.start, r2: 0, regions: vec![r], packet: None, _storage: storage }
             }
             Context::RawTracepoint(args) => {
                 let r = Region { start: args.as_ptr() as u64, len: (args.len() * 8) as u64, writable: false };
-                Frame { r1: r.start, r2: 0, regions: vec![r], packet: None, _storage: storage }
+                ContextMemory { r1: r.start, r2: 0, regions: vec![r], packet: None, _storage: storage }
             }
             Context::Raw(mem) => {
                 let len = mem.len() as u64;
                 if mem.is_empty() {
-                    return Frame { r1: 0, r2: 0, regions: Vec::new(), packet: None, _storage: storage };
+                    return ContextMemory { r1: 0, r2: 0, regions: Vec::new(), packet: None, _storage: storage };
                 }
                 let r = Region::of_mut(mem);
-                Frame { r1: r.start, r2: len, regions: vec![r], packet: None, _storage: storage }
+                ContextMemory { r1: r.start, r2: len, regions: vec![r], packet: None, _storage: storage }
             }
             Context::Xdp { packet, ingress_ifindex, rx_queue_index } => {
                 let data = packet.as_mut_ptr() as u64;
@@ -217,7 +229,7 @@ impl Frame {
                 // SAFETY: storage is 8-aligned and exactly XdpBuff's size.
                 unsafe { (storage.as_mut_ptr() as *mut XdpBuff).write(buff) };
                 let ctx = storage.as_ptr() as u64;
-                Frame {
+                ContextMemory {
                     r1: ctx,
                     r2: 0,
                     regions: vec![Region { start: ctx, len: 40, writable: false }, Region::of_mut(packet)],
@@ -226,9 +238,9 @@ impl Frame {
                 }
             }
             Context::Skb { packet, protocol_be, pkt_type, ifindex, cb } => {
-                storage = vec![0u64; SK_BUFF_SIZE / 8];
-                let mut b = [0u8; SK_BUFF_SIZE];
-                let put = |b: &mut [u8; SK_BUFF_SIZE], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
+                storage = vec![0u64; skb::SIZE / 8];
+                let mut b = [0u8; skb::SIZE];
+                let put = |b: &mut [u8; skb::SIZE], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
                 put(&mut b, skb::LEN, packet.len() as u32);
                 put(&mut b, skb::PKT_TYPE, *pkt_type);
                 put(&mut b, skb::PROTOCOL, *protocol_be as u32);
@@ -237,16 +249,16 @@ impl Frame {
                 for (i, v) in cb.iter().enumerate() {
                     put(&mut b, skb::CB + 4 * i, *v);
                 }
-                // SAFETY: storage holds SK_BUFF_SIZE bytes.
-                unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), storage.as_mut_ptr() as *mut u8, SK_BUFF_SIZE) };
+                // SAFETY: storage holds skb::SIZE bytes.
+                unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), storage.as_mut_ptr() as *mut u8, skb::SIZE) };
                 let ctx = storage.as_ptr() as u64;
-                Frame {
+                ContextMemory {
                     r1: ctx,
                     r2: 0,
                     regions: vec![
                         Region { start: ctx, len: skb::CB as u64, writable: false },
                         Region { start: ctx + skb::CB as u64, len: (skb::CB_END - skb::CB) as u64, writable: true },
-                        Region { start: ctx + skb::CB_END as u64, len: (SK_BUFF_SIZE - skb::CB_END) as u64, writable: false },
+                        Region { start: ctx + skb::CB_END as u64, len: (skb::SIZE - skb::CB_END) as u64, writable: false },
                     ],
                     packet: Some((packet.as_ptr() as u64, packet.len())),
                     _storage: storage,
@@ -256,156 +268,19 @@ impl Frame {
     }
 }
 
-/// Why a context rewrite failed (the verifier's "invalid bpf_context access").
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum CtxError {
-    #[error("instruction {pc}: invalid bpf_context access off={off} size={size}")]
-    Invalid { pc: usize, off: i16, size: usize },
-    #[error("instruction {pc}: r{reg} may or may not be the context here; rvbpf cannot rewrite the access")]
-    Ambiguous { pc: usize, reg: u8 },
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Tag {
-    No,
-    Ctx,
-    Mixed,
-}
-
-fn join(a: Tag, b: Tag) -> Tag {
-    match (a, b) {
-        (x, y) if x == y => x,
-        _ => Tag::Mixed,
+/// The context-rewrite stage (the kernel's `convert_ctx_accesses`): each context load
+/// the verifier found reads rvbpf's kernel-side layout instead of the struct the program
+/// was compiled against. Only XDP's context has such fields today.
+pub fn convert_ctx_accesses(prog: &Program, prog_type: ProgType, loads: &[(usize, &'static CtxField)]) -> Program {
+    if prog_type != ProgType::Xdp || loads.is_empty() {
+        return prog.clone();
     }
-}
-
-/// Rewrites every `struct xdp_md` access of an XDP program into a load from
-/// [`XdpBuff`], as the kernel's `convert_ctx_accesses` does for its own layout.
-///
-/// Which registers hold the context is found by a forward data-flow pass over the
-/// instructions (r1 at entry, copies, spills to 8-byte stack slots through r10). This is
-/// the part of the verifier that XDP cannot run without; the full verifier will take it
-/// over. Subprograms start with nothing known to be the context.
-pub fn convert_xdp_ctx(prog: &Program) -> Result<Program, CtxError> {
-    let insns = prog.insns();
-    let n = insns.len();
-    let mut idx_of = vec![usize::MAX; prog.slot_count() + 1];
-    for i in 0..n {
-        idx_of[prog.pc_of(i)] = i;
-    }
-    let slot_to_idx = |slot: usize| idx_of.get(slot).copied().filter(|&i| i != usize::MAX);
-    // Per instruction: register tags and the tags of fp-relative 8-byte slots.
-    type State = ([Tag; 11], [Tag; 64]);
-    let mut states: Vec<Option<State>> = vec![None; n];
-    let mut entry = ([Tag::No; 11], [Tag::No; 64]);
-    entry.0[1] = Tag::Ctx;
-    states[0] = Some(entry);
-    // Subprogram entries: nothing is the context there.
-    for (i, insn) in insns.iter().enumerate() {
-        if let Insn::CallLocal { imm } = insn {
-            let target = (prog.pc_of(i) as i64 + 1 + *imm as i64) as usize;
-            if let Some(t) = slot_to_idx(target) {
-                states[t] = Some(([Tag::No; 11], [Tag::No; 64]));
-            }
-        }
-    }
-    let mut work: Vec<usize> = (0..n).filter(|&i| states[i].is_some()).collect();
-    let mut out: Vec<Insn> = insns.to_vec();
-    let mut rounds = 0usize;
-    while let Some(i) = work.pop() {
-        rounds += 1;
-        if rounds > 64 * n + 1024 {
-            break; // the lattice is finite; this bound is never reached
-        }
-        let Some((mut regs, mut stack)) = states[i] else { continue };
-        let slot_of = |off: i16| -> Option<usize> { (off < 0 && off % 8 == 0 && off >= -512).then(|| ((-off) / 8 - 1) as usize) };
-        let insn = insns[i];
-        let mut succ: Vec<usize> = Vec::new();
-        match insn {
-            Insn::Alu { op: crate::isa::AluOp::Mov, width: crate::isa::Width::W64, dst, src: crate::isa::Source::Reg(s) } => regs[dst.index()] = regs[s.index()],
-            Insn::Alu { dst, .. } | Insn::Neg { dst, .. } | Insn::MovSx { dst, .. } | Insn::End { dst, .. } | Insn::LdImm64 { dst, .. } => regs[dst.index()] = Tag::No,
-            Insn::Ldx { dst, src, off, size, .. } => {
-                regs[dst.index()] = match (src == Reg::FP, size, slot_of(off)) {
-                    (true, Size::DW, Some(s)) => stack[s],
-                    _ => Tag::No,
-                };
-            }
-            Insn::Stx { dst, src, off, size } if dst == Reg::FP => {
-                if let Some(s) = slot_of(off).filter(|_| size == Size::DW) {
-                    stack[s] = regs[src.index()];
-                } else if let Some(s) = slot_of(off - off.rem_euclid(8)) {
-                    stack[s] = Tag::No;
-                }
-            }
-            Insn::St { dst, off, .. } if dst == Reg::FP => {
-                if let Some(s) = slot_of(off - off.rem_euclid(8)) {
-                    stack[s] = Tag::No;
-                }
-            }
-            Insn::Atomic { src, op, .. } if op.fetches() => {
-                regs[if matches!(op, crate::isa::AtomicOp::Cmpxchg) { 0 } else { src.index() }] = Tag::No;
-            }
-            Insn::Call { .. } | Insn::Callx { .. } | Insn::CallLocal { .. } => {
-                for r in regs.iter_mut().take(6) {
-                    *r = Tag::No;
-                }
-            }
-            _ => {}
-        }
-        // Rewrite context accesses (loads only; xdp_md is read-only).
-        let base = match insn {
-            Insn::Ldx { src, .. } => Some(src),
-            Insn::St { dst, .. } | Insn::Stx { dst, .. } | Insn::Atomic { dst, .. } => Some(dst),
-            _ => None,
-        };
-        if let Some(b) = base {
-            let tag = states[i].map(|s| s.0[b.index()]).unwrap_or(Tag::No);
-            match tag {
-                Tag::Ctx => match insn {
-                    Insn::Ldx { size: Size::W, signed: false, dst, src, off } => {
-                        let (noff, nsize) = xdp_field(off).ok_or(CtxError::Invalid { pc: prog.pc_of(i), off, size: 4 })?;
-                        out[i] = Insn::Ldx { size: nsize, signed: false, dst, src, off: noff };
-                    }
-                    Insn::Ldx { size, off, .. } | Insn::St { size, off, .. } | Insn::Stx { size, off, .. } | Insn::Atomic { size, off, .. } => {
-                        return Err(CtxError::Invalid { pc: prog.pc_of(i), off, size: size.bytes() });
-                    }
-                    _ => {}
-                },
-                Tag::Mixed => return Err(CtxError::Ambiguous { pc: prog.pc_of(i), reg: b.index() as u8 }),
-                _ => {}
-            }
-        }
-        let next = i + 1;
-        match insn {
-            Insn::Exit => {}
-            Insn::Ja { off } => succ.extend(slot_to_idx((prog.pc_of(i) as i64 + 1 + off as i64) as usize)),
-            Insn::Gotol { imm } => succ.extend(slot_to_idx((prog.pc_of(i) as i64 + 1 + imm as i64) as usize)),
-            Insn::Jmp { off, .. } => {
-                succ.extend(slot_to_idx((prog.pc_of(i) as i64 + 1 + off as i64) as usize));
-                succ.push(next);
-            }
-            _ => succ.push(next),
-        }
-        for s in succ.into_iter().filter(|&s| s < n) {
-            let merged = match states[s] {
-                None => (regs, stack),
-                Some((r0, s0)) => {
-                    let mut r = r0;
-                    let mut st = s0;
-                    for k in 0..11 {
-                        r[k] = join(r0[k], regs[k]);
-                    }
-                    for k in 0..64 {
-                        st[k] = join(s0[k], stack[k]);
-                    }
-                    (r, st)
-                }
-            };
-            if states[s] != Some(merged) {
-                states[s] = Some(merged);
-                work.push(s);
-            }
-        }
-    }
-    Ok(Program::new(out).expect("rewriting loads keeps the program valid"))
+    let converted = prog.rewrite(|pc, insn| {
+        let Ok(k) = loads.binary_search_by_key(&pc, |&(s, _)| s) else { return Ok(None) };
+        let Insn::Ldx { dst, src, .. } = *insn else { return Err(pc) };
+        let (off, size) = xdp_field(loads[k].1.off).ok_or(pc)?;
+        Ok(Some(Insn::Ldx { size, signed: false, dst, src, off }))
+    });
+    // The verifier found these loads and checked their fields against the descriptor.
+    converted.unwrap_or_else(|pc| unreachable!("slot {pc} is not a load of an xdp_md field"))
 }

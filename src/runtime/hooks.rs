@@ -11,10 +11,9 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use spin::RwLock;
 
-use super::{Context, LoadedProgram, RunError, RunResult, Runtime};
+use super::{Context, LoadedProgram, RunConfig, RunError, RunResult, Runtime};
 use crate::errno::*;
-use crate::interp::RunOptions;
-use crate::loader::ProgType;
+use crate::prog::ProgType;
 
 /// A hook operation that failed, with Linux's errno.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -115,7 +114,7 @@ impl Hooks {
 
 impl Runtime {
     /// Fires hook `name`: runs every attached program with `ctx`, in attach order.
-    pub fn fire(&self, name: &str, ctx: &mut Context, opts: &RunOptions) -> Result<Vec<Result<RunResult, RunError>>, HookError> {
+    pub fn fire(&self, name: &str, ctx: &mut Context, opts: &RunConfig) -> Result<Vec<Result<RunResult, RunError>>, HookError> {
         let progs = self.hooks.attached(name)?;
         Ok(progs.iter().map(|p| self.run(p, ctx, opts)).collect())
     }

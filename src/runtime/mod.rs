@@ -2,15 +2,17 @@
 //!
 //! A [`Runtime`] is what an OS kernel embeds (and what the hosted CLI uses):
 //! - it owns maps and loaded programs, by id;
-//! - [`Runtime::load_program`] checks a program, then applies the **fixup** that turns
-//!   the kernel's pseudo `lddw` forms (map by fd/index, map value) into addresses, as
-//!   Linux's `resolve_pseudo_ldimm64` does after verification;
+//! - [`Runtime::load_program`] is the pipeline as named stages: **decode** the
+//!   instructions, **verify** them ([`crate::verifier`], which also resolves the map
+//!   references), **fix up** the pseudo `lddw` forms into the addresses verification
+//!   resolved (Linux's `convert_pseudo_ld_imm64`), **rewrite** context accesses into
+//!   rvbpf's own layout (Linux's `convert_ctx_accesses`), and the program is **ready**;
 //! - [`Runtime::run`] runs a program on a CPU claimed from a pool: at most one program
 //!   runs on a CPU at a time, as with Linux's disabled preemption, so per-CPU map values
 //!   are never shared between concurrent runs;
 //! - the kernel services helpers need (time, current task, trace output, reading
 //!   kernel memory) come from a [`Kernel`] the integrator implements;
-//! - [`hooks`] are named attach points.
+//! - [`hooks`] are named attach points; [`syscall`] is the `bpf()` command layer.
 
 pub mod context;
 pub mod env;
@@ -19,96 +21,72 @@ pub mod syscall;
 
 use alloc::collections::BTreeMap;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use spin::RwLock;
 
-use crate::helpers::linux::{self, Proto};
-use crate::helpers::HelperError;
-use crate::interp::{ExecError, Interpreter, Memory, NoTrace, RunOptions};
-use crate::jit::Engine;
-use crate::isa::{Insn, LdKind, Program, RawInsn};
-use crate::loader::{Object, ProgType};
+use crate::env::HelperError;
+use crate::helpers::{self, HelperCall, Proto};
+use crate::interp::{ExecError, Interpreter, NoTrace, RunOptions, DEFAULT_BUDGET};
+use crate::isa::{DecodeError, HelperId, Program, RawInsn};
+use crate::loader::Object;
 use crate::maps::{Map, MapDef, MapError, BPF_ANY};
+use crate::mem::Region;
+use crate::prog::{ProgType, ProgTypes};
+use crate::verifier::{self, LogSink, NoLog, ProgramInfo, Verified, VerifyError};
+pub use crate::helpers::{Kernel, ReadFault, StaticKernel, Task, MAX_TAIL_CALLS};
+pub use crate::verifier::{MapRef, MapRefError, MapResolver};
 pub use context::{Context, PtRegs};
-
-/// `MAX_TAIL_CALL_CNT`: tail calls one run may make.
-pub const MAX_TAIL_CALLS: u32 = 33;
-
-/// The task a helper sees as "current".
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Task {
-    pub pid: u32,
-    pub tgid: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub comm: [u8; 16],
-}
-
-/// The services of the kernel that hosts rvbpf, as helpers need them.
-pub trait Kernel: Send + Sync {
-    /// `CLOCK_MONOTONIC` in ns.
-    fn ktime_ns(&self) -> u64;
-    /// `CLOCK_BOOTTIME` in ns (includes suspend).
-    fn boot_ns(&self) -> u64 {
-        self.ktime_ns()
-    }
-    fn prandom_u32(&self) -> u32;
-    /// The task on whose behalf the program runs.
-    fn current_task(&self) -> Task;
-    /// One `bpf_trace_printk` line (what Linux writes to `trace_pipe`).
-    fn trace(&self, cpu: u32, line: &str);
-    /// Reads kernel memory at `addr` that is not one of the program's own regions
-    /// (`bpf_probe_read_kernel`). Must not fault; the default says every read faults.
-    fn probe_read(&self, _addr: u64, _dst: &mut [u8]) -> Result<(), ()> {
-        Err(())
-    }
-}
-
-/// A deterministic kernel: a clock that advances 1000 ns per reading, a fixed task, a
-/// linear congruential random stream, trace lines kept in memory. For tests and for
-/// reproducible runs.
-pub struct StaticKernel {
-    pub task: Task,
-    clock: AtomicU64,
-    rand: AtomicU64,
-    lines: spin::Mutex<Vec<String>>,
-}
-
-impl StaticKernel {
-    pub fn new(task: Task) -> StaticKernel {
-        StaticKernel { task, clock: AtomicU64::new(1_000_000), rand: AtomicU64::new(0x2545_f491_4f6c_dd1d), lines: spin::Mutex::new(Vec::new()) }
-    }
-    /// The trace lines written so far, emptying the buffer.
-    pub fn take_trace(&self) -> Vec<String> {
-        core::mem::take(&mut *self.lines.lock())
-    }
-}
-
-impl Kernel for StaticKernel {
-    fn ktime_ns(&self) -> u64 {
-        self.clock.fetch_add(1000, Ordering::Relaxed)
-    }
-    fn prandom_u32(&self) -> u32 {
-        let x = self.rand.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed).wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let z = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        ((z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb) >> 32) as u32
-    }
-    fn current_task(&self) -> Task {
-        self.task
-    }
-    fn trace(&self, _cpu: u32, line: &str) {
-        self.lines.lock().push(line.into());
-    }
-}
 
 #[cfg(feature = "std")]
 mod host;
 #[cfg(feature = "std")]
 pub use host::HostKernel;
+
+/// Which implementation executes programs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Engine {
+    /// The reference interpreter.
+    #[default]
+    Interp,
+    /// The RV64 JIT (executes on riscv64 only).
+    Jit,
+    /// Both, on separate copies of the input; any difference is an error.
+    Both,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Interp => "interp",
+            Engine::Jit => "jit",
+            Engine::Both => "both",
+        }
+    }
+
+    /// Whether JIT code runs (and so only programs a verifier would accept may run).
+    pub fn uses_jit(self) -> bool {
+        self != Engine::Interp
+    }
+}
+
+/// How the runtime runs a program.
+#[derive(Clone, Copy, Debug)]
+pub struct RunConfig {
+    pub engine: Engine,
+    /// The interpreter's instruction budget (JIT code is not metered: the verifier bounds it).
+    pub budget: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig { engine: Engine::Interp, budget: DEFAULT_BUDGET }
+    }
+}
 
 /// CPUs a run can be placed on; one run per CPU at a time. A run takes the lowest free
 /// CPU, so runs one after another all land on CPU 0, like a pinned thread on Linux.
@@ -150,40 +128,21 @@ impl CpuPool {
 /// An integrator's helper: r1-r5 in, r0 out.
 pub type HelperImpl = Arc<dyn Fn(&HelperCall, [u64; 5]) -> Result<u64, HelperError> + Send + Sync>;
 
-/// What a registered helper can see.
-pub struct HelperCall<'a> {
-    pub mem: &'a Memory,
-    pub cpu: u32,
-    pub kernel: &'a dyn Kernel,
-}
-
-/// Why a program was refused at load time.
+/// Why a program was refused at load time: the stage that refused it and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProgError {
     #[error("{0}")]
-    Decode(#[from] crate::isa::DecodeError),
-    #[error("instruction {pc}: unknown func {name}#{id}")]
-    UnknownHelper { pc: usize, id: i64, name: &'static str },
-    #[error("instruction {pc}: program of type {prog_type} is not allowed to call {name}#{id}")]
-    HelperNotAllowed { pc: usize, id: i64, name: &'static str, prog_type: &'static str },
-    #[error("instruction {pc}: cannot call GPL-restricted function {name}#{id} from non-GPL compatible program")]
-    GplOnly { pc: usize, id: i64, name: &'static str },
-    #[error("instruction {pc}: {reason}")]
-    Lddw { pc: usize, reason: String, errno: i32 },
+    Decode(#[from] DecodeError),
     #[error("{0}")]
-    Context(#[from] context::CtxError),
-    #[error("program uses more than {} maps", crate::loader::MAX_USED_MAPS)]
-    TooManyMaps,
+    Verify(#[from] VerifyError),
 }
 
 impl ProgError {
     /// The errno Linux gives for the same refusal.
     pub fn errno(&self) -> i32 {
-        use crate::errno::*;
         match self {
-            ProgError::Lddw { errno, .. } => *errno,
-            ProgError::TooManyMaps => E2BIG,
-            _ => EINVAL,
+            ProgError::Decode(_) => crate::errno::EINVAL,
+            ProgError::Verify(e) => e.errno(),
         }
     }
 }
@@ -194,27 +153,13 @@ pub struct ProgramLoad<'a> {
     pub prog_type: ProgType,
     pub insns: &'a [RawInsn],
     pub license: &'a str,
+    /// Names of the program's functions by first slot (the loader's function list;
+    /// empty: the functions are named `func#N`).
+    pub functions: &'a [(String, usize)],
     /// The map an `lddw` names: by `fd_array` index (`BPF_PSEUDO_MAP_IDX[_VALUE]`) or by
     /// fd (`BPF_PSEUDO_MAP_FD[_VALUE]`). [`fd_array`] makes one from a list of maps.
     pub maps: &'a MapResolver<'a>,
 }
-
-/// How an `lddw` names its map.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MapRef {
-    Index(u32),
-    Fd(i32),
-}
-
-/// Why a map reference does not resolve: Linux's errno and the verifier log's words.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MapRefError {
-    pub errno: i32,
-    pub reason: String,
-}
-
-/// Resolves the map references of a program being loaded.
-pub type MapResolver<'a> = dyn Fn(MapRef) -> Result<Arc<Map>, MapRefError> + 'a;
 
 /// A resolver whose `fd_array` is `maps` and which knows no fds (what an object load
 /// uses: the loader emits `BPF_PSEUDO_MAP_IDX` in map order).
@@ -236,11 +181,11 @@ pub struct LoadedProgram {
     /// Maps the program uses, in first-use order.
     pub maps: Vec<Arc<Map>>,
     /// The memory of those maps the program may touch (fixed for the maps' lifetime).
-    map_regions: Vec<crate::interp::Region>,
+    map_regions: Vec<Region>,
     interp: Interpreter,
     /// The JIT-compiled program, made on the first JIT run.
     #[cfg(feature = "jit")]
-    jit: spin::Once<Result<crate::jit::rv64::exec::JitProgram, crate::jit::rv64::emit::JitError>>,
+    jit: spin::Once<Result<crate::jit::rv64::exec::JitProgram, crate::jit::rv64::error::JitError>>,
 }
 
 impl LoadedProgram {
@@ -263,7 +208,7 @@ enum NoJit {}
 
 #[cfg(not(feature = "jit"))]
 impl NoJit {
-    fn run_with(&self, _: u64, _: u64, _: Vec<crate::interp::Region>, _: &mut dyn crate::helpers::Env) -> Result<crate::interp::Outcome, ExecError> {
+    fn run_with(&self, _: u64, _: u64, _: Vec<Region>, _: &mut dyn crate::env::Env) -> Result<crate::interp::Outcome, ExecError> {
         match *self {}
     }
 }
@@ -309,7 +254,7 @@ pub struct Runtime {
     next_id: AtomicU32,
     maps: RwLock<BTreeMap<u32, Arc<Map>>>,
     progs: RwLock<BTreeMap<u32, Arc<LoadedProgram>>>,
-    custom: RwLock<BTreeMap<u32, (Proto, HelperImpl)>>,
+    custom: RwLock<BTreeMap<HelperId, (Proto, HelperImpl)>>,
     pub hooks: hooks::Hooks,
 }
 
@@ -412,42 +357,54 @@ impl Runtime {
 
     /// Registers an integrator helper. Its id must not be one of the Linux helpers.
     pub fn register_helper(&self, proto: Proto, f: HelperImpl) -> Result<(), MapError> {
-        if linux::proto(proto.id).is_some() {
+        if helpers::linux(proto.id).is_some() {
             return Err(MapError { errno: crate::errno::EEXIST, what: "helper id belongs to a Linux helper" });
         }
         self.custom.write().insert(proto.id, (proto, f));
         Ok(())
     }
 
-    fn custom_helper(&self, id: u32) -> Option<(Proto, HelperImpl)> {
+    fn custom_helper(&self, id: HelperId) -> Option<(Proto, HelperImpl)> {
         self.custom.read().get(&id).cloned()
     }
 
-    /// Loads a program: decodes it, checks its helper calls against the prototypes and
-    /// its program type, resolves its map references, and (for XDP) rewrites its context
-    /// accesses. The verifier (a later issue) slots in before the fixup.
-    pub fn load_program(&self, req: &ProgramLoad) -> Result<Arc<LoadedProgram>, ProgError> {
-        let bytes: Vec<u8> = req.insns.iter().flat_map(|i| i.to_bytes()).collect();
-        let prog = Program::decode(&bytes)?;
-        let gpl = license_is_gpl_compatible(req.license);
-        for (i, insn) in prog.insns().iter().enumerate() {
-            if let Insn::Call { helper } = *insn {
-                let pc = prog.pc_of(i);
-                let id = helper as i64;
-                let proto = u32::try_from(helper).ok().and_then(|h| linux::proto(h).copied().or_else(|| self.custom_helper(h).map(|c| c.0)));
-                let Some(proto) = proto else { return Err(ProgError::UnknownHelper { pc, id, name: "unknown" }) };
-                if linux::proto(proto.id).is_some() && !linux::allowed(req.prog_type, proto.id) {
-                    return Err(ProgError::HelperNotAllowed { pc, id, name: proto.name, prog_type: req.prog_type.name() });
-                }
-                if proto.gpl_only && !gpl {
-                    return Err(ProgError::GplOnly { pc, id, name: proto.name });
-                }
-            }
+    /// The helper `id` as the verifier sees it: a Linux helper with the program types
+    /// that may call it, or an integrator's, which every type may call.
+    fn helper_signature(&self, id: HelperId) -> Option<(Proto, ProgTypes)> {
+        match helpers::linux(id) {
+            Some(h) => Some((h.proto, h.types)),
+            None => self.custom_helper(id).map(|(p, _)| (p, ProgTypes::ALL)),
         }
-        let (prog, maps) = self.fixup(&prog, req)?;
-        let prog = if req.prog_type == ProgType::Xdp { context::convert_xdp_ctx(&prog)? } else { prog };
+    }
+
+    /// Loads a program through the pipeline's stages (see the module doc).
+    pub fn load_program(&self, req: &ProgramLoad) -> Result<Arc<LoadedProgram>, ProgError> {
+        self.load_program_logged(req, &mut NoLog)
+    }
+
+    /// [`Runtime::load_program`], writing the verifier's log to `log`: what it checked,
+    /// or the line that says why the program was refused.
+    pub fn load_program_logged(&self, req: &ProgramLoad, log: &mut dyn LogSink) -> Result<Arc<LoadedProgram>, ProgError> {
+        let loaded = self.stages(req, log);
+        if let Err(e) = &loaded {
+            log.line(&e.to_string());
+        }
+        loaded
+    }
+
+    fn stages(&self, req: &ProgramLoad, log: &mut dyn LogSink) -> Result<Arc<LoadedProgram>, ProgError> {
+        // decode
+        let prog = Program::from_raw(req.insns)?.with_names(req.functions)?;
+        // verify (resolving the map references)
+        let gpl = license_is_gpl_compatible(req.license);
+        let helpers = |id| self.helper_signature(id);
+        let mut info = ProgramInfo { prog_type: req.prog_type, ctx: req.prog_type.ctx(), helpers: &helpers, gpl, maps: req.maps, log };
+        let verified = verifier::verify(&prog, &mut info)?;
+        // fix up ld_imm64, then rewrite context accesses
+        let prog = context::convert_ctx_accesses(&fixup(&prog, &verified), req.prog_type, &verified.ctx_loads);
+        // ready
         let id = self.new_id();
-        let map_regions = maps.iter().flat_map(|m| m.regions()).collect();
+        let map_regions = verified.maps.iter().flat_map(|m| m.regions()).collect();
         let loaded = Arc::new(LoadedProgram {
             id,
             name: req.name.into(),
@@ -455,55 +412,13 @@ impl Runtime {
             gpl,
             interp: Interpreter::new(&prog),
             program: prog,
-            maps,
+            maps: verified.maps,
             map_regions,
             #[cfg(feature = "jit")]
             jit: spin::Once::new(),
         });
         self.progs.write().insert(id, loaded.clone());
         Ok(loaded)
-    }
-
-    /// `resolve_pseudo_ldimm64`: map references become the map's handle (its address),
-    /// map-value references the value's address.
-    fn fixup(&self, prog: &Program, req: &ProgramLoad) -> Result<(Program, Vec<Arc<Map>>), ProgError> {
-        use crate::errno::*;
-        let mut maps: Vec<Arc<Map>> = Vec::new();
-        let mut out = Vec::with_capacity(prog.insns().len());
-        for (i, insn) in prog.insns().iter().enumerate() {
-            let pc = prog.pc_of(i);
-            let Insn::LdImm64 { kind, dst, imm, next_imm } = *insn else {
-                out.push(*insn);
-                continue;
-            };
-            let bad = |reason: String, errno: i32| ProgError::Lddw { pc, reason, errno };
-            let map = match kind {
-                LdKind::Imm64 => {
-                    out.push(*insn);
-                    continue;
-                }
-                LdKind::MapIdx | LdKind::MapValueIdx => (req.maps)(MapRef::Index(imm as u32)).map_err(|e| bad(e.reason, e.errno))?,
-                LdKind::MapFd | LdKind::MapValueFd => (req.maps)(MapRef::Fd(imm)).map_err(|e| bad(e.reason, e.errno))?,
-                LdKind::VarAddr | LdKind::CodeAddr => return Err(bad(format!("lddw source {} is not supported", kind.src()), EINVAL)),
-            };
-            let value = match kind {
-                LdKind::MapIdx | LdKind::MapFd => {
-                    if next_imm != 0 {
-                        return Err(bad("map reference with a non-zero second immediate".into(), EINVAL));
-                    }
-                    Arc::as_ptr(&map) as u64
-                }
-                _ => map.direct_value_addr(next_imm as u32).map_err(|e| bad(format!("map {}: {}", map.name(), e.what), e.errno))?,
-            };
-            if !maps.iter().any(|m| Arc::ptr_eq(m, &map)) {
-                maps.push(map);
-                if maps.len() > crate::loader::MAX_USED_MAPS {
-                    return Err(ProgError::TooManyMaps);
-                }
-            }
-            out.push(Insn::LdImm64 { kind: LdKind::Imm64, dst, imm: value as i32, next_imm: (value >> 32) as i32 });
-        }
-        Ok((Program::new(out).expect("fixup keeps the program's shape"), maps))
     }
 
     /// Creates an object's maps (global data initialised, `.rodata` frozen), loads every
@@ -525,7 +440,7 @@ impl Runtime {
         let resolve = fd_array(&by_index);
         let mut programs = Vec::new();
         for p in obj.programs.iter().filter(|p| p.kind.autoload) {
-            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), insns: &p.insns, license: &obj.license, maps: &resolve };
+            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve };
             let loaded = self.load_program(&req).map_err(|err| ObjectError::Program { program: p.name.clone(), err })?;
             programs.push(loaded);
         }
@@ -539,31 +454,24 @@ impl Runtime {
     }
 
     /// Runs `prog` with `ctx` (and any tail calls it makes).
-    pub fn run(&self, prog: &Arc<LoadedProgram>, ctx: &mut Context, opts: &RunOptions) -> Result<RunResult, RunError> {
+    pub fn run(&self, prog: &Arc<LoadedProgram>, ctx: &mut Context, opts: &RunConfig) -> Result<RunResult, RunError> {
         if !ctx.fits(prog.prog_type) {
-            let context = match ctx {
-                Context::Kprobe(_) => "kprobe",
-                Context::Tracepoint(_) => "tracepoint",
-                Context::RawTracepoint(_) => "raw_tracepoint",
-                Context::Raw(_) => "raw memory",
-                Context::Xdp { .. } => "xdp",
-                Context::Skb { .. } => "__sk_buff",
-            };
-            return Err(RunError::WrongContext { context, prog_type: prog.prog_type.name() });
+            return Err(RunError::WrongContext { context: ctx.kind(), prog_type: prog.prog_type.name() });
         }
         let cpu = self.cpus.claim();
-        let frame = context::Frame::new(ctx);
+        let laid = context::ContextMemory::new(ctx);
+        let interp = RunOptions { budget: opts.budget };
         let mut cur = prog.clone();
         let mut tail_calls = 0;
         let mut executed = 0;
         loop {
-            let mut regions = Vec::with_capacity(frame.regions.len() + cur.map_regions.len());
-            regions.extend_from_slice(&frame.regions);
+            let mut regions = Vec::with_capacity(laid.regions.len() + cur.map_regions.len());
+            regions.extend_from_slice(&laid.regions);
             regions.extend_from_slice(&cur.map_regions);
-            let mut env = env::ProgEnv { rt: self, prog: cur.clone(), cpu: cpu.id, tail_calls, packet: frame.packet };
+            let mut env = env::ProgEnv { rt: self, prog: cur.clone(), cpu: cpu.id, tail_calls, packet: laid.packet };
             let out = match opts.engine {
-                Engine::Interp => cur.interp.run_with(frame.r1, frame.r2, regions, &mut env, opts, &mut NoTrace),
-                Engine::Jit => cur.jit_program()?.run_with(frame.r1, frame.r2, regions, &mut env),
+                Engine::Interp => cur.interp.run_with(laid.r1, laid.r2, regions, &mut env, &interp, &mut NoTrace),
+                Engine::Jit => cur.jit_program()?.run_with(laid.r1, laid.r2, regions, &mut env),
                 Engine::Both => return Err(RunError::BothEngines),
             }
             .map_err(|err| RunError::Exec { program: cur.name.clone(), err })?;
@@ -576,6 +484,21 @@ impl Runtime {
                 None => return Ok(RunResult { r0: out.r0, insns_executed: executed, tail_calls, cpu: cpu.id }),
             }
         }
+    }
+}
+
+/// The fix-up stage (Linux's `convert_pseudo_ld_imm64`): every pseudo `lddw` loads the
+/// value verification resolved for it.
+fn fixup(prog: &Program, verified: &Verified) -> Program {
+    let resolved = prog.resolve_lddw(|pc, _, _, _| verified.lddw_value(pc).ok_or(pc));
+    // Verification resolves every pseudo lddw or refuses the program.
+    resolved.unwrap_or_else(|pc| unreachable!("verification left the lddw at slot {pc} unresolved"))
+}
+
+/// Tail calls find their targets among the loaded programs.
+impl helpers::Programs for Runtime {
+    fn prog_type(&self, id: u32) -> Option<ProgType> {
+        self.program(id).map(|p| p.prog_type)
     }
 }
 

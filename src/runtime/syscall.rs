@@ -25,19 +25,17 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{context::PtRegs, Context, LoadedProgram, MapRef, MapRefError, ProgramLoad, Runtime};
+use super::{context::PtRegs, Context, LoadedProgram, MapRef, MapRefError, ProgramLoad, RunConfig, Runtime};
 use crate::errno::*;
-use crate::interp::RunOptions;
-use crate::isa::RawInsn;
-use crate::loader::ProgType;
+use crate::isa::{RawInsn, MAX_SLOTS};
+use crate::prog::ProgType;
+use crate::verifier::LogSink;
 use crate::maps::{create_flags, valid_name, Map, MapDef, BPF_ANY, BPF_F_LOCK};
 
 /// `sizeof(union bpf_attr)` in Linux 6.18.
 pub const ATTR_SIZE: usize = 168;
 /// Attrs larger than a page are refused.
 pub const PAGE_SIZE: usize = 4096;
-/// `BPF_COMPLEXITY_LIMIT_INSNS`.
-pub const MAX_INSNS: u32 = 1_000_000;
 
 /// Command numbers (`enum bpf_cmd`).
 pub mod cmd {
@@ -569,7 +567,7 @@ impl Bpf {
         }
     }
 
-    fn prog_load_inner(&self, a: &Attr, mem: &dyn UserMemory, log: &mut String) -> Res<i64> {
+    fn prog_load_inner(&self, a: &Attr, mem: &dyn UserMemory, log: &mut dyn LogSink) -> Res<i64> {
         let Some(prog_type) = ProgType::from_u32(a.u32(0)) else {
             return Err(EINVAL);
         };
@@ -582,7 +580,7 @@ impl Bpf {
             return Err(EINVAL);
         }
         let insn_cnt = a.u32(4);
-        if insn_cnt == 0 || insn_cnt > MAX_INSNS {
+        if insn_cnt == 0 || insn_cnt as usize > MAX_SLOTS {
             return Err(E2BIG);
         }
         let license = read_str(mem, a.u64(16), 128)?.ok_or(EINVAL)?;
@@ -591,7 +589,7 @@ impl Bpf {
         // need BTF objects, which this runtime does not have.
         let unsupported = [(72, "prog_btf_fd"), (88, "func_info_cnt"), (104, "line_info_cnt"), (108, "attach_btf_id"), (112, "attach_prog_fd"), (116, "core_relo_cnt"), (144, "prog_token_fd"), (160, "signature_size")];
         if let Some((_, what)) = unsupported.iter().find(|(off, _)| a.u32(*off) != 0) {
-            log.push_str(&format!("rvbpf: {what} is not supported (no BTF objects)\n"));
+            log.line(&format!("rvbpf: {what} is not supported (no BTF objects)"));
             return Err(EINVAL);
         }
         if a.u32(64) != 0 {
@@ -601,7 +599,7 @@ impl Bpf {
         mem.read(a.u64(8), &mut bytes).map_err(fault)?;
         let insns: Vec<RawInsn> = bytes.chunks_exact(8).map(|c| RawInsn::from_bytes(c.try_into().expect("8 bytes"))).collect();
         if prog_type == ProgType::Syscall && !sleepable {
-            log.push_str("Syscall programs can only be sleepable\n");
+            log.line("Syscall programs can only be sleepable");
             return Err(EINVAL);
         }
         let (fd_array, fd_array_cnt) = (a.u64(120), a.u32(148));
@@ -620,17 +618,10 @@ impl Bpf {
             };
             self.map_fd(fd as u32).map_err(|errno| MapRefError { errno, reason: format!("fd {fd} is not pointing to valid bpf_map") })
         };
-        let req = ProgramLoad { name: &name, prog_type, insns: &insns, license: &license, maps: &resolve };
-        match self.rt.load_program(&req) {
-            Ok(p) => {
-                log.push_str(&format!("rvbpf: {insn_cnt} insns checked: decoding, helper prototypes, map references (no verifier yet)\n"));
-                Ok(self.install(File::Prog(p)) as i64)
-            }
-            Err(e) => {
-                log.push_str(&format!("{e}\n"));
-                Err(e.errno())
-            }
-        }
+        let req = ProgramLoad { name: &name, prog_type, insns: &insns, license: &license, functions: &[], maps: &resolve };
+        // The stages write what they checked, or why they refused, to the log.
+        let p = self.rt.load_program_logged(&req, log).map_err(|e| e.errno())?;
+        Ok(self.install(File::Prog(p)) as i64)
     }
 
     fn prog_test_run(&self, a: &mut Attr, mem: &dyn UserMemory) -> Res<i64> {
@@ -653,7 +644,7 @@ impl Bpf {
             Ok(v)
         };
         let runs = repeat.max(1);
-        let opts = RunOptions::default();
+        let opts = RunConfig::default();
         let mut retval = 0u64;
         let t0 = self.rt.kernel().ktime_ns();
         let mut run = |ctx: &mut Context| -> Res<()> {

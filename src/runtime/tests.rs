@@ -17,15 +17,15 @@ fn raw(src: &str) -> Vec<RawInsn> {
 
 fn load(rt: &Runtime, t: ProgType, src: &str, license: &str) -> Result<Arc<LoadedProgram>, ProgError> {
     let insns = raw(src);
-    rt.load_program(&ProgramLoad { name: "t", prog_type: t, insns: &insns, license, maps: &fd_array(&[]) })
+    rt.load_program(&ProgramLoad { name: "t", prog_type: t, insns: &insns, license, functions: &[], maps: &fd_array(&[]) })
 }
 
 #[test]
 fn helper_checks_at_load() {
     let rt = rt();
-    assert!(matches!(load(&rt, ProgType::Syscall, "call 9999\nexit", "GPL"), Err(ProgError::UnknownHelper { pc: 0, .. })));
-    assert!(matches!(load(&rt, ProgType::Xdp, "call 14\nexit", "GPL"), Err(ProgError::HelperNotAllowed { .. })), "xdp has no current task");
-    assert!(matches!(load(&rt, ProgType::Kprobe, "call 113\nexit", "MIT"), Err(ProgError::GplOnly { .. })));
+    assert!(matches!(load(&rt, ProgType::Syscall, "call 9999\nexit", "GPL"), Err(ProgError::Verify(VerifyError::UnknownHelper { pc: 0, .. }))));
+    assert!(matches!(load(&rt, ProgType::Xdp, "call 14\nexit", "GPL"), Err(ProgError::Verify(VerifyError::HelperNotAllowed { .. }))), "xdp has no current task");
+    assert!(matches!(load(&rt, ProgType::Kprobe, "call 113\nexit", "MIT"), Err(ProgError::Verify(VerifyError::GplOnly { .. }))));
     assert!(load(&rt, ProgType::Kprobe, "call 113\nexit", "Dual MIT/GPL").is_ok());
     let e = load(&rt, ProgType::Syscall, "lddw %r1, map_fd(3)\nexit", "GPL").unwrap_err();
     assert_eq!(e.errno(), crate::errno::EBADF);
@@ -46,12 +46,12 @@ fn hooks_fire_attached_programs_in_order() {
     rt.hooks.attach("kprobe/f", b.clone()).unwrap();
     let mut regs = PtRegs::default();
     regs.set("a0", 40);
-    let r: Vec<u64> = rt.fire("kprobe/f", &mut Context::Kprobe(&regs), &RunOptions::default()).unwrap().into_iter().map(|r| r.unwrap().r0).collect();
+    let r: Vec<u64> = rt.fire("kprobe/f", &mut Context::Kprobe(&regs), &RunConfig::default()).unwrap().into_iter().map(|r| r.unwrap().r0).collect();
     assert_eq!(r, vec![41, 42]);
     rt.hooks.detach(la).unwrap();
     assert_eq!(rt.hooks.detach(la).unwrap_err().errno(), crate::errno::ENOENT);
     rt.remove_program(b.id);
-    assert!(rt.fire("kprobe/f", &mut Context::Kprobe(&regs), &RunOptions::default()).unwrap().is_empty());
+    assert!(rt.fire("kprobe/f", &mut Context::Kprobe(&regs), &RunConfig::default()).unwrap().is_empty());
 }
 
 #[test]
@@ -59,9 +59,9 @@ fn kprobe_context_is_read_only() {
     let rt = rt();
     let p = load(&rt, ProgType::Kprobe, "stdw [%r1+80], 1\nexit", "GPL").unwrap();
     let regs = PtRegs::default();
-    let e = rt.run(&p, &mut Context::Kprobe(&regs), &RunOptions::default()).unwrap_err();
+    let e = rt.run(&p, &mut Context::Kprobe(&regs), &RunConfig::default()).unwrap_err();
     assert!(matches!(e, RunError::Exec { .. }), "{e}");
-    assert!(rt.run(&p, &mut Context::Raw(&mut [0u8; 8]), &RunOptions::default()).is_err(), "wrong context type");
+    assert!(rt.run(&p, &mut Context::Raw(&mut [0u8; 8]), &RunConfig::default()).is_err(), "wrong context type");
 }
 
 /// Loads `src` (whose `map_idx(0)` is a one-slot prog array) and puts the program itself
@@ -69,7 +69,7 @@ fn kprobe_context_is_read_only() {
 fn self_tail_caller(rt: &Runtime, src: &str) -> Arc<LoadedProgram> {
     let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
     let insns = raw(src);
-    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", maps: &fd_array(core::slice::from_ref(&pa)) }).unwrap();
+    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&pa)) }).unwrap();
     pa.update(&0u32.to_ne_bytes(), &p.id.to_ne_bytes(), 0).unwrap();
     p
 }
@@ -80,16 +80,16 @@ fn tail_calls_stop_at_33() {
     // Tail-calls itself forever; falls through with r0 = 7 when refused.
     let p = self_tail_caller(&rt, "lddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
     for engine in engines() {
-        let r = rt.run(&p, &mut Context::Raw(&mut []), &RunOptions { engine, ..Default::default() }).unwrap();
+        let r = rt.run(&p, &mut Context::Raw(&mut []), &RunConfig { engine, ..Default::default() }).unwrap();
         assert_eq!((r.r0, r.tail_calls), (7, MAX_TAIL_CALLS), "{}", engine.name());
     }
 }
 
 /// The engines this host executes: the interpreter, and the JIT on riscv64.
-fn engines() -> Vec<crate::jit::Engine> {
-    let mut v = alloc::vec![crate::jit::Engine::Interp];
+fn engines() -> Vec<Engine> {
+    let mut v = alloc::vec![Engine::Interp];
     if cfg!(all(feature = "jit", target_arch = "riscv64")) {
-        v.push(crate::jit::Engine::Jit);
+        v.push(Engine::Jit);
     }
     v
 }
@@ -100,7 +100,7 @@ fn tail_call_from_a_subprogram_is_refused_by_both_engines() {
     // main calls the subprogram at slot 2, which tail-calls (slot 5).
     let p = self_tail_caller(&rt, "call local +1\nexit\nlddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
     for engine in engines() {
-        let e = rt.run(&p, &mut Context::Raw(&mut []), &RunOptions { engine, ..Default::default() }).unwrap_err();
+        let e = rt.run(&p, &mut Context::Raw(&mut []), &RunConfig { engine, ..Default::default() }).unwrap_err();
         assert!(e.to_string().contains("at instruction 5: bpf_tail_call from a bpf-to-bpf subprogram"), "{}: {e}", engine.name());
     }
 }
@@ -108,9 +108,9 @@ fn tail_call_from_a_subprogram_is_refused_by_both_engines() {
 #[test]
 fn integrator_helpers_run_and_cannot_shadow_linux_ids() {
     let rt = rt();
-    let proto = |id| linux::Proto { id, name: "double", ret: linux::Ret::Integer, args: [linux::Arg::Anything, linux::Arg::None, linux::Arg::None, linux::Arg::None, linux::Arg::None], gpl_only: false };
+    let proto = |id| Proto { id: HelperId(id), name: "double", ret: helpers::Ret::Integer, args: [helpers::Arg::Anything, helpers::Arg::None, helpers::Arg::None, helpers::Arg::None, helpers::Arg::None], gpl_only: false };
     assert!(rt.register_helper(proto(1), Arc::new(|_, a| Ok(a[0] * 2))).is_err(), "id 1 is map_lookup_elem");
     rt.register_helper(proto(1000), Arc::new(|_, a| Ok(a[0] * 2))).unwrap();
     let p = load(&rt, ProgType::Syscall, "mov %r1, 21\ncall 1000\nexit", "GPL").unwrap();
-    assert_eq!(rt.run(&p, &mut Context::Raw(&mut []), &RunOptions::default()).unwrap().r0, 42);
+    assert_eq!(rt.run(&p, &mut Context::Raw(&mut []), &RunConfig::default()).unwrap().r0, 42);
 }

@@ -16,7 +16,7 @@
 
 use proptest::prelude::Rng;
 use proptest::test_runner::{RngAlgorithm, TestRng};
-use rvbpf::isa::{AluOp, AtomicOp, EndKind, EndWidth, Insn, JmpCond, LdKind, Reg, Size, Source, SxWidth, Width};
+use rvbpf::isa::{AluOp, AtomicOp, EndKind, EndWidth, HelperId, Insn, JmpCond, LdKind, Reg, Size, Source, SxWidth, Width};
 
 /// A deterministic source of choices for one program.
 pub struct Gen {
@@ -231,7 +231,7 @@ impl Builder<'_> {
             out.push(Item::Insn(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: r, src: Source::Imm(id) }));
             out.push(Item::Insn(Insn::Callx { reg: r }));
         } else {
-            out.push(Item::Insn(Insn::Call { helper: id }));
+            out.push(Item::Insn(Insn::Call { helper: HelperId(id) }));
         }
         self.reinit_args(out);
     }

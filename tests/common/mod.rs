@@ -58,7 +58,7 @@ pub fn insn() -> impl Strategy<Value = Insn> {
         imm().prop_map(|imm| Insn::Gotol { imm }),
         (width(), prop::sample::select(JmpCond::ALL.to_vec()), reg(), source(), any::<i16>())
             .prop_map(|(width, cond, dst, src, off)| Insn::Jmp { width, cond, dst, src, off }),
-        imm().prop_map(|helper| Insn::Call { helper }),
+        imm().prop_map(|helper| Insn::Call { helper: HelperId(helper) }),
         imm().prop_map(|imm| Insn::CallLocal { imm }),
         reg().prop_map(|reg| Insn::Callx { reg }),
         Just(Insn::Exit),

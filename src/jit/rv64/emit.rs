@@ -10,7 +10,8 @@ use dynasmrt::riscv::RiscvRelocation;
 use dynasmrt::{dynasm, DynamicLabel, DynasmApi, DynasmLabelApi, VecAssembler};
 
 use super::insn::*;
-use super::lower::{self, Dist, Ext, LowerError};
+use super::error::JitError;
+use super::lower::{self, Dist, Ext};
 use crate::isa::Program;
 
 /// A compiled program: the code and what each part of it came from.
@@ -32,19 +33,6 @@ pub struct Image {
 
 /// BPF instruction classes by the low three bits of the opcode.
 pub const CLASS_NAMES: [&str; 8] = ["ld", "ldx", "st", "stx", "alu", "jmp", "jmp32", "alu64"];
-
-/// Why a program has no image.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum JitError {
-    #[error("{0}")]
-    Lower(#[from] LowerError),
-    #[error("branch reaches did not settle in {0} passes")]
-    NoFixpoint(u32),
-    #[error("code generation failed: {0}")]
-    Emit(String),
-    #[error("executing JIT code needs a riscv64 host; from a checkout, run the same under qemu-riscv64 with: {}", super::exec::QEMU_HINT)]
-    NotRiscv64,
-}
 
 const MAX_PASSES: u32 = 32;
 

@@ -12,16 +12,13 @@
 
 use alloc::vec::Vec;
 
-use super::emit::{compile, Image, JitError};
+use super::emit::{compile, Image};
+use super::error::JitError;
 use super::lower::Ext;
-use crate::helpers::{Env, Flow, HelperError};
-use crate::interp::{ExecError, ExecErrorKind, Memory, Outcome, Region, MAX_FRAMES, STACK_FRAME};
-use crate::isa::{Insn, LdKind, Program};
-
-/// The command that runs rvbpf under qemu-riscv64 from a checkout, for the message on
-/// other hosts.
-pub const QEMU_HINT: &str =
-    "cargo run --release --target riscv64gc-unknown-linux-gnu --no-default-features --features std,cli,jit -- <same arguments>";
+use crate::env::{Env, Flow, HelperError};
+use crate::interp::{ExecError, ExecErrorKind, Outcome};
+use crate::isa::{HelperId, Program};
+use crate::mem::{Memory, Region, STACK_SIZE};
 
 /// Whether this host executes JIT code (riscv64); the error says how to run under qemu.
 pub fn host_check() -> Result<(), JitError> {
@@ -47,7 +44,7 @@ pub struct JitProgram {
 enum Stop {
     Exit,
     TailCall { target: u64, site: u64 },
-    Error { site: u64, id: i64, err: HelperError },
+    Error { site: u64, kind: ExecErrorKind },
 }
 
 /// What the code and the dispatcher share during one run. `#[repr(C)]`: the stop path
@@ -76,11 +73,12 @@ extern "C" fn dispatch(a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, id: u64, ctx
     // SAFETY: the code passes back the context pointer `run` gave it, which outlives the
     // run, and nothing else refers to it while the helper runs.
     let ctx = unsafe { &mut *ctx };
-    let id = id as i64;
     let mut stop = |s: Stop, r0: u64| {
         ctx.stop = Some(s);
         Ret { r0, stop: 1 }
     };
+    // `call` puts its sign-extended imm in a5, `callx` its register.
+    let Some(id) = HelperId::from_reg(id) else { return stop(Stop::Error { site, kind: ExecErrorKind::UnknownCallx { value: id } }, 0) };
     // A panic must not unwind into JIT code: it becomes the helper's error.
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.env.call(id, [a1, a2, a3, a4, a5], ctx.mem)))
         .unwrap_or(Err(HelperError::Invalid("the helper panicked")));
@@ -88,29 +86,13 @@ extern "C" fn dispatch(a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, id: u64, ctx
         Ok(Flow::Continue(v)) => Ret { r0: v, stop: 0 },
         Ok(Flow::Exit(v)) => stop(Stop::Exit, v),
         Ok(Flow::TailCall(target)) => stop(Stop::TailCall { target, site }, 0),
-        Err(err) => stop(Stop::Error { site, id, err }, 0),
+        Err(err) => stop(Stop::Error { site, kind: ExecErrorKind::Helper { id, err } }, 0),
     }
 }
 
 /// The entry's signature (see [`super::lower::header`]).
 #[cfg(target_arch = "riscv64")]
 type Entry = unsafe extern "C" fn(r1: u64, r2: u64, r10: u64, ctx: *mut RunCtx<'_>, dispatch: usize, floor: u64) -> Ret;
-
-/// Replaces every pseudo `lddw` by the constant `env` gives it (map handles, map-value
-/// and variable addresses, code addresses), as the interpreter would when reaching it.
-pub fn resolve_lddw(prog: &Program, env: &mut dyn Env) -> Result<Program, ExecError> {
-    let mut out = Vec::with_capacity(prog.insns().len());
-    for (pc, insn) in prog.iter() {
-        match *insn {
-            Insn::LdImm64 { kind, dst, imm, next_imm } if kind != LdKind::Imm64 => {
-                let v = env.ld_imm64(kind, imm, next_imm, pc).map_err(|err| ExecError { pc, kind: ExecErrorKind::LdImm64 { kind, imm, err } })?;
-                out.push(Insn::LdImm64 { kind: LdKind::Imm64, dst, imm: v as i32, next_imm: (v >> 32) as i32 });
-            }
-            i => out.push(i),
-        }
-    }
-    Ok(Program::new(out).expect("resolving lddw keeps the program's shape"))
-}
 
 impl JitProgram {
     /// Compiles `prog` (lddw resolved) and maps the code executable.
@@ -146,9 +128,9 @@ impl JitProgram {
     /// Runs with r1, r2 and the regions helpers may access, like the interpreter's
     /// `run_with`. `insns_executed` is 0: JIT code does not count.
     pub fn run_with(&self, r1: u64, r2: u64, regions: Vec<Region>, env: &mut dyn Env) -> Result<Outcome, ExecError> {
-        let mut stack = alloc::vec![0u64; STACK_FRAME * MAX_FRAMES / 8];
+        let mut stack = alloc::vec![0u64; STACK_SIZE / 8];
         let base = stack.as_mut_ptr() as u64;
-        let top = base + (STACK_FRAME * MAX_FRAMES) as u64;
+        let top = base + STACK_SIZE as u64;
         let mem = Memory::new(base..top, regions);
         let mut ctx = RunCtx { r10_at_stop: top, depth_site: 0, env, mem: &mem, stop: None };
         #[cfg(target_arch = "riscv64")]
@@ -158,7 +140,7 @@ impl JitProgram {
             // promise: a valid or verified program) and `ctx` through the dispatcher.
             let ret = unsafe {
                 let entry: Entry = core::mem::transmute(self.code.as_ptr());
-                entry(r1, r2, top, &mut ctx, dispatch as *const () as usize, base + STACK_FRAME as u64)
+                entry(r1, r2, top, &mut ctx, dispatch as *const () as usize, base + crate::mem::STACK_FRAME as u64)
             };
             let done = |r0: u64, tail_call: Option<u64>| Ok(Outcome { r0, insns_executed: 0, tail_call });
             match ret.stop as i64 {
@@ -170,7 +152,7 @@ impl JitProgram {
                 Some(Stop::Exit) => done(ret.r0, None),
                 Some(Stop::TailCall { site, .. }) if ctx.r10_at_stop != top => Err(ExecError { pc: self.slot_at(site), kind: ExecErrorKind::TailCallInSubprog }),
                 Some(Stop::TailCall { target, .. }) => done(0, Some(target)),
-                Some(Stop::Error { site, id, err }) => Err(ExecError { pc: self.slot_at(site), kind: ExecErrorKind::Helper { id, err } }),
+                Some(Stop::Error { site, kind }) => Err(ExecError { pc: self.slot_at(site), kind }),
                 None => unreachable!("the code stops only when the dispatcher says so"),
             }
         }

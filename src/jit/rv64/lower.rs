@@ -48,7 +48,7 @@ pub const FLOOR: Reg = Reg::S9;
 /// dispatcher returns 1 when a helper stops the program).
 pub const STOP_CALL_DEPTH: i64 = 2;
 /// Bytes of one BPF stack frame; a call moves r10 down by this much.
-pub const STACK_FRAME: i64 = 512;
+const STACK_FRAME: i64 = crate::mem::STACK_FRAME as i64;
 
 /// How far a branch or jump reaches: the sizing passes pick the smallest that fits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -159,7 +159,7 @@ pub fn shape(insn: &Insn, dist: Dist, ext: Ext) -> Shape {
         Insn::Jmp { src, .. } => Form::Jmp { konst: if let Source::Imm(i) = src { Const::of(i as i64) } else { Const::Zero }, dist },
         // `jal` reaches ±1 MiB: near and mid are one form.
         Insn::Ja { .. } | Insn::Gotol { .. } | Insn::CallLocal { .. } => Form::Ja { dist: if dist == Dist::Far { Dist::Far } else { Dist::Near } },
-        Insn::Call { helper } => Form::Call { id: Const::of(helper as i64), dist },
+        Insn::Call { helper } => Form::Call { id: Const::of(helper.get() as i64), dist },
         Insn::Callx { .. } => Form::Call { id: Const::Zero, dist },
         _ => Form::Plain,
     };
@@ -519,7 +519,7 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
         // Returns from the running BPF function, whatever its depth.
         (Insn::Exit, Form::Plain) => o.push(RvInsn::Jalr { rd: Reg::ZERO, rs1: LINK, off: Imm12::ZERO }),
         (Insn::Call { helper }, Form::Call { id, dist }) => {
-            li32(Reg::A5, helper, id, o);
+            li32(Reg::A5, helper.get(), id, o);
             helper_call(dist, o);
         }
         (Insn::Callx { reg: r }, Form::Call { dist, .. }) => {

@@ -5,10 +5,13 @@
 //! - [`emit`] (feature `jit`): dynasmrt emission, branch sizing passes, the BPF pc →
 //!   code range map;
 //! - [`exec`] (feature `jit`): the image mapped W^X and run on riscv64, with the helper
-//!   dispatcher.
+//!   dispatcher;
+//! - [`error`] (feature `jit`): why a program has no runnable image.
 pub mod insn;
 pub mod lower;
 #[cfg(feature = "jit")]
 pub mod emit;
+#[cfg(feature = "jit")]
+pub mod error;
 #[cfg(feature = "jit")]
 pub mod exec;

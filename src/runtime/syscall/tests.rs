@@ -315,12 +315,12 @@ fn attach_through_links() {
     let mut a = attr(&[(8, rtp as u32)], &[(0, p.put(b"sched_switch\0"))]);
     let rlink = p.call(cmd::RAW_TRACEPOINT_OPEN, &mut a);
     assert!(rlink > 0, "{rlink}");
-    let fired = rt.fire("raw_tracepoint/sched_switch", &mut Context::RawTracepoint(&[11]), &RunOptions::default()).unwrap();
+    let fired = rt.fire("raw_tracepoint/sched_switch", &mut Context::RawTracepoint(&[11]), &RunConfig::default()).unwrap();
     assert_eq!(fired[0].as_ref().unwrap().r0, 11);
     // Closing the program fd keeps the attached program; closing the link drops both.
     let id = p.bpf.program(rtp as i32).unwrap().id;
     p.bpf.close(rtp as i32).unwrap();
-    assert_eq!(rt.fire("raw_tracepoint/sched_switch", &mut Context::RawTracepoint(&[11]), &RunOptions::default()).unwrap().len(), 1);
+    assert_eq!(rt.fire("raw_tracepoint/sched_switch", &mut Context::RawTracepoint(&[11]), &RunConfig::default()).unwrap().len(), 1);
     p.bpf.close(rlink as i32).unwrap();
     assert!(rt.hooks.attached("raw_tracepoint/sched_switch").unwrap().is_empty());
     assert!(rt.program(id).is_none());

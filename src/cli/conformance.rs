@@ -1,0 +1,54 @@
+//! `rvbpf conformance PATH...`: runs `.data` tests in parallel on one engine and reports
+//! PASS/FAIL/SKIP per file and a summary line (or one JSON document).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use rvbpf::conformance::{runner, Verdict};
+use rvbpf::runtime::Engine;
+
+pub fn cmd_conformance(paths: &[PathBuf], engine: Engine, json: bool, jobs: Option<usize>) -> Result<ExitCode, String> {
+    super::engine_check(engine)?;
+    if let Some(n) = jobs {
+        if n == 0 {
+            return Err("--jobs must be at least 1".into());
+        }
+        rayon::ThreadPoolBuilder::new().num_threads(n).build_global().map_err(|e| e.to_string())?;
+    }
+    let files = runner::collect(paths)?;
+    if files.is_empty() {
+        return Err("no .data tests found".into());
+    }
+    let reports = runner::run(&files, engine);
+    let summary = runner::summarize(&reports);
+    if json {
+        let tests: Vec<_> = reports
+            .iter()
+            .map(|r| {
+                let (status, reason) = match &r.verdict {
+                    Verdict::Pass => ("pass", None),
+                    Verdict::Fail(why) => ("fail", Some(why.as_str())),
+                    Verdict::Skip(why) => ("skip", Some(why.as_str())),
+                };
+                json!({"path": r.path.display().to_string(), "engine": engine.name(), "status": status, "reason": reason})
+            })
+            .collect();
+        let doc = json!({"tests": tests, "passed": summary.passed, "failed": summary.failed, "skipped": summary.skipped});
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    } else {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for r in &reports {
+            let _ = match &r.verdict {
+                Verdict::Pass => writeln!(out, "PASS {}", r.path.display()),
+                Verdict::Fail(why) => writeln!(out, "FAIL {}: {why}", r.path.display()),
+                Verdict::Skip(why) => writeln!(out, "SKIP {}: {why}", r.path.display()),
+            };
+        }
+        let _ = writeln!(out, "{}", summary.line());
+    }
+    Ok(if summary.failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -1,0 +1,92 @@
+//! What a command is given, whatever its form: one function tells a BPF ELF object from
+//! the raw forms of a program (a `.data` test, raw bytecode, hex text, assembly) and
+//! reads it.
+
+use std::io::Read;
+use std::path::Path;
+
+use rvbpf::conformance;
+use rvbpf::isa::{asm, encode_all};
+use rvbpf::loader::{self, Object};
+
+/// A command's input.
+pub enum Input {
+    /// A BPF ELF object (it starts with the ELF magic), parsed by the loader.
+    Object(Object),
+    /// A program as bytecode, with the memory a `.data` test gives it.
+    Program { bytes: Vec<u8>, mem: Option<Vec<u8>> },
+}
+
+/// Reads `path` (`-`: stdin) and tells its form: an ELF object by its magic; otherwise by
+/// extension, `.data` (a conformance test: program and memory), `.bin` (raw bytecode),
+/// `.asm`/`.s` (assembly); anything else is hex text when it is only hex digits,
+/// whitespace and `x`, else raw bytecode.
+pub fn read(path: &Path) -> Result<Input, String> {
+    let bytes = read_bytes(path)?;
+    let name = path.display();
+    if bytes.starts_with(b"\x7fELF") {
+        return object(&bytes, path).map(Input::Object);
+    }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let (bytes, mem) = match ext {
+        "data" => {
+            let f = conformance::parse_data(&String::from_utf8_lossy(&bytes));
+            (f.program_bytes().map_err(|e| format!("{name}: {e}"))?, Some(f.mem))
+        }
+        "bin" => (bytes, None),
+        "asm" | "s" => {
+            let text = String::from_utf8(bytes).map_err(|_| format!("{name}: not UTF-8 text"))?;
+            let insns = asm::assemble(&text).map_err(|e| format!("{name}: {e}"))?;
+            (encode_all(&insns), None)
+        }
+        _ => match std::str::from_utf8(&bytes) {
+            Ok(text) if text.chars().all(|c| c.is_ascii_hexdigit() || c.is_whitespace() || c == 'x') => (conformance::parse_hex(text).map_err(|e| format!("{name}: {e}"))?, None),
+            _ => (bytes, None),
+        },
+    };
+    Ok(Input::Program { bytes, mem })
+}
+
+/// A program's bytes (and memory), refusing an object with a pointer to what takes one.
+pub fn program(path: &Path, command: &str) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
+    match read(path)? {
+        Input::Program { bytes, mem } => Ok((bytes, mem)),
+        Input::Object(_) => Err(format!("{}: is a BPF ELF object; `rvbpf {command}` takes a program (bytecode, hex, assembly or .data), `rvbpf load` lists an object", path.display())),
+    }
+}
+
+/// An object, for the commands that take nothing else (the loader says why anything
+/// else is not one).
+pub fn read_object(path: &Path) -> Result<Object, String> {
+    object(&read_bytes(path)?, path)
+}
+
+/// The whole file, or stdin for `-`.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("stdin: {e}"))?;
+        return Ok(buf);
+    }
+    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses an object; its name (libbpf's prefix for global-data maps) is the file name
+/// without `.o` and `.bpf`.
+fn object(bytes: &[u8], path: &Path) -> Result<Object, String> {
+    let stem = path.file_name().and_then(|n| n.to_str()).unwrap_or("obj");
+    let stem = stem.strip_suffix(".o").unwrap_or(stem);
+    let stem = stem.strip_suffix(".bpf").unwrap_or(stem);
+    loader::load(bytes, stem).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The object's program `name`, or its only program.
+pub fn choose_program<'a>(obj: &'a Object, name: Option<&str>, path: &Path) -> Result<&'a loader::ProgramSpec, String> {
+    match name {
+        Some(n) => obj.program(n).ok_or_else(|| format!("no program named {n} in {}", path.display())),
+        None => match obj.programs.as_slice() {
+            [p] => Ok(p),
+            ps => Err(format!("{} has {} programs; choose one with --program ({})", path.display(), ps.len(), ps.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "))),
+        },
+    }
+}

@@ -1,0 +1,67 @@
+//! `rvbpf load OBJ`: an ELF object's programs, maps and relocations, as the loader
+//! found them.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use rvbpf::loader::{Object, RelocTarget};
+use rvbpf::maps::map_type;
+
+fn reloc_text(obj: &Object, t: &RelocTarget) -> String {
+    match t {
+        RelocTarget::Map { map } => format!("map {}", obj.maps[*map].name),
+        RelocTarget::MapValue { map, offset } => format!("map value {}+{offset}", obj.maps[*map].name),
+        RelocTarget::Call { slot } => format!("call to slot {slot}"),
+    }
+}
+
+pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
+    let obj = super::input::read_object(path)?;
+    if as_json {
+        let doc = json!({
+            "license": obj.license,
+            "maps": obj.maps.iter().map(|m| json!({
+                "name": m.name, "type": map_type::name(m.def.map_type), "key_size": m.def.key_size,
+                "value_size": m.def.value_size, "max_entries": m.def.max_entries, "flags": m.def.map_flags,
+                "section": m.section, "origin": format!("{:?}", m.origin).to_lowercase(),
+            })).collect::<Vec<_>>(),
+            "programs": obj.programs.iter().map(|p| json!({
+                "name": p.name, "section": p.section, "type": p.prog_type().name(), "insns": p.insns.len(),
+                "attach": p.kind.attach, "functions": p.functions.iter().map(|(n, s)| json!({"name": n, "slot": s})).collect::<Vec<_>>(),
+                "relocations": p.relocations.iter().map(|r| json!({
+                    "slot": r.slot, "symbol": r.symbol, "type": r.r_type, "target": reloc_text(&obj, &r.target),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("license: {:?}", obj.license);
+    println!("maps:");
+    for (i, m) in obj.maps.iter().enumerate() {
+        println!(
+            "  [{i}] {:<16} {:<13} key {:>3} value {:>5} max {:>7} flags {:#x}  ({})",
+            m.name,
+            map_type::name(m.def.map_type),
+            m.def.key_size,
+            m.def.value_size,
+            m.def.max_entries,
+            m.def.map_flags,
+            m.section
+        );
+    }
+    println!("programs:");
+    for p in &obj.programs {
+        println!("  {} ({}, section {}, {} slots)", p.name, p.prog_type().name(), p.section, p.insns.len());
+        for (f, s) in p.functions.iter().skip(1) {
+            println!("    subprogram {f} at slot {s}");
+        }
+        for r in &p.relocations {
+            println!("    slot {:>4}: {} -> {}", r.slot, r.symbol, reloc_text(&obj, &r.target));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+

@@ -1,0 +1,45 @@
+//! The `rvbpf` commands, one file each; [`input`] reads what every command is given.
+
+pub mod asm;
+pub mod conformance;
+pub mod disasm;
+pub mod input;
+#[cfg(feature = "jit")]
+pub mod jit;
+pub mod load;
+pub mod plugin;
+pub mod run;
+
+use rvbpf::runtime::Engine;
+
+/// `rvbpf jit` in a build without the JIT.
+#[cfg(not(feature = "jit"))]
+pub mod jit {
+    pub fn cmd_jit(_: &std::path::Path, _: Option<&str>, _: bool, _: bool, _: bool) -> Result<std::process::ExitCode, String> {
+        Err("this rvbpf was built without the `jit` feature".into())
+    }
+}
+
+/// Refuses an engine this build or host cannot execute, before any work.
+pub fn engine_check(engine: Engine) -> Result<(), String> {
+    #[cfg(feature = "jit")]
+    if engine.uses_jit() {
+        return rvbpf::jit::rv64::exec::host_check().map_err(|e| e.to_string());
+    }
+    #[cfg(not(feature = "jit"))]
+    if engine.uses_jit() {
+        return Err("this rvbpf was built without the `jit` feature".into());
+    }
+    Ok(())
+}
+
+/// Bytes as lowercase hex, no separators.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Prints, ending quietly when the reader closes the pipe (`| head`).
+pub fn print_out(s: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(s.as_bytes());
+}

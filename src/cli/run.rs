@@ -1,0 +1,287 @@
+//! `rvbpf run FILE`: runs a program. An object's program runs in a runtime with its
+//! maps and the context its type takes; a raw program (bytecode, hex, assembly, a .data
+//! test) runs in the conformance environment with r1 = its memory, r2 = the length.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+
+use rvbpf::conformance::{self, ConformanceEnv};
+use rvbpf::interp::{Interpreter, RunOptions, Tracer};
+use rvbpf::isa::disasm::{format_insn, Syntax};
+use rvbpf::isa::{Insn, Program};
+use rvbpf::loader::Object;
+use rvbpf::maps::Map;
+use rvbpf::prog::ProgType;
+use rvbpf::runtime::{context::PT_REGS_FIELDS, Context, Engine, HostKernel, LoadedObject, PtRegs, RunConfig, Runtime};
+
+use super::hex;
+use super::input::{choose_program, Input};
+
+/// What `rvbpf run` was asked to do.
+pub struct RunArgs {
+    pub program: Option<String>,
+    pub data: Option<PathBuf>,
+    pub data_hex: Option<String>,
+    pub ctx: Option<PathBuf>,
+    pub regs: Vec<String>,
+    pub repeat: u32,
+    pub cpus: Option<u32>,
+    pub mem: Option<String>,
+    pub mem_file: Option<PathBuf>,
+    pub engine: Engine,
+    pub trace: bool,
+    pub json: bool,
+    pub budget: u64,
+}
+
+pub fn cmd_run(input: &Path, a: &RunArgs) -> Result<ExitCode, String> {
+    match super::input::read(input)? {
+        Input::Object(obj) => {
+            if a.engine == Engine::Both {
+                return Err("--engine both compares the engines on raw programs and .data tests; object runs change maps, so run each engine on its own".into());
+            }
+            if a.trace || a.mem.is_some() || a.mem_file.is_some() {
+                return Err("--trace, --mem and --mem-file apply to raw programs; objects take --data, --data-hex and --ctx".into());
+            }
+            let data = match (&a.data, &a.data_hex) {
+                (Some(f), _) => Some(std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?),
+                (None, Some(h)) => Some(conformance::parse_hex(h).map_err(|e| format!("--data-hex: {e}"))?),
+                (None, None) => None,
+            };
+            let ctx = a.ctx.as_ref().map(|f| std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))).transpose()?;
+            let args = ObjectArgs { program: a.program.as_deref(), data, ctx, regs: &a.regs, repeat: a.repeat, cpus: a.cpus, json: a.json, budget: a.budget, engine: a.engine };
+            run_object(input, &obj, &args)
+        }
+        Input::Program { bytes, mem } => {
+            if a.program.is_some() || a.data.is_some() || a.data_hex.is_some() || a.ctx.is_some() || !a.regs.is_empty() || a.repeat != 1 || a.cpus.is_some() {
+                return Err("--program, --data, --data-hex, --ctx, --reg, --repeat and --cpus apply to ELF objects".into());
+            }
+            let memory = match (&a.mem, &a.mem_file) {
+                (Some(hex), _) => conformance::parse_hex(hex).map_err(|e| format!("--mem: {e}"))?,
+                (None, Some(f)) => std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?,
+                (None, None) => mem.unwrap_or_default(),
+            };
+            run_raw(input, &bytes, memory, a)
+        }
+    }
+}
+
+/// Prints each executed instruction with the registers it changed.
+struct PrintTrace {
+    lines: Vec<serde_json::Value>,
+    json: bool,
+}
+
+impl Tracer for PrintTrace {
+    const ENABLED: bool = true;
+    fn step(&mut self, pc: usize, insn: &Insn, before: &[u64; 11], after: &[u64; 11]) {
+        let changed: Vec<(usize, u64)> = (0..11).filter(|&i| before[i] != after[i]).map(|i| (i, after[i])).collect();
+        let text = format_insn(insn, Syntax::Conformance);
+        if self.json {
+            let regs: serde_json::Map<String, serde_json::Value> = changed.iter().map(|(i, v)| (format!("r{i}"), json!(format!("0x{v:x}")))).collect();
+            self.lines.push(json!({"pc": pc, "insn": text, "changed": regs}));
+        } else {
+            let regs: Vec<String> = changed.iter().map(|(i, v)| format!("r{i}=0x{v:x}")).collect();
+            // A closed pipe (`| head`) ends the listing, not the program.
+            let _ = writeln!(std::io::stdout().lock(), "{pc:>5}: {text:<32} {}", regs.join(" "));
+        }
+    }
+}
+
+/// A raw program on the interpreter (optionally traced), or on the JIT or both.
+fn run_raw(input: &Path, bytes: &[u8], mut memory: Vec<u8>, a: &RunArgs) -> Result<ExitCode, String> {
+    let prog = Program::decode(bytes).map_err(|e| format!("{}: {e}", input.display()))?;
+    if a.engine.uses_jit() {
+        return run_raw_jit(bytes, &memory, a.engine, a.trace, a.json);
+    }
+    let vm = Interpreter::new(&prog);
+    let mut env = ConformanceEnv::default();
+    let opts = RunOptions { budget: a.budget };
+    let mut tracer = PrintTrace { lines: Vec::new(), json: a.json };
+    let result = if a.trace { vm.run_traced(&mut memory, &[], &mut env, &opts, &mut tracer) } else { vm.run(&mut memory, &[], &mut env, &opts) };
+    if a.json {
+        let mut doc = match &result {
+            Ok(o) => json!({"return_value": o.r0, "return_value_hex": format!("0x{:x}", o.r0), "insns_executed": o.insns_executed}),
+            Err(e) => json!({"error": e.to_string(), "pc": e.pc}),
+        };
+        if a.trace {
+            doc["trace"] = serde_json::Value::Array(tracer.lines);
+        }
+        doc["engine"] = json!(a.engine.name());
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    match result {
+        Ok(o) => {
+            if !a.json {
+                println!("0x{:x}", o.r0);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        // The JSON document above already carries the error.
+        Err(_) if a.json => Ok(ExitCode::FAILURE),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `rvbpf run --engine jit|both` on a raw program, in the conformance environment.
+fn run_raw_jit(bytes: &[u8], memory: &[u8], engine: Engine, trace: bool, json: bool) -> Result<ExitCode, String> {
+    if trace {
+        return Err("--trace follows the interpreter step by step; it cannot trace JIT code (use --engine interp)".into());
+    }
+    let result = conformance::execute(bytes, memory, engine);
+    if json {
+        let mut doc = match &result {
+            Ok(r0) => json!({"return_value": r0, "return_value_hex": format!("0x{r0:x}")}),
+            Err(e) => json!({"error": e}),
+        };
+        doc["engine"] = json!(engine.name());
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
+    let r0 = result?;
+    println!("0x{r0:x}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every map's contents: name → [{key, value}] hex (a list per CPU for per-CPU maps).
+fn dump_maps(loaded: &LoadedObject) -> Value {
+    let mut out = serde_json::Map::new();
+    for m in &loaded.maps {
+        out.insert(m.map.name().into(), Value::Array(dump_map(&m.map)));
+    }
+    Value::Object(out)
+}
+
+fn dump_map(m: &Map) -> Vec<Value> {
+    if m.ringbuf().is_some() {
+        return Vec::new();
+    }
+    let mut v = vec![0u8; m.syscall_value_size()];
+    let per = m.def().value_size.div_ceil(8) as usize * 8;
+    m.keys()
+        .into_iter()
+        .filter_map(|k| {
+            m.lookup(&k, &mut v).ok()?;
+            let value = if m.is_percpu() {
+                json!(v.chunks(per).map(|c| hex(&c[..m.def().value_size as usize])).collect::<Vec<_>>())
+            } else {
+                json!(hex(&v))
+            };
+            Some(json!({"key": hex(&k), "value": value}))
+        })
+        .collect()
+}
+
+fn context_for(t: ProgType, args: &ObjectArgs) -> Result<(Vec<u8>, PtRegs), String> {
+    let mut regs = PtRegs::from_bytes(args.ctx.as_deref().unwrap_or(&[]));
+    for r in args.regs {
+        let (name, val) = r.split_once('=').ok_or_else(|| format!("--reg {r}: expected NAME=VALUE"))?;
+        let v = rvbpf::conformance::parse_u64(val).ok_or_else(|| format!("--reg {r}: bad value"))?;
+        if !regs.set(name, v) {
+            return Err(format!("--reg {r}: no register {name} in struct pt_regs (have {})", PT_REGS_FIELDS.join(", ")));
+        }
+    }
+    if t != ProgType::Kprobe && !args.regs.is_empty() {
+        return Err(format!("--reg applies to kprobe programs, not {}", t.name()));
+    }
+    if args.ctx.as_ref().is_some_and(|c| t == ProgType::Kprobe && c.len() > PtRegs::SIZE) {
+        return Err(format!("--ctx: {} bytes, but struct pt_regs has {}", args.ctx.as_ref().map_or(0, |c| c.len()), PtRegs::SIZE));
+    }
+    let data = match t {
+        ProgType::Xdp | ProgType::SocketFilter => args.data.clone().unwrap_or_default(),
+        _ => args.ctx.clone().or_else(|| args.data.clone()).unwrap_or_default(),
+    };
+    Ok((data, regs))
+}
+
+/// What an object run needs besides the object.
+struct ObjectArgs<'a> {
+    program: Option<&'a str>,
+    data: Option<Vec<u8>>,
+    ctx: Option<Vec<u8>>,
+    regs: &'a [String],
+    repeat: u32,
+    cpus: Option<u32>,
+    json: bool,
+    budget: u64,
+    engine: Engine,
+}
+
+fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, String> {
+    let name = choose_program(obj, args.program, path)?.name.clone();
+    let kernel = Arc::new(HostKernel::new(false));
+    let ncpus = args.cpus.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    let rt = Runtime::new(kernel.clone(), ncpus);
+    let loaded = rt.load_object(obj).map_err(|e| format!("{}: {e}", path.display()))?;
+    let prog = loaded.program(&name).ok_or_else(|| format!("program {name} is not loaded automatically (SEC(\"?...\"))"))?.clone();
+    let (mut data, regs) = context_for(prog.prog_type, args)?;
+    let opts = RunConfig { budget: args.budget, engine: args.engine };
+    let mut last = None;
+    let mut insns = 0u64;
+    for _ in 0..args.repeat.max(1) {
+        let mut ctx = match prog.prog_type {
+            ProgType::Kprobe | ProgType::PerfEvent => Context::Kprobe(&regs),
+            ProgType::Tracepoint => Context::Tracepoint(&data),
+            ProgType::Xdp => Context::Xdp { packet: &mut data, ingress_ifindex: 1, rx_queue_index: 0 },
+            ProgType::SocketFilter => {
+                let r = rt.run(&prog, &mut Context::skb_from_ethernet(&data), &opts).map_err(|e| e.to_string())?;
+                insns += r.insns_executed;
+                last = Some(r);
+                continue;
+            }
+            ProgType::Syscall => Context::Raw(&mut data),
+            ProgType::RawTracepoint => return Err("raw_tracepoint programs take --ctx as u64 arguments; not supported by `run` yet".into()),
+            ProgType::SchedCls => return Err("sched_cls programs have no runnable context in rvbpf yet".into()),
+        };
+        let r = rt.run(&prog, &mut ctx, &opts).map_err(|e| e.to_string())?;
+        insns += r.insns_executed;
+        last = Some(r);
+    }
+    let r = last.expect("at least one run");
+    let trace = kernel.take_trace();
+    let mut records = serde_json::Map::new();
+    for m in &loaded.maps {
+        if let Some(rb) = m.map.ringbuf() {
+            let mut v = Vec::new();
+            rb.consume(|rec| v.push(json!(hex(rec))));
+            records.insert(m.map.name().into(), Value::Array(v));
+        }
+    }
+    let maps = dump_maps(&loaded);
+    if args.json {
+        let mut doc = json!({
+            "program": name, "type": prog.prog_type.name(), "return_value": r.r0, "runs": args.repeat.max(1),
+            "insns_executed": insns, "tail_calls": r.tail_calls, "trace": trace, "ringbuf": records, "maps": maps,
+            "engine": args.engine.name(),
+        });
+        if args.engine.uses_jit() {
+            // JIT code is not metered.
+            doc["insns_executed"] = Value::Null;
+        }
+        if prog.prog_type == ProgType::Xdp {
+            doc["packet"] = json!(hex(&data));
+        }
+        println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for line in &trace {
+        println!("trace: {line}");
+    }
+    for (name, recs) in &records {
+        for rec in recs.as_array().into_iter().flatten() {
+            println!("ringbuf {name}: {}", rec.as_str().unwrap_or(""));
+        }
+    }
+    for (name, entries) in maps.as_object().into_iter().flatten() {
+        for e in entries.as_array().into_iter().flatten() {
+            println!("map {name}: {} = {}", e["key"].as_str().unwrap_or(""), e["value"]);
+        }
+    }
+    let work = if args.engine.uses_jit() { "JIT code".to_string() } else { format!("{insns} instructions") };
+    println!("return value: {} ({:#x}), {work} over {} run(s)", r.r0 as i64, r.r0, args.repeat.max(1));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,144 @@
+//! A program's control flow, computed once when the program is validated: where each
+//! instruction sits (slot ↔ index), where its jumps go, which instructions start a
+//! subprogram. Also the two encodings every layer needs: a jump's target slot and the
+//! 64-bit value of an `lddw`.
+//!
+//! Everything that follows a jump (the interpreter, the JIT, the verifier, the loader's
+//! relocations, a code address) computes its target with [`target`], and everything that
+//! builds or reads an `lddw` constant uses [`lddw_value`] / [`lddw_halves`].
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::{DecodeError, DecodeErrorKind, Insn, MAX_SLOTS};
+
+/// The slot a jump, local call or code address at slot `pc` with offset `off` names:
+/// offsets count in slots from the next slot.
+#[inline(always)]
+pub const fn target(pc: usize, off: i64) -> i64 {
+    pc as i64 + 1 + off
+}
+
+/// The value an `lddw` with these immediates loads: `next_imm << 32 | imm`.
+#[inline(always)]
+pub const fn lddw_value(imm: i32, next_imm: i32) -> u64 {
+    (next_imm as u32 as u64) << 32 | imm as u32 as u64
+}
+
+/// The immediates `(imm, next_imm)` of an `lddw` that loads `v`.
+#[inline(always)]
+pub const fn lddw_halves(v: u64) -> (i32, i32) {
+    (v as i32, (v >> 32) as i32)
+}
+
+/// No instruction starts at this slot (the second half of an lddw).
+const NONE: u32 = u32::MAX;
+
+/// The control-flow facts of a validated program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cfg {
+    /// The slot of each instruction.
+    slots: Vec<usize>,
+    /// The instruction starting at each slot, or [`NONE`].
+    index: Vec<u32>,
+    /// Instructions that start a subprogram: 0 and every local call's target, ascending.
+    subprograms: Vec<usize>,
+}
+
+impl Cfg {
+    /// Lays out `insns` and checks their control flow: the program is not empty and not
+    /// too long, every jump and local call lands on an instruction inside it, and the last
+    /// instruction does not fall off the end.
+    pub(super) fn new(insns: &[Insn]) -> Result<Cfg, DecodeError> {
+        let mut slots = Vec::with_capacity(insns.len());
+        let mut n = 0usize;
+        for insn in insns {
+            slots.push(n);
+            n += insn.slots();
+        }
+        if insns.is_empty() {
+            return Err(DecodeError { pc: 0, kind: DecodeErrorKind::Empty });
+        }
+        if n > MAX_SLOTS {
+            return Err(DecodeError { pc: 0, kind: DecodeErrorKind::TooLong(n) });
+        }
+        let mut index = vec![NONE; n];
+        for (i, &pc) in slots.iter().enumerate() {
+            index[pc] = i as u32;
+        }
+        let mut subprograms = vec![0];
+        for (insn, &pc) in insns.iter().zip(&slots) {
+            if let Some(t) = insn.branch_target(pc) {
+                if t < 0 || t >= n as i64 {
+                    return Err(DecodeError { pc, kind: DecodeErrorKind::JumpOutOfRange { target: t, len: n } });
+                }
+                let i = index[t as usize];
+                if i == NONE {
+                    return Err(DecodeError { pc, kind: DecodeErrorKind::JumpIntoLddw { target: t } });
+                }
+                if matches!(insn, Insn::CallLocal { .. }) {
+                    subprograms.push(i as usize);
+                }
+            }
+        }
+        let last = insns.len() - 1;
+        if insns[last].falls_through() {
+            return Err(DecodeError { pc: slots[last], kind: DecodeErrorKind::FallThrough });
+        }
+        subprograms.sort_unstable();
+        subprograms.dedup();
+        Ok(Cfg { slots, index, subprograms })
+    }
+
+    /// Number of instructions (an lddw is one).
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Always false: a program has at least one instruction.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// Length in 8-byte slots.
+    pub fn slot_count(&self) -> usize {
+        self.index.len()
+    }
+
+    /// The slot of instruction `i`.
+    #[inline]
+    pub fn slot_of(&self, i: usize) -> usize {
+        self.slots[i]
+    }
+
+    /// The instruction starting at `slot`, if one does.
+    #[inline]
+    pub fn index_of(&self, slot: usize) -> Option<usize> {
+        self.index.get(slot).copied().filter(|&i| i != NONE).map(|i| i as usize)
+    }
+
+    /// The instruction a jump or local call at index `i` goes to.
+    #[inline]
+    pub fn jump_target(&self, i: usize, insn: &Insn) -> Option<usize> {
+        // Validation checked that every target starts an instruction.
+        self.index_of(insn.branch_target(self.slots[i])? as usize)
+    }
+
+    /// Where control goes after instruction `i` within its function: the next
+    /// instruction, a jump's target, both for a conditional jump, nothing after `exit`.
+    /// A local call continues at the next instruction (its callee is a subprogram).
+    pub fn successors(&self, i: usize, insn: &Insn) -> impl Iterator<Item = usize> {
+        let next = insn.falls_through().then_some(i + 1);
+        let jump = match insn {
+            Insn::CallLocal { .. } => None,
+            _ => self.jump_target(i, insn),
+        };
+        [jump, next].into_iter().flatten()
+    }
+
+    /// The instructions that start a subprogram: 0 first, then every local call's
+    /// target, ascending.
+    pub fn subprograms(&self) -> &[usize] {
+        &self.subprograms
+    }
+}

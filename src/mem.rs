@@ -1,0 +1,106 @@
+//! The memory a running program may touch: its stack frames and the regions its
+//! environment exposes (input memory, contexts, packets, map values).
+//!
+//! Below every engine: the interpreter checks each access against a [`Memory`], the JIT
+//! gives helpers the same view, and helpers read and write program memory only through
+//! it. BPF addresses are host addresses, so a pointer means the same thing to the
+//! interpreter, to JIT code and to a helper.
+
+use alloc::vec::Vec;
+use core::ops::Range;
+
+/// Bytes of stack per frame (the kernel's `MAX_BPF_STACK`).
+pub const STACK_FRAME: usize = 512;
+/// Maximum call depth, counting the entry frame (the kernel's `MAX_CALL_FRAMES`).
+pub const MAX_FRAMES: usize = 8;
+/// The whole BPF stack of one run: every frame.
+pub const STACK_SIZE: usize = STACK_FRAME * MAX_FRAMES;
+
+/// One range of host memory a program may access.
+#[derive(Clone, Copy, Debug)]
+pub struct Region {
+    pub start: u64,
+    pub len: u64,
+    pub writable: bool,
+}
+
+impl Region {
+    /// A region covering `buf`, writable.
+    pub fn of_mut(buf: &mut [u8]) -> Region {
+        Region { start: buf.as_mut_ptr() as u64, len: buf.len() as u64, writable: true }
+    }
+    /// A region covering `buf`, read-only.
+    pub fn of(buf: &[u8]) -> Region {
+        Region { start: buf.as_ptr() as u64, len: buf.len() as u64, writable: false }
+    }
+    #[inline(always)]
+    fn contains(&self, addr: u64, len: u64, write: bool) -> bool {
+        addr >= self.start && addr - self.start <= self.len && len <= self.len - (addr - self.start) && (!write || self.writable)
+    }
+}
+
+/// An access outside the memory a program may touch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("pointer 0x{addr:x} (+{len} bytes) is outside the memory the program may access")]
+pub struct MemError {
+    pub addr: u64,
+    pub len: usize,
+}
+
+/// The memory a running program may touch: the live part of its stack and fixed regions.
+/// Helpers get it to read and write through the same checks.
+pub struct Memory {
+    stack_lo: u64,
+    stack_hi: u64,
+    regions: Vec<Region>,
+}
+
+impl Memory {
+    /// The view of a run whose accessible stack is `stack` and whose other memory is
+    /// `regions`.
+    pub fn new(stack: Range<u64>, regions: Vec<Region>) -> Memory {
+        Memory { stack_lo: stack.start, stack_hi: stack.end, regions }
+    }
+
+    /// Moves the bottom of the accessible stack (the interpreter admits only live frames).
+    #[inline(always)]
+    pub fn set_stack_lo(&mut self, lo: u64) {
+        self.stack_lo = lo;
+    }
+
+    /// Checked host pointer for `len` bytes at `addr`.
+    #[inline(always)]
+    pub fn translate(&self, addr: u64, len: u64, write: bool) -> Option<*mut u8> {
+        if addr >= self.stack_lo && addr - self.stack_lo <= self.stack_hi - self.stack_lo && len <= self.stack_hi - addr {
+            return Some(addr as *mut u8);
+        }
+        self.regions.iter().any(|r| r.contains(addr, len, write)).then_some(addr as *mut u8)
+    }
+
+    /// Reads `len` bytes at `addr` after checking they are accessible.
+    pub fn read(&self, addr: u64, len: usize) -> Result<&[u8], MemError> {
+        let p = self.translate(addr, len as u64, false).ok_or(MemError { addr, len })?;
+        // SAFETY: translate checked that [addr, addr+len) lies in a live region that the
+        // engine's borrows keep alive for the duration of the run.
+        Ok(unsafe { core::slice::from_raw_parts(p, len) })
+    }
+
+    /// Writes `bytes` at `addr` after checking the range is writable.
+    pub fn write(&self, addr: u64, bytes: &[u8]) -> Result<(), MemError> {
+        let p = self.translate(addr, bytes.len() as u64, true).ok_or(MemError { addr, len: bytes.len() })?;
+        // SAFETY: as in `read`, and the region is writable.
+        unsafe { core::ptr::copy(bytes.as_ptr(), p, bytes.len()) };
+        Ok(())
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the NUL).
+    pub fn read_cstr(&self, addr: u64, max: usize) -> Result<&[u8], MemError> {
+        for n in 0..max {
+            let b = self.read(addr.wrapping_add(n as u64), 1)?[0];
+            if b == 0 {
+                return self.read(addr, n);
+            }
+        }
+        Err(MemError { addr, len: max })
+    }
+}
