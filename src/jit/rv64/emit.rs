@@ -50,11 +50,6 @@ pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
     let header = lower::header();
     let abort = bytes_of(&header.insns[..header.abort]) as i64;
     let depth = bytes_of(&header.insns[..header.depth]) as i64;
-    // Instruction index of each slot (jump targets are slots), found once.
-    let mut index = vec![usize::MAX; prog.slot_count()];
-    for (k, (pc, _)) in prog.iter().enumerate() {
-        index[pc] = k;
-    }
     // Sizing: start every branch near, widen what does not reach, until nothing changes.
     // Forms only grow, so this ends; the cap is a guard.
     let mut dists = vec![Dist::Near; n];
@@ -71,7 +66,7 @@ pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
             start.push(at);
             at += bytes_of(l);
         }
-        let slot_start = |slot: usize| start[index[slot]] as i64;
+        let slot_start = |slot: usize| start[index_of(prog, slot)] as i64;
         let mut changed = false;
         for (k, l) in lowered.iter().enumerate() {
             let mut pos = start[k] as i64;
@@ -106,28 +101,29 @@ pub fn compile(prog: &Program, ext: Ext) -> Result<Image, JitError> {
             break lowered;
         }
     };
-    emit(prog, &index, &header, &lowered, ext, passes)
+    emit(prog, &header, &lowered, ext, passes)
 }
 
-fn emit(prog: &Program, index: &[usize], header: &lower::Header, lowered: &[Vec<RvInsn>], ext: Ext, passes: u32) -> Result<Image, JitError> {
+/// The instruction at `slot`, a jump target the program's validation checked.
+fn index_of(prog: &Program, slot: usize) -> usize {
+    prog.cfg().index_of(slot).expect("jump targets start instructions")
+}
+
+fn emit(prog: &Program, header: &lower::Header, lowered: &[Vec<RvInsn>], ext: Ext, passes: u32) -> Result<Image, JitError> {
     let mut a: VecAssembler<RiscvRelocation> = VecAssembler::new(0);
     let labels: Vec<DynamicLabel> = prog.iter().map(|_| a.new_dynamic_label()).collect();
     let abort_label = a.new_dynamic_label();
     let depth_label = a.new_dynamic_label();
-    let label_of = |pc: usize| labels[index[pc]];
+    let label_of = |pc: usize| labels[index_of(prog, pc)];
+    let label = |t: Target| match t {
+        Target::Pc(p) => label_of(p),
+        Target::Abort => abort_label,
+        Target::DepthStop => depth_label,
+        Target::Skip(_) => unreachable!("a skip has no label"),
+    };
     let emit_list = |a: &mut VecAssembler<RiscvRelocation>, list: &[RvInsn]| {
         for insn in list {
-            match *insn {
-                RvInsn::Branch { target: t, .. } | RvInsn::Jal { target: t, .. } | RvInsn::FarJump { target: t, .. } | RvInsn::FarCall { target: t, .. } => {
-                    match t {
-                        Target::Pc(p) => encode_jump(a, insn, label_of(p)),
-                        Target::Abort => encode_jump(a, insn, abort_label),
-                        Target::DepthStop => encode_jump(a, insn, depth_label),
-                        Target::Skip(s) => encode_skip(a, insn, s.bytes()),
-                    }
-                }
-                _ => encode(a, insn),
-            }
+            put(a, insn, label);
         }
     };
     emit_list(&mut a, &header.insns[..header.depth]);
@@ -147,6 +143,29 @@ fn emit(prog: &Program, index: &[usize], header: &lower::Header, lowered: &[Vec<
     }
     let code = a.finalize().map_err(|e| JitError::Emit(format!("{e:?}")))?;
     Ok(Image { code, ext, header: header_range, abort, depth, insns, passes })
+}
+
+/// Encodes one instruction; a jump to anything but a skip goes to `label(target)`.
+fn put(a: &mut VecAssembler<RiscvRelocation>, insn: &RvInsn, label: impl Fn(Target) -> DynamicLabel) {
+    match *insn {
+        RvInsn::Branch { target: t, .. } | RvInsn::Jal { target: t, .. } | RvInsn::FarJump { target: t, .. } | RvInsn::FarCall { target: t, .. } => match t {
+            Target::Skip(s) => encode_skip(a, insn, s.bytes()),
+            t => encode_jump(a, insn, label(t)),
+        },
+        _ => encode(a, insn),
+    }
+}
+
+/// The words of one instruction alone, a jump's label placed right after it (for the
+/// encoder's golden table).
+#[cfg(test)]
+pub(super) fn encode_one(insn: &RvInsn) -> Result<Vec<u32>, JitError> {
+    let mut a: VecAssembler<RiscvRelocation> = VecAssembler::new(0);
+    let after = a.new_dynamic_label();
+    put(&mut a, insn, |_| after);
+    dynasm!(a ; .arch riscv64 ; =>after);
+    let code = a.finalize().map_err(|e| JitError::Emit(format!("{e:?}")))?;
+    Ok(code.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect())
 }
 
 /// A branch or `jal` over a fixed offset inside one instruction's code.
@@ -321,9 +340,16 @@ pub struct Line {
 }
 
 impl Image {
-    /// Where BPF slot `pc`'s code starts.
+    /// Where BPF slot `pc`'s code starts (`insns` is in slot order: a binary search).
     pub fn pc_offset(&self, pc: usize) -> Option<usize> {
-        self.insns.iter().find(|(p, _, _)| *p == pc).map(|(_, _, r)| r.start)
+        self.insns.binary_search_by_key(&pc, |(p, _, _)| *p).ok().map(|k| self.insns[k].2.start)
+    }
+
+    /// The BPF slot whose code contains code offset `off` (the ranges are in code order
+    /// and tile the body: a binary search).
+    pub fn slot_at(&self, off: usize) -> Option<usize> {
+        let k = self.insns.partition_point(|(_, _, r)| r.end <= off);
+        self.insns.get(k).filter(|(_, _, r)| r.contains(&off)).map(|(pc, _, _)| *pc)
     }
 
     /// The code as `llvm-objdump -d -M no-aliases` prints it, from rvbpf's own
@@ -355,7 +381,7 @@ impl Image {
                         let disp = dest(target, at) as i64 - at as i64;
                         let lo = ((disp & 0xfff) ^ 0x800) - 0x800;
                         let hi = ((disp - lo) >> 12) & 0xfffff;
-                        let link = if matches!(insn, RvInsn::FarCall { .. }) { reg } else { Reg::ZERO };
+                        let link = if matches!(insn, RvInsn::FarCall { .. }) { reg } else { XReg::ZERO };
                         out.push(Line { offset: at, word: word(at), text: format!("auipc {reg}, {hi:#x}") });
                         out.push(Line { offset: at + 4, word: word(at + 4), text: format!("jalr {link}, {}({reg})", Hex(lo)) });
                     }

@@ -121,8 +121,7 @@ impl JitProgram {
     /// The BPF slot whose code contains `addr`.
     #[cfg(target_arch = "riscv64")]
     fn slot_at(&self, addr: u64) -> usize {
-        let off = addr.wrapping_sub(self.code.as_ptr() as u64) as usize;
-        self.image.insns.iter().find(|(_, _, r)| r.contains(&off)).map_or(0, |(pc, _, _)| *pc)
+        self.image.slot_at(addr.wrapping_sub(self.code.as_ptr() as u64) as usize).unwrap_or(0)
     }
 
     /// Runs with r1, r2 and the regions helpers may access, like the interpreter's

@@ -4,40 +4,40 @@
 
 use core::fmt;
 
-/// An integer register, x0–x31.
+/// A RISC-V integer register, x0–x31 (`XReg`, as Cranelift names it: not a BPF register).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Reg(u8);
+pub struct XReg(u8);
 
-impl Reg {
-    pub const ZERO: Reg = Reg(0);
-    pub const RA: Reg = Reg(1);
-    pub const SP: Reg = Reg(2);
-    pub const T0: Reg = Reg(5);
-    pub const T1: Reg = Reg(6);
-    pub const T2: Reg = Reg(7);
-    pub const S0: Reg = Reg(8);
-    pub const S1: Reg = Reg(9);
-    pub const A0: Reg = Reg(10);
-    pub const A1: Reg = Reg(11);
-    pub const A2: Reg = Reg(12);
-    pub const A3: Reg = Reg(13);
-    pub const A4: Reg = Reg(14);
-    pub const A5: Reg = Reg(15);
-    pub const A6: Reg = Reg(16);
-    pub const A7: Reg = Reg(17);
-    pub const S2: Reg = Reg(18);
-    pub const S3: Reg = Reg(19);
-    pub const S4: Reg = Reg(20);
-    pub const S5: Reg = Reg(21);
-    pub const S6: Reg = Reg(22);
-    pub const S7: Reg = Reg(23);
-    pub const S8: Reg = Reg(24);
-    pub const S9: Reg = Reg(25);
-    pub const T3: Reg = Reg(28);
+impl XReg {
+    pub const ZERO: XReg = XReg(0);
+    pub const RA: XReg = XReg(1);
+    pub const SP: XReg = XReg(2);
+    pub const T0: XReg = XReg(5);
+    pub const T1: XReg = XReg(6);
+    pub const T2: XReg = XReg(7);
+    pub const S0: XReg = XReg(8);
+    pub const S1: XReg = XReg(9);
+    pub const A0: XReg = XReg(10);
+    pub const A1: XReg = XReg(11);
+    pub const A2: XReg = XReg(12);
+    pub const A3: XReg = XReg(13);
+    pub const A4: XReg = XReg(14);
+    pub const A5: XReg = XReg(15);
+    pub const A6: XReg = XReg(16);
+    pub const A7: XReg = XReg(17);
+    pub const S2: XReg = XReg(18);
+    pub const S3: XReg = XReg(19);
+    pub const S4: XReg = XReg(20);
+    pub const S5: XReg = XReg(21);
+    pub const S6: XReg = XReg(22);
+    pub const S7: XReg = XReg(23);
+    pub const S8: XReg = XReg(24);
+    pub const S9: XReg = XReg(25);
+    pub const T3: XReg = XReg(28);
 
-    pub const fn new(n: u8) -> Option<Reg> {
+    pub const fn new(n: u8) -> Option<XReg> {
         if n < 32 {
-            Some(Reg(n))
+            Some(XReg(n))
         } else {
             None
         }
@@ -55,7 +55,7 @@ impl Reg {
     }
 }
 
-impl fmt::Display for Reg {
+impl fmt::Display for XReg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -74,6 +74,18 @@ impl Imm12 {
             None
         }
     }
+    /// The low 12 bits of `v`, sign-extended (always encodable).
+    pub const fn wrap(v: i64) -> Imm12 {
+        Imm12((((v & 0xfff) ^ 0x800) - 0x800) as i16)
+    }
+    /// A literal the code fixes (a frame offset, `1`, `-1`): used in `const` items, so an
+    /// out-of-range literal stops the build.
+    pub const fn lit(v: i64) -> Imm12 {
+        match Imm12::new(v) {
+            Some(i) => i,
+            None => panic!("12-bit immediate out of range"),
+        }
+    }
     pub const fn get(self) -> i32 {
         self.0 as i32
     }
@@ -86,6 +98,10 @@ pub struct Imm20(i32);
 
 impl Imm20 {
     pub const ZERO: Imm20 = Imm20(0);
+    /// The low 20 bits of `v` as the field (always encodable: `lui` and `auipc` wrap).
+    pub const fn wrap(v: i64) -> Imm20 {
+        Imm20((((v & 0xfffff) ^ 0x80000) - 0x80000) as i32)
+    }
     pub const fn new(v: i64) -> Option<Imm20> {
         if v >= -(1 << 19) && v < (1 << 19) {
             Some(Imm20(v as i32))
@@ -124,6 +140,13 @@ impl Shamt6 {
 pub struct Shamt5(u8);
 
 impl Shamt5 {
+    pub const fn new(v: u32) -> Option<Shamt5> {
+        if v < 32 {
+            Some(Shamt5(v as u8))
+        } else {
+            None
+        }
+    }
     /// `v & 31`: BPF masks 32-bit shift amounts.
     pub const fn masked(v: i32) -> Shamt5 {
         Shamt5((v & 31) as u8)
@@ -302,33 +325,52 @@ impl AmoWidth {
 /// One RV64 instruction (RV64IM plus optional Zba/Zbb; no compressed forms).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RvInsn {
-    R { op: ROp, rd: Reg, rs1: Reg, rs2: Reg },
-    I { op: IOp, rd: Reg, rs1: Reg, imm: Imm12 },
+    R { op: ROp, rd: XReg, rs1: XReg, rs2: XReg },
+    I { op: IOp, rd: XReg, rs1: XReg, imm: Imm12 },
     /// 64-bit shifts by an immediate.
-    Sh { op: ShOp, rd: Reg, rs1: Reg, sh: Shamt6 },
+    Sh { op: ShOp, rd: XReg, rs1: XReg, sh: Shamt6 },
     /// 32-bit shifts by an immediate (`slliw`, `srliw`, `sraiw`).
-    ShW { op: ShOp, rd: Reg, rs1: Reg, sh: Shamt5 },
-    Un { op: UnOp, rd: Reg, rs1: Reg },
-    Lui { rd: Reg, imm: Imm20 },
-    Load { op: LoadOp, rd: Reg, base: Reg, off: Imm12 },
-    Store { op: StoreOp, src: Reg, base: Reg, off: Imm12 },
+    ShW { op: ShOp, rd: XReg, rs1: XReg, sh: Shamt5 },
+    Un { op: UnOp, rd: XReg, rs1: XReg },
+    Lui { rd: XReg, imm: Imm20 },
+    Load { op: LoadOp, rd: XReg, base: XReg, off: Imm12 },
+    Store { op: StoreOp, src: XReg, base: XReg, off: Imm12 },
     /// A conditional branch, ±4 KiB.
-    Branch { cond: Cond, rs1: Reg, rs2: Reg, target: Target },
+    Branch { cond: Cond, rs1: XReg, rs2: XReg, target: Target },
     /// `jal rd, target`, ±1 MiB.
-    Jal { rd: Reg, target: Target },
+    Jal { rd: XReg, target: Target },
     /// `auipc tmp, hi(target)` + `jalr zero, lo(target)(tmp)`: anywhere within ±2 GiB.
-    FarJump { tmp: Reg, target: Target },
-    Jalr { rd: Reg, rs1: Reg, off: Imm12 },
+    FarJump { tmp: XReg, target: Target },
+    Jalr { rd: XReg, rs1: XReg, off: Imm12 },
     /// `auipc rd, imm`: rd = this instruction's address + imm << 12.
-    Auipc { rd: Reg, imm: Imm20 },
+    Auipc { rd: XReg, imm: Imm20 },
     /// `amo<op>.<w>.aqrl rd, src, (addr)`: rd = old value, memory = old op src.
-    Amo { op: AmoOp, width: AmoWidth, rd: Reg, src: Reg, addr: Reg },
+    Amo { op: AmoOp, width: AmoWidth, rd: XReg, src: XReg, addr: XReg },
     /// `lr.<w>.aqrl rd, (addr)`: load-reserved.
-    Lr { width: AmoWidth, rd: Reg, addr: Reg },
+    Lr { width: AmoWidth, rd: XReg, addr: XReg },
     /// `sc.<w>.aqrl rd, src, (addr)`: store-conditional; rd = 0 on success.
-    Sc { width: AmoWidth, rd: Reg, src: Reg, addr: Reg },
+    Sc { width: AmoWidth, rd: XReg, src: XReg, addr: XReg },
     /// `auipc rd, %hi; jalr rd, %lo(rd)`: a call with link register `rd` and ±2 GiB reach.
-    FarCall { rd: Reg, target: Target },
+    FarCall { rd: XReg, target: Target },
+}
+
+/// The registers one instruction writes and reads. `zero` never appears: writes to it
+/// are discarded and it always reads 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DefsUses {
+    pub def: Option<XReg>,
+    pub uses: [Option<XReg>; 2],
+}
+
+impl DefsUses {
+    fn of(def: Option<XReg>, uses: [Option<XReg>; 2]) -> DefsUses {
+        let real = |r: Option<XReg>| r.filter(|r| *r != XReg::ZERO);
+        DefsUses { def: real(def), uses: [real(uses[0]), real(uses[1])] }
+    }
+    /// The registers read.
+    pub fn reads(&self) -> impl Iterator<Item = XReg> {
+        self.uses.into_iter().flatten()
+    }
 }
 
 impl RvInsn {
@@ -337,6 +379,23 @@ impl RvInsn {
         match self {
             RvInsn::FarJump { .. } | RvInsn::FarCall { .. } => 2,
             _ => 1,
+        }
+    }
+
+    /// The registers it writes and reads (a far jump's or call's `auipc` writes its
+    /// register before the `jalr` reads it, so the pair reads nothing from before).
+    pub fn defs_uses(&self) -> DefsUses {
+        use RvInsn::*;
+        match *self {
+            R { rd, rs1, rs2, .. } => DefsUses::of(Some(rd), [Some(rs1), Some(rs2)]),
+            I { rd, rs1, .. } | Sh { rd, rs1, .. } | ShW { rd, rs1, .. } | Un { rd, rs1, .. } | Jalr { rd, rs1, .. } => DefsUses::of(Some(rd), [Some(rs1), None]),
+            Lui { rd, .. } | Auipc { rd, .. } | Jal { rd, .. } | FarCall { rd, .. } => DefsUses::of(Some(rd), [None, None]),
+            FarJump { tmp, .. } => DefsUses::of(Some(tmp), [None, None]),
+            Load { rd, base, .. } => DefsUses::of(Some(rd), [Some(base), None]),
+            Store { src, base, .. } => DefsUses::of(None, [Some(src), Some(base)]),
+            Branch { rs1, rs2, .. } => DefsUses::of(None, [Some(rs1), Some(rs2)]),
+            Amo { rd, src, addr, .. } | Sc { rd, src, addr, .. } => DefsUses::of(Some(rd), [Some(src), Some(addr)]),
+            Lr { rd, addr, .. } => DefsUses::of(Some(rd), [Some(addr), None]),
         }
     }
 }
@@ -389,6 +448,7 @@ impl fmt::Display for TargetFmt {
             Target::Pc(pc) => write!(f, "<bpf {pc}>"),
             Target::Abort => f.write_str("<abort>"),
             Target::DepthStop => f.write_str("<depth stop>"),
+            Target::Skip(s) if s.bytes() < 0 => write!(f, ".-{}", -s.bytes()),
             Target::Skip(s) => write!(f, ".+{}", s.bytes()),
         }
     }

@@ -23,27 +23,27 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::insn::*;
-use crate::isa::{self, AluOp, AtomicOp, EndKind, EndWidth, Insn, JmpCond, LdKind, Size, Source, SxWidth, Width};
+use crate::isa::{self, cfg, AluOp, AtomicOp, EndKind, EndWidth, Insn, JmpCond, LdKind, Size, Source, SxWidth, Width};
 
 /// The RV64 register holding BPF register `r`.
-pub const fn reg(r: isa::Reg) -> Reg {
-    const MAP: [Reg; 11] = [Reg::A5, Reg::A0, Reg::A1, Reg::A2, Reg::A3, Reg::A4, Reg::S1, Reg::S2, Reg::S3, Reg::S4, Reg::S5];
+pub const fn reg(r: isa::Reg) -> XReg {
+    const MAP: [XReg; 11] = [XReg::A5, XReg::A0, XReg::A1, XReg::A2, XReg::A3, XReg::A4, XReg::S1, XReg::S2, XReg::S3, XReg::S4, XReg::S5];
     MAP[r.index()]
 }
 
 /// Scratch registers (never a BPF register).
-const T0: Reg = Reg::T0;
-const T1: Reg = Reg::T1;
-const T2: Reg = Reg::T2;
-const T3: Reg = Reg::T3;
+const T0: XReg = XReg::T0;
+const T1: XReg = XReg::T1;
+const T2: XReg = XReg::T2;
+const T3: XReg = XReg::T3;
 /// Return address of the running BPF function.
-pub const LINK: Reg = Reg::S6;
+pub const LINK: XReg = XReg::S6;
 /// The run's context (the host's `RunCtx`); its first word receives r10 on a stop.
-pub const CTX: Reg = Reg::S7;
+pub const CTX: XReg = XReg::S7;
 /// The helper dispatcher's address.
-pub const DISPATCH: Reg = Reg::S8;
+pub const DISPATCH: XReg = XReg::S8;
 /// The lowest r10 a bpf-to-bpf call may set: bottom of the BPF stack + one frame.
-pub const FLOOR: Reg = Reg::S9;
+pub const FLOOR: XReg = XReg::S9;
 /// The value the stop path returns in a1 when a call would exceed the frame limit (the
 /// dispatcher returns 1 when a helper stops the program).
 pub const STOP_CALL_DEPTH: i64 = 2;
@@ -61,31 +61,54 @@ pub enum Dist {
     Far,
 }
 
-/// How a 32-bit constant is built in a register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A 32-bit constant (sign-extended to 64 bits) and how it is built in a register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Const {
     /// 0: the zero register serves (or `addi rd, zero, 0`).
     Zero,
-    /// Fits 12 signed bits: one `addi` (or the I-form of the operation).
-    Small,
+    /// Fits 12 signed bits: one `addi` from zero.
+    Small(Imm12),
     /// Low 12 bits zero: one `lui`.
-    Upper,
+    Upper(Imm20),
     /// `lui` + `addiw` (`addiw` wraps mod 2^32, so 0x7ffff800.. works).
-    UpperLower,
+    UpperLower(Imm20, Imm12),
 }
 
 impl Const {
-    pub fn of(v: i64) -> Const {
+    /// How `v` is built: the one place that decides it.
+    pub fn of(v: i32) -> Const {
+        let v = v as i64;
         if v == 0 {
             Const::Zero
-        } else if Imm12::new(v).is_some() {
-            Const::Small
+        } else if let Some(imm) = Imm12::new(v) {
+            Const::Small(imm)
         } else if v & 0xfff == 0 {
-            Const::Upper
+            Const::Upper(Imm20::wrap(v >> 12))
         } else {
-            Const::UpperLower
+            // lui puts hi << 12; addiw adds the sign-extended low 12 bits, mod 2^32.
+            let lo = Imm12::wrap(v);
+            Const::UpperLower(Imm20::wrap((v - lo.get() as i64) >> 12), lo)
         }
     }
+
+    /// The kind, without the values.
+    pub fn kind(self) -> ConstKind {
+        match self {
+            Const::Zero => ConstKind::Zero,
+            Const::Small(_) => ConstKind::Small,
+            Const::Upper(_) => ConstKind::Upper,
+            Const::UpperLower(..) => ConstKind::UpperLower,
+        }
+    }
+}
+
+/// [`Const`] without its values: which instruction sequence builds the constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConstKind {
+    Zero,
+    Small,
+    Upper,
+    UpperLower,
 }
 
 /// Which extensions lowering may use (with a base fallback for each).
@@ -95,31 +118,132 @@ pub struct Ext {
     pub zbb: bool,
 }
 
-/// The value-dependent choices for one instruction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// An ALU operation with an immediate, by how the immediate is used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AluImm {
+    /// The operation's I-form (`addi[w]`, `andi`, `ori`, `xori`) with this immediate;
+    /// for `sub` it is the negated value, added.
+    I(Imm12),
+    /// A 64-bit shift by the masked amount.
+    Shift64(Shamt6),
+    /// A 32-bit shift by the masked amount.
+    Shift32(Shamt5),
+    /// `mov`: the constant built in dst; `zext` clears the upper half that a negative
+    /// 32-bit constant's sign extension set (32-bit `mov` only).
+    Mov { value: Const, zext: bool },
+    /// The constant built in t1 (or the zero register), then the register form.
+    Reg(Const),
+}
+
+/// A memory offset: the access's own 12-bit field, or `base + off` built in t1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Offset {
+    Small(Imm12),
+    Large(Const),
+}
+
+/// An atomic's address (the A extension has no offset field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmoAddr {
+    /// Offset 0: the base register itself.
+    Base,
+    /// `addi t1, base, off`.
+    Small(Imm12),
+    /// The offset built in t1, then `add t1, t1, base`.
+    Large(Const),
+}
+
+/// An `lddw` constant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Imm64 {
+    /// The 64-bit value is a sign-extended 32-bit one.
+    Narrow(Const),
+    /// `hi << 32 | zext32(lo)`; a zero `lo` adds nothing.
+    Wide { hi: Const, lo: Const },
+}
+
+/// The value-dependent choices for one instruction, carrying the typed immediates the
+/// code will hold: [`lower`] places them and decides nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Form {
     /// Nothing depends on a value.
     Plain,
-    /// ALU with an immediate: `small` = the I-form (or immediate shift) applies; else the
-    /// constant is built in t1 as `konst` says.
-    AluImm { small: bool, konst: Const },
-    /// A memory access whose offset fits 12 bits (`small`) or is built in t1.
-    Mem { small: bool, off: Const },
+    AluImm(AluImm),
+    /// A load or store of a register.
+    Mem(Offset),
+    Amo(AmoAddr),
     /// A store of an immediate: the value built in t2 (or the zero register).
-    StImm { small: bool, off: Const, imm: Const },
-    /// `lddw`: a sign-extended 32-bit value, or high and low halves.
-    Imm64 { wide: bool, hi: Const, lo: Const },
-    /// A conditional jump: the immediate (K form) and the reach.
-    Jmp { konst: Const, dist: Dist },
+    StImm { off: Offset, value: Const },
+    Imm64(Imm64),
+    /// A conditional jump: the K form's constant (built in t2) and the reach.
+    Jmp { rhs: Option<Const>, dist: Dist },
     /// An unconditional jump (`ja`, `gotol`) or a bpf-to-bpf call.
     Ja { dist: Dist },
-    /// A helper call: how the helper id is built (zero for `callx`, whose id is in a
-    /// register) and the reach of the branch to the stop path.
-    Call { id: Const, dist: Dist },
+    /// A helper call: the id's constant (`None` for `callx`, whose id is in a register)
+    /// and the reach of the branch to the stop path.
+    Call { id: Option<Const>, dist: Dist },
+}
+
+/// A [`Form`] without its values: one proof obligation of an opcode (with the extensions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FormKind {
+    Plain,
+    AluI,
+    AluShift,
+    AluMov { value: ConstKind, zext: bool },
+    AluReg(ConstKind),
+    /// `None`: the small offset; else how the large one is built.
+    Mem(Option<ConstKind>),
+    /// `None`: the base itself; `Some(None)`: a small offset; `Some(Some(k))`: built.
+    Amo(Option<Option<ConstKind>>),
+    StImm { off: Option<ConstKind>, value: ConstKind },
+    Imm64Narrow(ConstKind),
+    Imm64Wide { hi: ConstKind, lo: ConstKind },
+    Jmp { rhs: Option<ConstKind>, dist: Dist },
+    Ja(Dist),
+    Call { id: Option<ConstKind>, dist: Dist },
+}
+
+impl Offset {
+    fn of(off: i16) -> Offset {
+        match Imm12::new(off as i64) {
+            Some(imm) => Offset::Small(imm),
+            None => Offset::Large(Const::of(off as i32)),
+        }
+    }
+    fn kind(self) -> Option<ConstKind> {
+        match self {
+            Offset::Small(_) => None,
+            Offset::Large(c) => Some(c.kind()),
+        }
+    }
+}
+
+impl Form {
+    /// The kind: the form with its values left out.
+    pub fn kind(&self) -> FormKind {
+        match *self {
+            Form::Plain => FormKind::Plain,
+            Form::AluImm(AluImm::I(_)) => FormKind::AluI,
+            Form::AluImm(AluImm::Shift64(_) | AluImm::Shift32(_)) => FormKind::AluShift,
+            Form::AluImm(AluImm::Mov { value, zext }) => FormKind::AluMov { value: value.kind(), zext },
+            Form::AluImm(AluImm::Reg(c)) => FormKind::AluReg(c.kind()),
+            Form::Mem(off) => FormKind::Mem(off.kind()),
+            Form::Amo(AmoAddr::Base) => FormKind::Amo(None),
+            Form::Amo(AmoAddr::Small(_)) => FormKind::Amo(Some(None)),
+            Form::Amo(AmoAddr::Large(c)) => FormKind::Amo(Some(Some(c.kind()))),
+            Form::StImm { off, value } => FormKind::StImm { off: off.kind(), value: value.kind() },
+            Form::Imm64(Imm64::Narrow(c)) => FormKind::Imm64Narrow(c.kind()),
+            Form::Imm64(Imm64::Wide { hi, lo }) => FormKind::Imm64Wide { hi: hi.kind(), lo: lo.kind() },
+            Form::Jmp { rhs, dist } => FormKind::Jmp { rhs: rhs.map(Const::kind), dist },
+            Form::Ja { dist } => FormKind::Ja(dist),
+            Form::Call { id, dist } => FormKind::Call { id: id.map(Const::kind), dist },
+        }
+    }
 }
 
 /// A shape: the form plus the extensions in use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shape {
     pub form: Form,
     pub ext: Ext,
@@ -137,69 +261,93 @@ pub enum LowerError {
 /// `dist` (from the sizing passes) and the extensions.
 pub fn shape(insn: &Insn, dist: Dist, ext: Ext) -> Shape {
     let form = match *insn {
-        Insn::Alu { op, src: Source::Imm(imm), .. } => {
-            let imm = imm as i64;
-            let small = match op {
-                AluOp::Add | AluOp::And | AluOp::Or | AluOp::Xor => Imm12::new(imm).is_some(),
-                AluOp::Sub => Imm12::new(-imm).is_some(),
-                AluOp::Lsh | AluOp::Rsh | AluOp::Arsh | AluOp::Mov => true,
-                _ => false,
-            };
-            Form::AluImm { small, konst: Const::of(imm) }
+        Insn::Alu { op, width, src: Source::Imm(imm), .. } => {
+            let w32 = width == Width::W32;
+            let i_form = |v: i64| Imm12::new(v).map_or(AluImm::Reg(Const::of(imm)), AluImm::I);
+            Form::AluImm(match op {
+                AluOp::Mov => AluImm::Mov { value: Const::of(imm), zext: w32 && imm < 0 },
+                AluOp::Lsh | AluOp::Rsh | AluOp::Arsh if w32 => AluImm::Shift32(Shamt5::masked(imm)),
+                AluOp::Lsh | AluOp::Rsh | AluOp::Arsh => AluImm::Shift64(Shamt6::masked(imm)),
+                AluOp::Add | AluOp::And | AluOp::Or | AluOp::Xor => i_form(imm as i64),
+                AluOp::Sub => i_form(-(imm as i64)),
+                _ => AluImm::Reg(Const::of(imm)),
+            })
         }
-        Insn::Ldx { off, .. } | Insn::Stx { off, .. } | Insn::Atomic { off, .. } => Form::Mem { small: Imm12::new(off as i64).is_some(), off: Const::of(off as i64) },
-        Insn::St { off, imm, .. } => Form::StImm { small: Imm12::new(off as i64).is_some(), off: Const::of(off as i64), imm: Const::of(imm as i64) },
-        Insn::LdImm64 { imm, next_imm, .. } => {
-            let v = (imm as u32 as u64 | (next_imm as u64) << 32) as i64;
-            match i32::try_from(v) {
-                Ok(v) => Form::Imm64 { wide: false, hi: Const::Zero, lo: Const::of(v as i64) },
-                Err(_) => Form::Imm64 { wide: true, hi: Const::of(next_imm as i64), lo: Const::of(imm as i64) },
-            }
-        }
-        Insn::Jmp { src, .. } => Form::Jmp { konst: if let Source::Imm(i) = src { Const::of(i as i64) } else { Const::Zero }, dist },
+        Insn::Ldx { off, .. } | Insn::Stx { off, .. } => Form::Mem(Offset::of(off)),
+        Insn::Atomic { off, .. } => Form::Amo(match Offset::of(off) {
+            Offset::Small(imm) if imm == Imm12::ZERO => AmoAddr::Base,
+            Offset::Small(imm) => AmoAddr::Small(imm),
+            Offset::Large(c) => AmoAddr::Large(c),
+        }),
+        Insn::St { off, imm, .. } => Form::StImm { off: Offset::of(off), value: Const::of(imm) },
+        Insn::LdImm64 { imm, next_imm, .. } => Form::Imm64(match i32::try_from(cfg::lddw_value(imm, next_imm) as i64) {
+            Ok(v) => Imm64::Narrow(Const::of(v)),
+            Err(_) => Imm64::Wide { hi: Const::of(next_imm), lo: Const::of(imm) },
+        }),
+        Insn::Jmp { src, .. } => Form::Jmp { rhs: if let Source::Imm(i) = src { Some(Const::of(i)) } else { None }, dist },
         // `jal` reaches ±1 MiB: near and mid are one form.
         Insn::Ja { .. } | Insn::Gotol { .. } | Insn::CallLocal { .. } => Form::Ja { dist: if dist == Dist::Far { Dist::Far } else { Dist::Near } },
-        Insn::Call { helper } => Form::Call { id: Const::of(helper.get() as i64), dist },
-        Insn::Callx { .. } => Form::Call { id: Const::Zero, dist },
+        Insn::Call { helper } => Form::Call { id: Some(Const::of(helper.get())), dist },
+        Insn::Callx { .. } => Form::Call { id: None, dist },
         _ => Form::Plain,
     };
     Shape { form, ext }
 }
 
-/// Builds the 32-bit constant `v` (sign-extended to 64 bits) in `rd`.
-pub fn li32(rd: Reg, v: i32, how: Const, out: &mut Vec<RvInsn>) {
-    let v = v as i64;
-    match how {
-        Const::Zero | Const::Small => out.push(RvInsn::I { op: IOp::Addi, rd, rs1: Reg::ZERO, imm: Imm12::new(v).expect("shape: fits 12 bits") }),
-        Const::Upper => out.push(RvInsn::Lui { rd, imm: hi20(v) }),
-        Const::UpperLower => {
-            let lo = ((v & 0xfff) ^ 0x800) - 0x800;
-            out.push(RvInsn::Lui { rd, imm: hi20(v - lo) });
-            out.push(RvInsn::I { op: IOp::Addiw, rd, rs1: rd, imm: Imm12::new(lo).expect("sign-extended low 12 bits") });
+/// Every form [`shape`] gives an instruction of `insn`'s opcode, whatever its
+/// immediates, offsets and branch reach: the opcode's proof obligations (each also with
+/// every [`Ext`]). Found by running `shape` itself on witnesses of every decision it
+/// makes (zero, fits 12 bits, low 12 bits zero, the sign, a negation that fits, an
+/// `lddw` value that fits 32 bits), so it cannot drift from `shape`; the unit tests check
+/// that no value outside the witnesses gives another form.
+pub fn forms(insn: &Insn) -> Vec<FormKind> {
+    const IMMS: [i32; 15] = [0, 1, -1, 2047, -2048, 2048, -2049, 4095, 4096, -4096, 0x12345, -0x12345, 0x7fff_f800, i32::MAX, i32::MIN];
+    const OFFS: [i16; 10] = [0, 1, -1, 2047, -2048, 2048, -2049, 4096, i16::MAX, i16::MIN];
+    const DISTS: [Dist; 3] = [Dist::Near, Dist::Mid, Dist::Far];
+    let mut variants: Vec<Insn> = Vec::new();
+    match *insn {
+        Insn::Alu { width, op, dst, src: Source::Imm(_) } => variants.extend(IMMS.map(|imm| Insn::Alu { width, op, dst, src: Source::Imm(imm) })),
+        Insn::Ldx { size, signed, dst, src, .. } => variants.extend(OFFS.map(|off| Insn::Ldx { size, signed, dst, src, off })),
+        Insn::Stx { size, dst, src, .. } => variants.extend(OFFS.map(|off| Insn::Stx { size, dst, src, off })),
+        Insn::Atomic { size, op, dst, src, .. } => variants.extend(OFFS.map(|off| Insn::Atomic { size, op, dst, src, off })),
+        Insn::St { size, dst, .. } => variants.extend(OFFS.iter().flat_map(|&off| IMMS.map(|imm| Insn::St { size, dst, off, imm }))),
+        Insn::LdImm64 { kind, dst, .. } => variants.extend(IMMS.iter().flat_map(|&imm| IMMS.map(|next_imm| Insn::LdImm64 { kind, dst, imm, next_imm }))),
+        Insn::Jmp { width, cond, dst, src: Source::Imm(_), off } => variants.extend(IMMS.map(|imm| Insn::Jmp { width, cond, dst, src: Source::Imm(imm), off })),
+        Insn::Call { .. } => variants.extend(IMMS.map(|imm| Insn::Call { helper: isa::HelperId(imm) })),
+        other => variants.push(other),
+    }
+    let mut kinds: Vec<FormKind> = variants.iter().flat_map(|v| DISTS.map(|d| shape(v, d, Ext::default()).form.kind())).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
+}
+
+/// Builds the constant `c` in `rd`.
+pub fn li32(rd: XReg, c: Const, out: &mut Vec<RvInsn>) {
+    match c {
+        Const::Zero => out.push(RvInsn::I { op: IOp::Addi, rd, rs1: XReg::ZERO, imm: Imm12::ZERO }),
+        Const::Small(imm) => out.push(RvInsn::I { op: IOp::Addi, rd, rs1: XReg::ZERO, imm }),
+        Const::Upper(hi) => out.push(RvInsn::Lui { rd, imm: hi }),
+        Const::UpperLower(hi, lo) => {
+            out.push(RvInsn::Lui { rd, imm: hi });
+            out.push(RvInsn::I { op: IOp::Addiw, rd, rs1: rd, imm: lo });
         }
     }
 }
 
-/// The `lui` field for a value whose low 12 bits are zero, wrapped to 20 bits: `lui`
-/// sign-extends bit 31, and a following `addiw` works mod 2^32.
-fn hi20(v: i64) -> Imm20 {
-    let field = ((v >> 12) & 0xfffff) as i32;
-    Imm20::new(((field ^ 0x80000) - 0x80000) as i64).expect("20-bit field")
-}
-
 /// A constant operand: the zero register for 0, else built in `tmp`.
-fn konst(tmp: Reg, v: i32, how: Const, out: &mut Vec<RvInsn>) -> Reg {
-    if how == Const::Zero {
-        return Reg::ZERO;
+fn konst(tmp: XReg, c: Const, out: &mut Vec<RvInsn>) -> XReg {
+    if c == Const::Zero {
+        return XReg::ZERO;
     }
-    li32(tmp, v, how, out);
+    li32(tmp, c, out);
     tmp
 }
 
 /// `rd = zext32(rs)`.
-fn zext32(rd: Reg, rs: Reg, ext: Ext, out: &mut Vec<RvInsn>) {
+fn zext32(rd: XReg, rs: XReg, ext: Ext, out: &mut Vec<RvInsn>) {
     if ext.zba {
-        out.push(RvInsn::R { op: ROp::AddUw, rd, rs1: rs, rs2: Reg::ZERO });
+        out.push(RvInsn::R { op: ROp::AddUw, rd, rs1: rs, rs2: XReg::ZERO });
     } else {
         out.push(RvInsn::Sh { op: ShOp::Slli, rd, rs1: rs, sh: Shamt6::masked(32) });
         out.push(RvInsn::Sh { op: ShOp::Srli, rd, rs1: rd, sh: Shamt6::masked(32) });
@@ -207,7 +355,7 @@ fn zext32(rd: Reg, rs: Reg, ext: Ext, out: &mut Vec<RvInsn>) {
 }
 
 /// `rd = sext(rs, from bits)` for 8 and 16 bits.
-fn sext_small(rd: Reg, rs: Reg, bits: u32, ext: Ext, out: &mut Vec<RvInsn>) {
+fn sext_small(rd: XReg, rs: XReg, bits: u32, ext: Ext, out: &mut Vec<RvInsn>) {
     if ext.zbb {
         out.push(RvInsn::Un { op: if bits == 8 { UnOp::SextB } else { UnOp::SextH }, rd, rs1: rs });
     } else {
@@ -216,13 +364,18 @@ fn sext_small(rd: Reg, rs: Reg, bits: u32, ext: Ext, out: &mut Vec<RvInsn>) {
     }
 }
 
-fn r(op: ROp, rd: Reg, rs1: Reg, rs2: Reg) -> RvInsn {
+fn r(op: ROp, rd: XReg, rs1: XReg, rs2: XReg) -> RvInsn {
     RvInsn::R { op, rd, rs1, rs2 }
 }
 
-fn i(op: IOp, rd: Reg, rs1: Reg, imm: i64) -> RvInsn {
-    RvInsn::I { op, rd, rs1, imm: Imm12::new(imm).expect("shape: fits 12 bits") }
+fn i(op: IOp, rd: XReg, rs1: XReg, imm: Imm12) -> RvInsn {
+    RvInsn::I { op, rd, rs1, imm }
 }
+
+/// Literal immediates of the templates.
+const ONE: Imm12 = Imm12::lit(1);
+const MINUS_ONE: Imm12 = Imm12::lit(-1);
+const BYTE: Imm12 = Imm12::lit(0xff);
 
 /// The RISC-V operation of a BPF ALU operation on registers, 64- or 32-bit.
 fn rop(op: AluOp, w32: bool) -> ROp {
@@ -257,21 +410,21 @@ fn rop(op: AluOp, w32: bool) -> ROp {
 
 /// `dst = dst op src` for register operands (src may be a scratch register holding a
 /// constant).
-fn alu_reg(op: AluOp, w32: bool, dst: Reg, src: Reg, ext: Ext, out: &mut Vec<RvInsn>) {
+fn alu_reg(op: AluOp, w32: bool, dst: XReg, src: XReg, ext: Ext, out: &mut Vec<RvInsn>) {
     match op {
         AluOp::Mov if w32 => zext32(dst, src, ext, out),
-        AluOp::Mov => out.push(i(IOp::Addi, dst, src, 0)),
+        AluOp::Mov => out.push(i(IOp::Addi, dst, src, Imm12::ZERO)),
         AluOp::Div | AluOp::Sdiv => {
             // t2 = (divisor == 0) - 1: all ones unless the divisor is 0; RISC-V's
             // quotient by 0 (all ones) is then masked to BPF's 0.
             if w32 {
                 out.push(RvInsn::Sh { op: ShOp::Slli, rd: T2, rs1: src, sh: Shamt6::masked(32) });
-                out.push(i(IOp::Sltiu, T2, T2, 1));
+                out.push(i(IOp::Sltiu, T2, T2, ONE));
             } else {
-                out.push(i(IOp::Sltiu, T2, src, 1));
+                out.push(i(IOp::Sltiu, T2, src, ONE));
             }
             out.push(r(rop(op, w32), dst, dst, src));
-            out.push(i(IOp::Addi, T2, T2, -1));
+            out.push(i(IOp::Addi, T2, T2, MINUS_ONE));
             out.push(r(ROp::And, dst, dst, T2));
             if w32 {
                 zext32(dst, dst, ext, out);
@@ -286,38 +439,35 @@ fn alu_reg(op: AluOp, w32: bool, dst: Reg, src: Reg, ext: Ext, out: &mut Vec<RvI
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn alu_imm(op: AluOp, w32: bool, dst: Reg, imm: i32, small: bool, how: Const, ext: Ext, out: &mut Vec<RvInsn>) {
-    let v = imm as i64;
-    match (op, small) {
-        (AluOp::Mov, _) => {
-            li32(dst, imm, how, out);
-            if w32 && imm < 0 {
+/// `dst = dst op imm` in the form `shape` chose.
+fn alu_imm(op: AluOp, w32: bool, dst: XReg, form: AluImm, ext: Ext, out: &mut Vec<RvInsn>) {
+    let shift = || match op {
+        AluOp::Lsh => ShOp::Slli,
+        AluOp::Rsh => ShOp::Srli,
+        _ => ShOp::Srai,
+    };
+    match form {
+        AluImm::Mov { value, zext } => {
+            li32(dst, value, out);
+            if zext {
                 zext32(dst, dst, ext, out);
             }
             return;
         }
-        (AluOp::Lsh | AluOp::Rsh | AluOp::Arsh, _) => {
-            let sh = match op {
-                AluOp::Lsh => ShOp::Slli,
-                AluOp::Rsh => ShOp::Srli,
-                _ => ShOp::Srai,
+        AluImm::Shift64(sh) => return out.push(RvInsn::Sh { op: shift(), rd: dst, rs1: dst, sh }),
+        AluImm::Shift32(sh) => out.push(RvInsn::ShW { op: shift(), rd: dst, rs1: dst, sh }),
+        AluImm::I(imm) => {
+            let op = match op {
+                AluOp::Add | AluOp::Sub if w32 => IOp::Addiw,
+                AluOp::Add | AluOp::Sub => IOp::Addi,
+                AluOp::And => IOp::Andi,
+                AluOp::Or => IOp::Ori,
+                _ => IOp::Xori,
             };
-            if w32 {
-                out.push(RvInsn::ShW { op: sh, rd: dst, rs1: dst, sh: Shamt5::masked(imm) });
-                zext32(dst, dst, ext, out);
-            } else {
-                out.push(RvInsn::Sh { op: sh, rd: dst, rs1: dst, sh: Shamt6::masked(imm) });
-            }
-            return;
+            out.push(i(op, dst, dst, imm));
         }
-        (AluOp::Add, true) => out.push(i(if w32 { IOp::Addiw } else { IOp::Addi }, dst, dst, v)),
-        (AluOp::Sub, true) => out.push(i(if w32 { IOp::Addiw } else { IOp::Addi }, dst, dst, -v)),
-        (AluOp::And, true) => out.push(i(IOp::Andi, dst, dst, v)),
-        (AluOp::Or, true) => out.push(i(IOp::Ori, dst, dst, v)),
-        (AluOp::Xor, true) => out.push(i(IOp::Xori, dst, dst, v)),
-        _ => {
-            let src = konst(T1, imm, how, out);
+        AluImm::Reg(c) => {
+            let src = konst(T1, c, out);
             return alu_reg(op, w32, dst, src, ext, out);
         }
     }
@@ -327,36 +477,38 @@ fn alu_imm(op: AluOp, w32: bool, dst: Reg, imm: i32, small: bool, how: Const, ex
 }
 
 /// Byte swap of the low `bytes` bytes of `rd` (the base-ISA fallback of `rev8`).
-fn bswap(rd: Reg, bytes: u32, out: &mut Vec<RvInsn>) {
-    out.push(i(IOp::Addi, T2, Reg::ZERO, 0));
+fn bswap(rd: XReg, bytes: u32, out: &mut Vec<RvInsn>) {
+    out.push(i(IOp::Addi, T2, XReg::ZERO, Imm12::ZERO));
     for k in 0..bytes {
-        out.push(i(IOp::Andi, T1, rd, 0xff));
+        out.push(i(IOp::Andi, T1, rd, BYTE));
         out.push(r(ROp::Or, T2, T2, T1));
         if k + 1 < bytes {
             out.push(RvInsn::Sh { op: ShOp::Slli, rd: T2, rs1: T2, sh: Shamt6::masked(8) });
             out.push(RvInsn::Sh { op: ShOp::Srli, rd, rs1: rd, sh: Shamt6::masked(8) });
         }
     }
-    out.push(i(IOp::Addi, rd, T2, 0));
+    out.push(i(IOp::Addi, rd, T2, Imm12::ZERO));
 }
 
 /// The address `base + off` as (register, 12-bit offset).
-fn addr(base: Reg, off: i16, small: bool, how: Const, out: &mut Vec<RvInsn>) -> (Reg, Imm12) {
-    if small {
-        return (base, Imm12::new(off as i64).expect("shape: fits 12 bits"));
+fn addr(base: XReg, off: Offset, out: &mut Vec<RvInsn>) -> (XReg, Imm12) {
+    match off {
+        Offset::Small(imm) => (base, imm),
+        Offset::Large(c) => {
+            li32(T1, c, out);
+            out.push(r(ROp::Add, T1, T1, base));
+            (T1, Imm12::ZERO)
+        }
     }
-    li32(T1, off as i32, how, out);
-    out.push(r(ROp::Add, T1, T1, base));
-    (T1, Imm12::ZERO)
 }
 
 /// A conditional branch to `target` with the reach `dist`.
-fn branch(cond: Cond, a: Reg, b: Reg, target: Target, dist: Dist, out: &mut Vec<RvInsn>) {
+fn branch(cond: Cond, a: XReg, b: XReg, target: Target, dist: Dist, out: &mut Vec<RvInsn>) {
     match dist {
         Dist::Near => out.push(RvInsn::Branch { cond, rs1: a, rs2: b, target }),
         Dist::Mid => {
             out.push(RvInsn::Branch { cond: cond.invert(), rs1: a, rs2: b, target: Target::Skip(Skip::insns(1)) });
-            out.push(RvInsn::Jal { rd: Reg::ZERO, target });
+            out.push(RvInsn::Jal { rd: XReg::ZERO, target });
         }
         Dist::Far => {
             out.push(RvInsn::Branch { cond: cond.invert(), rs1: a, rs2: b, target: Target::Skip(Skip::insns(2)) });
@@ -367,7 +519,7 @@ fn branch(cond: Cond, a: Reg, b: Reg, target: Target, dist: Dist, out: &mut Vec<
 
 fn jump(target: Target, dist: Dist, out: &mut Vec<RvInsn>) {
     match dist {
-        Dist::Near | Dist::Mid => out.push(RvInsn::Jal { rd: Reg::ZERO, target }),
+        Dist::Near | Dist::Mid => out.push(RvInsn::Jal { rd: XReg::ZERO, target }),
         Dist::Far => out.push(RvInsn::FarJump { tmp: T1, target }),
     }
 }
@@ -381,20 +533,20 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
     let o = &mut out;
     match (*insn, s.form) {
         (Insn::Alu { width, op, dst, src: Source::Reg(src) }, Form::Plain) => alu_reg(op, width == Width::W32, reg(dst), reg(src), ext, o),
-        (Insn::Alu { width, op, dst, src: Source::Imm(imm) }, Form::AluImm { small, konst }) => alu_imm(op, width == Width::W32, reg(dst), imm, small, konst, ext, o),
+        (Insn::Alu { width, op, dst, src: Source::Imm(_) }, Form::AluImm(form)) => alu_imm(op, width == Width::W32, reg(dst), form, ext, o),
         (Insn::Neg { width, dst }, Form::Plain) => {
             let d = reg(dst);
             if width == Width::W32 {
-                o.push(r(ROp::Subw, d, Reg::ZERO, d));
+                o.push(r(ROp::Subw, d, XReg::ZERO, d));
                 zext32(d, d, ext, o);
             } else {
-                o.push(r(ROp::Sub, d, Reg::ZERO, d));
+                o.push(r(ROp::Sub, d, XReg::ZERO, d));
             }
         }
         (Insn::MovSx { width, bits, dst, src }, Form::Plain) => {
             let (d, s) = (reg(dst), reg(src));
             match bits {
-                SxWidth::S32 => o.push(i(IOp::Addiw, d, s, 0)),
+                SxWidth::S32 => o.push(i(IOp::Addiw, d, s, Imm12::ZERO)),
                 b => sext_small(d, s, b.bits(), ext, o),
             }
             if width == Width::W32 {
@@ -420,30 +572,31 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
                 (_, b) => bswap(d, b.bits() / 8, o),
             }
         }
-        (Insn::LdImm64 { kind, dst, imm, next_imm }, Form::Imm64 { wide, hi, lo }) => {
+        (Insn::LdImm64 { kind, dst, .. }, Form::Imm64(value)) => {
             if kind != LdKind::Imm64 {
                 return Err(LowerError::Unresolved { pc, src: kind.src() });
             }
             let d = reg(dst);
-            if !wide {
-                li32(d, imm, lo, o);
-            } else {
+            match value {
+                Imm64::Narrow(c) => li32(d, c, o),
                 // d = hi << 32 | zext32(lo)
-                li32(d, next_imm, hi, o);
-                o.push(RvInsn::Sh { op: ShOp::Slli, rd: d, rs1: d, sh: Shamt6::masked(32) });
-                if lo != Const::Zero {
-                    li32(T1, imm, lo, o);
-                    if ext.zba {
-                        o.push(r(ROp::AddUw, d, T1, d));
-                    } else {
-                        zext32(T1, T1, ext, o);
-                        o.push(r(ROp::Or, d, d, T1));
+                Imm64::Wide { hi, lo } => {
+                    li32(d, hi, o);
+                    o.push(RvInsn::Sh { op: ShOp::Slli, rd: d, rs1: d, sh: Shamt6::masked(32) });
+                    if lo != Const::Zero {
+                        li32(T1, lo, o);
+                        if ext.zba {
+                            o.push(r(ROp::AddUw, d, T1, d));
+                        } else {
+                            zext32(T1, T1, ext, o);
+                            o.push(r(ROp::Or, d, d, T1));
+                        }
                     }
                 }
             }
         }
-        (Insn::Ldx { size, signed, dst, src, off }, Form::Mem { small, off: how }) => {
-            let (base, off) = addr(reg(src), off, small, how, o);
+        (Insn::Ldx { size, signed, dst, src, .. }, Form::Mem(off)) => {
+            let (base, off) = addr(reg(src), off, o);
             let op = match (size, signed) {
                 (Size::B, false) => LoadOp::Lbu,
                 (Size::H, false) => LoadOp::Lhu,
@@ -455,49 +608,50 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
             };
             o.push(RvInsn::Load { op, rd: reg(dst), base, off });
         }
-        (Insn::Stx { size, dst, src, off }, Form::Mem { small, off: how }) => {
-            let (base, off) = addr(reg(dst), off, small, how, o);
+        (Insn::Stx { size, dst, src, .. }, Form::Mem(off)) => {
+            let (base, off) = addr(reg(dst), off, o);
             o.push(RvInsn::Store { op: store_op(size), src: reg(src), base, off });
         }
-        (Insn::St { size, dst, off, imm }, Form::StImm { small, off: how, imm: ihow }) => {
-            let v = konst(T2, imm, ihow, o);
-            let (base, off) = addr(reg(dst), off, small, how, o);
+        (Insn::St { size, dst, .. }, Form::StImm { off, value }) => {
+            let v = konst(T2, value, o);
+            let (base, off) = addr(reg(dst), off, o);
             o.push(RvInsn::Store { op: store_op(size), src: v, base, off });
         }
         (Insn::Ja { off }, Form::Ja { dist }) => jump(Target::Pc(jump_target(pc, off as i64)), dist, o),
         (Insn::Gotol { imm }, Form::Ja { dist }) => jump(Target::Pc(jump_target(pc, imm as i64)), dist, o),
-        (Insn::Jmp { width, cond, dst, src, off }, Form::Jmp { konst: how, dist }) => {
+        (Insn::Jmp { width, cond, dst, src, off }, Form::Jmp { rhs, dist }) => {
             let target = Target::Pc(jump_target(pc, off as i64));
             let w32 = width == Width::W32;
             let signed = matches!(cond, JmpCond::Sgt | JmpCond::Sge | JmpCond::Slt | JmpCond::Sle);
             let mut a = reg(dst);
-            let mut b = match src {
-                Source::Reg(s) => reg(s),
-                Source::Imm(v) => konst(T2, v, how, o),
+            let mut b = match (src, rhs) {
+                (Source::Reg(s), None) => reg(s),
+                (Source::Imm(_), Some(c)) => konst(T2, c, o),
+                _ => unreachable!("shape gives a K-form jump its constant and an X-form none"),
             };
             if cond == JmpCond::Set {
                 o.push(r(ROp::And, T1, a, b));
                 if w32 {
                     o.push(RvInsn::Sh { op: ShOp::Slli, rd: T1, rs1: T1, sh: Shamt6::masked(32) });
                 }
-                branch(Cond::Ne, T1, Reg::ZERO, target, dist, o);
+                branch(Cond::Ne, T1, XReg::ZERO, target, dist, o);
                 return Ok(out);
             }
             if w32 {
                 // Compare the low halves: sign- or zero-extended into scratch registers.
                 if signed {
-                    o.push(i(IOp::Addiw, T1, a, 0));
-                    if b != Reg::ZERO {
-                        o.push(i(IOp::Addiw, T2, b, 0));
+                    o.push(i(IOp::Addiw, T1, a, Imm12::ZERO));
+                    if b != XReg::ZERO {
+                        o.push(i(IOp::Addiw, T2, b, Imm12::ZERO));
                     }
                 } else {
                     zext32(T1, a, ext, o);
-                    if b != Reg::ZERO {
+                    if b != XReg::ZERO {
                         zext32(T2, b, ext, o);
                     }
                 }
                 a = T1;
-                if b != Reg::ZERO {
+                if b != XReg::ZERO {
                     b = T2;
                 }
             }
@@ -517,18 +671,18 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
             branch(c, x, y, target, dist, o);
         }
         // Returns from the running BPF function, whatever its depth.
-        (Insn::Exit, Form::Plain) => o.push(RvInsn::Jalr { rd: Reg::ZERO, rs1: LINK, off: Imm12::ZERO }),
-        (Insn::Call { helper }, Form::Call { id, dist }) => {
-            li32(Reg::A5, helper.get(), id, o);
+        (Insn::Exit, Form::Plain) => o.push(RvInsn::Jalr { rd: XReg::ZERO, rs1: LINK, off: Imm12::ZERO }),
+        (Insn::Call { .. }, Form::Call { id: Some(id), dist }) => {
+            li32(XReg::A5, id, o);
             helper_call(dist, o);
         }
-        (Insn::Callx { reg: r }, Form::Call { dist, .. }) => {
-            o.push(i(IOp::Addi, Reg::A5, reg(r), 0));
+        (Insn::Callx { reg: r }, Form::Call { id: None, dist }) => {
+            o.push(i(IOp::Addi, XReg::A5, reg(r), Imm12::ZERO));
             helper_call(dist, o);
         }
         (Insn::CallLocal { imm }, Form::Ja { dist }) => local_call(Target::Pc(jump_target(pc, imm as i64)), dist, o),
-        (Insn::Atomic { size, op, dst, src, off }, Form::Mem { small, off: how }) => {
-            let a = if how == Const::Zero { reg(dst) } else { amo_addr(reg(dst), off, small, how, o) };
+        (Insn::Atomic { size, op, dst, src, .. }, Form::Amo(at)) => {
+            let a = amo_addr(reg(dst), at, o);
             atomic(size, op, a, reg(src), ext, o);
         }
         (insn, form) => unreachable!("shape {form:?} does not belong to {insn:?}"),
@@ -540,38 +694,50 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
 /// the run context and this call's address (to name the instruction if the helper
 /// fails), and returns (r0, stop) in (a0, a1). A non-zero stop leaves the program.
 fn helper_call(dist: Dist, o: &mut Vec<RvInsn>) {
-    o.push(i(IOp::Addi, Reg::A6, CTX, 0));
-    o.push(RvInsn::Auipc { rd: Reg::A7, imm: Imm20::ZERO });
-    o.push(RvInsn::Jalr { rd: Reg::RA, rs1: DISPATCH, off: Imm12::ZERO });
-    branch(Cond::Ne, Reg::A1, Reg::ZERO, Target::Abort, dist, o);
-    o.push(i(IOp::Addi, Reg::A5, Reg::A0, 0));
+    o.push(i(IOp::Addi, XReg::A6, CTX, Imm12::ZERO));
+    o.push(RvInsn::Auipc { rd: XReg::A7, imm: Imm20::ZERO });
+    o.push(RvInsn::Jalr { rd: XReg::RA, rs1: DISPATCH, off: Imm12::ZERO });
+    branch(Cond::Ne, XReg::A1, XReg::ZERO, Target::Abort, dist, o);
+    o.push(i(IOp::Addi, XReg::A5, XReg::A0, Imm12::ZERO));
 }
 
 /// Callee-saved state of a BPF call, saved by the caller on the host stack: r6–r9, r10
 /// and the link.
-const CALL_SAVED: [Reg; 6] = [Reg::S1, Reg::S2, Reg::S3, Reg::S4, Reg::S5, LINK];
+const CALL_SAVED: [XReg; 6] = [XReg::S1, XReg::S2, XReg::S3, XReg::S4, XReg::S5, LINK];
 
 /// A bpf-to-bpf call: save r6–r10 and the link, give the callee the next stack frame
 /// (stopping if there is none: the frame limit), call with the link register, restore.
 fn local_call(target: Target, dist: Dist, o: &mut Vec<RvInsn>) {
-    let size = 8 * CALL_SAVED.len() as i64;
-    o.push(i(IOp::Addi, Reg::SP, Reg::SP, -size));
-    for (k, &s) in CALL_SAVED.iter().enumerate() {
-        o.push(RvInsn::Store { op: StoreOp::Sd, src: s, base: Reg::SP, off: Imm12::new(8 * k as i64).expect("in the save area") });
+    const SIZE: i64 = 8 * CALL_SAVED.len() as i64;
+    const AREA: [Imm12; CALL_SAVED.len()] = offsets(0);
+    o.push(i(IOp::Addi, XReg::SP, XReg::SP, const { Imm12::lit(-SIZE) }));
+    for (&s, off) in CALL_SAVED.iter().zip(AREA) {
+        o.push(RvInsn::Store { op: StoreOp::Sd, src: s, base: XReg::SP, off });
     }
-    o.push(i(IOp::Addi, Reg::S5, Reg::S5, -STACK_FRAME));
+    o.push(i(IOp::Addi, XReg::S5, XReg::S5, const { Imm12::lit(-STACK_FRAME) }));
     // Past the limit: a7 = this call's address, to the depth stop.
-    o.push(RvInsn::Branch { cond: Cond::Geu, rs1: Reg::S5, rs2: FLOOR, target: Target::Skip(Skip::insns(1 + dist_words(dist))) });
-    o.push(RvInsn::Auipc { rd: Reg::A7, imm: Imm20::ZERO });
+    o.push(RvInsn::Branch { cond: Cond::Geu, rs1: XReg::S5, rs2: FLOOR, target: Target::Skip(Skip::insns(1 + dist_words(dist))) });
+    o.push(RvInsn::Auipc { rd: XReg::A7, imm: Imm20::ZERO });
     jump(Target::DepthStop, dist, o);
     match dist {
         Dist::Near | Dist::Mid => o.push(RvInsn::Jal { rd: LINK, target }),
         Dist::Far => o.push(RvInsn::FarCall { rd: LINK, target }),
     }
-    for (k, &s) in CALL_SAVED.iter().enumerate() {
-        o.push(RvInsn::Load { op: LoadOp::Ld, rd: s, base: Reg::SP, off: Imm12::new(8 * k as i64).expect("in the save area") });
+    for (&s, off) in CALL_SAVED.iter().zip(AREA) {
+        o.push(RvInsn::Load { op: LoadOp::Ld, rd: s, base: XReg::SP, off });
     }
-    o.push(i(IOp::Addi, Reg::SP, Reg::SP, size));
+    o.push(i(IOp::Addi, XReg::SP, XReg::SP, const { Imm12::lit(SIZE) }));
+}
+
+/// The offsets `first`, `first + 8`, … of `N` consecutive 8-byte save slots.
+const fn offsets<const N: usize>(first: i64) -> [Imm12; N] {
+    let mut out = [Imm12::ZERO; N];
+    let mut k = 0;
+    while k < N {
+        out[k] = Imm12::lit(first + 8 * k as i64);
+        k += 1;
+    }
+    out
 }
 
 /// Instructions of an unconditional jump with reach `dist`.
@@ -583,13 +749,16 @@ fn dist_words(dist: Dist) -> u8 {
     }
 }
 
-/// The address `base + off` in t1 (the A extension has no offset field).
-fn amo_addr(base: Reg, off: i16, small: bool, how: Const, o: &mut Vec<RvInsn>) -> Reg {
-    if small {
-        o.push(i(IOp::Addi, T1, base, off as i64));
-    } else {
-        li32(T1, off as i32, how, o);
-        o.push(r(ROp::Add, T1, T1, base));
+/// The register holding an atomic's address: the base, or t1 (the A extension has no
+/// offset field).
+fn amo_addr(base: XReg, at: AmoAddr, o: &mut Vec<RvInsn>) -> XReg {
+    match at {
+        AmoAddr::Base => return base,
+        AmoAddr::Small(off) => o.push(i(IOp::Addi, T1, base, off)),
+        AmoAddr::Large(c) => {
+            li32(T1, c, o);
+            o.push(r(ROp::Add, T1, T1, base));
+        }
     }
     T1
 }
@@ -597,7 +766,7 @@ fn amo_addr(base: Reg, off: i16, small: bool, how: Const, o: &mut Vec<RvInsn>) -
 /// An atomic operation on the word at `a`. Fetched values land in t2 first, so `src`
 /// may also be the address register; 32-bit fetches are zero-extended (the A extension
 /// sign-extends them). cmpxchg is an LR/SC loop comparing with r0.
-fn atomic(size: Size, op: AtomicOp, a: Reg, src: Reg, ext: Ext, o: &mut Vec<RvInsn>) {
+fn atomic(size: Size, op: AtomicOp, a: XReg, src: XReg, ext: Ext, o: &mut Vec<RvInsn>) {
     let width = if size == Size::DW { AmoWidth::D } else { AmoWidth::W };
     let w32 = width == AmoWidth::W;
     let amo = match op {
@@ -607,10 +776,10 @@ fn atomic(size: Size, op: AtomicOp, a: Reg, src: Reg, ext: Ext, o: &mut Vec<RvIn
         AtomicOp::Xor | AtomicOp::FetchXor => AmoOp::Xor,
         AtomicOp::Xchg => AmoOp::Swap,
         AtomicOp::Cmpxchg => {
-            let r0 = Reg::A5;
+            let r0 = XReg::A5;
             // lr.w sign-extends: compare with r0's low half sign-extended.
             let expect = if w32 {
-                o.push(i(IOp::Addiw, T0, r0, 0));
+                o.push(i(IOp::Addiw, T0, r0, Imm12::ZERO));
                 T0
             } else {
                 r0
@@ -618,7 +787,7 @@ fn atomic(size: Size, op: AtomicOp, a: Reg, src: Reg, ext: Ext, o: &mut Vec<RvIn
             o.push(RvInsn::Lr { width, rd: T2, addr: a });
             o.push(RvInsn::Branch { cond: Cond::Ne, rs1: T2, rs2: expect, target: Target::Skip(Skip::insns(2)) });
             o.push(RvInsn::Sc { width, rd: T3, src, addr: a });
-            o.push(RvInsn::Branch { cond: Cond::Ne, rs1: T3, rs2: Reg::ZERO, target: Target::Skip(Skip::back(3)) });
+            o.push(RvInsn::Branch { cond: Cond::Ne, rs1: T3, rs2: XReg::ZERO, target: Target::Skip(Skip::back(3)) });
             fetched(r0, w32, ext, o);
             return;
         }
@@ -627,16 +796,16 @@ fn atomic(size: Size, op: AtomicOp, a: Reg, src: Reg, ext: Ext, o: &mut Vec<RvIn
         o.push(RvInsn::Amo { op: amo, width, rd: T2, src, addr: a });
         fetched(src, w32, ext, o);
     } else {
-        o.push(RvInsn::Amo { op: amo, width, rd: Reg::ZERO, src, addr: a });
+        o.push(RvInsn::Amo { op: amo, width, rd: XReg::ZERO, src, addr: a });
     }
 }
 
 /// `rd = t2`, zero-extended for a 32-bit access.
-fn fetched(rd: Reg, w32: bool, ext: Ext, o: &mut Vec<RvInsn>) {
+fn fetched(rd: XReg, w32: bool, ext: Ext, o: &mut Vec<RvInsn>) {
     if w32 {
         zext32(rd, T2, ext, o);
     } else {
-        o.push(i(IOp::Addi, rd, T2, 0));
+        o.push(i(IOp::Addi, rd, T2, Imm12::ZERO));
     }
 }
 
@@ -651,7 +820,7 @@ fn store_op(size: Size) -> StoreOp {
 
 /// The slot a jump at `pc` with offset `off` lands on (the decoder has checked it).
 fn jump_target(pc: usize, off: i64) -> usize {
-    (pc as i64 + 1 + off) as usize
+    cfg::target(pc, off) as usize
 }
 
 /// Everything the lowering needs about one program: the instructions in order with
@@ -661,7 +830,7 @@ pub fn lower_all(prog: &isa::Program, dists: &[Dist], ext: Ext) -> Result<Vec<Ve
 }
 
 /// Registers the host's frame saves: ra and every callee-saved register the code uses.
-const SAVED: [Reg; 11] = [Reg::RA, Reg::S0, Reg::S1, Reg::S2, Reg::S3, Reg::S4, Reg::S5, LINK, CTX, DISPATCH, FLOOR];
+const SAVED: [XReg; 11] = [XReg::RA, XReg::S0, XReg::S1, XReg::S2, XReg::S3, XReg::S4, XReg::S5, LINK, CTX, DISPATCH, FLOOR];
 
 /// Bytes of the host frame (16-aligned).
 pub const FRAME: i64 = (8 * SAVED.len() as i64 + 15) & !15;
@@ -682,34 +851,220 @@ pub struct Header {
 /// Returns (a0, a1) = (r0, 0) when the program exits, or what the dispatcher returned
 /// when a helper stopped it.
 pub fn header() -> Header {
-    let mut o = vec![i(IOp::Addi, Reg::SP, Reg::SP, -FRAME)];
-    let slot = |k: usize| Imm12::new(FRAME - 8 - 8 * k as i64).expect("in the frame");
-    for (k, &s) in SAVED.iter().enumerate() {
-        o.push(RvInsn::Store { op: StoreOp::Sd, src: s, base: Reg::SP, off: slot(k) });
+    // Each saved register's slot, from the top of the frame down.
+    const SLOTS: [Imm12; SAVED.len()] = {
+        let mut out = offsets::<{ SAVED.len() }>(FRAME - 8 * SAVED.len() as i64);
+        out.reverse();
+        out
+    };
+    let mut o = vec![i(IOp::Addi, XReg::SP, XReg::SP, const { Imm12::lit(-FRAME) })];
+    for (&s, off) in SAVED.iter().zip(SLOTS) {
+        o.push(RvInsn::Store { op: StoreOp::Sd, src: s, base: XReg::SP, off });
     }
-    o.push(i(IOp::Addi, Reg::S0, Reg::SP, FRAME));
-    o.push(i(IOp::Addi, Reg::S5, Reg::A2, 0));
-    o.push(i(IOp::Addi, CTX, Reg::A3, 0));
-    o.push(i(IOp::Addi, DISPATCH, Reg::A4, 0));
-    o.push(i(IOp::Addi, FLOOR, Reg::A5, 0));
+    o.push(i(IOp::Addi, XReg::S0, XReg::SP, const { Imm12::lit(FRAME) }));
+    o.push(i(IOp::Addi, XReg::S5, XReg::A2, Imm12::ZERO));
+    o.push(i(IOp::Addi, CTX, XReg::A3, Imm12::ZERO));
+    o.push(i(IOp::Addi, DISPATCH, XReg::A4, Imm12::ZERO));
+    o.push(i(IOp::Addi, FLOOR, XReg::A5, Imm12::ZERO));
     // The body starts right after the header: slot 0.
     o.push(RvInsn::Jal { rd: LINK, target: Target::Pc(0) });
-    o.push(i(IOp::Addi, Reg::A0, Reg::A5, 0));
-    o.push(i(IOp::Addi, Reg::A1, Reg::ZERO, 0));
-    o.push(RvInsn::Jal { rd: Reg::ZERO, target: Target::Skip(Skip::insns(4)) });
+    o.push(i(IOp::Addi, XReg::A0, XReg::A5, Imm12::ZERO));
+    o.push(i(IOp::Addi, XReg::A1, XReg::ZERO, Imm12::ZERO));
+    o.push(RvInsn::Jal { rd: XReg::ZERO, target: Target::Skip(Skip::insns(4)) });
     // The call-depth stop: the call's address (a7) to the context's second word.
     let depth = o.len();
-    o.push(RvInsn::Store { op: StoreOp::Sd, src: Reg::A7, base: CTX, off: Imm12::new(8).expect("small") });
-    o.push(i(IOp::Addi, Reg::A1, Reg::ZERO, STOP_CALL_DEPTH));
+    o.push(RvInsn::Store { op: StoreOp::Sd, src: XReg::A7, base: CTX, off: const { Imm12::lit(8) } });
+    o.push(i(IOp::Addi, XReg::A1, XReg::ZERO, const { Imm12::lit(STOP_CALL_DEPTH) }));
     // The stop path: tell the host where r10 was (a tail call is only allowed from the
     // entry frame), drop every BPF call frame.
     let abort = o.len();
-    o.push(RvInsn::Store { op: StoreOp::Sd, src: Reg::S5, base: CTX, off: Imm12::ZERO });
-    o.push(i(IOp::Addi, Reg::SP, Reg::S0, -FRAME));
-    for (k, &s) in SAVED.iter().enumerate() {
-        o.push(RvInsn::Load { op: LoadOp::Ld, rd: s, base: Reg::SP, off: slot(k) });
+    o.push(RvInsn::Store { op: StoreOp::Sd, src: XReg::S5, base: CTX, off: Imm12::ZERO });
+    o.push(i(IOp::Addi, XReg::SP, XReg::S0, const { Imm12::lit(-FRAME) }));
+    for (&s, off) in SAVED.iter().zip(SLOTS) {
+        o.push(RvInsn::Load { op: LoadOp::Ld, rd: s, base: XReg::SP, off });
     }
-    o.push(i(IOp::Addi, Reg::SP, Reg::SP, FRAME));
-    o.push(RvInsn::Jalr { rd: Reg::ZERO, rs1: Reg::RA, off: Imm12::ZERO });
+    o.push(i(IOp::Addi, XReg::SP, XReg::SP, const { Imm12::lit(FRAME) }));
+    o.push(RvInsn::Jalr { rd: XReg::ZERO, rs1: XReg::RA, off: Imm12::ZERO });
     Header { insns: o, abort, depth }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::{spec, HelperId, Reg};
+
+    /// One instruction of every supported opcode (registers r3 and r4; values filled in
+    /// by the tests).
+    fn templates() -> Vec<Insn> {
+        let (d, s) = (Reg::new(3).unwrap(), Reg::new(4).unwrap());
+        let mut t = Vec::new();
+        for width in [Width::W32, Width::W64] {
+            for op in AluOp::ALL {
+                t.push(Insn::Alu { width, op, dst: d, src: Source::Imm(0) });
+                t.push(Insn::Alu { width, op, dst: d, src: Source::Reg(s) });
+            }
+            t.push(Insn::Neg { width, dst: d });
+            for cond in JmpCond::ALL {
+                t.push(Insn::Jmp { width, cond, dst: d, src: Source::Imm(0), off: 0 });
+                t.push(Insn::Jmp { width, cond, dst: d, src: Source::Reg(s), off: 0 });
+            }
+        }
+        for (width, bits) in [(Width::W32, SxWidth::S8), (Width::W32, SxWidth::S16), (Width::W64, SxWidth::S8), (Width::W64, SxWidth::S16), (Width::W64, SxWidth::S32)] {
+            t.push(Insn::MovSx { width, bits, dst: d, src: s });
+        }
+        for (kind, bits) in [EndKind::Le, EndKind::Be, EndKind::Swap].into_iter().flat_map(|k| [EndWidth::B16, EndWidth::B32, EndWidth::B64].map(move |b| (k, b))) {
+            t.push(Insn::End { kind, bits, dst: d });
+        }
+        for size in [Size::B, Size::H, Size::W, Size::DW] {
+            t.push(Insn::Ldx { size, signed: false, dst: d, src: s, off: 0 });
+            if size != Size::DW {
+                t.push(Insn::Ldx { size, signed: true, dst: d, src: s, off: 0 });
+            }
+            t.push(Insn::St { size, dst: d, off: 0, imm: 0 });
+            t.push(Insn::Stx { size, dst: d, src: s, off: 0 });
+        }
+        for size in [Size::W, Size::DW] {
+            for op in AtomicOp::ALL {
+                t.push(Insn::Atomic { size, op, dst: d, src: s, off: 0 });
+            }
+        }
+        t.push(Insn::LdImm64 { kind: LdKind::Imm64, dst: d, imm: 0, next_imm: 0 });
+        t.extend([Insn::Ja { off: 0 }, Insn::Gotol { imm: 0 }, Insn::Call { helper: HelperId(0) }, Insn::Callx { reg: s }, Insn::CallLocal { imm: 0 }, Insn::Exit]);
+        t
+    }
+
+    /// A deterministic stream of values.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        /// Mostly small values and values near the edges, sometimes anything.
+        fn i32(&mut self) -> i32 {
+            let x = self.next();
+            match x % 4 {
+                0 => x as i32,
+                1 => (x >> 8) as i32 % 5000,
+                2 => ((x >> 8) as i32) << (x % 31) as i32,
+                _ => [0, 1, -1, 2047, 2048, -2048, -2049, i32::MAX, i32::MIN, 0x7fff_f800][(x >> 8) as usize % 10] + ((x >> 40) % 3) as i32 - 1,
+            }
+        }
+    }
+
+    /// `t` with its immediate and offset fields replaced.
+    fn with_values(t: Insn, imm: i32, imm2: i32, off: i16) -> Insn {
+        match t {
+            Insn::Alu { width, op, dst, src: Source::Imm(_) } => Insn::Alu { width, op, dst, src: Source::Imm(imm) },
+            Insn::Jmp { width, cond, dst, src: Source::Imm(_), .. } => Insn::Jmp { width, cond, dst, src: Source::Imm(imm), off },
+            Insn::Jmp { width, cond, dst, src, .. } => Insn::Jmp { width, cond, dst, src, off },
+            Insn::Ldx { size, signed, dst, src, .. } => Insn::Ldx { size, signed, dst, src, off },
+            Insn::Stx { size, dst, src, .. } => Insn::Stx { size, dst, src, off },
+            Insn::St { size, dst, .. } => Insn::St { size, dst, off, imm },
+            Insn::Atomic { size, op, dst, src, .. } => Insn::Atomic { size, op, dst, src, off },
+            Insn::LdImm64 { kind, dst, .. } => Insn::LdImm64 { kind, dst, imm, next_imm: imm2 },
+            Insn::Ja { .. } => Insn::Ja { off },
+            Insn::Gotol { .. } => Insn::Gotol { imm },
+            Insn::Call { .. } => Insn::Call { helper: HelperId(imm) },
+            Insn::CallLocal { .. } => Insn::CallLocal { imm },
+            other => other,
+        }
+    }
+
+    #[test]
+    fn the_templates_cover_every_supported_opcode() {
+        let mut ids: Vec<&str> = templates().iter().map(|t| t.spec_row().id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut want: Vec<&str> = spec::SPEC.iter().filter(|r| r.supported && r.mnemonic != "lddw").map(|r| r.id).collect();
+        want.push(Insn::LdImm64 { kind: LdKind::Imm64, dst: Reg::R0, imm: 0, next_imm: 0 }.spec_row().id);
+        want.sort_unstable();
+        want.dedup();
+        assert_eq!(ids, want);
+    }
+
+    #[test]
+    fn forms_lists_every_form_shape_gives() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut total = 0;
+        for t in templates() {
+            let kinds = forms(&t);
+            assert!(!kinds.is_empty(), "{t:?}");
+            total += kinds.len();
+            for _ in 0..4000 {
+                let (imm, imm2) = (rng.i32(), rng.i32());
+                let v = with_values(t, imm, imm2, rng.i32() as i16);
+                let dist = [Dist::Near, Dist::Mid, Dist::Far][(rng.next() % 3) as usize];
+                let ext = Ext { zba: rng.next() % 2 == 0, zbb: rng.next() % 2 == 0 };
+                let k = shape(&v, dist, ext).form.kind();
+                assert!(kinds.contains(&k), "{v:?} {dist:?}: {k:?} is not among {kinds:?}");
+            }
+        }
+        // The obligations of the supported opcodes, over all immediates and reaches.
+        assert!(total > 400, "{total}");
+    }
+
+    #[test]
+    fn every_listed_form_lowers() {
+        // Each form kind of each template, reached by a witness value, has a lowering.
+        let mut rng = Rng(7);
+        for t in templates() {
+            let mut seen = Vec::new();
+            for _ in 0..20_000 {
+                let v = with_values(t, rng.i32(), rng.i32(), rng.i32() as i16);
+                for dist in [Dist::Near, Dist::Mid, Dist::Far] {
+                    let s = shape(&v, dist, Ext::default());
+                    assert!(lower(&v, 100, &s).is_ok(), "{v:?}");
+                    seen.push(s.form.kind());
+                }
+            }
+            for k in forms(&t) {
+                assert!(seen.contains(&k), "{t:?}: no random value reached {k:?}");
+            }
+        }
+    }
+
+    /// The BPF registers an instruction's semantics write.
+    fn bpf_writes(insn: &Insn) -> Vec<XReg> {
+        match *insn {
+            Insn::Alu { dst, .. } | Insn::Neg { dst, .. } | Insn::MovSx { dst, .. } | Insn::End { dst, .. } | Insn::LdImm64 { dst, .. } | Insn::Ldx { dst, .. } => vec![reg(dst)],
+            Insn::Atomic { op: AtomicOp::Cmpxchg, .. } => vec![reg(Reg::R0)],
+            Insn::Atomic { op, src, .. } if op.fetches() => vec![reg(src)],
+            _ => vec![],
+        }
+    }
+
+    #[test]
+    fn code_writes_only_the_registers_the_semantics_write_and_scratch() {
+        const SCRATCH: [XReg; 4] = [XReg::T0, XReg::T1, XReg::T2, XReg::T3];
+        let mut rng = Rng(11);
+        for t in templates() {
+            for _ in 0..500 {
+                let v = with_values(t, rng.i32(), rng.i32(), rng.i32() as i16);
+                let dist = [Dist::Near, Dist::Mid, Dist::Far][(rng.next() % 3) as usize];
+                let ext = Ext { zba: rng.next() % 2 == 0, zbb: rng.next() % 2 == 0 };
+                let code = lower(&v, 100, &shape(&v, dist, ext)).unwrap();
+                // What the calls may write: the helper ABI's caller-saved registers, or
+                // (bpf-to-bpf) the state the call saves and restores.
+                let allowed: Vec<XReg> = match v {
+                    Insn::Call { .. } | Insn::Callx { .. } => vec![XReg::A0, XReg::A1, XReg::A2, XReg::A3, XReg::A4, XReg::A5, XReg::A6, XReg::A7, XReg::RA, XReg::T1],
+                    Insn::CallLocal { .. } => vec![XReg::SP, XReg::S1, XReg::S2, XReg::S3, XReg::S4, XReg::S5, LINK, XReg::A7, XReg::T1],
+                    _ => bpf_writes(&v).into_iter().chain(SCRATCH).collect(),
+                };
+                let mut written: Vec<XReg> = Vec::new();
+                for insn in &code {
+                    let du = insn.defs_uses();
+                    for r in du.reads() {
+                        assert!(!SCRATCH.contains(&r) || written.contains(&r), "{v:?}: {insn} reads {r} before the code wrote it");
+                    }
+                    if let Some(d) = du.def {
+                        assert!(allowed.contains(&d), "{v:?}: {insn} writes {d}");
+                        written.push(d);
+                    }
+                }
+            }
+        }
+    }
 }

@@ -15,3 +15,5 @@ pub mod emit;
 pub mod error;
 #[cfg(feature = "jit")]
 pub mod exec;
+#[cfg(all(test, feature = "jit"))]
+mod emit_tests;
