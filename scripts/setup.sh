@@ -31,4 +31,8 @@ for t in riscv64gc-unknown-linux-gnu riscv64gc-unknown-none-elf; do
     rustup target add "$t"
   fi
 done
+if ! cargo clippy --version >/dev/null 2>&1; then
+  echo "setup: adding the clippy component"
+  rustup component add clippy
+fi
 echo "setup: done"

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Runs every test: host unit/integration/property tests (including the llvm-objdump and
-# Linux-kernel oracles where available), the conformance suite through the CLI, the same
-# test suite and runner built for riscv64 under qemu-riscv64 (where the JIT executes: the
-# suite on the interpreter, the JIT and both compared), and the no_std core build.
+# Runs every test: clippy with warnings as errors (host, riscv64, no_std core), host
+# unit/integration/property tests (including the llvm-objdump and Linux-kernel oracles
+# where available, and the layering check), the conformance suite through the CLI, the
+# same test suite and runner built for riscv64 under qemu-riscv64 (where the JIT
+# executes: the suite on the interpreter, the JIT and both compared), and the no_std
+# core build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 RV=riscv64gc-unknown-linux-gnu
 RV_FEATURES="--no-default-features --features std,cli,jit"   # the riscv64 build leaves out smt (z3)
 
+echo "== clippy (warnings are errors): host, riscv64, no_std core"
+cargo clippy --all-targets -- -D warnings
+cargo clippy --all-targets --target "$RV" $RV_FEATURES -- -D warnings
+cargo clippy --lib --no-default-features --target riscv64gc-unknown-none-elf -- -D warnings
 echo "== host: cargo test"
 cargo test --release
 echo "== riscv64 (qemu-riscv64): cargo test"

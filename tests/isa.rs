@@ -98,7 +98,7 @@ proptest! {
             let vm = rvbpf::interp::Interpreter::new(&prog);
             let mut env = rvbpf::conformance::ConformanceEnv::default();
             let mut mem = mem;
-            let _ = vm.run(&mut mem, &[], &mut env, &rvbpf::interp::RunOptions { budget: 10_000, ..Default::default() });
+            let _ = vm.run(&mut mem, &[], &mut env, &rvbpf::interp::RunOptions { budget: 10_000 });
         }
     }
 

@@ -239,8 +239,13 @@ impl OkOr for Result<i64, i32> {
     }
 }
 
+/// One side's bpf(): a command and its attr in, the result or the errno out.
+type Call<'a> = dyn FnMut(u32, &mut [u8]) -> Result<i64, i32> + 'a;
+/// A map's contents: (key, value) pairs.
+type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Every (key, value) of a map, sorted, read through bpf() on one side.
-fn dump(call: &mut dyn FnMut(u32, &mut [u8]) -> Result<i64, i32>, fd: i32, ks: usize, vs: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, i32> {
+fn dump(call: &mut Call, fd: i32, ks: usize, vs: usize) -> Result<Entries, i32> {
     let mut out = Vec::new();
     let mut cur: Option<Vec<u8>> = None;
     loop {
@@ -339,7 +344,7 @@ fn prog_load_and_test_run_agree() {
     let exit7: Vec<u8> = [0xb7u8, 0, 0, 0, 7, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0].to_vec();
     let no_exit: Vec<u8> = exit7[..8].to_vec();
     let lic = b"GPL\0".to_vec();
-    let packet = vec![0x11u8; 64];
+    let packet = [0x11u8; 64];
     let load = |ptype: u32, code: &Vec<u8>, n: u32, level: u32, size: u32, buf: bool, flags: u32, attr_len: usize| -> (Vec<u8>, Vec<(usize, usize)>) {
         let mut a = vec![0u8; attr_len.max(ATTR_SIZE)];
         put32(&mut a, 0, ptype);

@@ -91,7 +91,7 @@ pub fn assemble(src: &str) -> Result<Vec<Insn>, AsmError> {
                 let rel = match target {
                     Target::Rel(n) => n,
                     Target::Label(name) => match labels.get(&name) {
-                        Some(&t) => t as i64 - pc as i64 - 1,
+                        Some(&t) => cfg::offset_to(pc, t),
                         None => return Err(AsmError { line, msg: alloc::format!("unknown label {name:?}") }),
                     },
                 };

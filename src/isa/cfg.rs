@@ -4,8 +4,9 @@
 //! 64-bit value of an `lddw`.
 //!
 //! Everything that follows a jump (the interpreter, the JIT, the verifier, the loader's
-//! relocations, a code address) computes its target with [`target`], and everything that
-//! builds or reads an `lddw` constant uses [`lddw_value`] / [`lddw_halves`].
+//! relocations, a code address) computes its target with [`target`] (the assembler and
+//! the loader, placing one, with [`offset_to`]), and everything that builds or reads an
+//! `lddw` constant uses [`lddw_value`] / [`lddw_halves`].
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -17,6 +18,12 @@ use super::{DecodeError, DecodeErrorKind, Insn, MAX_SLOTS};
 #[inline(always)]
 pub const fn target(pc: usize, off: i64) -> i64 {
     pc as i64 + 1 + off
+}
+
+/// The offset a jump at slot `pc` needs to land on slot `to`: [`target`]'s inverse.
+#[inline(always)]
+pub const fn offset_to(pc: usize, to: usize) -> i64 {
+    to as i64 - pc as i64 - 1
 }
 
 /// The value an `lddw` with these immediates loads: `next_imm << 32 | imm`.

@@ -86,7 +86,7 @@ fn conformance(insn: &Insn) -> String {
         }
         Insn::LdImm64 { kind, dst, imm, next_imm } => match kind {
             LdKind::Imm64 => {
-                let v = (next_imm as u32 as u64) << 32 | imm as u32 as u64;
+                let v = cfg::lddw_value(imm, next_imm);
                 format!("lddw %r{}, 0x{v:x}", dst.num())
             }
             // The value kinds always show their offset; the others only when it is set.
@@ -204,7 +204,7 @@ fn llvm(insn: &Insn) -> String {
         }
         Insn::LdImm64 { kind, dst, imm, next_imm } => match kind {
             LdKind::Imm64 => {
-                let v = ((next_imm as u32 as u64) << 32 | imm as u32 as u64) as i64;
+                let v = cfg::lddw_value(imm, next_imm) as i64;
                 format!("r{} = {} ll", dst.num(), shex(v))
             }
             // llvm-objdump prints the pseudo load's imm unsigned.

@@ -615,7 +615,7 @@ impl<'a> Parser<'a> {
                             s
                         }
                     };
-                    out[i].imm = (start as i64 - i as i64 - 1) as i32;
+                    out[i].imm = cfg::offset_to(i, start) as i32;
                     i += 1;
                 }
                 OP_CALL if insn.src == PSEUDO_KFUNC_CALL => return Err(where_("kfunc calls are not supported".into())),

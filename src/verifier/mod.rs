@@ -131,10 +131,12 @@ impl Verified {
 /// Checks `prog` against `info`; on success, what the later stages need.
 pub fn verify(prog: &Program, info: &mut ProgramInfo) -> Result<Verified, VerifyError> {
     check_helpers(prog, info)?;
-    let (maps, lddw) = resolve_maps(prog, info)?;
-    let ctx_loads = if info.ctx.fields.is_empty() { Vec::new() } else { ctx::ctx_loads(prog, info.ctx)? };
+    let mut verified = resolve_maps(prog, info)?;
+    if !info.ctx.fields.is_empty() {
+        verified.ctx_loads = ctx::ctx_loads(prog, info.ctx)?;
+    }
     info.log.line(&format!("rvbpf: {} insns checked: decoding, helper prototypes, map references (no verifier yet)", prog.slot_count()));
-    Ok(Verified { maps, lddw, ctx_loads })
+    Ok(verified)
 }
 
 /// Every helper call names a helper that exists, that this program type may call and,
@@ -156,7 +158,7 @@ fn check_helpers(prog: &Program, info: &ProgramInfo) -> Result<(), VerifyError> 
 /// The kernel's `resolve_pseudo_ldimm64`: each map reference resolves to a map, map
 /// references become the map's handle (its address), map-value references the value's
 /// address; the maps are collected in first-use order.
-fn resolve_maps(prog: &Program, info: &ProgramInfo) -> Result<(Vec<Arc<Map>>, Vec<(usize, u64)>), VerifyError> {
+fn resolve_maps(prog: &Program, info: &ProgramInfo) -> Result<Verified, VerifyError> {
     let mut maps: Vec<Arc<Map>> = Vec::new();
     let mut values = Vec::new();
     for (pc, insn) in prog.iter() {
@@ -185,5 +187,5 @@ fn resolve_maps(prog: &Program, info: &ProgramInfo) -> Result<(Vec<Arc<Map>>, Ve
             }
         }
     }
-    Ok((maps, values))
+    Ok(Verified { maps, lddw: values, ctx_loads: Vec::new() })
 }

@@ -709,7 +709,7 @@ const CALL_SAVED: [XReg; 6] = [XReg::S1, XReg::S2, XReg::S3, XReg::S4, XReg::S5,
 /// (stopping if there is none: the frame limit), call with the link register, restore.
 fn local_call(target: Target, dist: Dist, o: &mut Vec<RvInsn>) {
     const SIZE: i64 = 8 * CALL_SAVED.len() as i64;
-    const AREA: [Imm12; CALL_SAVED.len()] = offsets(0);
+    const AREA: [Imm12; CALL_SAVED.len()] = offsets(0, 8);
     o.push(i(IOp::Addi, XReg::SP, XReg::SP, const { Imm12::lit(-SIZE) }));
     for (&s, off) in CALL_SAVED.iter().zip(AREA) {
         o.push(RvInsn::Store { op: StoreOp::Sd, src: s, base: XReg::SP, off });
@@ -729,12 +729,12 @@ fn local_call(target: Target, dist: Dist, o: &mut Vec<RvInsn>) {
     o.push(i(IOp::Addi, XReg::SP, XReg::SP, const { Imm12::lit(SIZE) }));
 }
 
-/// The offsets `first`, `first + 8`, … of `N` consecutive 8-byte save slots.
-const fn offsets<const N: usize>(first: i64) -> [Imm12; N] {
+/// The offsets `first`, `first + step`, … of `N` save slots.
+const fn offsets<const N: usize>(first: i64, step: i64) -> [Imm12; N] {
     let mut out = [Imm12::ZERO; N];
     let mut k = 0;
     while k < N {
-        out[k] = Imm12::lit(first + 8 * k as i64);
+        out[k] = Imm12::lit(first + step * k as i64);
         k += 1;
     }
     out
@@ -852,11 +852,7 @@ pub struct Header {
 /// when a helper stopped it.
 pub fn header() -> Header {
     // Each saved register's slot, from the top of the frame down.
-    const SLOTS: [Imm12; SAVED.len()] = {
-        let mut out = offsets::<{ SAVED.len() }>(FRAME - 8 * SAVED.len() as i64);
-        out.reverse();
-        out
-    };
+    const SLOTS: [Imm12; SAVED.len()] = offsets(FRAME - 8, -8);
     let mut o = vec![i(IOp::Addi, XReg::SP, XReg::SP, const { Imm12::lit(-FRAME) })];
     for (&s, off) in SAVED.iter().zip(SLOTS) {
         o.push(RvInsn::Store { op: StoreOp::Sd, src: s, base: XReg::SP, off });
