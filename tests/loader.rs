@@ -3,8 +3,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use rvbpf::loader::{self, LoadError, MapOrigin, RelocTarget};
+use rvbpf::runtime::{Runtime, StaticKernel, Task};
 
 fn compile(example: &str) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(format!("{example}.bpf.c"));
@@ -52,6 +54,16 @@ fn tail_call_values_and_subprograms() {
     assert_eq!(p.functions.len(), 2, "the static subprogram is appended");
     let call = p.relocations.iter().find_map(|r| match r.target { RelocTarget::Call { slot } => Some(slot), _ => None });
     assert_eq!(call, Some(p.functions[1].1), "the call lands on the appended copy");
+}
+
+#[test]
+fn loaded_programs_keep_the_loaders_function_names() {
+    let obj = loader::load(&std::fs::read(compile("globals")).unwrap(), "globals").unwrap();
+    let rt = Runtime::new(Arc::new(StaticKernel::new(Task::default())), 1);
+    let loaded = rt.load_object(&obj).unwrap();
+    let p = loaded.program("globals").unwrap();
+    let names: Vec<(String, usize)> = p.program.functions().iter().map(|f| (f.name.clone(), f.slot)).collect();
+    assert_eq!(names, obj.program("globals").unwrap().functions, "the entry and the static subprogram, by name");
 }
 
 /// A tiny deterministic generator, so failures reproduce.

@@ -149,3 +149,53 @@ impl Cfg {
         &self.subprograms
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::{asm, Program};
+
+    fn prog(src: &str) -> Program {
+        Program::new(asm::assemble(src).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn layout_successors_and_subprograms() {
+        // slots: 0 mov, 1 jeq -> 4, 2-3 lddw, 4 call local -> 6, 5 exit, 6 mov, 7 exit
+        let p = prog("mov %r0, 0\njeq %r1, 0, +2\nlddw %r2, 5\ncall local +1\nexit\nmov %r0, 1\nexit");
+        let c = p.cfg();
+        assert_eq!((c.len(), c.slot_count()), (7, 8));
+        assert_eq!((0..7).map(|i| c.slot_of(i)).collect::<Vec<_>>(), [0, 1, 2, 4, 5, 6, 7]);
+        assert_eq!(c.index_of(3), None, "the second half of an lddw starts nothing");
+        assert_eq!(c.index_of(4), Some(3));
+        assert_eq!(c.index_of(8), None);
+        let succ = |i: usize| c.successors(i, &p.insns()[i]).collect::<Vec<_>>();
+        assert_eq!(succ(1), [3, 2], "a conditional jump: the target, then the next instruction");
+        assert_eq!(succ(2), [3], "an lddw is one instruction");
+        assert_eq!(succ(3), [4], "a local call continues after the call");
+        assert_eq!(c.jump_target(3, &p.insns()[3]), Some(5));
+        assert_eq!(succ(4), [] as [usize; 0], "nothing after exit");
+        assert_eq!(c.subprograms(), [0, 5]);
+    }
+
+    #[test]
+    fn targets_offsets_and_lddw_halves_are_inverses() {
+        for (pc, to) in [(0usize, 0usize), (5, 1), (1, 9), (100, 3)] {
+            assert_eq!(target(pc, offset_to(pc, to)), to as i64);
+        }
+        assert_eq!(target(3, -4), 0, "offsets count from the next slot");
+        for v in [0u64, 1, u64::MAX, 0x8000_0000, 0x1234_5678_9abc_def0] {
+            let (lo, hi) = lddw_halves(v);
+            assert_eq!(lddw_value(lo, hi), v);
+        }
+        assert_eq!(lddw_value(-1, 0), 0xffff_ffff, "the low half is not sign-extended");
+    }
+
+    #[test]
+    fn validation_names_the_instruction() {
+        let bad = |src: &str| Program::new(asm::assemble(src).unwrap()).unwrap_err();
+        assert_eq!(bad("ja +5\nexit").kind, DecodeErrorKind::JumpOutOfRange { target: 6, len: 2 });
+        assert_eq!(bad("ja +1\nlddw %r0, 1\nexit").kind, DecodeErrorKind::JumpIntoLddw { target: 2 });
+        assert_eq!(bad("exit\nmov %r0, 1"), DecodeError { pc: 1, kind: DecodeErrorKind::FallThrough });
+    }
+}

@@ -974,3 +974,40 @@ pub fn encode_all(insns: &[Insn]) -> Vec<u8> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prog(src: &str) -> Program {
+        Program::new(asm::assemble(src).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn functions_are_named_by_the_loader_or_by_number() {
+        let p = prog("call local +1\nexit\nmov %r0, 1\nexit");
+        let names = |p: &Program| p.functions().iter().map(|f| (f.name.clone(), f.slot)).collect::<Vec<_>>();
+        assert_eq!(names(&p), [("func#0".to_string(), 0), ("func#1".to_string(), 2)]);
+        let named = p.clone().with_names(&[("main".into(), 0), ("helper".into(), 2)]).unwrap();
+        assert_eq!(names(&named), [("main".to_string(), 0), ("helper".to_string(), 2)]);
+        let e = p.with_names(&[("nothing".into(), 1)]).unwrap_err();
+        assert_eq!(e.kind, DecodeErrorKind::NotAFunction { name: "nothing".into(), slot: 1 });
+    }
+
+    #[test]
+    fn rewrites_keep_control_flow_and_names() {
+        let p = prog("lddw %r1, map_idx(0)\ncall local +1\nexit\nexit").with_names(&[("sub".into(), 4)]).unwrap();
+        // The value names the slot, the kind and the immediates it was asked for.
+        let r = p.resolve_lddw(|pc, kind, imm, next| Ok::<u64, ()>((kind.src() as u64) << 32 | (pc as u64 + 7 + imm as u64 + next as u64))).unwrap();
+        assert_eq!(r.insns()[0], Insn::LdImm64 { kind: LdKind::Imm64, dst: Reg::R1, imm: 7, next_imm: 5 });
+        assert_eq!((r.cfg(), r.functions()), (p.cfg(), p.functions()));
+        assert_eq!(p.resolve_lddw(|pc, _, _, _| Err::<u64, usize>(pc)), Err(0), "the resolver's error comes back");
+    }
+
+    #[test]
+    #[should_panic(expected = "changed the control flow")]
+    fn a_rewrite_cannot_move_a_jump() {
+        let p = prog("ja +0\nexit");
+        let _ = p.rewrite(|_, insn| Ok::<_, ()>(matches!(insn, Insn::Ja { .. }).then_some(Insn::Ja { off: -1 })));
+    }
+}

@@ -154,3 +154,44 @@ pub fn ctx_loads(prog: &Program, ctx: &CtxDescriptor) -> Result<Vec<(usize, &'st
     }
     Ok(loads.iter().enumerate().filter_map(|(i, f)| Some((cfg.slot_of(i), (*f)?))).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::asm;
+    use crate::prog::{FieldKind, ProgType};
+
+    fn loads(src: &str) -> Result<Vec<(usize, FieldKind)>, CtxError> {
+        let prog = Program::new(asm::assemble(src).unwrap()).unwrap();
+        ctx_loads(&prog, ProgType::Xdp.ctx()).map(|l| l.iter().map(|(pc, f)| (*pc, f.kind)).collect())
+    }
+
+    #[test]
+    fn field_loads_are_found_through_copies_and_spills() {
+        let l = loads("ldxw %r2, [%r1+0]\nmov %r6, %r1\nldxw %r3, [%r6+4]\nstxdw [%r10-8], %r6\nldxdw %r7, [%r10-8]\nldxw %r4, [%r7+12]\nmov %r0, 2\nexit");
+        assert_eq!(l.unwrap(), [(0, FieldKind::PacketData), (2, FieldKind::PacketEnd), (5, FieldKind::Scalar)]);
+    }
+
+    #[test]
+    fn other_pointers_are_left_alone() {
+        // r1 is overwritten; r10 is the stack; a subprogram's r1 is not the context.
+        assert_eq!(loads("mov %r1, %r10\nldxw %r2, [%r1-4]\nmov %r0, 0\nexit").unwrap(), []);
+        assert_eq!(loads("call local +1\nexit\nldxw %r0, [%r1+0]\nexit").unwrap(), []);
+    }
+
+    #[test]
+    fn a_context_access_must_load_one_listed_field() {
+        let bad = |src: &str| loads(src).unwrap_err();
+        assert_eq!(bad("ldxw %r2, [%r1+2]\nexit"), CtxError::Invalid { pc: 0, off: 2, size: 4 });
+        assert_eq!(bad("ldxdw %r2, [%r1+0]\nexit"), CtxError::Invalid { pc: 0, off: 0, size: 8 });
+        assert_eq!(bad("ldxw %r2, [%r1+24]\nexit"), CtxError::Invalid { pc: 0, off: 24, size: 4 });
+        assert_eq!(bad("stw [%r1+12], 1\nexit"), CtxError::Invalid { pc: 0, off: 12, size: 4 }, "xdp_md is read-only");
+        assert_eq!(bad("ldxsw %r2, [%r1+0]\nexit"), CtxError::Invalid { pc: 0, off: 0, size: 4 }, "a sign-extending load is no field load");
+    }
+
+    #[test]
+    fn a_register_that_is_the_context_on_one_path_only_is_refused() {
+        let e = loads("jeq %r2, 0, +1\nmov %r1, %r10\nldxw %r3, [%r1+0]\nexit").unwrap_err();
+        assert_eq!(e, CtxError::Ambiguous { pc: 2, reg: 1 });
+    }
+}
