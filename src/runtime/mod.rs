@@ -459,19 +459,19 @@ impl Runtime {
             return Err(RunError::WrongContext { context: ctx.kind(), prog_type: prog.prog_type.name() });
         }
         let cpu = self.cpus.claim();
-        let laid = context::ContextMemory::new(ctx);
+        let ctx_mem = context::ContextMemory::new(ctx);
         let interp = RunOptions { budget: opts.budget };
         let mut cur = prog.clone();
         let mut tail_calls = 0;
         let mut executed = 0;
         loop {
-            let mut regions = Vec::with_capacity(laid.regions.len() + cur.map_regions.len());
-            regions.extend_from_slice(&laid.regions);
+            let mut regions = Vec::with_capacity(ctx_mem.regions.len() + cur.map_regions.len());
+            regions.extend_from_slice(&ctx_mem.regions);
             regions.extend_from_slice(&cur.map_regions);
-            let mut env = env::ProgEnv { rt: self, prog: cur.clone(), cpu: cpu.id, tail_calls, packet: laid.packet };
+            let mut env = env::ProgEnv { rt: self, prog: cur.clone(), cpu: cpu.id, tail_calls, packet: ctx_mem.packet };
             let out = match opts.engine {
-                Engine::Interp => cur.interp.run_with(laid.r1, laid.r2, regions, &mut env, &interp, &mut NoTrace),
-                Engine::Jit => cur.jit_program()?.run_with(laid.r1, laid.r2, regions, &mut env),
+                Engine::Interp => cur.interp.run_with(ctx_mem.r1, ctx_mem.r2, regions, &mut env, &interp, &mut NoTrace),
+                Engine::Jit => cur.jit_program()?.run_with(ctx_mem.r1, ctx_mem.r2, regions, &mut env),
                 Engine::Both => return Err(RunError::BothEngines),
             }
             .map_err(|err| RunError::Exec { program: cur.name.clone(), err })?;

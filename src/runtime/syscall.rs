@@ -28,9 +28,9 @@ use alloc::vec::Vec;
 use super::{context::PtRegs, Context, LoadedProgram, MapRef, MapRefError, ProgramLoad, RunConfig, Runtime};
 use crate::errno::*;
 use crate::isa::{RawInsn, MAX_SLOTS};
+use crate::maps::{create_flags, valid_name, Map, MapDef, BPF_ANY, BPF_F_LOCK};
 use crate::prog::ProgType;
 use crate::verifier::LogSink;
-use crate::maps::{create_flags, valid_name, Map, MapDef, BPF_ANY, BPF_F_LOCK};
 
 /// `sizeof(union bpf_attr)` in Linux 6.18.
 pub const ATTR_SIZE: usize = 168;
