@@ -64,7 +64,7 @@ impl Memory {
 
     /// Moves the bottom of the accessible stack (the interpreter admits only live frames).
     #[inline(always)]
-    pub fn set_stack_lo(&mut self, lo: u64) {
+    pub(crate) fn set_stack_lo(&mut self, lo: u64) {
         self.stack_lo = lo;
     }
 

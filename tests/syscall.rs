@@ -14,6 +14,7 @@ mod linux;
 use std::sync::Arc;
 
 use proptest::prelude::*;
+use rvbpf::maps::{Map, Storage};
 use rvbpf::runtime::syscall::{cmd, Bpf, ProcessMemory, ATTR_SIZE};
 use rvbpf::runtime::{Runtime, StaticKernel, Task};
 
@@ -191,7 +192,9 @@ fn run_step(b: &Bpf, maps: &mut Vec<Pair>, step: &Step, ncpus: usize) -> Result<
     if let (Op::Update { map, .. }, Some(p)) = (&step.op, pair) {
         // LRU capacity: per CPU with BPF_F_NO_COMMON_LRU (the test runs on one CPU).
         let room = if p.flags & 2 != 0 { p.max_entries / ncpus as u32 } else { p.max_entries };
-        if p.map_type == 9 && b.map(p.ofd).is_some_and(|m| m.keys().len() as u32 >= room) {
+        // The element count, not `keys()`: a write-only map lists no keys to user space.
+        let full = |m: &Map| matches!(m.storage(), Storage::Hash(h) if h.len() >= room);
+        if p.map_type == 9 && b.map(p.ofd).is_some_and(|m| full(&m)) {
             maps[*map].evicting = true;
         }
     }
