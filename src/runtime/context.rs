@@ -271,9 +271,9 @@ impl ContextMemory {
 /// The context-rewrite stage (the kernel's `convert_ctx_accesses`): each context load
 /// the verifier found reads rvbpf's kernel-side layout instead of the struct the program
 /// was compiled against. Only XDP's context has such fields today.
-pub fn convert_ctx_accesses(prog: &Program, prog_type: ProgType, loads: &[(usize, &'static CtxField)]) -> Program {
+pub fn convert_ctx_accesses(prog: Program, prog_type: ProgType, loads: &[(usize, &'static CtxField)]) -> Program {
     if prog_type != ProgType::Xdp || loads.is_empty() {
-        return prog.clone();
+        return prog;
     }
     let converted = prog.rewrite(|pc, insn| {
         let Ok(k) = loads.binary_search_by_key(&pc, |&(s, _)| s) else { return Ok(None) };

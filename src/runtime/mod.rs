@@ -401,7 +401,7 @@ impl Runtime {
         let mut info = ProgramInfo { prog_type: req.prog_type, ctx: req.prog_type.ctx(), helpers: &helpers, gpl, maps: req.maps, log };
         let verified = verifier::verify(&prog, &mut info)?;
         // fix up ld_imm64, then rewrite context accesses
-        let prog = context::convert_ctx_accesses(&fixup(&prog, &verified), req.prog_type, &verified.ctx_loads);
+        let prog = context::convert_ctx_accesses(fixup(&prog, &verified), req.prog_type, &verified.ctx_loads);
         // ready
         let id = self.new_id();
         let map_regions = verified.maps.iter().flat_map(|m| m.regions()).collect();
