@@ -28,7 +28,13 @@ impl Reg {
     pub const R0: Reg = Reg(0);
     pub const R1: Reg = Reg(1);
     pub const R2: Reg = Reg(2);
+    pub const R3: Reg = Reg(3);
+    pub const R4: Reg = Reg(4);
+    pub const R5: Reg = Reg(5);
     pub const R6: Reg = Reg(6);
+    pub const R7: Reg = Reg(7);
+    pub const R8: Reg = Reg(8);
+    pub const R9: Reg = Reg(9);
     pub const R10: Reg = Reg(10);
     /// The frame pointer r10, read-only to programs.
     pub const FP: Reg = Reg(10);

@@ -835,6 +835,10 @@ const SAVED: [XReg; 11] = [XReg::RA, XReg::S0, XReg::S1, XReg::S2, XReg::S3, XRe
 /// Bytes of the host frame (16-aligned).
 pub const FRAME: i64 = (8 * SAVED.len() as i64 + 15) & !15;
 
+/// The BPF registers the entry clears: all but r1 (the context), r2 (its length) and
+/// r10 (the frame pointer).
+pub const ENTRY_ZEROED: [isa::Reg; 8] = [isa::Reg::R0, isa::Reg::R3, isa::Reg::R4, isa::Reg::R5, isa::Reg::R6, isa::Reg::R7, isa::Reg::R8, isa::Reg::R9];
+
 /// The code before the body: entry from the host, the normal return and the stop path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
@@ -862,6 +866,12 @@ pub fn header() -> Header {
     o.push(i(IOp::Addi, CTX, XReg::A3, Imm12::ZERO));
     o.push(i(IOp::Addi, DISPATCH, XReg::A4, Imm12::ZERO));
     o.push(i(IOp::Addi, FLOOR, XReg::A5, Imm12::ZERO));
+    // No host value reaches the program: r0 and r3–r9 start at 0, as in the interpreter
+    // (a2–a5 held the stack top, the run context, the dispatcher and the floor; s1–s4
+    // the host's own callee-saved values).
+    for r in ENTRY_ZEROED {
+        o.push(i(IOp::Addi, reg(r), XReg::ZERO, Imm12::ZERO));
+    }
     // The body starts right after the header: slot 0.
     o.push(RvInsn::Jal { rd: LINK, target: Target::Pc(0) });
     o.push(i(IOp::Addi, XReg::A0, XReg::A5, Imm12::ZERO));
