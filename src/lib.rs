@@ -14,13 +14,15 @@
 //! - [`env`]: the interface between an engine and its platform (helper calls, pseudo loads);
 //! - [`interp`]: the reference interpreter, the executable form of the semantics;
 //! - [`jit`]: the RV64 JIT: pure lowering, dynasmrt emission, W^X execution on riscv64;
+//! - [`smt`] (feature `smt`): the z3 checker: an independent RV64 decoder, both ISAs'
+//!   semantics as z3 terms, translation validation of every compiled image;
 //! - [`runtime`]: the pipeline's stages, runs on a CPU pool, hook points, the `bpf()` layer;
 //! - [`conformance`]: the `.data` test format, the runner and the bpf_conformance plugin;
 //! - [`errno`]: the Linux errno values every layer reports.
 //!
 //! Imports only go down the layers (tests/layers.rs enforces it):
 //! `errno, isa < semantics < mem < env < prog < interp < maps < loader < helpers <
-//! verifier < jit < runtime < conformance`; the `rvbpf` CLI (src/main.rs, src/cli/) sits
+//! verifier < jit < smt < runtime < conformance`; the `rvbpf` CLI (src/main.rs, src/cli/) sits
 //! on top and uses only the library.
 //!
 //! Without the `std` feature the core is `#![no_std]` + `alloc`.
@@ -40,6 +42,8 @@ pub mod mem;
 pub mod env;
 pub mod interp;
 pub mod jit;
+#[cfg(feature = "smt")]
+pub mod smt;
 pub mod runtime;
 pub mod conformance;
 pub mod errno;

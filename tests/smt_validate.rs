@@ -1,0 +1,45 @@
+//! Translation validation of real images: every conformance program's compiled image,
+//! with and without Zba/Zbb, is proven instruction by instruction (`smt::validate`).
+#![cfg(all(feature = "smt", feature = "jit", feature = "cli"))]
+
+use rayon::prelude::*;
+use rvbpf::conformance::ConformanceEnv;
+use rvbpf::interp::resolve_lddw;
+use rvbpf::isa::Program;
+use rvbpf::jit::rv64::emit::compile;
+use rvbpf::jit::rv64::lower::Ext;
+use rvbpf::smt::validate;
+
+#[path = "common/suite.rs"]
+mod suite;
+
+#[test]
+fn every_conformance_image_validates() {
+    let files = suite::data_files();
+    let only = std::env::var("RVBPF_ONLY").unwrap_or_default();
+    let results: Vec<(usize, Vec<String>)> = files
+        .par_iter()
+        .filter(|(p, _)| p.display().to_string().contains(&only))
+        .flat_map(|(path, f)| {
+            let Some(prog) = f.program_bytes().ok().and_then(|b| Program::decode(&b).ok()) else { return vec![] };
+            let Ok(prog) = resolve_lddw(&prog, &mut ConformanceEnv::default()) else { return vec![] };
+            [Ext::default(), Ext { zba: true, zbb: true }]
+                .into_iter()
+                .filter_map(|ext| {
+                    let img = compile(&prog, ext).ok()?;
+                    let report = validate(&prog, &img);
+                    let fails = report.failures().map(|v| format!("{} ({ext:?}) pc {:?} `{}`: {}", path.display(), v.pc, v.what, v.result.as_ref().unwrap_err())).collect();
+                    Some((report.verdicts.len(), fails))
+                })
+                .collect()
+        })
+        .collect();
+    let images = results.len();
+    let verdicts: usize = results.iter().map(|r| r.0).sum();
+    let failures: Vec<String> = results.into_iter().flat_map(|r| r.1).collect();
+    if only.is_empty() {
+        assert!(images > 1600, "only {images} images");
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures[..failures.len().min(40)].join("\n"));
+    println!("{images} images, {verdicts} verdicts: all proven");
+}
