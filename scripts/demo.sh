@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs the main job on the bundled examples:
 # BPF C -> clang-19 -> ELF object -> load (maps, relocations) -> run as a kprobe (trace output,
-# ring-buffer records, maps) -> JIT-compile to RV64 (listing) -> run the JIT code under
+# ring-buffer records, maps) -> JIT-compile to RV64 (listing) -> check the image with z3 -> run the JIT code under
 # qemu-riscv64; then bytecode: decode and validate -> disassemble -> run with a trace -> the
 # conformance suite on the interpreter, and on both engines compared under qemu-riscv64.
 set -euo pipefail
@@ -19,6 +19,8 @@ echo "== fired 3 times as a kprobe with a0 (dfd) = 3"
 $rv run "$obj/hello.o" --reg a0=3 --repeat 3
 echo "== JIT: the RV64 code of hello.o's program, per BPF instruction (last lines: sizes)"
 $rv jit "$obj/hello.o" | tail -n 14
+echo "== check: the image's bytes decoded independently and proven with z3, part by part (last lines)"
+$rv jit "$obj/hello.o" --check | tail -n 8
 echo "== JIT code executed: the riscv64 build under qemu-riscv64, same kprobe runs"
 RV="--release --quiet --target riscv64gc-unknown-linux-gnu --no-default-features --features std,cli,jit"
 cargo build $RV

@@ -105,6 +105,10 @@ enum Cmd {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// Prove the image with z3 (translation validation): a verdict for the header's
+        /// parts and every instruction, a counterexample for each failure.
+        #[arg(long)]
+        check: bool,
     },
     /// Run .data conformance tests (files or directories, recursively).
     Conformance {
@@ -152,7 +156,7 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
             let args = cli::run::RunArgs { program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget };
             cli::run::cmd_run(&input, &args)
         }
-        Cmd::Jit { input, program, zba, zbb, json } => cli::jit::cmd_jit(&input, program.as_deref(), zba, zbb, json),
+        Cmd::Jit { input, program, zba, zbb, json, check } => cli::jit::cmd_jit(&input, program.as_deref(), cli::jit::JitOpts { zba, zbb, json, check }),
         Cmd::Conformance { paths, engine, json, jobs } => cli::conformance::cmd_conformance(&paths, engine, json, jobs),
         Cmd::Plugin { memory, engine } => cli::plugin::cmd_plugin(memory.as_deref(), engine),
     }

@@ -130,6 +130,28 @@ fn jit_lists_rv64_code_per_bpf_instruction_with_statistics() {
     assert_eq!(v["code_bytes"].as_u64().unwrap() as usize, 4 * listed);
 }
 
+#[cfg(feature = "smt")]
+#[test]
+fn jit_check_proves_every_part_of_the_image() {
+    let o = rvbpf(&["jit", "--check", "examples/checksum.data"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    let text = out(&o);
+    for part in ["entry", "normal return", "stop path", "call-depth stop"] {
+        assert!(text.lines().any(|l| l.trim_start().starts_with(part) && l.contains("proven")), "{part}: {text}");
+    }
+    assert!(!text.contains("FAILED"), "{text}");
+    let o = rvbpf(&["jit", "--check", "--json", "--zba", "--zbb", "examples/checksum.data"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let verdicts = v["verdicts"].as_array().unwrap();
+    let insns = verdicts.iter().filter(|x| !x["pc"].is_null()).count();
+    let listed = serde_json::from_str::<serde_json::Value>(&out(&rvbpf(&["jit", "--json", "examples/checksum.data"], ""))).unwrap()["insns"].as_array().unwrap().len();
+    assert_eq!(insns, listed, "one verdict per BPF instruction");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["proven"], v["total"]);
+    assert!(verdicts.iter().all(|x| x["proven"] == true && x["paths"].as_u64().unwrap() >= 1));
+}
+
 #[test]
 fn jit_refuses_bad_input_with_the_place() {
     let o = rvbpf(&["jit", "--program", "x", "examples/checksum.data"], "");

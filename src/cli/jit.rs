@@ -11,7 +11,7 @@ use rvbpf::conformance::ConformanceEnv;
 use rvbpf::interp::resolve_lddw;
 use rvbpf::isa::disasm::{format_insn, Syntax};
 use rvbpf::isa::Program;
-use rvbpf::jit::rv64::emit::{compile, Line, CLASS_NAMES as CLASSES};
+use rvbpf::jit::rv64::emit::{compile, Image, Line, CLASS_NAMES as CLASSES};
 use rvbpf::jit::rv64::lower::Ext;
 use rvbpf::runtime::{HostKernel, Runtime};
 
@@ -42,10 +42,22 @@ fn line_json(l: &Line) -> Value {
     json!({"offset": l.offset, "word": format!("{:08x}", l.word), "text": l.text})
 }
 
-pub fn cmd_jit(path: &Path, name: Option<&str>, zba: bool, zbb: bool, as_json: bool) -> Result<ExitCode, String> {
-    let ext = Ext { zba, zbb };
+/// What `rvbpf jit` was asked for.
+pub struct JitOpts {
+    pub zba: bool,
+    pub zbb: bool,
+    pub json: bool,
+    /// Prove the image (translation validation) instead of listing it.
+    pub check: bool,
+}
+
+pub fn cmd_jit(path: &Path, name: Option<&str>, opts: JitOpts) -> Result<ExitCode, String> {
+    let (ext, as_json) = (Ext { zba: opts.zba, zbb: opts.zbb }, opts.json);
     let (name, prog) = program_of(path, name)?;
     let img = compile(&prog, ext).map_err(|e| format!("{name}: {e}"))?;
+    if opts.check {
+        return check(&name, &prog, &img, as_json);
+    }
     let lines = img.listing();
     let body: usize = img.body_insns();
     let stats = img.per_class(&prog);
@@ -115,4 +127,58 @@ fn ext_name(ext: Ext) -> &'static str {
         (false, true) => " (RV64IMA + Zbb)",
         (true, true) => " (RV64IMA + Zba + Zbb)",
     }
+}
+
+/// `--check`: the image proven part by part, one verdict each.
+#[cfg(feature = "smt")]
+fn check(name: &str, prog: &Program, img: &Image, as_json: bool) -> Result<ExitCode, String> {
+    let t = std::time::Instant::now();
+    let report = rvbpf::smt::validate(prog, img);
+    let ms = t.elapsed().as_secs_f64() * 1e3;
+    let proven = report.verdicts.iter().filter(|v| v.result.is_ok()).count();
+    let total = report.verdicts.len();
+    let code = if report.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE };
+    if as_json {
+        let verdicts: Vec<Value> = report
+            .verdicts
+            .iter()
+            .map(|v| {
+                let mut o = json!({"pc": v.pc, "what": v.what, "code": [v.range.start, v.range.end], "paths": v.paths, "proven": v.result.is_ok()});
+                if let Err(e) = &v.result {
+                    o["failure"] = json!(e.to_string());
+                    if let rvbpf::smt::Failure::Counterexample { what, inputs, expected, actual } = e {
+                        o["counterexample"] = json!({
+                            "differs": what,
+                            "inputs": inputs.iter().map(|(n, x)| (n.clone(), json!(format!("{x:#x}")))).collect::<serde_json::Map<String, Value>>(),
+                            "expected": expected.map(|x| format!("{x:#x}")),
+                            "actual": actual.map(|x| format!("{x:#x}")),
+                        });
+                    }
+                }
+                o
+            })
+            .collect();
+        let doc = json!({"program": name, "z3": z3::full_version(), "code_bytes": img.code.len(), "proven": proven, "total": total, "ok": report.ok(), "ms": ms, "verdicts": verdicts});
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(code);
+    }
+    let mut out = format!("; {name}: checking {} bytes of RV64{} with z3 {}\n", img.code.len(), ext_name(img.ext), z3::full_version());
+    for v in &report.verdicts {
+        let what = match v.pc {
+            Some(pc) => format!("{pc:>5}: {}", v.what),
+            None => format!("       {}", v.what),
+        };
+        match &v.result {
+            Ok(()) => out.push_str(&format!("{what:<44} proven ({} path{})\n", v.paths, if v.paths == 1 { "" } else { "s" })),
+            Err(e) => out.push_str(&format!("{what:<44} FAILED: {e}\n")),
+        }
+    }
+    out.push_str(&format!("; {proven} of {total} proven in {ms:.1} ms{}\n", if report.ok() { "" } else { ": the image does not match the program" }));
+    super::print_out(&out);
+    Ok(code)
+}
+
+#[cfg(not(feature = "smt"))]
+fn check(_: &str, _: &Program, _: &Image, _: bool) -> Result<ExitCode, String> {
+    Err("this rvbpf was built without the `smt` feature (z3): --check needs it".into())
 }

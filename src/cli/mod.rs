@@ -15,7 +15,13 @@ use rvbpf::runtime::Engine;
 /// `rvbpf jit` in a build without the JIT.
 #[cfg(not(feature = "jit"))]
 pub mod jit {
-    pub fn cmd_jit(_: &std::path::Path, _: Option<&str>, _: bool, _: bool, _: bool) -> Result<std::process::ExitCode, String> {
+    pub struct JitOpts {
+        pub zba: bool,
+        pub zbb: bool,
+        pub json: bool,
+        pub check: bool,
+    }
+    pub fn cmd_jit(_: &std::path::Path, _: Option<&str>, _: JitOpts) -> Result<std::process::ExitCode, String> {
         Err("this rvbpf was built without the `jit` feature".into())
     }
 }

@@ -215,9 +215,8 @@ fn run_on(prog: &Program, mem: &[u8], engine: Engine) -> (Result<u64, String>, V
 #[cfg(feature = "jit")]
 fn run_jit(prog: &Program, input: &mut [u8], env: &mut ConformanceEnv) -> Result<u64, String> {
     use crate::env::Env;
-    use crate::jit::rv64::exec::JitProgram;
     let prog = crate::interp::resolve_lddw(prog, env).map_err(|e| e.to_string())?;
-    let jit = JitProgram::new(&prog, Default::default()).map_err(|e| e.to_string())?;
+    let jit = crate::runtime::jit_compile(&prog, crate::runtime::JitCheck::Prove).map_err(|e| e.to_string())?;
     let r1 = if input.is_empty() { 0 } else { input.as_mut_ptr() as u64 };
     let mut regions = Vec::new();
     if !input.is_empty() {

@@ -192,7 +192,7 @@ impl LoadedProgram {
     /// The program JIT-compiled (on first use; later runs share the code).
     #[cfg(feature = "jit")]
     fn jit_program(&self) -> Result<&crate::jit::rv64::exec::JitProgram, RunError> {
-        let jit = self.jit.call_once(|| crate::jit::rv64::exec::JitProgram::new(&self.program, Default::default()));
+        let jit = self.jit.call_once(|| jit_compile(&self.program, JitCheck::Prove));
         jit.as_ref().map_err(|e| RunError::Jit { program: self.name.clone(), err: e.to_string() })
     }
 
@@ -200,6 +200,37 @@ impl LoadedProgram {
     fn jit_program(&self) -> Result<NoJit, RunError> {
         Err(RunError::Jit { program: self.name.clone(), err: "this rvbpf was built without the `jit` feature".into() })
     }
+}
+
+/// Whether [`jit_compile`] proves the image before it is mapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JitCheck {
+    /// Translation validation (`smt::validate`) in builds with the `smt` feature; builds
+    /// without z3 (the riscv64 build) cannot check and map the image unchecked.
+    Prove,
+    /// The caller's explicit choice: map the image without proving it.
+    Skip,
+}
+
+/// Compiles `prog` (lddw resolved) and, unless told not to, proves the image with z3
+/// before its code can run: the "check" of load → verify → JIT → check → run.
+#[cfg(feature = "jit")]
+pub fn jit_compile(prog: &Program, check: JitCheck) -> Result<crate::jit::rv64::exec::JitProgram, crate::jit::rv64::error::JitError> {
+    let image = crate::jit::rv64::emit::compile(prog, Default::default())?;
+    #[cfg(feature = "smt")]
+    if check == JitCheck::Prove {
+        let report = crate::smt::validate(prog, &image);
+        let refused = report.failures().next().map(|v| {
+            let at = v.pc.map_or_else(|| v.what.clone(), |pc| alloc::format!("pc {pc} ({})", v.what));
+            alloc::format!("{at}: {}", v.result.as_ref().err().map(|e| e.to_string()).unwrap_or_default())
+        });
+        if let Some(why) = refused {
+            return Err(crate::jit::rv64::error::JitError::Refused(why));
+        }
+    }
+    #[cfg(not(feature = "smt"))]
+    let _ = check;
+    crate::jit::rv64::exec::JitProgram::from_image(image)
 }
 
 /// Stands in for the JIT in builds without it.

@@ -188,6 +188,9 @@ fn check_layout(prog: &Program, image: &Image) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Where each saved register went: (register number, offset from sp).
+type Slots = Vec<(u8, u64)>;
+
 /// What one image's obligations share.
 struct Cx<'a> {
     words: &'a [Decoded],
@@ -285,7 +288,7 @@ impl Cx<'_> {
                 let m = s.get_model().expect("a model for sat");
                 let val = |b: &BV| m.eval(b, true).and_then(|v| v.as_u64());
                 let (what, _, vals) = ob.differs.iter().find(|(_, d, _)| m.eval(d, true).and_then(|b| b.as_bool()) == Some(true)).unwrap_or(&ob.differs[0]);
-                let mut shown: Vec<(String, u64)> = (0..=10).filter_map(|r| Some((format!("r{r}"), val(&inputs.x[rv(r)])?))).collect();
+                let mut shown: Vec<(String, u64)> = (0..=10).filter_map(|r| Some((format!("r{r} ({})", reg_name(rv(r) as u8)), val(&inputs.x[rv(r)])?))).collect();
                 for name in ["mem0", "mem1", "ret0", "stop0"] {
                     let c = BV::new_const(name, 64);
                     if let Some(v) = val(&c).filter(|_| mentions(&ob, name) || path_mentions(path, name)) {
@@ -517,9 +520,152 @@ impl Cx<'_> {
         Ok(paths.len() + rpaths.len())
     }
 
-    /// The header's obligations.
+    /// The header's obligations: the entry, the normal return, the stop path and the
+    /// call-depth stop.
     fn header(&self) -> Vec<Verdict> {
-        Vec::new()
+        let range = self.image.header.clone();
+        let mut out = Vec::new();
+        let verdict = |what: &str, r: Result<usize, Failure>| {
+            let (paths, result) = match r {
+                Ok(n) => (n, Ok(())),
+                Err(e) => (0, Err(e)),
+            };
+            Verdict { pc: None, what: String::from(what), range: range.clone(), paths, result }
+        };
+        match self.entry(&range) {
+            Ok((link, frame, slots)) => {
+                out.push(verdict("entry", Ok(1)));
+                let sp = XReg::SP.num() as usize;
+                // The normal return: the body left sp where the entry put it.
+                out.push(verdict("normal return", self.leave(&range, link, "ret_", &slots, frame, |st: &State| st.x[sp].clone(), |ob, init, fin| {
+                    ob.equal("a0 (r0, all 64 bits)", &init.x[rv(0)], &fin.x[10]);
+                    ob.equal("a1 (no stop)", &k64(0), &fin.x[11]);
+                    Ok(0)
+                })));
+                // The stop path: from any depth, sp comes back from s0.
+                let from_s0 = move |st: &State| st.x[XReg::S0.num() as usize].bvsub(frame as u64);
+                out.push(verdict("stop path", self.leave(&range, self.image.abort as u64, "stop_", &slots, frame, from_s0, |ob, init, fin| {
+                    ob.equal("a0 (the dispatcher's r0)", &init.x[10], &fin.x[10]);
+                    ob.equal("a1 (the dispatcher's stop)", &init.x[11], &fin.x[11]);
+                    Ok(1)
+                })));
+                out.push(verdict("call-depth stop", self.leave(&range, self.image.depth as u64, "depth_", &slots, frame, from_s0, |ob, _init, fin| {
+                    ob.equal("a1 (the call-depth stop)", &k64(lower::STOP_CALL_DEPTH as u64), &fin.x[11]);
+                    Ok(2)
+                })));
+            }
+            Err(e) => out.push(verdict("entry", Err(e))),
+        }
+        out
+    }
+
+    /// The entry: from the host's call (a0 = r1, a1 = r2, a2 = r10, a3 = the run
+    /// context, a4 = the dispatcher, a5 = the floor), to the call of slot 0 with the ISA's
+    /// initial state. Returns the return point, the frame size and where each
+    /// callee-saved register went (offset from the final sp).
+    fn entry(&self, range: &Range<usize>) -> Result<(u64, i64, Slots), Failure> {
+        let init = State::symbolic("host_");
+        let paths = self.run(range.clone(), 0, init.clone())?;
+        let [path] = paths.as_slice() else { return Err(Failure::Layout(format!("the entry has {} paths, not one", paths.len()))) };
+        let body = self.image.insns.first().map_or(self.image.code.len(), |(_, _, r)| r.start) as u64;
+        let Exit::Call { target, link } = path.exit else { return Err(Failure::Layout(format!("the entry leaves by {:?}, not by calling the program", path.exit))) };
+        if target != body || !range.contains(&(link as usize)) {
+            return Err(Failure::Layout(format!("the entry calls {} and returns to {:#x}", self.where_is(target), link)));
+        }
+        let (fin, x) = (&path.state, |r: XReg| init.x[r.num() as usize].clone());
+        let sp = XReg::SP.num() as usize;
+        let mut ob = Obligation::new();
+        ob.equal("r1 (the context)", &x(XReg::A0), &fin.x[rv(1)]);
+        ob.equal("r2 (its length)", &x(XReg::A1), &fin.x[rv(2)]);
+        ob.equal("r10 (the top of the BPF stack)", &x(XReg::A2), &fin.x[rv(10)]);
+        for r in [0, 3, 4, 5, 6, 7, 8, 9] {
+            ob.equal(format!("r{r} (0 at entry: no host value reaches the program)"), &k64(0), &fin.x[rv(r)]);
+        }
+        ob.equal("the run context register", &x(XReg::A3), &fin.x[CTX.num() as usize]);
+        ob.equal("the dispatcher register", &x(XReg::A4), &fin.x[DISPATCH.num() as usize]);
+        ob.equal("the floor register", &x(XReg::A5), &fin.x[FLOOR.num() as usize]);
+        ob.equal("s0 (the host frame)", &x(XReg::SP), &fin.x[XReg::S0.num() as usize]);
+        ob.equal("the link (the normal return)", &self.base.bvadd(link), &fin.x[LINK.num() as usize]);
+        self.kept(&mut ob, &init, fin, &[XReg::new(3).unwrap(), XReg::new(4).unwrap(), XReg::new(26).unwrap(), XReg::new(27).unwrap()]);
+        let frame = match init.x[sp].bvsub(&fin.x[sp]).simplify().as_i64() {
+            Some(f) if f > 0 && f % 16 == 0 => f,
+            other => return Err(Failure::Layout(format!("the entry moves sp by {other:?}, not a positive multiple of 16"))),
+        };
+        // Every register the body or the header changes is saved in the frame.
+        let mut slots = Vec::new();
+        for e in &path.events {
+            let EventKind::Store { addr, size: 8, value, atomic: false } = &e.kind else { return Err(Failure::Events(format!("the entry does a {}", e.kind.name()))) };
+            let at = addr.bvsub(&fin.x[sp]).simplify().as_i64().filter(|a| (0..frame - 7).contains(a));
+            let reg = (1..32u8).find(|r| value.ast_eq(&init.x[*r as usize]));
+            match (at, reg) {
+                (Some(at), Some(r)) => slots.push((r, at as u64)),
+                _ => return Err(Failure::Events(String::from("the entry stores something other than a register into its frame"))),
+            }
+        }
+        for r in [XReg::RA, XReg::S0, XReg::S1, XReg::S2, XReg::S3, XReg::S4, XReg::S5, LINK, CTX, DISPATCH, FLOOR] {
+            if !slots.iter().any(|(s, _)| *s == r.num()) {
+                return Err(Failure::Events(format!("the entry does not save {r}")));
+            }
+        }
+        self.prove(path, ob, &init)?;
+        Ok((link, frame, slots))
+    }
+
+    /// A way back to the host from `start`: every saved register reloaded from its slot
+    /// in the frame at `frame_of(state)`, sp back above the frame, `jalr zero, 0(ra)`;
+    /// `extra` adds the part's own obligations and says how many stores the part makes
+    /// (the stop paths tell the host r10, the call-depth stop also the call's address).
+    #[allow(clippy::too_many_arguments)]
+    fn leave(
+        &self,
+        range: &Range<usize>,
+        start: u64,
+        prefix: &str,
+        slots: &[(u8, u64)],
+        frame: i64,
+        frame_of: impl Fn(&State) -> BV,
+        extra: impl Fn(&mut Obligation, &State, &State) -> Result<usize, Failure>,
+    ) -> Result<usize, Failure> {
+        let init = State::symbolic(prefix);
+        let paths = self.run(range.clone(), start as usize, init.clone())?;
+        let sp = XReg::SP.num() as usize;
+        let at = frame_of(&init);
+        for path in &paths {
+            if !matches!(path.exit, Exit::HostReturn) {
+                return Err(Failure::Layout(format!("leaves by {:?}, not by returning to the host", path.exit)));
+            }
+            let fin = &path.state;
+            let mut ob = Obligation::new();
+            let stores = extra(&mut ob, &init, fin)?;
+            // The stop paths first tell the host r10 (and the call's address).
+            let ctx = &init.x[CTX.num() as usize];
+            let mut told = Vec::new();
+            for e in &path.events {
+                if let EventKind::Store { addr, size: 8, value, atomic: false } = &e.kind {
+                    told.push((addr.clone(), value.clone()));
+                }
+            }
+            if told.len() != stores {
+                return Err(Failure::Events(format!("{} stores on the way back, not {stores}", told.len())));
+            }
+            if let Some((addr, value)) = told.last() {
+                ob.equal("the stop path's store of r10 (its address)", ctx, addr);
+                ob.equal("the stop path's store of r10", &init.x[rv(10)], value);
+            }
+            if let [(addr, value), _] = told.as_slice() {
+                ob.equal("the call-depth stop's store (its address)", &ctx.bvadd(8u64), addr);
+                ob.equal("the call-depth stop's store of a7", &init.x[17], value);
+            }
+            for (r, off) in slots {
+                let Some(j) = path.events.iter().filter(|e| matches!(e.kind, EventKind::Load { .. })).position(|e| matches!(&e.kind, EventKind::Load { addr, size: 8, atomic: false } if addr.bvsub(&at).simplify().as_u64() == Some(*off))) else {
+                    return Err(Failure::Events(format!("{} is not reloaded from its slot", reg_name(*r))));
+                };
+                ob.equal(format!("{} restored", reg_name(*r)), &BV::new_const(format!("mem{j}"), 64), &fin.x[*r as usize]);
+            }
+            ob.equal("sp (back above the frame)", &at.bvadd(frame as u64), &fin.x[sp]);
+            self.prove(path, ob, &init)?;
+        }
+        Ok(paths.len())
     }
 }
 

@@ -17,6 +17,9 @@ pub enum JitError {
     NoFixpoint(u32),
     #[error("code generation failed: {0}")]
     Emit(String),
+    /// The SMT check did not prove the image (the first failing part and why).
+    #[error("the z3 check refused the image: {0}")]
+    Refused(String),
     #[error("executing JIT code needs a riscv64 host; from a checkout, run the same under qemu-riscv64 with: {QEMU_HINT}")]
     NotRiscv64,
 }

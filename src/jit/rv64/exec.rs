@@ -95,9 +95,14 @@ extern "C" fn dispatch(a1: u64, a2: u64, a3: u64, a4: u64, a5: u64, id: u64, ctx
 type Entry = unsafe extern "C" fn(r1: u64, r2: u64, r10: u64, ctx: *mut RunCtx<'_>, dispatch: usize, floor: u64) -> Ret;
 
 impl JitProgram {
-    /// Compiles `prog` (lddw resolved) and maps the code executable.
+    /// Compiles `prog` (lddw resolved) and maps the code executable, unchecked: the
+    /// runtime's `jit_compile` proves the image first where z3 is built in.
     pub fn new(prog: &Program, ext: Ext) -> Result<JitProgram, JitError> {
-        let image = compile(prog, ext)?;
+        JitProgram::from_image(compile(prog, ext)?)
+    }
+
+    /// Maps a compiled image executable.
+    pub fn from_image(image: Image) -> Result<JitProgram, JitError> {
         #[cfg(target_arch = "riscv64")]
         {
             let mut buf = dynasmrt::mmap::MutableBuffer::new(image.code.len()).map_err(|e| JitError::Emit(format!("mapping code: {e}")))?;
