@@ -35,7 +35,7 @@ fn k(v: u64) -> BV {
 
 /// Runs `case` on CASES seeds across the cores; returns the failures.
 fn cases(class: u64, case: impl Fn(u64, u64, u64) -> Option<String> + Sync) -> Vec<String> {
-    (0..CASES).into_par_iter().filter_map(|i| case(i, value(class << 40 | 2 * i), value(class << 40 | (2 * i + 1)))).collect()
+    (0..CASES).into_par_iter().filter_map(|i| case(i, value((class << 40) | (2 * i)), value((class << 40) | (2 * i + 1)))).collect()
 }
 
 fn check(class: &str, failures: Vec<String>) {
