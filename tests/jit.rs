@@ -7,7 +7,6 @@
 #![cfg(feature = "jit")]
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use rvbpf::isa::Program;
 use rvbpf::jit::rv64::emit::{compile, Image};
