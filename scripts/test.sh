@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test: clippy with warnings as errors (host, riscv64, no_std core), host
+# Runs every test: clippy with warnings as errors (host, riscv64, no_std core, the
+# seeded-bugs build), host
 # unit/integration/property tests (including the llvm-objdump and Linux-kernel oracles
-# where available, and the layering check), the conformance suite through the CLI, the
+# where available, the layering check, the z3 checker's tests), the seeded-bug test, the
+# conformance suite through the CLI, the
 # same test suite and runner built for riscv64 under qemu-riscv64 (where the JIT
 # executes: the suite on the interpreter, the JIT and both compared), and the no_std
 # core build.
@@ -15,8 +17,11 @@ echo "== clippy (warnings are errors): host, riscv64, no_std core"
 cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --target "$RV" $RV_FEATURES -- -D warnings
 cargo clippy --lib --no-default-features --target riscv64gc-unknown-none-elf -- -D warnings
+cargo clippy --all-targets --features seeded-bugs -- -D warnings
 echo "== host: cargo test"
 cargo test --release
+echo "== host: seeded JIT bugs, each refused by the z3 check with a counterexample"
+cargo test --release --features seeded-bugs --test seeded_bugs
 echo "== riscv64 (qemu-riscv64): cargo test"
 cargo test --release --target "$RV" $RV_FEATURES
 echo "== no_std core for riscv64gc-unknown-none-elf"

@@ -17,6 +17,10 @@ pub mod bpf;
 pub mod decode;
 pub mod rv64;
 pub mod validate;
+#[cfg(test)]
+mod encode_tests;
+#[cfg(test)]
+mod qemu_tests;
 
 pub use validate::{validate, Failure, Report, Verdict};
 

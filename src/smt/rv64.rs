@@ -57,6 +57,9 @@ pub enum Exit {
     Return,
     /// `jalr zero, 0(ra)`: back to the host that called the image.
     HostReturn,
+    /// A jump to an address that is not `base` + a constant (nor the link, the
+    /// dispatcher or the host's return address).
+    Computed(BV),
     /// A call with the link register to `target`; `link` is where it returns.
     Call { target: u64, link: u64 },
     /// Back to `at`, which this path already ran: a retry loop (LR/SC). The state and
@@ -157,7 +160,6 @@ pub fn run(code: &[Decoded], base: &BV, range: Range<u64>, start: u64, init: Sta
             let mut next = pc + 4;
             use Op::*;
             match d.op {
-                Lui => st.set(d.rd, k64(d.imm as u64)),
                 Auipc => st.set(d.rd, here.bvadd(d.imm as u64)),
                 Jal => {
                     let target = pc.wrapping_add(d.imm as u64);
@@ -199,7 +201,9 @@ pub fn run(code: &[Decoded], base: &BV, range: Range<u64>, start: u64, init: Sta
                         break;
                     } else {
                         let Some(off) = target.bvsub(base).simplify().as_u64().map(|o| o & !1) else {
-                            return Err(err(pc, format!("jump to a computed address ({})", target)));
+                            l.path.exit = Exit::Computed(target);
+                            done.push(l.path);
+                            break;
                         };
                         st.set(d.rd, here.bvadd(4u64));
                         if d.rd == abi.link {
@@ -351,6 +355,7 @@ fn alu(d: Decoded, a: &BV, b: &BV) -> Option<BV> {
     let sh = d.imm as u64;
     let bool_bv = |c: Bool| c.ite(&k64(1), &k64(0));
     Some(match d.op {
+        Lui => imm,
         Addi => a.bvadd(&imm),
         Slti => bool_bv(a.bvslt(&imm)),
         Sltiu => bool_bv(a.bvult(&imm)),

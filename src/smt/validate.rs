@@ -22,6 +22,7 @@
 //! Layout is checked first: the ranges tile the image in order, and every word decodes.
 
 use alloc::format;
+use std::collections::HashMap;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -34,6 +35,7 @@ use super::bpf::{self, NEXT_ABORT, NEXT_DEPTH, NEXT_EXIT};
 use super::decode::{self, reg_name, Decoded};
 use super::rv64::{self, Abi, Exit, Path, State};
 use super::{k64, EventKind, Oracle};
+use crate::isa::disasm::{format_insn, Syntax};
 use crate::isa::{Insn, Program, Reg};
 use crate::jit::rv64::emit::Image;
 use crate::jit::rv64::insn::XReg;
@@ -73,7 +75,7 @@ impl fmt::Display for Failure {
             Failure::Decode { off, err } => write!(f, "code offset {off:#x}: {err}"),
             Failure::Run(e) => write!(f, "{e}"),
             Failure::Model(e) => write!(f, "{e}"),
-            Failure::Events(s) => write!(f, "events differ: {s}"),
+            Failure::Events(s) => write!(f, "events: {s}"),
             Failure::Unknown(s) => write!(f, "z3 gave no answer: {s}"),
             Failure::Counterexample { what, inputs, expected, actual } => {
                 write!(f, "{what} differs")?;
@@ -136,16 +138,36 @@ pub fn validate(prog: &Program, image: &Image) -> Report {
     let cx = Cx { words: &words, image, base: BV::new_const("base", 64) };
     report.verdicts.extend(cx.header());
     let slots: Vec<(usize, &Insn)> = prog.iter().collect();
+    // Instructions that only fall through have a proof that does not depend on where they
+    // are: the same instruction with the same code is proven once.
+    let mut proven: HashMap<(Insn, &[u8]), Proven> = HashMap::new();
     for (k, &(pc, insn)) in slots.iter().enumerate() {
         let fallthrough = slots.get(k + 1).map_or(pc + insn_slots(insn), |(p, _)| *p);
         let range = image.insns[k].2.clone();
-        let (paths, result) = match cx.insn(k, pc, insn, fallthrough) {
-            Ok(n) => (n, Ok(())),
-            Err(e) => (0, Err(e)),
+        let key = (*insn, &image.code[range.clone()]);
+        let cached = if only_falls_through(insn) { proven.get(&key).cloned() } else { None };
+        let (paths, result) = match cached {
+            Some(done) => done,
+            None => {
+                let done = match cx.insn(k, pc, insn, fallthrough) {
+                    Ok(n) => (n, Ok(())),
+                    Err(e) => (0, Err(e)),
+                };
+                if only_falls_through(insn) {
+                    proven.insert(key, done.clone());
+                }
+                done
+            }
         };
-        report.verdicts.push(Verdict { pc: Some(pc), what: crate::isa::disasm::format_insn(insn, crate::isa::disasm::Syntax::Conformance), range, paths, result });
+        report.verdicts.push(Verdict { pc: Some(pc), what: format_insn(insn, Syntax::Conformance), range, paths, result });
     }
     report
+}
+
+/// Whether the instruction's only successor is the next one (its code leaves only at
+/// the end of its range, or for the stop path).
+fn only_falls_through(insn: &Insn) -> bool {
+    !matches!(insn, Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Jmp { .. } | Insn::Call { .. } | Insn::Callx { .. } | Insn::CallLocal { .. } | Insn::Exit)
 }
 
 fn insn_slots(insn: &Insn) -> usize {
@@ -187,6 +209,9 @@ fn check_layout(prog: &Program, image: &Image) -> Result<(), Failure> {
     }
     Ok(())
 }
+
+/// An instruction's verdict: paths and result.
+type Proven = (usize, Result<(), Failure>);
 
 /// Where each saved register went: (register number, offset from sp).
 type Slots = Vec<(u8, u64)>;
@@ -289,7 +314,7 @@ impl Cx<'_> {
                 let val = |b: &BV| m.eval(b, true).and_then(|v| v.as_u64());
                 let (what, _, vals) = ob.differs.iter().find(|(_, d, _)| m.eval(d, true).and_then(|b| b.as_bool()) == Some(true)).unwrap_or(&ob.differs[0]);
                 let mut shown: Vec<(String, u64)> = (0..=10).filter_map(|r| Some((format!("r{r} ({})", reg_name(rv(r) as u8)), val(&inputs.x[rv(r)])?))).collect();
-                for name in ["mem0", "mem1", "ret0", "stop0"] {
+                for name in ["mem0", "mem1", "ret0", "stop0", "t0", "t1", "t2", "t3"] {
                     let c = BV::new_const(name, 64);
                     if let Some(v) = val(&c).filter(|_| mentions(&ob, name) || path_mentions(path, name)) {
                         shown.push((String::from(name), v));
@@ -321,7 +346,7 @@ impl Cx<'_> {
             }
         }
         let names = |es: &mut dyn Iterator<Item = &EventKind>| es.map(|k| k.name()).collect::<Vec<_>>().join(", ");
-        let mismatch = || Failure::Events(format!("the semantics do [{}], the code [{}]", names(&mut present.iter().map(|e| &e.kind)), names(&mut path.events.iter().map(|e| &e.kind))));
+        let mismatch = || Failure::Events(format!("the event list (semantics [{}], code [{}])", names(&mut present.iter().map(|e| &e.kind)), names(&mut path.events.iter().map(|e| &e.kind))));
         if present.len() != path.events.len() {
             return Err(mismatch());
         }
@@ -370,13 +395,40 @@ impl Cx<'_> {
             return self.local_call(&range, &init, &step, &paths);
         }
         for path in &paths {
-            match self.insn_path(&range, &init, &step, path) {
-                // A path whose branch conditions contradict each other is never taken.
-                Err(e) if !matches!(e, Failure::Counterexample { .. }) && !feasible(&path.cond) => {}
-                r => r?,
-            }
+            self.insn_path_split(&range, &init, &step, path)?;
         }
         Ok(paths.len())
+    }
+
+    /// One path, split on each event guard the path does not decide (cmpxchg stores only
+    /// when it compares equal): each case is proven on its own.
+    fn insn_path_split(&self, range: &Range<usize>, init: &State, step: &bpf::Step, path: &Path) -> Result<(), Failure> {
+        let undecided = step.events.iter().map(|e| e.guard.simplify()).find(|g| g.as_bool().is_none() && !unsat_with(&path.cond, &g.not()) && !unsat_with(&path.cond, g));
+        if let Some(g) = undecided {
+            for case in [g.clone(), g.not()] {
+                let mut p = path.clone();
+                p.cond.push(case);
+                self.insn_path_split(range, init, step, &p)?;
+            }
+            return Ok(());
+        }
+        match self.insn_path(range, init, step, path) {
+            // A path whose branch conditions contradict each other is never taken.
+            Err(e) if !matches!(e, Failure::Counterexample { .. }) && !feasible(&path.cond) => Ok(()),
+            // A difference seen without values: any inputs that take the path show it.
+            Err(Failure::Events(what)) => Err(self.witness(path, what, init)),
+            r => r,
+        }
+    }
+
+    /// A counterexample for a difference that holds on the whole path.
+    fn witness(&self, path: &Path, what: String, inputs: &State) -> Failure {
+        let mut ob = Obligation::new();
+        ob.differs.push((what.clone(), Bool::from_bool(true), None));
+        match self.prove(path, ob, inputs) {
+            Err(f @ Failure::Counterexample { .. }) => f,
+            _ => Failure::Events(what),
+        }
     }
 
     /// One path of an instruction's code against its semantics.
@@ -401,6 +453,11 @@ impl Cx<'_> {
                     return self.prove(path, ob, init);
                 }
                 Exit::HostReturn => return Err(Failure::Layout(String::from("the code returns to the host"))),
+                Exit::Computed(target) => {
+                    // A jump through a register the program does not control.
+                    ob.differs.push((String::from("the next pc (the code jumps to a computed address)"), Bool::from_bool(true), Some((step.next.clone(), target.bvsub(&self.base)))));
+                    return self.prove(path, ob, init);
+                }
                 Exit::Call { target, .. } => return Err(Failure::Layout(format!("the code calls {} with the link register", self.where_is(*target)))),
             };
             self.next_in(&mut ob, &step.next, &next);

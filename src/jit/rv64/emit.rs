@@ -157,15 +157,39 @@ fn put(a: &mut VecAssembler<RiscvRelocation>, insn: &RvInsn, label: impl Fn(Targ
 }
 
 /// The words of one instruction alone, a jump's label placed right after it (for the
-/// encoder's golden table).
+/// encoder's golden table and the checker's encoder sweep).
 #[cfg(test)]
-pub(super) fn encode_one(insn: &RvInsn) -> Result<Vec<u32>, JitError> {
+pub(crate) fn encode_one(insn: &RvInsn) -> Result<Vec<u32>, JitError> {
     let mut a: VecAssembler<RiscvRelocation> = VecAssembler::new(0);
     let after = a.new_dynamic_label();
     put(&mut a, insn, |_| after);
     dynasm!(a ; .arch riscv64 ; =>after);
     let code = a.finalize().map_err(|e| JitError::Emit(format!("{e:?}")))?;
     Ok(code.chunks_exact(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect())
+}
+
+/// `insns` at their byte offsets (ascending, not overlapping) in a zero-filled buffer of
+/// `len` bytes, every jump's label at `label_at`: one assembly for many displacements,
+/// for the checker's encoder sweep.
+#[cfg(test)]
+pub(crate) fn encode_around(label_at: usize, insns: &[(usize, RvInsn)], len: usize) -> Result<Vec<u8>, JitError> {
+    let mut a: VecAssembler<RiscvRelocation> = VecAssembler::new(0);
+    let l = a.new_dynamic_label();
+    let mut placed = false;
+    let fill = |a: &mut VecAssembler<RiscvRelocation>, to: usize, placed: &mut bool| {
+        if !*placed && label_at <= to {
+            a.extend(core::iter::repeat_n(0u8, label_at - a.offset().0));
+            dynasm!(a ; .arch riscv64 ; =>l);
+            *placed = true;
+        }
+        a.extend(core::iter::repeat_n(0u8, to - a.offset().0));
+    };
+    for (at, insn) in insns {
+        fill(&mut a, *at, &mut placed);
+        put(&mut a, insn, |_| l);
+    }
+    fill(&mut a, len, &mut placed);
+    a.finalize().map_err(|e| JitError::Emit(format!("{e:?}")))
 }
 
 /// A branch or `jal` over a fixed offset inside one instruction's code.

@@ -82,6 +82,8 @@ impl Const {
             Const::Zero
         } else if let Some(imm) = Imm12::new(v) {
             Const::Small(imm)
+        } else if crate::seeded!(Imm12OffByOne) && v == 2048 {
+            Const::Small(Imm12::wrap(v))
         } else if v & 0xfff == 0 {
             Const::Upper(Imm20::wrap(v >> 12))
         } else {
@@ -265,7 +267,8 @@ pub fn shape(insn: &Insn, dist: Dist, ext: Ext) -> Shape {
             let w32 = width == Width::W32;
             let i_form = |v: i64| Imm12::new(v).map_or(AluImm::Reg(Const::of(imm)), AluImm::I);
             Form::AluImm(match op {
-                AluOp::Mov => AluImm::Mov { value: Const::of(imm), zext: w32 && imm < 0 },
+                AluOp::Mov => AluImm::Mov { value: Const::of(imm), zext: w32 && imm < 0 && !crate::seeded!(Mov32ImmSignExtended) },
+                AluOp::Lsh if w32 && crate::seeded!(UnmaskedShift32) => AluImm::Shift64(Shamt6::masked(imm)),
                 AluOp::Lsh | AluOp::Rsh | AluOp::Arsh if w32 => AluImm::Shift32(Shamt5::masked(imm)),
                 AluOp::Lsh | AluOp::Rsh | AluOp::Arsh => AluImm::Shift64(Shamt6::masked(imm)),
                 AluOp::Add | AluOp::And | AluOp::Or | AluOp::Xor => i_form(imm as i64),
@@ -389,6 +392,7 @@ fn rop(op: AluOp, w32: bool) -> ROp {
         (Mul, true) => ROp::Mulw,
         (Div, false) => ROp::Divu,
         (Div, true) => ROp::Divuw,
+        (Sdiv, false) if crate::seeded!(SdivAsUdiv) => ROp::Divu,
         (Sdiv, false) => ROp::Div,
         (Sdiv, true) => ROp::Divw,
         (Mod, false) => ROp::Remu,
@@ -417,22 +421,28 @@ fn alu_reg(op: AluOp, w32: bool, dst: XReg, src: XReg, ext: Ext, out: &mut Vec<R
         AluOp::Div | AluOp::Sdiv => {
             // t2 = (divisor == 0) - 1: all ones unless the divisor is 0; RISC-V's
             // quotient by 0 (all ones) is then masked to BPF's 0.
-            if w32 {
+            if w32 && !crate::seeded!(Div32ZeroTest64) {
                 out.push(RvInsn::Sh { op: ShOp::Slli, rd: T2, rs1: src, sh: Shamt6::masked(32) });
                 out.push(i(IOp::Sltiu, T2, T2, ONE));
             } else {
                 out.push(i(IOp::Sltiu, T2, src, ONE));
             }
             out.push(r(rop(op, w32), dst, dst, src));
-            out.push(i(IOp::Addi, T2, T2, MINUS_ONE));
-            out.push(r(ROp::And, dst, dst, T2));
+            if !crate::seeded!(DivByZeroNative) || w32 {
+                out.push(i(IOp::Addi, T2, T2, MINUS_ONE));
+                out.push(r(ROp::And, dst, dst, T2));
+            }
             if w32 {
                 zext32(dst, dst, ext, out);
             }
         }
         _ => {
             out.push(r(rop(op, w32), dst, dst, src));
-            if w32 {
+            let seeded = match op {
+                AluOp::Mod => crate::seeded!(NoZextMod32),
+                _ => crate::seeded!(NoZextAlu32Reg),
+            };
+            if w32 && !seeded {
                 zext32(dst, dst, ext, out);
             }
         }
@@ -465,6 +475,9 @@ fn alu_imm(op: AluOp, w32: bool, dst: XReg, form: AluImm, ext: Ext, out: &mut Ve
                 _ => IOp::Xori,
             };
             out.push(i(op, dst, dst, imm));
+            if crate::seeded!(NoZextAlu32Imm) {
+                return;
+            }
         }
         AluImm::Reg(c) => {
             let src = konst(T1, c, out);
@@ -507,11 +520,14 @@ fn branch(cond: Cond, a: XReg, b: XReg, target: Target, dist: Dist, out: &mut Ve
     match dist {
         Dist::Near => out.push(RvInsn::Branch { cond, rs1: a, rs2: b, target }),
         Dist::Mid => {
-            out.push(RvInsn::Branch { cond: cond.invert(), rs1: a, rs2: b, target: Target::Skip(Skip::insns(1)) });
+            let cond = if crate::seeded!(MidBranchNotInverted) { cond } else { cond.invert() };
+            out.push(RvInsn::Branch { cond, rs1: a, rs2: b, target: Target::Skip(Skip::insns(1)) });
             out.push(RvInsn::Jal { rd: XReg::ZERO, target });
         }
         Dist::Far => {
-            out.push(RvInsn::Branch { cond: cond.invert(), rs1: a, rs2: b, target: Target::Skip(Skip::insns(2)) });
+            let cond = if crate::seeded!(FarBranchNotInverted) { cond } else { cond.invert() };
+            let skip = if crate::seeded!(FarJumpSkipOffBy4) { Skip::insns(1) } else { Skip::insns(2) };
+            out.push(RvInsn::Branch { cond, rs1: a, rs2: b, target: Target::Skip(skip) });
             out.push(RvInsn::FarJump { tmp: T1, target });
         }
     }
@@ -566,7 +582,8 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
                 (_, b) if ext.zbb => {
                     o.push(RvInsn::Un { op: UnOp::Rev8, rd: d, rs1: d });
                     if b != EndWidth::B64 {
-                        o.push(RvInsn::Sh { op: ShOp::Srli, rd: d, rs1: d, sh: Shamt6::masked(64 - b.bits() as i32) });
+                        let shift = if crate::seeded!(Be16Zbb) && b == EndWidth::B16 { 32 } else { 64 - b.bits() as i32 };
+                        o.push(RvInsn::Sh { op: ShOp::Srli, rd: d, rs1: d, sh: Shamt6::masked(shift) });
                     }
                 }
                 (_, b) => bswap(d, b.bits() / 8, o),
@@ -585,10 +602,12 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
                     o.push(RvInsn::Sh { op: ShOp::Slli, rd: d, rs1: d, sh: Shamt6::masked(32) });
                     if lo != Const::Zero {
                         li32(T1, lo, o);
-                        if ext.zba {
+                        if ext.zba && !crate::seeded!(LddwLowSignExtended) {
                             o.push(r(ROp::AddUw, d, T1, d));
                         } else {
-                            zext32(T1, T1, ext, o);
+                            if !crate::seeded!(LddwLowSignExtended) {
+                                zext32(T1, T1, ext, o);
+                            }
                             o.push(r(ROp::Or, d, d, T1));
                         }
                     }
@@ -598,10 +617,12 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
         (Insn::Ldx { size, signed, dst, src, .. }, Form::Mem(off)) => {
             let (base, off) = addr(reg(src), off, o);
             let op = match (size, signed) {
+                (Size::B, false) if crate::seeded!(LdxUnsignedAsSigned) => LoadOp::Lb,
                 (Size::B, false) => LoadOp::Lbu,
                 (Size::H, false) => LoadOp::Lhu,
                 (Size::W, false) => LoadOp::Lwu,
                 (Size::B, true) => LoadOp::Lb,
+                (Size::H, true) if crate::seeded!(LdsxHalfAsUnsigned) => LoadOp::Lhu,
                 (Size::H, true) => LoadOp::Lh,
                 (Size::W, true) => LoadOp::Lw,
                 (Size::DW, _) => LoadOp::Ld,
@@ -637,7 +658,7 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
                 branch(Cond::Ne, T1, XReg::ZERO, target, dist, o);
                 return Ok(out);
             }
-            if w32 {
+            if w32 && !crate::seeded!(Jmp32FullRegisters) {
                 // Compare the low halves: sign- or zero-extended into scratch registers.
                 if signed {
                     o.push(i(IOp::Addiw, T1, a, Imm12::ZERO));
@@ -662,6 +683,7 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
                 JmpCond::Ge => (Cond::Geu, a, b),
                 JmpCond::Lt => (Cond::Ltu, a, b),
                 JmpCond::Le => (Cond::Geu, b, a),
+                JmpCond::Sgt if crate::seeded!(JsgtUnsigned) => (Cond::Ltu, b, a),
                 JmpCond::Sgt => (Cond::Lt, b, a),
                 JmpCond::Sge => (Cond::Ge, a, b),
                 JmpCond::Slt => (Cond::Lt, a, b),
@@ -698,7 +720,9 @@ fn helper_call(dist: Dist, o: &mut Vec<RvInsn>) {
     o.push(RvInsn::Auipc { rd: XReg::A7, imm: Imm20::ZERO });
     o.push(RvInsn::Jalr { rd: XReg::RA, rs1: DISPATCH, off: Imm12::ZERO });
     branch(Cond::Ne, XReg::A1, XReg::ZERO, Target::Abort, dist, o);
-    o.push(i(IOp::Addi, XReg::A5, XReg::A0, Imm12::ZERO));
+    if !crate::seeded!(CallNoResult) {
+        o.push(i(IOp::Addi, XReg::A5, XReg::A0, Imm12::ZERO));
+    }
 }
 
 /// Callee-saved state of a BPF call, saved by the caller on the host stack: r6–r9, r10
@@ -767,8 +791,8 @@ fn amo_addr(base: XReg, at: AmoAddr, o: &mut Vec<RvInsn>) -> XReg {
 /// may also be the address register; 32-bit fetches are zero-extended (the A extension
 /// sign-extends them). cmpxchg is an LR/SC loop comparing with r0.
 fn atomic(size: Size, op: AtomicOp, a: XReg, src: XReg, ext: Ext, o: &mut Vec<RvInsn>) {
-    let width = if size == Size::DW { AmoWidth::D } else { AmoWidth::W };
-    let w32 = width == AmoWidth::W;
+    let width = if size == Size::DW || (crate::seeded!(AtomicWrongWidth) && op == AtomicOp::Add) { AmoWidth::D } else { AmoWidth::W };
+    let w32 = size != Size::DW;
     let amo = match op {
         AtomicOp::Add | AtomicOp::FetchAdd => AmoOp::Add,
         AtomicOp::Or | AtomicOp::FetchOr => AmoOp::Or,
@@ -778,7 +802,8 @@ fn atomic(size: Size, op: AtomicOp, a: XReg, src: XReg, ext: Ext, o: &mut Vec<Rv
         AtomicOp::Cmpxchg => {
             let r0 = XReg::A5;
             // lr.w sign-extends: compare with r0's low half sign-extended.
-            let expect = if w32 {
+            let r0 = if crate::seeded!(CmpxchgComparesSrc) { src } else { r0 };
+            let expect = if w32 && !crate::seeded!(Cmpxchg32NoSext) {
                 o.push(i(IOp::Addiw, T0, r0, Imm12::ZERO));
                 T0
             } else {
@@ -788,7 +813,7 @@ fn atomic(size: Size, op: AtomicOp, a: XReg, src: XReg, ext: Ext, o: &mut Vec<Rv
             o.push(RvInsn::Branch { cond: Cond::Ne, rs1: T2, rs2: expect, target: Target::Skip(Skip::insns(2)) });
             o.push(RvInsn::Sc { width, rd: T3, src, addr: a });
             o.push(RvInsn::Branch { cond: Cond::Ne, rs1: T3, rs2: XReg::ZERO, target: Target::Skip(Skip::back(3)) });
-            fetched(r0, w32, ext, o);
+            fetched(XReg::A5, w32, ext, o);
             return;
         }
     };
@@ -802,7 +827,7 @@ fn atomic(size: Size, op: AtomicOp, a: XReg, src: XReg, ext: Ext, o: &mut Vec<Rv
 
 /// `rd = t2`, zero-extended for a 32-bit access.
 fn fetched(rd: XReg, w32: bool, ext: Ext, o: &mut Vec<RvInsn>) {
-    if w32 {
+    if w32 && !crate::seeded!(Fetch32NoZext) {
         zext32(rd, T2, ext, o);
     } else {
         o.push(i(IOp::Addi, rd, T2, Imm12::ZERO));
@@ -813,6 +838,7 @@ fn store_op(size: Size) -> StoreOp {
     match size {
         Size::B => StoreOp::Sb,
         Size::H => StoreOp::Sh,
+        Size::W if crate::seeded!(StoreWordAsHalf) => StoreOp::Sh,
         Size::W => StoreOp::Sw,
         Size::DW => StoreOp::Sd,
     }
@@ -870,6 +896,9 @@ pub fn header() -> Header {
     // (a2–a5 held the stack top, the run context, the dispatcher and the floor; s1–s4
     // the host's own callee-saved values).
     for r in ENTRY_ZEROED {
+        if crate::seeded!(EntryLeavesR5) && r == isa::Reg::R5 {
+            continue;
+        }
         o.push(i(IOp::Addi, reg(r), XReg::ZERO, Imm12::ZERO));
     }
     // The body starts right after the header: slot 0.

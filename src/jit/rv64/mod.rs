@@ -6,7 +6,24 @@
 //!   code range map;
 //! - [`exec`] (feature `jit`): the image mapped W^X and run on riscv64, with the helper
 //!   dispatcher;
-//! - [`error`] (feature `jit`): why a program has no runnable image.
+//! - [`error`] (feature `jit`): why a program has no runnable image;
+//! - `bugs` (feature `seeded-bugs`, tests only): historic JIT bugs to switch on, for
+//!   measuring what catches each.
+/// `seeded!(Name)`: whether the seeded bug `Name` is on; `false` without the feature.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! seeded {
+    ($bug:ident) => {{
+        #[cfg(feature = "seeded-bugs")]
+        let on = $crate::jit::rv64::bugs::on($crate::jit::rv64::bugs::Bug::$bug);
+        #[cfg(not(feature = "seeded-bugs"))]
+        let on = false;
+        on
+    }};
+}
+
+#[cfg(feature = "seeded-bugs")]
+pub mod bugs;
 pub mod insn;
 pub mod lower;
 #[cfg(feature = "jit")]
