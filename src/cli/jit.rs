@@ -143,7 +143,7 @@ fn check(name: &str, prog: &Program, img: &Image, as_json: bool) -> Result<ExitC
             .verdicts
             .iter()
             .map(|v| {
-                let mut o = json!({"pc": v.pc, "what": v.what, "code": [v.range.start, v.range.end], "paths": v.paths, "proven": v.result.is_ok()});
+                let mut o = json!({"pc": v.pc, "what": v.what, "code": [v.range.start, v.range.end], "paths": v.paths, "micros": v.micros, "proven": v.result.is_ok()});
                 if let Err(e) = &v.result {
                     o["failure"] = json!(e.to_string());
                     if let rvbpf::smt::Failure::Counterexample { what, inputs, expected, actual } = e {
@@ -169,7 +169,7 @@ fn check(name: &str, prog: &Program, img: &Image, as_json: bool) -> Result<ExitC
             None => format!("       {}", v.what),
         };
         match &v.result {
-            Ok(()) => out.push_str(&format!("{what:<44} proven ({} path{})\n", v.paths, if v.paths == 1 { "" } else { "s" })),
+            Ok(()) => out.push_str(&format!("{what:<44} proven ({} path{}, {:.1} ms)\n", v.paths, if v.paths == 1 { "" } else { "s" }, v.micros as f64 / 1e3)),
             Err(e) => out.push_str(&format!("{what:<44} FAILED: {e}\n")),
         }
     }

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use z3::ast::{Bool, BV};
 
-use super::{k64, Event, EventKind, Oracle};
+use super::{arith, k64, Event, EventKind, Oracle};
 use crate::isa::{cfg, AluOp, AtomicOp, EndKind, EndWidth, Insn, JmpCond, LdKind, Source, SxWidth, Width};
 
 /// The next pc of a run, as one 64-bit value: a slot, or one of these.
@@ -59,11 +59,11 @@ fn alu(op: AluOp, d: &BV, s: &BV, bits: u32) -> BV {
     match op {
         AluOp::Add => d.bvadd(s),
         AluOp::Sub => d.bvsub(s),
-        AluOp::Mul => d.bvmul(s),
-        AluOp::Div => is_zero.ite(&zero, &d.bvudiv(s)),
-        AluOp::Sdiv => is_zero.ite(&zero, &d.bvsdiv(s)),
-        AluOp::Mod => is_zero.ite(d, &d.bvurem(s)),
-        AluOp::Smod => is_zero.ite(d, &d.bvsrem(s)),
+        AluOp::Mul => arith::mul(d, s),
+        AluOp::Div => is_zero.ite(&zero, &arith::udiv(d, s)),
+        AluOp::Sdiv => is_zero.ite(&zero, &arith::sdiv(d, s)),
+        AluOp::Mod => is_zero.ite(d, &arith::urem(d, s)),
+        AluOp::Smod => is_zero.ite(d, &arith::srem(d, s)),
         AluOp::Or => d.bvor(s),
         AluOp::And => d.bvand(s),
         AluOp::Xor => d.bvxor(s),

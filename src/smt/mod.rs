@@ -90,3 +90,55 @@ impl Oracle {
 pub(crate) fn k64(v: u64) -> BV {
     BV::from_u64(v, 64)
 }
+
+/// Multiplication, division and remainder, as both models use them. Exact bit-vector
+/// operations by default (the tests that pin the models evaluate them); inside
+/// [`abstract_arith`] they are uninterpreted functions of their operands, one per
+/// operation and width, as Jitterbug treats them: a proof with them holds for every
+/// function, so for the real operation too, and it is only possible because the JIT and
+/// the semantics apply the same operation to the same operands (the zero-divisor cases
+/// and extensions stay exact around them). Bit-blasting a 64-bit divider costs seconds.
+pub mod arith {
+    use core::cell::Cell;
+    use z3::ast::{Ast, BV};
+    use z3::{FuncDecl, Sort};
+
+    std::thread_local! {
+        static ABSTRACT: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Runs `f` with the operations uninterpreted.
+    pub fn abstract_arith<R>(f: impl FnOnce() -> R) -> R {
+        let before = ABSTRACT.with(|a| a.replace(true));
+        let r = f();
+        ABSTRACT.with(|a| a.set(before));
+        r
+    }
+
+    fn op(name: &str, a: &BV, b: &BV, exact: impl FnOnce() -> BV) -> BV {
+        if !ABSTRACT.with(|x| x.get()) {
+            return exact();
+        }
+        let w = a.get_size();
+        let s = Sort::bitvector(w);
+        let f = FuncDecl::new(alloc::format!("{name}{w}"), &[&s, &s], &s);
+        f.apply(&[a as &dyn Ast, b as &dyn Ast]).as_bv().expect("a bit-vector function")
+    }
+
+    pub fn mul(a: &BV, b: &BV) -> BV {
+        op("mul", a, b, || a.bvmul(b))
+    }
+    /// Unsigned quotient, for a non-zero divisor (callers decide the zero case).
+    pub fn udiv(a: &BV, b: &BV) -> BV {
+        op("udiv", a, b, || a.bvudiv(b))
+    }
+    pub fn sdiv(a: &BV, b: &BV) -> BV {
+        op("sdiv", a, b, || a.bvsdiv(b))
+    }
+    pub fn urem(a: &BV, b: &BV) -> BV {
+        op("urem", a, b, || a.bvurem(b))
+    }
+    pub fn srem(a: &BV, b: &BV) -> BV {
+        op("srem", a, b, || a.bvsrem(b))
+    }
+}

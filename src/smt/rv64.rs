@@ -22,7 +22,7 @@ use core::ops::Range;
 use z3::ast::{Ast, Bool, BV};
 
 use super::decode::{reg_name, Decoded, Op};
-use super::{k64, Event, EventKind, Oracle};
+use super::{arith, k64, Event, EventKind, Oracle};
 
 /// x0–x31.
 #[derive(Clone, Debug)]
@@ -147,6 +147,9 @@ pub fn run(code: &[Decoded], base: &BV, range: Range<u64>, start: u64, init: Sta
                 l.path.exit = Exit::Retry { at: pc, then: then.clone(), events_then: *events_then };
                 done.push(l.path);
                 break;
+            }
+            if pc % 4 != 0 {
+                return Err(err(pc, String::from("a jump to an offset that is not a multiple of 4")));
             }
             if l.path.trace.len() >= MAX_STEPS {
                 return Err(err(pc, format!("more than {MAX_STEPS} steps on one path")));
@@ -332,20 +335,20 @@ fn lo32(v: &BV) -> BV {
 /// `a / b` as RISC-V divides: by 0 gives all ones, signed overflow wraps.
 fn divu(a: &BV, b: &BV) -> BV {
     let zero = BV::from_u64(0, a.get_size());
-    b.eq(&zero).ite(&zero.bvnot(), &a.bvudiv(b))
+    b.eq(&zero).ite(&zero.bvnot(), &arith::udiv(a, b))
 }
 fn divs(a: &BV, b: &BV) -> BV {
     let zero = BV::from_u64(0, a.get_size());
-    b.eq(&zero).ite(&zero.bvnot(), &a.bvsdiv(b))
+    b.eq(&zero).ite(&zero.bvnot(), &arith::sdiv(a, b))
 }
 /// Remainders: by 0 gives the dividend.
 fn remu(a: &BV, b: &BV) -> BV {
     let zero = BV::from_u64(0, a.get_size());
-    b.eq(&zero).ite(a, &a.bvurem(b))
+    b.eq(&zero).ite(a, &arith::urem(a, b))
 }
 fn rems(a: &BV, b: &BV) -> BV {
     let zero = BV::from_u64(0, a.get_size());
-    b.eq(&zero).ite(a, &a.bvsrem(b))
+    b.eq(&zero).ite(a, &arith::srem(a, b))
 }
 
 /// The register-writing operations without side effects (`None` for the others).
@@ -384,7 +387,7 @@ fn alu(d: Decoded, a: &BV, b: &BV) -> Option<BV> {
         Sllw => w(&lo32(a).bvshl(lo32(b).bvand(31u32)).zero_ext(32)),
         Srlw => w(&lo32(a).bvlshr(lo32(b).bvand(31u32)).zero_ext(32)),
         Sraw => w(&lo32(a).bvashr(lo32(b).bvand(31u32)).zero_ext(32)),
-        Mul => a.bvmul(b),
+        Mul => arith::mul(a, b),
         Mulh => a.sign_ext(64).bvmul(b.sign_ext(64)).extract(127, 64),
         Mulhsu => a.sign_ext(64).bvmul(b.zero_ext(64)).extract(127, 64),
         Mulhu => a.zero_ext(64).bvmul(b.zero_ext(64)).extract(127, 64),
@@ -392,7 +395,8 @@ fn alu(d: Decoded, a: &BV, b: &BV) -> Option<BV> {
         Divu => divu(a, b),
         Rem => rems(a, b),
         Remu => remu(a, b),
-        Mulw => w(&a.bvmul(b)),
+        // The low 32 bits of the product, sign-extended: the product of the low halves.
+        Mulw => arith::mul(&lo32(a), &lo32(b)).sign_ext(32),
         Divw => divs(&lo32(a), &lo32(b)).sign_ext(32),
         Divuw => divu(&lo32(a), &lo32(b)).sign_ext(32),
         Remw => rems(&lo32(a), &lo32(b)).sign_ext(32),

@@ -102,6 +102,8 @@ pub struct Verdict {
     pub range: Range<usize>,
     /// Paths proven.
     pub paths: usize,
+    /// Time spent proving it (0 when an earlier identical proof was reused), µs.
+    pub micros: u64,
     pub result: Result<(), Failure>,
 }
 
@@ -122,8 +124,12 @@ impl Report {
 
 /// Validates `image`, compiled from `prog` (lddw resolved).
 pub fn validate(prog: &Program, image: &Image) -> Report {
+    super::arith::abstract_arith(|| validate_with(prog, image))
+}
+
+fn validate_with(prog: &Program, image: &Image) -> Report {
     let mut report = Report::default();
-    let layout = |what: &str, r: Result<(), Failure>| Verdict { pc: None, what: what.to_string(), range: 0..image.code.len(), paths: 0, result: r };
+    let layout = |what: &str, r: Result<(), Failure>| Verdict { pc: None, what: what.to_string(), range: 0..image.code.len(), paths: 0, micros: 0, result: r };
     if let Err(e) = check_layout(prog, image) {
         report.verdicts.push(layout("layout", Err(e)));
         return report;
@@ -136,7 +142,7 @@ pub fn validate(prog: &Program, image: &Image) -> Report {
         }
     };
     let cx = Cx { words: &words, image, base: BV::new_const("base", 64) };
-    report.verdicts.extend(cx.header());
+    report.verdicts.extend(cx.header_once());
     let slots: Vec<(usize, &Insn)> = prog.iter().collect();
     // Instructions that only fall through have a proof that does not depend on where they
     // are: the same instruction with the same code is proven once.
@@ -146,6 +152,7 @@ pub fn validate(prog: &Program, image: &Image) -> Report {
         let range = image.insns[k].2.clone();
         let key = (*insn, &image.code[range.clone()]);
         let cached = if only_falls_through(insn) { proven.get(&key).cloned() } else { None };
+        let t = std::time::Instant::now();
         let (paths, result) = match cached {
             Some(done) => done,
             None => {
@@ -159,7 +166,8 @@ pub fn validate(prog: &Program, image: &Image) -> Report {
                 done
             }
         };
-        report.verdicts.push(Verdict { pc: Some(pc), what: format_insn(insn, Syntax::Conformance), range, paths, result });
+        let micros = t.elapsed().as_micros() as u64;
+        report.verdicts.push(Verdict { pc: Some(pc), what: format_insn(insn, Syntax::Conformance), range, paths, micros, result });
     }
     report
 }
@@ -300,7 +308,7 @@ impl Cx<'_> {
         if ob.differs.is_empty() {
             return Ok(());
         }
-        let s = Solver::new();
+        let s = solver();
         for c in &path.cond {
             s.assert(c);
         }
@@ -387,7 +395,7 @@ impl Cx<'_> {
 
     fn insn(&self, k: usize, pc: usize, insn: &Insn, fallthrough: usize) -> Result<usize, Failure> {
         let range = self.image.insns[k].2.clone();
-        let init = State::symbolic("");
+        let init = initial_state();
         let regs: Vec<BV> = (0..=10).map(|r| init.x[rv(r)].clone()).collect();
         let step = bpf::step(insn, pc, fallthrough, &regs, &init.x[FLOOR.num() as usize], &mut Oracle::default()).map_err(Failure::Model)?;
         let paths = self.run(range.clone(), range.start, init.clone())?;
@@ -577,17 +585,36 @@ impl Cx<'_> {
         Ok(paths.len() + rpaths.len())
     }
 
+    /// The header's verdicts, proven once per process for each header: they depend only
+    /// on the header's bytes and where its parts and the body start.
+    fn header_once(&self) -> Vec<Verdict> {
+        type Key = (Vec<u8>, usize, usize);
+        static PROVEN: std::sync::Mutex<Vec<(Key, Vec<Verdict>)>> = std::sync::Mutex::new(Vec::new());
+        let key = (self.image.code[self.image.header.clone()].to_vec(), self.image.abort, self.image.depth);
+        if let Some((_, v)) = PROVEN.lock().ok().and_then(|p| p.iter().find(|(k, _)| *k == key).cloned()) {
+            return v;
+        }
+        let v = self.header();
+        if let Ok(mut p) = PROVEN.lock() {
+            p.push((key, v.clone()));
+        }
+        v
+    }
+
     /// The header's obligations: the entry, the normal return, the stop path and the
     /// call-depth stop.
     fn header(&self) -> Vec<Verdict> {
         let range = self.image.header.clone();
         let mut out = Vec::new();
-        let verdict = |what: &str, r: Result<usize, Failure>| {
+        let mut t = std::time::Instant::now();
+        let mut verdict = |what: &str, r: Result<usize, Failure>| {
             let (paths, result) = match r {
                 Ok(n) => (n, Ok(())),
                 Err(e) => (0, Err(e)),
             };
-            Verdict { pc: None, what: String::from(what), range: range.clone(), paths, result }
+            let micros = t.elapsed().as_micros() as u64;
+            t = std::time::Instant::now();
+            Verdict { pc: None, what: String::from(what), range: range.clone(), paths, micros, result }
         };
         match self.entry(&range) {
             Ok((link, frame, slots)) => {
@@ -726,6 +753,34 @@ impl Cx<'_> {
     }
 }
 
+/// A solver that gives up after 20 s (then the part is refused as unknown, never
+/// accepted).
+///
+/// One per thread, emptied for each query: making a solver costs more than most queries.
+/// Set to QF_UFBV (bit-blasting, with the uninterpreted arithmetic of `arith`): z3's default combined solver spends ~12 ms even on the
+/// trivial queries most paths give.
+fn solver() -> std::rc::Rc<Solver> {
+    std::thread_local! {
+        static SOLVER: std::rc::Rc<Solver> = std::rc::Rc::new(Solver::new_for_logic("QF_UFBV").unwrap_or_default());
+    }
+    SOLVER.with(|s| {
+        s.reset();
+        let mut p = z3::Params::new();
+        p.set_u32("timeout", 20_000);
+        s.set_params(&p);
+        s.clone()
+    })
+}
+
+/// The state every instruction's proof starts from (the same symbols each time: made once
+/// per thread).
+fn initial_state() -> State {
+    std::thread_local! {
+        static INIT: State = State::symbolic("");
+    }
+    INIT.with(|s| s.clone())
+}
+
 /// Whether the conditions can all hold.
 fn feasible(conds: &[Bool]) -> bool {
     !unsat_with(conds, &Bool::from_bool(true))
@@ -733,7 +788,7 @@ fn feasible(conds: &[Bool]) -> bool {
 
 /// Whether `conds ∧ extra` has no solution.
 fn unsat_with(conds: &[Bool], extra: &Bool) -> bool {
-    let s = Solver::new();
+    let s = solver();
     for c in conds {
         s.assert(c);
     }
