@@ -118,3 +118,44 @@ fn branch_reach_forms_match_llvm_objdump() {
         }
     }
 }
+
+/// The JIT is deterministic across hosts: the x86-64 build (which proves every image with
+/// z3, tests/smt_validate.rs) and the riscv64 build (which runs them, and has no z3) make
+/// the same bytes for every conformance program that needs no environment, with and
+/// without Zba/Zbb. The host run writes its images' digests; the riscv64 run (after it,
+/// in the test command) compares its own with them.
+#[test]
+fn images_are_identical_on_every_host() {
+    let digests: Vec<String> = programs()
+        .iter()
+        .flat_map(|(path, prog)| {
+            [Ext::default(), Ext { zba: true, zbb: true }].into_iter().filter_map(move |ext| {
+                let img = compile(prog, ext).ok()?;
+                // FNV-1a over the code and the range map.
+                let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+                let ranges = img.insns.iter().flat_map(|(_, _, r)| [r.start as u64, r.end as u64]);
+                for b in img.code.iter().map(|&b| b as u64).chain(ranges) {
+                    h = (h ^ b).wrapping_mul(0x100_0000_01b3);
+                }
+                let name = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display().to_string();
+                Some(format!("{name} {} {} {h:016x}", ext.zba as u8, img.code.len()))
+            })
+        })
+        .collect();
+    assert!(digests.len() > 1800, "{}", digests.len());
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/jit-images.host.txt");
+    if !cfg!(target_arch = "riscv64") {
+        std::fs::write(&file, digests.join("\n")).unwrap();
+        println!("{} image digests written to {}", digests.len(), file.display());
+        return;
+    }
+    let Ok(host) = std::fs::read_to_string(&file) else {
+        println!("SKIPPED: {} is missing: run the host tests first (scripts/test.sh does)", file.display());
+        return;
+    };
+    let host: Vec<&str> = host.lines().collect();
+    let differ: Vec<String> = digests.iter().zip(&host).filter(|(a, b)| a != *b).map(|(a, b)| format!("riscv64 {a} / host {b}")).take(10).collect();
+    assert_eq!(host.len(), digests.len(), "the host wrote a different number of images: rerun the host tests");
+    assert!(differ.is_empty(), "images differ between the hosts:\n{}", differ.join("\n"));
+    println!("{} images identical on x86-64 and riscv64", digests.len());
+}
