@@ -17,7 +17,8 @@ mod suite;
 fn every_conformance_image_validates() {
     let files = suite::data_files();
     let only = std::env::var("RVBPF_ONLY").unwrap_or_default();
-    let results: Vec<(usize, Vec<String>)> = files
+    let t = std::time::Instant::now();
+    let results: Vec<(usize, Vec<String>, Vec<(u64, String)>)> = files
         .par_iter()
         .filter(|(p, _)| p.display().to_string().contains(&only))
         .flat_map(|(path, f)| {
@@ -29,19 +30,27 @@ fn every_conformance_image_validates() {
                     let img = compile(&prog, ext).ok()?;
                     let report = validate(&prog, &img);
                     let fails = report.failures().map(|v| format!("{} ({ext:?}) pc {:?} `{}`: {}", path.display(), v.pc, v.what, v.result.as_ref().unwrap_err())).collect();
-                    Some((report.verdicts.len(), fails))
+                    let mut slow: Vec<(u64, String)> = report.verdicts.iter().map(|v| (v.micros, format!("{} ({}) `{}`", path.file_name().unwrap().to_string_lossy(), if ext.zbb { "zba+zbb" } else { "base" }, v.what))).collect();
+                    slow.sort_unstable_by(|a, b| b.cmp(a));
+                    slow.truncate(10);
+                    Some((report.verdicts.len(), fails, slow))
                 })
                 .collect()
         })
         .collect();
     let images = results.len();
     let verdicts: usize = results.iter().map(|r| r.0).sum();
+    let mut slowest: Vec<(u64, String)> = results.iter().flat_map(|r| r.2.clone()).collect();
+    slowest.sort_unstable_by(|a, b| b.cmp(a));
     let failures: Vec<String> = results.into_iter().flat_map(|r| r.1).collect();
     if only.is_empty() {
         assert!(images > 1600, "only {images} images");
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures[..failures.len().min(40)].join("\n"));
-    println!("{images} images, {verdicts} verdicts: all proven");
+    println!("{images} images, {verdicts} verdicts: all proven in {:.1} s with z3 {}; slowest:", t.elapsed().as_secs_f64(), z3::full_version());
+    for (us, what) in slowest.iter().take(10) {
+        println!("  {:8.1} ms  {what}", *us as f64 / 1e3);
+    }
 }
 
 /// The validator never panics: conformance images with bytes overwritten at random are
