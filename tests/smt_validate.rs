@@ -13,12 +13,15 @@ use rvbpf::smt::validate;
 #[path = "common/suite.rs"]
 mod suite;
 
+/// Per image: verdicts, failures, the slowest ten (µs, what).
+type ImageResult = (usize, Vec<String>, Vec<(u64, String)>);
+
 #[test]
 fn every_conformance_image_validates() {
     let files = suite::data_files();
     let only = std::env::var("RVBPF_ONLY").unwrap_or_default();
     let t = std::time::Instant::now();
-    let results: Vec<(usize, Vec<String>, Vec<(u64, String)>)> = files
+    let results: Vec<ImageResult> = files
         .par_iter()
         .filter(|(p, _)| p.display().to_string().contains(&only))
         .flat_map(|(path, f)| {
