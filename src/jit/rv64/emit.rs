@@ -171,7 +171,7 @@ pub(crate) fn encode_one(insn: &RvInsn) -> Result<Vec<u32>, JitError> {
 /// `insns` at their byte offsets (ascending, not overlapping) in a zero-filled buffer of
 /// `len` bytes, every jump's label at `label_at`: one assembly for many displacements,
 /// for the checker's encoder sweep.
-#[cfg(test)]
+#[cfg(all(test, feature = "smt"))]
 pub(crate) fn encode_around(label_at: usize, insns: &[(usize, RvInsn)], len: usize) -> Result<Vec<u8>, JitError> {
     let mut a: VecAssembler<RiscvRelocation> = VecAssembler::new(0);
     let l = a.new_dynamic_label();
