@@ -93,3 +93,24 @@ fn mutated_images_are_refused_or_proven_never_a_panic() {
     assert!(refused * 10 > progs.len() * 8 * 8, "only {refused} of {} mutated images refused", progs.len() * 8);
     println!("{refused} of {} mutated images refused, none panicked", progs.len() * 8);
 }
+
+/// A loop that is not the LR/SC retry is refused, not discharged as a stutter: the
+/// instruction might never finish (`jal zero, -4` written over the last word of an `add`
+/// whose constant takes `lui`+`addiw`); and a jump to the range's own start is a jump to
+/// the instruction itself, which `add` is not.
+#[test]
+fn a_loop_other_than_the_lr_sc_retry_is_refused() {
+    use rvbpf::isa::{AluOp, Insn, Reg, Source, Width};
+    let prog = Program::new(vec![Insn::Alu { width: Width::W64, op: AluOp::Add, dst: Reg::R0, src: Source::Imm(0x12345) }, Insn::Exit]).unwrap();
+    let img = compile(&prog, Ext::default()).unwrap();
+    assert!(validate(&prog, &img).ok());
+    let range = img.insns[0].2.clone();
+    assert!(range.len() >= 12, "{range:?}");
+    for (at, word, why) in [(range.end - 4, 0xffdf_f06fu32, "may never finish"), (range.start, 0x0000_006f, "the next pc")] {
+        let mut m = img.clone();
+        m.code[at..at + 4].copy_from_slice(&word.to_le_bytes());
+        let report = validate(&prog, &m);
+        let got = report.failures().next().expect("refused").result.clone().unwrap_err().to_string();
+        assert!(got.contains(why), "{got}");
+    }
+}

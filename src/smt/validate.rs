@@ -32,7 +32,7 @@ use z3::ast::{Ast, Bool, BV};
 use z3::{SatResult, Solver};
 
 use super::bpf::{self, NEXT_ABORT, NEXT_DEPTH, NEXT_EXIT};
-use super::decode::{self, reg_name, Decoded};
+use super::decode::{self, reg_name, Decoded, Op};
 use super::rv64::{self, Abi, Exit, Path, State};
 use super::{k64, EventKind, Oracle};
 use crate::isa::disasm::{format_insn, Syntax};
@@ -449,16 +449,28 @@ impl Cx<'_> {
                     slots => slots,
                 },
                 Exit::Return => alloc::vec![NEXT_EXIT],
-                Exit::Retry { then, events_then, .. } => {
-                    // A failed round of a retry loop: nothing stored, every register
-                    // but scratch as when the round began.
-                    if path.events[*events_then..].iter().any(|e| !matches!(e.kind, EventKind::Load { .. })) {
-                        return Err(Failure::Events(String::from("a retried round stored to memory")));
+                Exit::Retry { at, then, events_then } => {
+                    // Only the LR/SC retry may loop: back to the load-reserved after a
+                    // failed store-conditional (the architecture's forward progress makes
+                    // it end). Any other loop might never finish.
+                    let op = |o: u64| self.words.get((o / 4) as usize).map(|d| d.op);
+                    let retries_sc = matches!(op(*at), Some(Op::LrW | Op::LrD)) && path.trace.iter().skip_while(|&&o| o != *at).any(|&o| matches!(op(o), Some(Op::ScW | Op::ScD)));
+                    if !retries_sc && *at as usize == range.start {
+                        // Back to its own first byte: a jump to itself (`ja -1`).
+                        self.next_of(*at)
+                    } else if !retries_sc {
+                        return Err(Failure::Layout(format!("the code loops back to offset {at:#x} without retrying a store-conditional: it may never finish")));
+                    } else {
+                        // A failed round of a retry loop: nothing stored, every register
+                        // but scratch as when the round began.
+                        if path.events[*events_then..].iter().any(|e| !matches!(e.kind, EventKind::Load { .. })) {
+                            return Err(Failure::Events(String::from("a retried round stored to memory")));
+                        }
+                        for r in (1..32u8).filter(|r| !SCRATCH.contains(r)) {
+                            ob.equal(format!("{} across a retry", reg_name(r)), &then.x[r as usize], &path.state.x[r as usize]);
+                        }
+                        return self.prove(path, ob, init);
                     }
-                    for r in (1..32u8).filter(|r| !SCRATCH.contains(r)) {
-                        ob.equal(format!("{} across a retry", reg_name(r)), &then.x[r as usize], &path.state.x[r as usize]);
-                    }
-                    return self.prove(path, ob, init);
                 }
                 Exit::HostReturn => return Err(Failure::Layout(String::from("the code returns to the host"))),
                 Exit::Computed(target) => {
