@@ -14,19 +14,14 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rvbpf::conformance::parse_data;
 use rvbpf::conformance::ConformanceEnv;
 use rvbpf::interp::{Interpreter, RunOptions};
-use rvbpf::isa::{asm, encode_all, Program};
+use rvbpf::isa::Program;
 use rvbpf::jit::rv64::emit::{compile, CLASS_NAMES as CLASSES};
 use rvbpf::interp::resolve_lddw;
 use rvbpf::jit::rv64::lower::Ext;
 
-const PROGRAMS: [&str; 4] = ["checksum.data", "parser.asm", "memcpy.asm", "alu_mix.asm"];
-
-fn program(name: &str) -> Program {
-    let path = format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let src = if name.ends_with(".data") { parse_data(&text).asm.unwrap() } else { text };
-    Program::decode(&encode_all(&asm::assemble(&src).unwrap())).unwrap()
-}
+#[path = "common.rs"]
+mod common;
+use common::{program, PROGRAMS};
 
 /// Adds each instruction's RV64 count to its class: (BPF instructions, RV64 instructions).
 fn count(prog: &Program, ext: Ext, acc: &mut [(usize, usize); 8]) {

@@ -6,45 +6,25 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
-use rvbpf::conformance::{parse_data, ConformanceEnv};
+use rvbpf::conformance::ConformanceEnv;
 use rvbpf::interp::resolve_lddw;
-use rvbpf::isa::{asm, encode_all, Program};
+use rvbpf::isa::Program;
 use rvbpf::jit::rv64::emit::compile;
 use rvbpf::jit::rv64::lower::Ext;
 use rvbpf::smt::validate;
 
-const PROGRAMS: [&str; 4] = ["checksum.data", "parser.asm", "memcpy.asm", "alu_mix.asm"];
-
-fn program(name: &str) -> Program {
-    let path = format!("{}/examples/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let src = if name.ends_with(".data") { parse_data(&text).asm.unwrap() } else { text };
-    Program::decode(&encode_all(&asm::assemble(&src).unwrap())).unwrap()
-}
+#[path = "common.rs"]
+mod common;
+#[path = "../tests/common/suite.rs"]
+mod suite;
+use common::{program, PROGRAMS};
 
 /// Every 20th conformance program (about 90, every group), lddw resolved.
 fn suite_slice() -> Vec<Program> {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conformance");
-    let mut files = Vec::new();
-    let mut dirs = vec![root];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if p.extension().is_some_and(|x| x == "data") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    files
+    suite::data_files()
         .iter()
         .step_by(20)
-        .filter_map(|p| {
-            let f = parse_data(&std::fs::read_to_string(p).ok()?);
-            resolve_lddw(&Program::decode(&f.program_bytes().ok()?).ok()?, &mut ConformanceEnv::default()).ok()
-        })
+        .filter_map(|(_, f)| resolve_lddw(&Program::decode(&f.program_bytes().ok()?).ok()?, &mut ConformanceEnv::default()).ok())
         .collect()
 }
 

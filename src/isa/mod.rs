@@ -8,6 +8,8 @@ pub mod asm;
 pub mod cfg;
 pub mod disasm;
 pub mod spec;
+#[cfg(test)]
+pub(crate) mod test_rng;
 
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -9,6 +9,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::decode::decode;
+use crate::isa::test_rng::Rng;
 use crate::jit::rv64::emit::{encode_around, encode_one};
 use crate::jit::rv64::insn::*;
 
@@ -160,16 +161,6 @@ fn atomics_encode_every_register_triple_with_both_ordering_bits() {
     assert_eq!(n, 2 * (6 * 32768 + 1024));
 }
 
-/// A deterministic stream of values.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 /// Places `make(k)` at each of `offsets` (bytes from a buffer whose label is at `label`)
 /// in one assembly and checks each one's displacement.

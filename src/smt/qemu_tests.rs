@@ -12,6 +12,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use super::decode::decode;
+use crate::isa::test_rng::Rng;
 use super::rv64::eval_alu;
 use crate::jit::rv64::emit::encode_one;
 use crate::jit::rv64::insn::*;
@@ -29,14 +30,11 @@ fn tools() -> Result<std::path::PathBuf, String> {
     Ok(out)
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
+trait Values {
+    fn value(&mut self) -> u64;
+}
+
+impl Values for Rng {
     /// Edge values half the time.
     fn value(&mut self) -> u64 {
         const EDGES: [u64; 10] = [0, 1, u64::MAX, 1 << 63, (1 << 63) - 1, 0x8000_0000, 0x7fff_ffff, 0xffff_ffff, 0xffff_ffff_8000_0000, 0x1_0000_0000];

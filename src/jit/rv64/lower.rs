@@ -968,15 +968,13 @@ mod tests {
         t
     }
 
-    /// A deterministic stream of values.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
+    use crate::isa::test_rng::Rng;
+
+    trait Values {
+        fn i32(&mut self) -> i32;
+    }
+
+    impl Values for Rng {
         /// Mostly small values and values near the edges, sometimes anything.
         fn i32(&mut self) -> i32 {
             let x = self.next();
