@@ -18,9 +18,10 @@ fuzz_target!(|data: &[u8]| {
     let clean = rvbpf::smt::validate(&prog, &img);
     assert!(clean.ok(), "a compiled image must be proven: {:?}", clean.failures().next());
     // Noise: (offset, byte) pairs written into the code.
+    let len = img.code.len().max(1);
     for pair in noise.chunks_exact(3) {
         let at = u16::from_le_bytes([pair[0], pair[1]]) as usize;
-        if let Some(b) = img.code.get_mut(at % img.code.len().max(1)) {
+        if let Some(b) = img.code.get_mut(at % len) {
             *b = pair[2];
         }
     }
