@@ -148,7 +148,7 @@ fn validate_with(prog: &Program, image: &Image) -> Report {
     // are: the same instruction with the same code is proven once.
     let mut proven: HashMap<(Insn, &[u8]), Proven> = HashMap::new();
     for (k, &(pc, insn)) in slots.iter().enumerate() {
-        let fallthrough = slots.get(k + 1).map_or(pc + insn_slots(insn), |(p, _)| *p);
+        let fallthrough = slots.get(k + 1).map_or(pc + insn.slots(), |(p, _)| *p);
         let range = image.insns[k].2.clone();
         let key = (*insn, &image.code[range.clone()]);
         let cached = if only_falls_through(insn) { proven.get(&key).cloned() } else { None };
@@ -176,14 +176,6 @@ fn validate_with(prog: &Program, image: &Image) -> Report {
 /// the end of its range, or for the stop path).
 fn only_falls_through(insn: &Insn) -> bool {
     !matches!(insn, Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Jmp { .. } | Insn::Call { .. } | Insn::Callx { .. } | Insn::CallLocal { .. } | Insn::Exit)
-}
-
-fn insn_slots(insn: &Insn) -> usize {
-    if matches!(insn, Insn::LdImm64 { .. }) {
-        2
-    } else {
-        1
-    }
 }
 
 /// The ranges tile the image: the header, then one range per BPF instruction in order,
