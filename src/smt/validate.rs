@@ -173,13 +173,13 @@ fn validate_with(prog: &Program, image: &Image) -> Report {
 }
 
 /// Whether the instruction's only successor is the next one (its code leaves only at
-/// the end of its range, or for the stop path).
+/// the end of its range).
 fn only_falls_through(insn: &Insn) -> bool {
     !matches!(insn, Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Jmp { .. } | Insn::Call { .. } | Insn::Callx { .. } | Insn::CallLocal { .. } | Insn::Exit)
 }
 
 /// The ranges tile the image: the header, then one range per BPF instruction in order,
-/// each non-empty and word-aligned, up to the end of the code.
+/// each word-aligned (possibly empty), up to the end of the code.
 fn check_layout(prog: &Program, image: &Image) -> Result<(), Failure> {
     let bad = |s: String| Err(Failure::Layout(s));
     if image.header.start != 0 {
