@@ -68,9 +68,17 @@ pub struct Oracle {
 }
 
 impl Oracle {
+    /// What the k-th load reads (all 64 bits; a narrower load takes its low bytes).
+    pub fn loaded(k: usize) -> BV {
+        BV::new_const(alloc::format!("mem{k}"), 64)
+    }
+    /// What the k-th helper call returns: (r0, stop).
+    pub fn returned(k: usize) -> (BV, BV) {
+        (BV::new_const(alloc::format!("ret{k}"), 64), BV::new_const(alloc::format!("stop{k}"), 64))
+    }
     /// The value the next load reads, zero-extended from `size` bytes.
     pub fn load(&mut self, size: u32) -> BV {
-        let v = BV::new_const(alloc::format!("mem{}", self.loads), 64);
+        let v = Oracle::loaded(self.loads);
         self.loads += 1;
         if size == 8 {
             v
@@ -80,9 +88,8 @@ impl Oracle {
     }
     /// The next helper call's (r0, stop).
     pub fn call(&mut self) -> (BV, BV) {
-        let k = self.calls;
         self.calls += 1;
-        (BV::new_const(alloc::format!("ret{k}"), 64), BV::new_const(alloc::format!("stop{k}"), 64))
+        Oracle::returned(self.calls - 1)
     }
 }
 

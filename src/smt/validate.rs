@@ -477,8 +477,10 @@ impl Cx<'_> {
             match next[0] {
                 NEXT_ABORT => {
                     // The stop path hands the dispatcher's answer to the host.
-                    ob.equal("a0 (the helper's r0)", &BV::new_const("ret0", 64), &fin.x[10]);
-                    ob.equal("a1 (the stop flag)", &BV::new_const("stop0", 64), &fin.x[11]);
+                    // An instruction makes at most one helper call.
+                    let (ret, stop) = Oracle::returned(0);
+                    ob.equal("a0 (the helper's r0)", &ret, &fin.x[10]);
+                    ob.equal("a1 (the stop flag)", &stop, &fin.x[11]);
                     self.kept(&mut ob, init, fin, &[XReg::S0, CTX]);
                 }
                 NEXT_DEPTH => return Err(Failure::Layout(String::from("only a bpf-to-bpf call may go to the call-depth stop"))),
@@ -574,7 +576,7 @@ impl Cx<'_> {
                 let Some(j) = path.events.iter().position(|e| matches!(&e.kind, EventKind::Load { addr, size: 8, atomic: false } if addr.bvsub(&back.x[sp]).simplify().as_u64() == Some(*at))) else {
                     return Err(Failure::Events(format!("the return does not reload {r} from its slot")));
                 };
-                ob.equal(format!("{r} restored"), &BV::new_const(format!("mem{j}"), 64), &fin.x[r.num() as usize]);
+                ob.equal(format!("{r} restored"), &Oracle::loaded(j), &fin.x[r.num() as usize]);
             }
             if path.events.iter().any(|e| !matches!(e.kind, EventKind::Load { .. })) {
                 return Err(Failure::Events(String::from("the return stores to memory")));
@@ -748,7 +750,7 @@ impl Cx<'_> {
                 let Some(j) = path.events.iter().filter(|e| matches!(e.kind, EventKind::Load { .. })).position(|e| matches!(&e.kind, EventKind::Load { addr, size: 8, atomic: false } if addr.bvsub(&at).simplify().as_u64() == Some(*off))) else {
                     return Err(Failure::Events(format!("{} is not reloaded from its slot", reg_name(*r))));
                 };
-                ob.equal(format!("{} restored", reg_name(*r)), &BV::new_const(format!("mem{j}"), 64), &fin.x[*r as usize]);
+                ob.equal(format!("{} restored", reg_name(*r)), &Oracle::loaded(j), &fin.x[*r as usize]);
             }
             ob.equal("sp (back above the frame)", &at.bvadd(frame as u64), &fin.x[sp]);
             self.prove(path, ob, &init)?;
