@@ -4,6 +4,8 @@
 
 use core::fmt;
 
+pub use super::repr::{Concrete, MapImms, Repr};
+
 /// A RISC-V integer register, x0–x31 (`XReg`, as Cranelift names it: not a BPF register).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct XReg(u8);
@@ -323,27 +325,29 @@ impl AmoWidth {
 }
 
 /// One RV64 instruction (RV64IM plus optional Zba/Zbb; no compressed forms).
+/// Generic over how its immediate fields are represented ([`Repr`]): [`Concrete`]
+/// values for emission, terms for the per-shape proofs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RvInsn {
+pub enum RvInsn<M: Repr = Concrete> {
     R { op: ROp, rd: XReg, rs1: XReg, rs2: XReg },
-    I { op: IOp, rd: XReg, rs1: XReg, imm: Imm12 },
+    I { op: IOp, rd: XReg, rs1: XReg, imm: M::I12 },
     /// 64-bit shifts by an immediate.
-    Sh { op: ShOp, rd: XReg, rs1: XReg, sh: Shamt6 },
+    Sh { op: ShOp, rd: XReg, rs1: XReg, sh: M::Sh6 },
     /// 32-bit shifts by an immediate (`slliw`, `srliw`, `sraiw`).
-    ShW { op: ShOp, rd: XReg, rs1: XReg, sh: Shamt5 },
+    ShW { op: ShOp, rd: XReg, rs1: XReg, sh: M::Sh5 },
     Un { op: UnOp, rd: XReg, rs1: XReg },
-    Lui { rd: XReg, imm: Imm20 },
-    Load { op: LoadOp, rd: XReg, base: XReg, off: Imm12 },
-    Store { op: StoreOp, src: XReg, base: XReg, off: Imm12 },
+    Lui { rd: XReg, imm: M::I20 },
+    Load { op: LoadOp, rd: XReg, base: XReg, off: M::I12 },
+    Store { op: StoreOp, src: XReg, base: XReg, off: M::I12 },
     /// A conditional branch, ±4 KiB.
     Branch { cond: Cond, rs1: XReg, rs2: XReg, target: Target },
     /// `jal rd, target`, ±1 MiB.
     Jal { rd: XReg, target: Target },
     /// `auipc tmp, hi(target)` + `jalr zero, lo(target)(tmp)`: anywhere within ±2 GiB.
     FarJump { tmp: XReg, target: Target },
-    Jalr { rd: XReg, rs1: XReg, off: Imm12 },
+    Jalr { rd: XReg, rs1: XReg, off: M::I12 },
     /// `auipc rd, imm`: rd = this instruction's address + imm << 12.
-    Auipc { rd: XReg, imm: Imm20 },
+    Auipc { rd: XReg, imm: M::I20 },
     /// `amo<op>.<w>.aqrl rd, src, (addr)`: rd = old value, memory = old op src.
     Amo { op: AmoOp, width: AmoWidth, rd: XReg, src: XReg, addr: XReg },
     /// `lr.<w>.aqrl rd, (addr)`: load-reserved.
@@ -373,7 +377,7 @@ impl DefsUses {
     }
 }
 
-impl RvInsn {
+impl<M: Repr> RvInsn<M> {
     /// Number of 4-byte words the instruction takes.
     pub fn words(&self) -> usize {
         match self {
@@ -396,6 +400,30 @@ impl RvInsn {
             Branch { rs1, rs2, .. } => DefsUses::of(None, [Some(rs1), Some(rs2)]),
             Amo { rd, src, addr, .. } | Sc { rd, src, addr, .. } => DefsUses::of(Some(rd), [Some(src), Some(addr)]),
             Lr { rd, addr, .. } => DefsUses::of(Some(rd), [Some(addr), None]),
+        }
+    }
+
+    /// The same instruction with its immediate fields converted by `f`.
+    pub fn map<N: Repr>(self, f: &mut impl MapImms<M, N>) -> RvInsn<N> {
+        use RvInsn::*;
+        match self {
+            R { op, rd, rs1, rs2 } => R { op, rd, rs1, rs2 },
+            I { op, rd, rs1, imm } => I { op, rd, rs1, imm: f.i12(imm) },
+            Sh { op, rd, rs1, sh } => Sh { op, rd, rs1, sh: f.sh6(sh) },
+            ShW { op, rd, rs1, sh } => ShW { op, rd, rs1, sh: f.sh5(sh) },
+            Un { op, rd, rs1 } => Un { op, rd, rs1 },
+            Lui { rd, imm } => Lui { rd, imm: f.i20(imm) },
+            Load { op, rd, base, off } => Load { op, rd, base, off: f.i12(off) },
+            Store { op, src, base, off } => Store { op, src, base, off: f.i12(off) },
+            Branch { cond, rs1, rs2, target } => Branch { cond, rs1, rs2, target },
+            Jal { rd, target } => Jal { rd, target },
+            FarJump { tmp, target } => FarJump { tmp, target },
+            Jalr { rd, rs1, off } => Jalr { rd, rs1, off: f.i12(off) },
+            Auipc { rd, imm } => Auipc { rd, imm: f.i20(imm) },
+            Amo { op, width, rd, src, addr } => Amo { op, width, rd, src, addr },
+            Lr { width, rd, addr } => Lr { width, rd, addr },
+            Sc { width, rd, src, addr } => Sc { width, rd, src, addr },
+            FarCall { rd, target } => FarCall { rd, target },
         }
     }
 }

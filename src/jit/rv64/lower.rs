@@ -23,6 +23,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::insn::*;
+use super::repr::{Concrete, Repr};
 use crate::isa::{self, cfg, AluOp, AtomicOp, EndKind, EndWidth, Insn, JmpCond, LdKind, Size, Source, SxWidth, Width};
 
 /// The RV64 register holding BPF register `r`.
@@ -63,33 +64,36 @@ pub enum Dist {
 
 /// A 32-bit constant (sign-extended to 64 bits) and how it is built in a register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Const {
+pub enum Const<M: Repr = Concrete> {
     /// 0: the zero register serves (or `addi rd, zero, 0`).
     Zero,
     /// Fits 12 signed bits: one `addi` from zero.
-    Small(Imm12),
+    Small(M::I12),
     /// Low 12 bits zero: one `lui`.
-    Upper(Imm20),
+    Upper(M::I20),
     /// `lui` + `addiw` (`addiw` wraps mod 2^32, so 0x7ffff800.. works).
-    UpperLower(Imm20, Imm12),
+    UpperLower(M::I20, M::I12),
 }
 
 impl Const {
-    /// How `v` is built: the one place that decides it.
+    /// How `v` is built.
     pub fn of(v: i32) -> Const {
-        let v = v as i64;
-        if v == 0 {
-            Const::Zero
-        } else if let Some(imm) = Imm12::new(v) {
-            Const::Small(imm)
-        } else if crate::seeded!(Imm12OffByOne) && v == 2048 {
-            Const::Small(Imm12::wrap(v))
-        } else if v & 0xfff == 0 {
-            Const::Upper(Imm20::wrap(v >> 12))
-        } else {
-            // lui puts hi << 12; addiw adds the sign-extended low 12 bits, mod 2^32.
-            let lo = Imm12::wrap(v);
-            Const::UpperLower(Imm20::wrap((v - lo.get() as i64) >> 12), lo)
+        Const::build(ConstKind::of(v as i64), v as i64)
+    }
+}
+
+impl<M: Repr> Const<M> {
+    /// The fields that build `v` the way `kind` says (which must be `v`'s kind).
+    pub fn build(kind: ConstKind, v: M::V) -> Const<M> {
+        match kind {
+            ConstKind::Zero => Const::Zero,
+            ConstKind::Small => Const::Small(M::i12(v)),
+            ConstKind::Upper => Const::Upper(M::i20(M::sar(v, 12))),
+            ConstKind::UpperLower => {
+                // lui puts hi << 12; addiw adds the sign-extended low 12 bits, mod 2^32.
+                let lo = M::i12(v);
+                Const::UpperLower(M::i20(M::sar(M::sub(v, M::of12(lo)), 12)), lo)
+            }
         }
     }
 
@@ -113,6 +117,37 @@ pub enum ConstKind {
     UpperLower,
 }
 
+impl ConstKind {
+    pub const ALL: [ConstKind; 4] = [ConstKind::Zero, ConstKind::Small, ConstKind::Upper, ConstKind::UpperLower];
+
+    /// The condition under which a 32-bit `v` is built this way: the one place that
+    /// decides it. The four conditions exclude each other and cover every value (proven
+    /// by `smt::shapes`).
+    pub fn when<M: Repr>(self, v: M::V) -> M::B {
+        let zero = M::same(v, M::lit(0));
+        let small = M::fits12(v);
+        let low_clear = M::same(M::of12(M::i12(v)), M::lit(0));
+        let off_by_one = M::and(M::truth(crate::seeded!(Imm12OffByOne)), M::same(v, M::lit(2048)));
+        match self {
+            ConstKind::Zero => zero,
+            ConstKind::Small => M::or(M::and(M::not(zero), small), off_by_one),
+            ConstKind::Upper => M::and(M::not(small), low_clear),
+            ConstKind::UpperLower => M::and(M::and(M::not(small), M::not(low_clear)), M::not(off_by_one)),
+        }
+    }
+
+    /// The kind of `v`.
+    pub fn of(v: i64) -> ConstKind {
+        first(&ConstKind::ALL, |k| k.when::<Concrete>(v))
+    }
+}
+
+/// The first of `kinds` whose condition holds. The conditions of the kinds one
+/// instruction can take cover every value (proven by `smt::shapes`), so there is one.
+fn first<K: Copy + core::fmt::Debug>(kinds: &[K], holds: impl Fn(K) -> bool) -> K {
+    kinds.iter().copied().find(|&k| holds(k)).unwrap_or_else(|| unreachable!("no kind among {kinds:?} holds"))
+}
+
 /// Which extensions lowering may use (with a base fallback for each).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Ext {
@@ -122,68 +157,68 @@ pub struct Ext {
 
 /// An ALU operation with an immediate, by how the immediate is used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AluImm {
+pub enum AluImm<M: Repr = Concrete> {
     /// The operation's I-form (`addi[w]`, `andi`, `ori`, `xori`) with this immediate;
     /// for `sub` it is the negated value, added.
-    I(Imm12),
+    I(M::I12),
     /// A 64-bit shift by the masked amount.
-    Shift64(Shamt6),
+    Shift64(M::Sh6),
     /// A 32-bit shift by the masked amount.
-    Shift32(Shamt5),
+    Shift32(M::Sh5),
     /// `mov`: the constant built in dst; `zext` clears the upper half that a negative
     /// 32-bit constant's sign extension set (32-bit `mov` only).
-    Mov { value: Const, zext: bool },
+    Mov { value: Const<M>, zext: bool },
     /// The constant built in t1 (or the zero register), then the register form.
-    Reg(Const),
+    Reg(Const<M>),
 }
 
 /// A memory offset: the access's own 12-bit field, or `base + off` built in t1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Offset {
-    Small(Imm12),
-    Large(Const),
+pub enum Offset<M: Repr = Concrete> {
+    Small(M::I12),
+    Large(Const<M>),
 }
 
 /// An atomic's address (the A extension has no offset field).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AmoAddr {
+pub enum AmoAddr<M: Repr = Concrete> {
     /// Offset 0: the base register itself.
     Base,
     /// `addi t1, base, off`.
-    Small(Imm12),
+    Small(M::I12),
     /// The offset built in t1, then `add t1, t1, base`.
-    Large(Const),
+    Large(Const<M>),
 }
 
 /// An `lddw` constant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Imm64 {
+pub enum Imm64<M: Repr = Concrete> {
     /// The 64-bit value is a sign-extended 32-bit one.
-    Narrow(Const),
+    Narrow(Const<M>),
     /// `hi << 32 | zext32(lo)`; a zero `lo` adds nothing.
-    Wide { hi: Const, lo: Const },
+    Wide { hi: Const<M>, lo: Const<M> },
 }
 
 /// The value-dependent choices for one instruction, carrying the typed immediates the
 /// code will hold: [`lower`] places them and decides nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Form {
+pub enum Form<M: Repr = Concrete> {
     /// Nothing depends on a value.
     Plain,
-    AluImm(AluImm),
+    AluImm(AluImm<M>),
     /// A load or store of a register.
-    Mem(Offset),
-    Amo(AmoAddr),
+    Mem(Offset<M>),
+    Amo(AmoAddr<M>),
     /// A store of an immediate: the value built in t2 (or the zero register).
-    StImm { off: Offset, value: Const },
-    Imm64(Imm64),
+    StImm { off: Offset<M>, value: Const<M> },
+    Imm64(Imm64<M>),
     /// A conditional jump: the K form's constant (built in t2) and the reach.
-    Jmp { rhs: Option<Const>, dist: Dist },
+    Jmp { rhs: Option<Const<M>>, dist: Dist },
     /// An unconditional jump (`ja`, `gotol`) or a bpf-to-bpf call.
     Ja { dist: Dist },
     /// A helper call: the id's constant (`None` for `callx`, whose id is in a register)
     /// and the reach of the branch to the stop path.
-    Call { id: Option<Const>, dist: Dist },
+    Call { id: Option<Const<M>>, dist: Dist },
 }
 
 /// A [`Form`] without its values: one proof obligation of an opcode (with the extensions).
@@ -206,11 +241,11 @@ pub enum FormKind {
     Call { id: Option<ConstKind>, dist: Dist },
 }
 
-impl Offset {
-    fn of(off: i16) -> Offset {
-        match Imm12::new(off as i64) {
-            Some(imm) => Offset::Small(imm),
-            None => Offset::Large(Const::of(off as i32)),
+impl<M: Repr> Offset<M> {
+    fn build(kind: Option<ConstKind>, off: M::V) -> Offset<M> {
+        match kind {
+            None => Offset::Small(M::i12(off)),
+            Some(k) => Offset::Large(Const::build(k, off)),
         }
     }
     fn kind(self) -> Option<ConstKind> {
@@ -221,7 +256,15 @@ impl Offset {
     }
 }
 
-impl Form {
+/// When a memory offset takes the form `kind`.
+fn offset_when<M: Repr>(kind: Option<ConstKind>, off: M::V) -> M::B {
+    match kind {
+        None => M::fits12(off),
+        Some(k) => M::and(M::not(M::fits12(off)), k.when::<M>(off)),
+    }
+}
+
+impl<M: Repr> Form<M> {
     /// The kind: the form with its values left out.
     pub fn kind(&self) -> FormKind {
         match *self {
@@ -246,9 +289,34 @@ impl Form {
 
 /// A shape: the form plus the extensions in use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shape {
-    pub form: Form,
+pub struct Shape<M: Repr = Concrete> {
+    pub form: Form<M>,
     pub ext: Ext,
+}
+
+/// The immediate fields of a BPF instruction, as values: `imm` (sign-extended), the
+/// second slot's `imm` of `lddw`, and the memory offset `off` (sign-extended). Jump
+/// offsets are not values here: they name the target's code, a label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fields<M: Repr = Concrete> {
+    pub imm: M::V,
+    pub imm2: M::V,
+    pub off: M::V,
+}
+
+impl Fields {
+    /// The fields of `insn`.
+    pub fn of(insn: &Insn) -> Fields {
+        let (imm, imm2, off) = match *insn {
+            Insn::Alu { src: Source::Imm(imm), .. } | Insn::Jmp { src: Source::Imm(imm), .. } | Insn::Gotol { imm } | Insn::CallLocal { imm } => (imm, 0, 0),
+            Insn::Ldx { off, .. } | Insn::Stx { off, .. } | Insn::Atomic { off, .. } => (0, 0, off),
+            Insn::St { off, imm, .. } => (imm, 0, off),
+            Insn::LdImm64 { imm, next_imm, .. } => (imm, next_imm, 0),
+            Insn::Call { helper } => (helper.get(), 0, 0),
+            _ => (0, 0, 0),
+        };
+        Fields { imm: imm as i64, imm2: imm2 as i64, off: off as i64 }
+    }
 }
 
 /// Why an instruction has no lowering: every instruction the decoder accepts has one
@@ -259,76 +327,122 @@ pub enum LowerError {
     Unresolved { pc: usize, src: u8 },
 }
 
-/// The only place where values decide the code: immediates, offsets, the branch reach
-/// `dist` (from the sizing passes) and the extensions.
+/// The shape of `insn` with the branch reach `dist` (from the sizing passes) and the
+/// extensions: the kind of [`kinds`] whose condition ([`when`]) its values meet, built
+/// from them ([`build`]).
 pub fn shape(insn: &Insn, dist: Dist, ext: Ext) -> Shape {
-    let form = match *insn {
-        Insn::Alu { op, width, src: Source::Imm(imm), .. } => {
-            let w32 = width == Width::W32;
-            let i_form = |v: i64| Imm12::new(v).map_or(AluImm::Reg(Const::of(imm)), AluImm::I);
-            Form::AluImm(match op {
-                AluOp::Mov => AluImm::Mov { value: Const::of(imm), zext: w32 && imm < 0 && !crate::seeded!(Mov32ImmSignExtended) },
-                AluOp::Lsh if w32 && crate::seeded!(UnmaskedShift32) => AluImm::Shift64(Shamt6::masked(imm)),
-                AluOp::Lsh | AluOp::Rsh | AluOp::Arsh if w32 => AluImm::Shift32(Shamt5::masked(imm)),
-                AluOp::Lsh | AluOp::Rsh | AluOp::Arsh => AluImm::Shift64(Shamt6::masked(imm)),
-                AluOp::Add | AluOp::And | AluOp::Or | AluOp::Xor => i_form(imm as i64),
-                AluOp::Sub => i_form(-(imm as i64)),
-                _ => AluImm::Reg(Const::of(imm)),
-            })
-        }
-        Insn::Ldx { off, .. } | Insn::Stx { off, .. } => Form::Mem(Offset::of(off)),
-        Insn::Atomic { off, .. } => Form::Amo(match Offset::of(off) {
-            Offset::Small(imm) if imm == Imm12::ZERO => AmoAddr::Base,
-            Offset::Small(imm) => AmoAddr::Small(imm),
-            Offset::Large(c) => AmoAddr::Large(c),
-        }),
-        Insn::St { off, imm, .. } => Form::StImm { off: Offset::of(off), value: Const::of(imm) },
-        Insn::LdImm64 { imm, next_imm, .. } => Form::Imm64(match i32::try_from(cfg::lddw_value(imm, next_imm) as i64) {
-            Ok(v) => Imm64::Narrow(Const::of(v)),
-            Err(_) => Imm64::Wide { hi: Const::of(next_imm), lo: Const::of(imm) },
-        }),
-        Insn::Jmp { src, .. } => Form::Jmp { rhs: if let Source::Imm(i) = src { Some(Const::of(i)) } else { None }, dist },
-        // `jal` reaches ±1 MiB: near and mid are one form.
-        Insn::Ja { .. } | Insn::Gotol { .. } | Insn::CallLocal { .. } => Form::Ja { dist: if dist == Dist::Far { Dist::Far } else { Dist::Near } },
-        Insn::Call { helper } => Form::Call { id: Some(Const::of(helper.get())), dist },
-        Insn::Callx { .. } => Form::Call { id: None, dist },
-        _ => Form::Plain,
-    };
-    Shape { form, ext }
+    let f = Fields::of(insn);
+    let kind = first(&kinds(insn, dist), |k| when::<Concrete>(insn, k, &f));
+    Shape { form: build(insn, kind, &f), ext }
 }
 
-/// Every form [`shape`] gives an instruction of `insn`'s opcode, whatever its
-/// immediates, offsets and branch reach: the opcode's proof obligations (each also with
-/// every [`Ext`]). Found by running `shape` itself on witnesses of every decision it
-/// makes (zero, fits 12 bits, low 12 bits zero, the sign, a negation that fits, an
-/// `lddw` value that fits 32 bits), so it cannot drift from `shape`; the unit tests check
-/// that no value outside the witnesses gives another form.
-pub fn forms(insn: &Insn) -> Vec<FormKind> {
-    const IMMS: [i32; 15] = [0, 1, -1, 2047, -2048, 2048, -2049, 4095, 4096, -4096, 0x12345, -0x12345, 0x7fff_f800, i32::MAX, i32::MIN];
-    const OFFS: [i16; 10] = [0, 1, -1, 2047, -2048, 2048, -2049, 4096, i16::MAX, i16::MIN];
-    const DISTS: [Dist; 3] = [Dist::Near, Dist::Mid, Dist::Far];
-    let mut variants: Vec<Insn> = Vec::new();
+/// The forms an instruction of `insn`'s opcode may take with reach `dist`, whatever its
+/// values: the [`Form`] variant that belongs to its instruction class, with every
+/// [`ConstKind`] where it builds a constant. Some are never taken (a large offset is
+/// never 0): the proofs show which, and prove the others.
+pub fn kinds(insn: &Insn, dist: Dist) -> Vec<FormKind> {
+    let ck = ConstKind::ALL;
+    let offs = || core::iter::once(None).chain(ck.map(Some));
     match *insn {
-        Insn::Alu { width, op, dst, src: Source::Imm(_) } => variants.extend(IMMS.map(|imm| Insn::Alu { width, op, dst, src: Source::Imm(imm) })),
-        Insn::Ldx { size, signed, dst, src, .. } => variants.extend(OFFS.map(|off| Insn::Ldx { size, signed, dst, src, off })),
-        Insn::Stx { size, dst, src, .. } => variants.extend(OFFS.map(|off| Insn::Stx { size, dst, src, off })),
-        Insn::Atomic { size, op, dst, src, .. } => variants.extend(OFFS.map(|off| Insn::Atomic { size, op, dst, src, off })),
-        Insn::St { size, dst, .. } => variants.extend(OFFS.iter().flat_map(|&off| IMMS.map(|imm| Insn::St { size, dst, off, imm }))),
-        Insn::LdImm64 { kind, dst, .. } => variants.extend(IMMS.iter().flat_map(|&imm| IMMS.map(|next_imm| Insn::LdImm64 { kind, dst, imm, next_imm }))),
-        Insn::Jmp { width, cond, dst, src: Source::Imm(_), off } => variants.extend(IMMS.map(|imm| Insn::Jmp { width, cond, dst, src: Source::Imm(imm), off })),
-        Insn::Call { .. } => variants.extend(IMMS.map(|imm| Insn::Call { helper: isa::HelperId(imm) })),
-        other => variants.push(other),
+        Insn::Alu { op: AluOp::Mov, src: Source::Imm(_), .. } => ck.iter().flat_map(|&value| [false, true].map(|zext| FormKind::AluMov { value, zext })).collect(),
+        Insn::Alu { op: AluOp::Lsh | AluOp::Rsh | AluOp::Arsh, src: Source::Imm(_), .. } => vec![FormKind::AluShift],
+        Insn::Alu { op: AluOp::Add | AluOp::Sub | AluOp::And | AluOp::Or | AluOp::Xor, src: Source::Imm(_), .. } => core::iter::once(FormKind::AluI).chain(ck.map(FormKind::AluReg)).collect(),
+        Insn::Alu { src: Source::Imm(_), .. } => ck.map(FormKind::AluReg).to_vec(),
+        Insn::Ldx { .. } | Insn::Stx { .. } => offs().map(FormKind::Mem).collect(),
+        Insn::Atomic { .. } => core::iter::once(None).chain(offs().map(Some)).map(FormKind::Amo).collect(),
+        Insn::St { .. } => offs().flat_map(|off| ck.map(|value| FormKind::StImm { off, value })).collect(),
+        Insn::LdImm64 { .. } => ck.map(FormKind::Imm64Narrow).into_iter().chain(ck.iter().flat_map(|&hi| ck.map(|lo| FormKind::Imm64Wide { hi, lo }))).collect(),
+        Insn::Jmp { src: Source::Imm(_), .. } => ck.map(|k| FormKind::Jmp { rhs: Some(k), dist }).to_vec(),
+        Insn::Jmp { .. } => vec![FormKind::Jmp { rhs: None, dist }],
+        // `jal` reaches ±1 MiB: near and mid are one form.
+        Insn::Ja { .. } | Insn::Gotol { .. } | Insn::CallLocal { .. } => vec![FormKind::Ja(if dist == Dist::Far { Dist::Far } else { Dist::Near })],
+        Insn::Call { .. } => ck.map(|k| FormKind::Call { id: Some(k), dist }).to_vec(),
+        Insn::Callx { .. } => vec![FormKind::Call { id: None, dist }],
+        _ => vec![FormKind::Plain],
     }
-    let mut kinds: Vec<FormKind> = variants.iter().flat_map(|v| DISTS.map(|d| shape(v, d, Ext::default()).form.kind())).collect();
-    kinds.sort_unstable();
-    kinds.dedup();
-    kinds
+}
+
+/// Every form of [`kinds`] over every reach: an opcode's candidate proof obligations
+/// (each also with every [`Ext`]).
+pub fn forms(insn: &Insn) -> Vec<FormKind> {
+    let mut all: Vec<FormKind> = [Dist::Near, Dist::Mid, Dist::Far].iter().flat_map(|&d| kinds(insn, d)).collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// The condition under which `insn` (of whatever values: only its opcode and registers
+/// are read) with the fields `f` takes the form `kind`: the only place where values
+/// decide the code.
+pub fn when<M: Repr>(insn: &Insn, kind: FormKind, f: &Fields<M>) -> M::B {
+    let imm = f.imm;
+    match (*insn, kind) {
+        (Insn::Alu { width, .. }, FormKind::AluMov { value, zext }) => {
+            let zexts = M::and(M::and(M::truth(width == Width::W32), M::negative(imm)), M::truth(!crate::seeded!(Mov32ImmSignExtended)));
+            M::and(value.when::<M>(imm), if zext { zexts } else { M::not(zexts) })
+        }
+        (Insn::Alu { op, .. }, FormKind::AluI) => M::fits12(i_form_value::<M>(op, imm)),
+        (Insn::Alu { op, .. }, FormKind::AluReg(k)) => {
+            let i_form = matches!(op, AluOp::Add | AluOp::Sub | AluOp::And | AluOp::Or | AluOp::Xor);
+            M::and(M::not(M::and(M::truth(i_form), M::fits12(i_form_value::<M>(op, imm)))), k.when::<M>(imm))
+        }
+        (Insn::Atomic { .. }, FormKind::Amo(None)) => M::same(f.off, M::lit(0)),
+        (Insn::Atomic { .. }, FormKind::Amo(Some(k))) => M::and(M::not(M::same(f.off, M::lit(0))), offset_when::<M>(k, f.off)),
+        (_, FormKind::Mem(k)) => offset_when::<M>(k, f.off),
+        (_, FormKind::StImm { off, value }) => M::and(offset_when::<M>(off, f.off), value.when::<M>(imm)),
+        (_, FormKind::Imm64Narrow(k)) => M::and(narrow::<M>(f), k.when::<M>(imm)),
+        (_, FormKind::Imm64Wide { hi, lo }) => M::and(M::not(narrow::<M>(f)), M::and(hi.when::<M>(f.imm2), lo.when::<M>(imm))),
+        (_, FormKind::Jmp { rhs: Some(k), .. } | FormKind::Call { id: Some(k), .. }) => k.when::<M>(imm),
+        _ => M::truth(true),
+    }
+}
+
+/// The immediate an ALU I-form holds: the value, or for `sub` its negation, added.
+fn i_form_value<M: Repr>(op: AluOp, imm: M::V) -> M::V {
+    if op == AluOp::Sub {
+        M::neg(imm)
+    } else {
+        imm
+    }
+}
+
+/// An `lddw` value fits 32 signed bits: its upper word is the sign of its lower one.
+fn narrow<M: Repr>(f: &Fields<M>) -> M::B {
+    M::same(f.imm2, M::sar(f.imm, 31))
+}
+
+/// The form `kind` of `insn` holding the values `f` (which must meet [`when`]).
+pub fn build<M: Repr>(insn: &Insn, kind: FormKind, f: &Fields<M>) -> Form<M> {
+    let imm = f.imm;
+    match (*insn, kind) {
+        (_, FormKind::Plain) => Form::Plain,
+        (Insn::Alu { .. }, FormKind::AluMov { value, zext }) => Form::AluImm(AluImm::Mov { value: Const::build(value, imm), zext }),
+        (Insn::Alu { op, width, .. }, FormKind::AluShift) => Form::AluImm(match (op, width) {
+            (AluOp::Lsh, Width::W32) if crate::seeded!(UnmaskedShift32) => AluImm::Shift64(M::sh6(imm)),
+            (_, Width::W32) => AluImm::Shift32(M::sh5(imm)),
+            _ => AluImm::Shift64(M::sh6(imm)),
+        }),
+        (Insn::Alu { op, .. }, FormKind::AluI) => Form::AluImm(AluImm::I(M::i12(i_form_value::<M>(op, imm)))),
+        (Insn::Alu { .. }, FormKind::AluReg(k)) => Form::AluImm(AluImm::Reg(Const::build(k, imm))),
+        (_, FormKind::Mem(k)) => Form::Mem(Offset::build(k, f.off)),
+        (_, FormKind::Amo(None)) => Form::Amo(AmoAddr::Base),
+        (_, FormKind::Amo(Some(None))) => Form::Amo(AmoAddr::Small(M::i12(f.off))),
+        (_, FormKind::Amo(Some(Some(k)))) => Form::Amo(AmoAddr::Large(Const::build(k, f.off))),
+        (_, FormKind::StImm { off, value }) => Form::StImm { off: Offset::build(off, f.off), value: Const::build(value, imm) },
+        // The value is the sign-extended lower word.
+        (_, FormKind::Imm64Narrow(k)) => Form::Imm64(Imm64::Narrow(Const::build(k, imm))),
+        (_, FormKind::Imm64Wide { hi, lo }) => Form::Imm64(Imm64::Wide { hi: Const::build(hi, f.imm2), lo: Const::build(lo, imm) }),
+        (_, FormKind::Jmp { rhs, dist }) => Form::Jmp { rhs: rhs.map(|k| Const::build(k, imm)), dist },
+        (_, FormKind::Ja(dist)) => Form::Ja { dist },
+        (_, FormKind::Call { id, dist }) => Form::Call { id: id.map(|k| Const::build(k, imm)), dist },
+        (insn, kind) => unreachable!("{kind:?} is not a form of {insn:?}"),
+    }
 }
 
 /// Builds the constant `c` in `rd`.
-pub fn li32(rd: XReg, c: Const, out: &mut Vec<RvInsn>) {
+pub fn li32<M: Repr>(rd: XReg, c: Const<M>, out: &mut Vec<RvInsn<M>>) {
     match c {
-        Const::Zero => out.push(RvInsn::I { op: IOp::Addi, rd, rs1: XReg::ZERO, imm: Imm12::ZERO }),
+        Const::Zero => out.push(RvInsn::I { op: IOp::Addi, rd, rs1: XReg::ZERO, imm: M::lit12(0) }),
         Const::Small(imm) => out.push(RvInsn::I { op: IOp::Addi, rd, rs1: XReg::ZERO, imm }),
         Const::Upper(hi) => out.push(RvInsn::Lui { rd, imm: hi }),
         Const::UpperLower(hi, lo) => {
@@ -339,8 +453,8 @@ pub fn li32(rd: XReg, c: Const, out: &mut Vec<RvInsn>) {
 }
 
 /// A constant operand: the zero register for 0, else built in `tmp`.
-fn konst(tmp: XReg, c: Const, out: &mut Vec<RvInsn>) -> XReg {
-    if c == Const::Zero {
+fn konst<M: Repr>(tmp: XReg, c: Const<M>, out: &mut Vec<RvInsn<M>>) -> XReg {
+    if let Const::Zero = c {
         return XReg::ZERO;
     }
     li32(tmp, c, out);
@@ -348,37 +462,32 @@ fn konst(tmp: XReg, c: Const, out: &mut Vec<RvInsn>) -> XReg {
 }
 
 /// `rd = zext32(rs)`.
-fn zext32(rd: XReg, rs: XReg, ext: Ext, out: &mut Vec<RvInsn>) {
+fn zext32<M: Repr>(rd: XReg, rs: XReg, ext: Ext, out: &mut Vec<RvInsn<M>>) {
     if ext.zba {
         out.push(RvInsn::R { op: ROp::AddUw, rd, rs1: rs, rs2: XReg::ZERO });
     } else {
-        out.push(RvInsn::Sh { op: ShOp::Slli, rd, rs1: rs, sh: Shamt6::masked(32) });
-        out.push(RvInsn::Sh { op: ShOp::Srli, rd, rs1: rd, sh: Shamt6::masked(32) });
+        out.push(RvInsn::Sh { op: ShOp::Slli, rd, rs1: rs, sh: M::lit_sh6(32) });
+        out.push(RvInsn::Sh { op: ShOp::Srli, rd, rs1: rd, sh: M::lit_sh6(32) });
     }
 }
 
 /// `rd = sext(rs, from bits)` for 8 and 16 bits.
-fn sext_small(rd: XReg, rs: XReg, bits: u32, ext: Ext, out: &mut Vec<RvInsn>) {
+fn sext_small<M: Repr>(rd: XReg, rs: XReg, bits: u32, ext: Ext, out: &mut Vec<RvInsn<M>>) {
     if ext.zbb {
         out.push(RvInsn::Un { op: if bits == 8 { UnOp::SextB } else { UnOp::SextH }, rd, rs1: rs });
     } else {
-        out.push(RvInsn::Sh { op: ShOp::Slli, rd, rs1: rs, sh: Shamt6::masked(64 - bits as i32) });
-        out.push(RvInsn::Sh { op: ShOp::Srai, rd, rs1: rd, sh: Shamt6::masked(64 - bits as i32) });
+        out.push(RvInsn::Sh { op: ShOp::Slli, rd, rs1: rs, sh: M::lit_sh6(64 - bits as i64) });
+        out.push(RvInsn::Sh { op: ShOp::Srai, rd, rs1: rd, sh: M::lit_sh6(64 - bits as i64) });
     }
 }
 
-fn r(op: ROp, rd: XReg, rs1: XReg, rs2: XReg) -> RvInsn {
+fn r<M: Repr>(op: ROp, rd: XReg, rs1: XReg, rs2: XReg) -> RvInsn<M> {
     RvInsn::R { op, rd, rs1, rs2 }
 }
 
-fn i(op: IOp, rd: XReg, rs1: XReg, imm: Imm12) -> RvInsn {
+fn i<M: Repr>(op: IOp, rd: XReg, rs1: XReg, imm: M::I12) -> RvInsn<M> {
     RvInsn::I { op, rd, rs1, imm }
 }
-
-/// Literal immediates of the templates.
-const ONE: Imm12 = Imm12::lit(1);
-const MINUS_ONE: Imm12 = Imm12::lit(-1);
-const BYTE: Imm12 = Imm12::lit(0xff);
 
 /// The RISC-V operation of a BPF ALU operation on registers, 64- or 32-bit.
 fn rop(op: AluOp, w32: bool) -> ROp {
@@ -414,22 +523,22 @@ fn rop(op: AluOp, w32: bool) -> ROp {
 
 /// `dst = dst op src` for register operands (src may be a scratch register holding a
 /// constant).
-fn alu_reg(op: AluOp, w32: bool, dst: XReg, src: XReg, ext: Ext, out: &mut Vec<RvInsn>) {
+fn alu_reg<M: Repr>(op: AluOp, w32: bool, dst: XReg, src: XReg, ext: Ext, out: &mut Vec<RvInsn<M>>) {
     match op {
         AluOp::Mov if w32 => zext32(dst, src, ext, out),
-        AluOp::Mov => out.push(i(IOp::Addi, dst, src, Imm12::ZERO)),
+        AluOp::Mov => out.push(i(IOp::Addi, dst, src, M::lit12(0))),
         AluOp::Div | AluOp::Sdiv => {
             // t2 = (divisor == 0) - 1: all ones unless the divisor is 0; RISC-V's
             // quotient by 0 (all ones) is then masked to BPF's 0.
             if w32 && !crate::seeded!(Div32ZeroTest64) {
-                out.push(RvInsn::Sh { op: ShOp::Slli, rd: T2, rs1: src, sh: Shamt6::masked(32) });
-                out.push(i(IOp::Sltiu, T2, T2, ONE));
+                out.push(RvInsn::Sh { op: ShOp::Slli, rd: T2, rs1: src, sh: M::lit_sh6(32) });
+                out.push(i(IOp::Sltiu, T2, T2, M::lit12(1)));
             } else {
-                out.push(i(IOp::Sltiu, T2, src, ONE));
+                out.push(i(IOp::Sltiu, T2, src, M::lit12(1)));
             }
             out.push(r(rop(op, w32), dst, dst, src));
             if !crate::seeded!(DivByZeroNative) || w32 {
-                out.push(i(IOp::Addi, T2, T2, MINUS_ONE));
+                out.push(i(IOp::Addi, T2, T2, M::lit12(-1)));
                 out.push(r(ROp::And, dst, dst, T2));
             }
             if w32 {
@@ -450,7 +559,7 @@ fn alu_reg(op: AluOp, w32: bool, dst: XReg, src: XReg, ext: Ext, out: &mut Vec<R
 }
 
 /// `dst = dst op imm` in the form `shape` chose.
-fn alu_imm(op: AluOp, w32: bool, dst: XReg, form: AluImm, ext: Ext, out: &mut Vec<RvInsn>) {
+fn alu_imm<M: Repr>(op: AluOp, w32: bool, dst: XReg, form: AluImm<M>, ext: Ext, out: &mut Vec<RvInsn<M>>) {
     let shift = || match op {
         AluOp::Lsh => ShOp::Slli,
         AluOp::Rsh => ShOp::Srli,
@@ -490,33 +599,33 @@ fn alu_imm(op: AluOp, w32: bool, dst: XReg, form: AluImm, ext: Ext, out: &mut Ve
 }
 
 /// Byte swap of the low `bytes` bytes of `rd` (the base-ISA fallback of `rev8`).
-fn bswap(rd: XReg, bytes: u32, out: &mut Vec<RvInsn>) {
-    out.push(i(IOp::Addi, T2, XReg::ZERO, Imm12::ZERO));
+fn bswap<M: Repr>(rd: XReg, bytes: u32, out: &mut Vec<RvInsn<M>>) {
+    out.push(i(IOp::Addi, T2, XReg::ZERO, M::lit12(0)));
     for k in 0..bytes {
-        out.push(i(IOp::Andi, T1, rd, BYTE));
+        out.push(i(IOp::Andi, T1, rd, M::lit12(0xff)));
         out.push(r(ROp::Or, T2, T2, T1));
         if k + 1 < bytes {
-            out.push(RvInsn::Sh { op: ShOp::Slli, rd: T2, rs1: T2, sh: Shamt6::masked(8) });
-            out.push(RvInsn::Sh { op: ShOp::Srli, rd, rs1: rd, sh: Shamt6::masked(8) });
+            out.push(RvInsn::Sh { op: ShOp::Slli, rd: T2, rs1: T2, sh: M::lit_sh6(8) });
+            out.push(RvInsn::Sh { op: ShOp::Srli, rd, rs1: rd, sh: M::lit_sh6(8) });
         }
     }
-    out.push(i(IOp::Addi, rd, T2, Imm12::ZERO));
+    out.push(i(IOp::Addi, rd, T2, M::lit12(0)));
 }
 
 /// The address `base + off` as (register, 12-bit offset).
-fn addr(base: XReg, off: Offset, out: &mut Vec<RvInsn>) -> (XReg, Imm12) {
+fn addr<M: Repr>(base: XReg, off: Offset<M>, out: &mut Vec<RvInsn<M>>) -> (XReg, M::I12) {
     match off {
         Offset::Small(imm) => (base, imm),
         Offset::Large(c) => {
             li32(T1, c, out);
             out.push(r(ROp::Add, T1, T1, base));
-            (T1, Imm12::ZERO)
+            (T1, M::lit12(0))
         }
     }
 }
 
 /// A conditional branch to `target` with the reach `dist`.
-fn branch(cond: Cond, a: XReg, b: XReg, target: Target, dist: Dist, out: &mut Vec<RvInsn>) {
+fn branch<M: Repr>(cond: Cond, a: XReg, b: XReg, target: Target, dist: Dist, out: &mut Vec<RvInsn<M>>) {
     match dist {
         Dist::Near => out.push(RvInsn::Branch { cond, rs1: a, rs2: b, target }),
         Dist::Mid => {
@@ -533,7 +642,7 @@ fn branch(cond: Cond, a: XReg, b: XReg, target: Target, dist: Dist, out: &mut Ve
     }
 }
 
-fn jump(target: Target, dist: Dist, out: &mut Vec<RvInsn>) {
+fn jump<M: Repr>(target: Target, dist: Dist, out: &mut Vec<RvInsn<M>>) {
     match dist {
         Dist::Near | Dist::Mid => out.push(RvInsn::Jal { rd: XReg::ZERO, target }),
         Dist::Far => out.push(RvInsn::FarJump { tmp: T1, target }),
@@ -543,7 +652,7 @@ fn jump(target: Target, dist: Dist, out: &mut Vec<RvInsn>) {
 /// Lowers the instruction at slot `pc` following `shape` (which must be
 /// `shape(insn, ..)`). lddw must already be resolved to a constant (the runtime's
 /// fixup does that).
-pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerError> {
+pub fn lower<M: Repr>(insn: &Insn, pc: usize, s: &Shape<M>) -> Result<Vec<RvInsn<M>>, LowerError> {
     let ext = s.ext;
     let mut out = Vec::with_capacity(4);
     let o = &mut out;
@@ -562,7 +671,7 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
         (Insn::MovSx { width, bits, dst, src }, Form::Plain) => {
             let (d, s) = (reg(dst), reg(src));
             match bits {
-                SxWidth::S32 => o.push(i(IOp::Addiw, d, s, Imm12::ZERO)),
+                SxWidth::S32 => o.push(i(IOp::Addiw, d, s, M::lit12(0))),
                 b => sext_small(d, s, b.bits(), ext, o),
             }
             if width == Width::W32 {
@@ -574,16 +683,16 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
             match (kind, bits) {
                 (EndKind::Le, EndWidth::B16) if ext.zbb => o.push(RvInsn::Un { op: UnOp::ZextH, rd: d, rs1: d }),
                 (EndKind::Le, EndWidth::B16) => {
-                    o.push(RvInsn::Sh { op: ShOp::Slli, rd: d, rs1: d, sh: Shamt6::masked(48) });
-                    o.push(RvInsn::Sh { op: ShOp::Srli, rd: d, rs1: d, sh: Shamt6::masked(48) });
+                    o.push(RvInsn::Sh { op: ShOp::Slli, rd: d, rs1: d, sh: M::lit_sh6(48) });
+                    o.push(RvInsn::Sh { op: ShOp::Srli, rd: d, rs1: d, sh: M::lit_sh6(48) });
                 }
                 (EndKind::Le, EndWidth::B32) => zext32(d, d, ext, o),
                 (EndKind::Le, EndWidth::B64) => {}
                 (_, b) if ext.zbb => {
                     o.push(RvInsn::Un { op: UnOp::Rev8, rd: d, rs1: d });
                     if b != EndWidth::B64 {
-                        let shift = if crate::seeded!(Be16Zbb) && b == EndWidth::B16 { 32 } else { 64 - b.bits() as i32 };
-                        o.push(RvInsn::Sh { op: ShOp::Srli, rd: d, rs1: d, sh: Shamt6::masked(shift) });
+                        let shift = if crate::seeded!(Be16Zbb) && b == EndWidth::B16 { 32 } else { 64 - b.bits() as i64 };
+                        o.push(RvInsn::Sh { op: ShOp::Srli, rd: d, rs1: d, sh: M::lit_sh6(shift) });
                     }
                 }
                 (_, b) => bswap(d, b.bits() / 8, o),
@@ -599,8 +708,8 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
                 // d = hi << 32 | zext32(lo)
                 Imm64::Wide { hi, lo } => {
                     li32(d, hi, o);
-                    o.push(RvInsn::Sh { op: ShOp::Slli, rd: d, rs1: d, sh: Shamt6::masked(32) });
-                    if lo != Const::Zero {
+                    o.push(RvInsn::Sh { op: ShOp::Slli, rd: d, rs1: d, sh: M::lit_sh6(32) });
+                    if !matches!(lo, Const::Zero) {
                         li32(T1, lo, o);
                         if ext.zba && !crate::seeded!(LddwLowSignExtended) {
                             o.push(r(ROp::AddUw, d, T1, d));
@@ -653,7 +762,7 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
             if cond == JmpCond::Set {
                 o.push(r(ROp::And, T1, a, b));
                 if w32 {
-                    o.push(RvInsn::Sh { op: ShOp::Slli, rd: T1, rs1: T1, sh: Shamt6::masked(32) });
+                    o.push(RvInsn::Sh { op: ShOp::Slli, rd: T1, rs1: T1, sh: M::lit_sh6(32) });
                 }
                 branch(Cond::Ne, T1, XReg::ZERO, target, dist, o);
                 return Ok(out);
@@ -661,9 +770,9 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
             if w32 && !crate::seeded!(Jmp32FullRegisters) {
                 // Compare the low halves: sign- or zero-extended into scratch registers.
                 if signed {
-                    o.push(i(IOp::Addiw, T1, a, Imm12::ZERO));
+                    o.push(i(IOp::Addiw, T1, a, M::lit12(0)));
                     if b != XReg::ZERO {
-                        o.push(i(IOp::Addiw, T2, b, Imm12::ZERO));
+                        o.push(i(IOp::Addiw, T2, b, M::lit12(0)));
                     }
                 } else {
                     zext32(T1, a, ext, o);
@@ -693,13 +802,13 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
             branch(c, x, y, target, dist, o);
         }
         // Returns from the running BPF function, whatever its depth.
-        (Insn::Exit, Form::Plain) => o.push(RvInsn::Jalr { rd: XReg::ZERO, rs1: LINK, off: Imm12::ZERO }),
+        (Insn::Exit, Form::Plain) => o.push(RvInsn::Jalr { rd: XReg::ZERO, rs1: LINK, off: M::lit12(0) }),
         (Insn::Call { .. }, Form::Call { id: Some(id), dist }) => {
             li32(XReg::A5, id, o);
             helper_call(dist, o);
         }
         (Insn::Callx { reg: r }, Form::Call { id: None, dist }) => {
-            o.push(i(IOp::Addi, XReg::A5, reg(r), Imm12::ZERO));
+            o.push(i(IOp::Addi, XReg::A5, reg(r), M::lit12(0)));
             helper_call(dist, o);
         }
         (Insn::CallLocal { imm }, Form::Ja { dist }) => local_call(Target::Pc(jump_target(pc, imm as i64)), dist, o),
@@ -715,13 +824,13 @@ pub fn lower(insn: &Insn, pc: usize, s: &Shape) -> Result<Vec<RvInsn>, LowerErro
 /// The helper call after the id is in a5: the dispatcher gets r1–r5 in a0–a4, the id,
 /// the run context and this call's address (to name the instruction if the helper
 /// fails), and returns (r0, stop) in (a0, a1). A non-zero stop leaves the program.
-fn helper_call(dist: Dist, o: &mut Vec<RvInsn>) {
-    o.push(i(IOp::Addi, XReg::A6, CTX, Imm12::ZERO));
-    o.push(RvInsn::Auipc { rd: XReg::A7, imm: Imm20::ZERO });
-    o.push(RvInsn::Jalr { rd: XReg::RA, rs1: DISPATCH, off: Imm12::ZERO });
+fn helper_call<M: Repr>(dist: Dist, o: &mut Vec<RvInsn<M>>) {
+    o.push(i(IOp::Addi, XReg::A6, CTX, M::lit12(0)));
+    o.push(RvInsn::Auipc { rd: XReg::A7, imm: M::lit20(0) });
+    o.push(RvInsn::Jalr { rd: XReg::RA, rs1: DISPATCH, off: M::lit12(0) });
     branch(Cond::Ne, XReg::A1, XReg::ZERO, Target::Abort, dist, o);
     if !crate::seeded!(CallNoResult) {
-        o.push(i(IOp::Addi, XReg::A5, XReg::A0, Imm12::ZERO));
+        o.push(i(IOp::Addi, XReg::A5, XReg::A0, M::lit12(0)));
     }
 }
 
@@ -731,26 +840,26 @@ const CALL_SAVED: [XReg; 6] = [XReg::S1, XReg::S2, XReg::S3, XReg::S4, XReg::S5,
 
 /// A bpf-to-bpf call: save r6–r10 and the link, give the callee the next stack frame
 /// (stopping if there is none: the frame limit), call with the link register, restore.
-fn local_call(target: Target, dist: Dist, o: &mut Vec<RvInsn>) {
+fn local_call<M: Repr>(target: Target, dist: Dist, o: &mut Vec<RvInsn<M>>) {
     const SIZE: i64 = 8 * CALL_SAVED.len() as i64;
-    const AREA: [Imm12; CALL_SAVED.len()] = offsets(0, 8);
-    o.push(i(IOp::Addi, XReg::SP, XReg::SP, const { Imm12::lit(-SIZE) }));
-    for (&s, off) in CALL_SAVED.iter().zip(AREA) {
+    let area = || (0..CALL_SAVED.len() as i64).map(|k| M::lit12(8 * k));
+    o.push(i(IOp::Addi, XReg::SP, XReg::SP, M::lit12(-SIZE)));
+    for (&s, off) in CALL_SAVED.iter().zip(area()) {
         o.push(RvInsn::Store { op: StoreOp::Sd, src: s, base: XReg::SP, off });
     }
-    o.push(i(IOp::Addi, XReg::S5, XReg::S5, const { Imm12::lit(-STACK_FRAME) }));
+    o.push(i(IOp::Addi, XReg::S5, XReg::S5, M::lit12(-STACK_FRAME)));
     // Past the limit: a7 = this call's address, to the depth stop.
     o.push(RvInsn::Branch { cond: Cond::Geu, rs1: XReg::S5, rs2: FLOOR, target: Target::Skip(Skip::insns(1 + dist_words(dist))) });
-    o.push(RvInsn::Auipc { rd: XReg::A7, imm: Imm20::ZERO });
+    o.push(RvInsn::Auipc { rd: XReg::A7, imm: M::lit20(0) });
     jump(Target::DepthStop, dist, o);
     match dist {
         Dist::Near | Dist::Mid => o.push(RvInsn::Jal { rd: LINK, target }),
         Dist::Far => o.push(RvInsn::FarCall { rd: LINK, target }),
     }
-    for (&s, off) in CALL_SAVED.iter().zip(AREA) {
+    for (&s, off) in CALL_SAVED.iter().zip(area()) {
         o.push(RvInsn::Load { op: LoadOp::Ld, rd: s, base: XReg::SP, off });
     }
-    o.push(i(IOp::Addi, XReg::SP, XReg::SP, const { Imm12::lit(SIZE) }));
+    o.push(i(IOp::Addi, XReg::SP, XReg::SP, M::lit12(SIZE)));
 }
 
 /// The offsets `first`, `first + step`, … of `N` save slots.
@@ -775,7 +884,7 @@ fn dist_words(dist: Dist) -> u8 {
 
 /// The register holding an atomic's address: the base, or t1 (the A extension has no
 /// offset field).
-fn amo_addr(base: XReg, at: AmoAddr, o: &mut Vec<RvInsn>) -> XReg {
+fn amo_addr<M: Repr>(base: XReg, at: AmoAddr<M>, o: &mut Vec<RvInsn<M>>) -> XReg {
     match at {
         AmoAddr::Base => return base,
         AmoAddr::Small(off) => o.push(i(IOp::Addi, T1, base, off)),
@@ -790,7 +899,7 @@ fn amo_addr(base: XReg, at: AmoAddr, o: &mut Vec<RvInsn>) -> XReg {
 /// An atomic operation on the word at `a`. Fetched values land in t2 first, so `src`
 /// may also be the address register; 32-bit fetches are zero-extended (the A extension
 /// sign-extends them). cmpxchg is an LR/SC loop comparing with r0.
-fn atomic(size: Size, op: AtomicOp, a: XReg, src: XReg, ext: Ext, o: &mut Vec<RvInsn>) {
+fn atomic<M: Repr>(size: Size, op: AtomicOp, a: XReg, src: XReg, ext: Ext, o: &mut Vec<RvInsn<M>>) {
     let width = if size == Size::DW || (crate::seeded!(AtomicWrongWidth) && op == AtomicOp::Add) { AmoWidth::D } else { AmoWidth::W };
     let w32 = size != Size::DW;
     let amo = match op {
@@ -804,7 +913,7 @@ fn atomic(size: Size, op: AtomicOp, a: XReg, src: XReg, ext: Ext, o: &mut Vec<Rv
             // lr.w sign-extends: compare with r0's low half sign-extended.
             let r0 = if crate::seeded!(CmpxchgComparesSrc) { src } else { r0 };
             let expect = if w32 && !crate::seeded!(Cmpxchg32NoSext) {
-                o.push(i(IOp::Addiw, T0, r0, Imm12::ZERO));
+                o.push(i(IOp::Addiw, T0, r0, M::lit12(0)));
                 T0
             } else {
                 r0
@@ -826,11 +935,11 @@ fn atomic(size: Size, op: AtomicOp, a: XReg, src: XReg, ext: Ext, o: &mut Vec<Rv
 }
 
 /// `rd = t2`, zero-extended for a 32-bit access.
-fn fetched(rd: XReg, w32: bool, ext: Ext, o: &mut Vec<RvInsn>) {
+fn fetched<M: Repr>(rd: XReg, w32: bool, ext: Ext, o: &mut Vec<RvInsn<M>>) {
     if w32 && !crate::seeded!(Fetch32NoZext) {
         zext32(rd, T2, ext, o);
     } else {
-        o.push(i(IOp::Addi, rd, T2, Imm12::ZERO));
+        o.push(i(IOp::Addi, rd, T2, M::lit12(0)));
     }
 }
 
@@ -883,7 +992,7 @@ pub struct Header {
 pub fn header() -> Header {
     // Each saved register's slot, from the top of the frame down.
     const SLOTS: [Imm12; SAVED.len()] = offsets(FRAME - 8, -8);
-    let mut o = vec![i(IOp::Addi, XReg::SP, XReg::SP, const { Imm12::lit(-FRAME) })];
+    let mut o: Vec<RvInsn> = vec![i(IOp::Addi, XReg::SP, XReg::SP, const { Imm12::lit(-FRAME) })];
     for (&s, off) in SAVED.iter().zip(SLOTS) {
         o.push(RvInsn::Store { op: StoreOp::Sd, src: s, base: XReg::SP, off });
     }
@@ -1040,21 +1149,17 @@ mod tests {
     }
 
     #[test]
-    fn every_listed_form_lowers() {
-        // Each form kind of each template, reached by a witness value, has a lowering.
+    fn every_reached_form_lowers() {
+        // Every form random values reach lowers. Which forms no value reaches (a large
+        // offset that is 0, …) the proofs show (`smt::shapes`).
         let mut rng = Rng(7);
         for t in templates() {
-            let mut seen = Vec::new();
             for _ in 0..20_000 {
                 let v = with_values(t, rng.i32(), rng.i32(), rng.i32() as i16);
                 for dist in [Dist::Near, Dist::Mid, Dist::Far] {
                     let s = shape(&v, dist, Ext::default());
                     assert!(lower(&v, 100, &s).is_ok(), "{v:?}");
-                    seen.push(s.form.kind());
                 }
-            }
-            for k in forms(&t) {
-                assert!(seen.contains(&k), "{t:?}: no random value reached {k:?}");
             }
         }
     }

@@ -1,5 +1,6 @@
 //! The RV64 JIT ("built for proof", ARCHITECTURE.md):
 //! - [`insn`]: typed RV64 instructions whose fields cannot hold unencodable values;
+//! - [`repr`]: how lowering represents immediates (values for emission, terms for proofs);
 //! - [`lower`]: pure lowering, one BPF instruction → a few `RvInsn`, with every
 //!   value-dependent choice in one `shape` function (no_std);
 //! - [`emit`] (feature `jit`): dynasmrt emission, branch sizing passes, the BPF pc →
@@ -25,6 +26,7 @@ macro_rules! seeded {
 #[cfg(feature = "seeded-bugs")]
 pub mod bugs;
 pub mod insn;
+pub mod repr;
 pub mod lower;
 #[cfg(feature = "jit")]
 pub mod emit;
