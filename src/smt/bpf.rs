@@ -125,10 +125,41 @@ fn yes() -> Bool {
     Bool::from_bool(true)
 }
 
+/// The immediate fields of an instruction as 64-bit terms: `imm` and `lddw`'s second
+/// `imm` sign-extended from 32 bits, the memory offset from 16 (jump offsets stay numbers:
+/// they name the next slot).
+#[derive(Clone, Debug)]
+pub struct Fields {
+    pub imm: BV,
+    pub imm2: BV,
+    pub off: BV,
+}
+
+impl Fields {
+    /// The fields `insn` holds (read here, not through the JIT's own reading of them,
+    /// so that a wrong reading in the JIT shows).
+    pub fn of(insn: &Insn) -> Fields {
+        let (imm, imm2, off) = match *insn {
+            Insn::Alu { src: Source::Imm(i), .. } | Insn::Jmp { src: Source::Imm(i), .. } => (i, 0, 0),
+            Insn::Ldx { off, .. } | Insn::Stx { off, .. } | Insn::Atomic { off, .. } => (0, 0, off),
+            Insn::St { off, imm, .. } => (imm, 0, off),
+            Insn::LdImm64 { imm, next_imm, .. } => (imm, next_imm, 0),
+            Insn::Call { helper } => (helper.get(), 0, 0),
+            _ => (0, 0, 0),
+        };
+        Fields { imm: k64(crate::semantics::imm64(imm)), imm2: k64(crate::semantics::imm64(imm2)), off: k64(off as i64 as u64) }
+    }
+}
+
 /// The semantics of `insn` at slot `pc` from registers `r` (r0–r10). `fallthrough` is the
 /// next instruction's slot; `floor` is the lowest r10 a bpf-to-bpf call may make (the
 /// state's call-depth bound).
 pub fn step(insn: &Insn, pc: usize, fallthrough: usize, r: &[BV], floor: &BV, oracle: &mut Oracle) -> Result<Step, ModelError> {
+    step_with(insn, &Fields::of(insn), pc, fallthrough, r, floor, oracle)
+}
+
+/// [`step`] with the immediate fields given as terms.
+pub fn step_with(insn: &Insn, f: &Fields, pc: usize, fallthrough: usize, r: &[BV], floor: &BV, oracle: &mut Oracle) -> Result<Step, ModelError> {
     let mut regs: Vec<BV> = r.to_vec();
     let mut defined = [true; 11];
     let mut events = Vec::new();
@@ -136,7 +167,7 @@ pub fn step(insn: &Insn, pc: usize, fallthrough: usize, r: &[BV], floor: &BV, or
     let get = |x: crate::isa::Reg| r[x.index()].clone();
     let operand = |s: Source| match s {
         Source::Reg(x) => get(x),
-        Source::Imm(i) => k64(crate::semantics::imm64(i)),
+        Source::Imm(_) => f.imm.clone(),
     };
     let target = |off: i64| k64(cfg::target(pc, off) as u64);
     match *insn {
@@ -153,27 +184,28 @@ pub fn step(insn: &Insn, pc: usize, fallthrough: usize, r: &[BV], floor: &BV, or
             regs[dst.index()] = if width == Width::W64 { v } else { v.extract(31, 0).zero_ext(32) };
         }
         Insn::End { kind, bits, dst } => regs[dst.index()] = end(kind, bits, &get(dst)),
-        Insn::LdImm64 { kind, dst, imm, next_imm } => {
+        Insn::LdImm64 { kind, dst, .. } => {
             if kind != LdKind::Imm64 {
                 return Err(ModelError::Unresolved(kind.src()));
             }
-            regs[dst.index()] = k64(cfg::lddw_value(imm, next_imm));
+            // cfg::lddw_value: the second imm above the first.
+            regs[dst.index()] = f.imm2.extract(31, 0).concat(f.imm.extract(31, 0));
         }
-        Insn::Ldx { size, signed, dst, src, off } => {
+        Insn::Ldx { size, signed, dst, src, .. } => {
             let n = size.bytes() as u32;
-            events.push(Event { guard: yes(), kind: EventKind::Load { addr: get(src).bvadd(off as i64 as u64), size: n, atomic: false } });
+            events.push(Event { guard: yes(), kind: EventKind::Load { addr: get(src).bvadd(&f.off), size: n, atomic: false } });
             let v = oracle.load(n);
             regs[dst.index()] = if signed { sign_extend(&v, 8 * n) } else { v };
         }
-        Insn::St { size, dst, off, imm } => {
-            events.push(Event { guard: yes(), kind: EventKind::Store { addr: get(dst).bvadd(off as i64 as u64), size: size.bytes() as u32, value: k64(imm as i64 as u64), atomic: false } });
+        Insn::St { size, dst, .. } => {
+            events.push(Event { guard: yes(), kind: EventKind::Store { addr: get(dst).bvadd(&f.off), size: size.bytes() as u32, value: f.imm.clone(), atomic: false } });
         }
-        Insn::Stx { size, dst, src, off } => {
-            events.push(Event { guard: yes(), kind: EventKind::Store { addr: get(dst).bvadd(off as i64 as u64), size: size.bytes() as u32, value: get(src), atomic: false } });
+        Insn::Stx { size, dst, src, .. } => {
+            events.push(Event { guard: yes(), kind: EventKind::Store { addr: get(dst).bvadd(&f.off), size: size.bytes() as u32, value: get(src), atomic: false } });
         }
-        Insn::Atomic { size, op, dst, src, off } => {
+        Insn::Atomic { size, op, dst, src, .. } => {
             let n = size.bytes() as u32;
-            let addr = get(dst).bvadd(off as i64 as u64);
+            let addr = get(dst).bvadd(&f.off);
             let s = get(src);
             events.push(Event { guard: yes(), kind: EventKind::Load { addr: addr.clone(), size: n, atomic: true } });
             let old = oracle.load(n);
@@ -202,7 +234,7 @@ pub fn step(insn: &Insn, pc: usize, fallthrough: usize, r: &[BV], floor: &BV, or
         }
         Insn::Call { .. } | Insn::Callx { .. } => {
             let id = match *insn {
-                Insn::Call { helper } => k64(helper.get() as i64 as u64),
+                Insn::Call { .. } => f.imm.clone(),
                 Insn::Callx { reg } => get(reg),
                 _ => unreachable!("matched above"),
             };

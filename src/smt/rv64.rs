@@ -111,8 +111,11 @@ const MAX_PATHS: usize = 64;
 const MAX_STEPS: usize = 512;
 
 /// Runs `code` (the whole image, decoded word by word) from `start` until every path
-/// leaves `range`. `init` is the state at `start`.
-pub fn run(code: &[Decoded], base: &BV, range: Range<u64>, start: u64, init: State, abi: Abi, oracle: &Oracle) -> Result<Vec<Path>, RunError> {
+/// leaves `range`. `init` is the state at `start`. `syms` gives some words' immediates as
+/// terms instead of their fields (the per-shape proofs, where an immediate is a function
+/// of the BPF instruction's fields); only register-writing operations, loads and stores
+/// take one.
+pub fn run(code: &[Decoded], syms: &[Option<BV>], base: &BV, range: Range<u64>, start: u64, init: State, abi: Abi, oracle: &Oracle) -> Result<Vec<Path>, RunError> {
     struct Live {
         pc: u64,
         path: Path,
@@ -157,6 +160,11 @@ pub fn run(code: &[Decoded], base: &BV, range: Range<u64>, start: u64, init: Sta
             l.seen.push((pc, l.path.state.clone(), l.path.events.len()));
             l.path.trace.push(pc);
             let Some(d) = code.get((pc / 4) as usize).copied() else { return Err(err(pc, String::from("outside the image"))) };
+            let sym = syms.get((pc / 4) as usize).cloned().flatten();
+            if sym.is_some() && !takes_term(d.op) {
+                return Err(err(pc, format!("{} cannot take a symbolic immediate", d.op.mnemonic())));
+            }
+            let imm = sym.unwrap_or_else(|| k64(d.imm as u64));
             let st = &mut l.path.state;
             let (rs1, rs2) = (st.get(d.rs1).clone(), st.get(d.rs2).clone());
             let here = base.bvadd(pc);
@@ -249,7 +257,7 @@ pub fn run(code: &[Decoded], base: &BV, range: Range<u64>, start: u64, init: Sta
                         Lhu => (2, false),
                         _ => (4, false),
                     };
-                    let addr = rs1.bvadd(d.imm as u64);
+                    let addr = rs1.bvadd(&imm);
                     l.path.events.push(Event { guard: Bool::from_bool(true), kind: EventKind::Load { addr, size, atomic: false } });
                     let v = l.oracle.load(size);
                     st.set(d.rd, if signed { sext_from(&v, 8 * size) } else { v });
@@ -261,7 +269,7 @@ pub fn run(code: &[Decoded], base: &BV, range: Range<u64>, start: u64, init: Sta
                         Sw => 4,
                         _ => 8,
                     };
-                    let addr = rs1.bvadd(d.imm as u64);
+                    let addr = rs1.bvadd(&imm);
                     l.path.events.push(Event { guard: Bool::from_bool(true), kind: EventKind::Store { addr, size, value: rs2, atomic: false } });
                 }
                 LrW | LrD => {
@@ -303,7 +311,7 @@ pub fn run(code: &[Decoded], base: &BV, range: Range<u64>, start: u64, init: Sta
                 }
                 Fence => {}
                 Ecall | Ebreak => return Err(err(pc, format!("{} leaves the program's model", d.op.mnemonic()))),
-                _ => match alu(d, &rs1, &rs2) {
+                _ => match alu(d, &rs1, &rs2, &imm) {
                     Some(v) => st.set(d.rd, v),
                     None => return Err(err(pc, format!("{} has no model", d.op.mnemonic()))),
                 },
@@ -351,11 +359,20 @@ fn rems(a: &BV, b: &BV) -> BV {
     b.eq(&zero).ite(a, &arith::srem(a, b))
 }
 
-/// The register-writing operations without side effects (`None` for the others).
-fn alu(d: Decoded, a: &BV, b: &BV) -> Option<BV> {
+/// Whether `op` may take its immediate as a term: the register-writing operations
+/// without side effects, loads and stores.
+fn takes_term(op: Op) -> bool {
     use Op::*;
-    let imm = k64(d.imm as u64);
-    let sh = d.imm as u64;
+    matches!(op, Lui | Addi | Slti | Sltiu | Xori | Ori | Andi | Slli | Srli | Srai | Addiw | Slliw | Srliw | Sraiw | Lb | Lh | Lw | Ld | Lbu | Lhu | Lwu | Sb | Sh | Sw | Sd)
+}
+
+/// The register-writing operations without side effects (`None` for the others); `imm`
+/// is the immediate (U-type: shifted; shifts: the amount).
+fn alu(d: Decoded, a: &BV, b: &BV, imm: &BV) -> Option<BV> {
+    use Op::*;
+    let imm = imm.clone();
+    let sh = &imm;
+    let sh32 = imm.extract(31, 0);
     let bool_bv = |c: Bool| c.ite(&k64(1), &k64(0));
     Some(match d.op {
         Lui => imm,
@@ -370,8 +387,8 @@ fn alu(d: Decoded, a: &BV, b: &BV) -> Option<BV> {
         Srai => a.bvashr(sh),
         Addiw => w(&a.bvadd(&imm)),
         Slliw => w(&a.bvshl(sh)),
-        Srliw => w(&lo32(a).bvlshr(BV::from_u64(sh, 32)).zero_ext(32)),
-        Sraiw => w(&lo32(a).bvashr(BV::from_u64(sh, 32)).zero_ext(32)),
+        Srliw => w(&lo32(a).bvlshr(&sh32).zero_ext(32)),
+        Sraiw => w(&lo32(a).bvashr(&sh32).zero_ext(32)),
         Add => a.bvadd(b),
         Sub => a.bvsub(b),
         Sll => a.bvshl(b.bvand(63u64)),
@@ -425,5 +442,5 @@ fn alu(d: Decoded, a: &BV, b: &BV) -> Option<BV> {
 /// Evaluates one ALU instruction on concrete register values (for the tests that pin
 /// this model to real RV64 hardware under qemu).
 pub fn eval_alu(d: Decoded, a: u64, b: u64) -> Option<u64> {
-    alu(d, &k64(a), &k64(b))?.simplify().as_u64()
+    alu(d, &k64(a), &k64(b), &k64(d.imm as u64))?.simplify().as_u64()
 }

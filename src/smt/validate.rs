@@ -141,7 +141,7 @@ fn validate_with(prog: &Program, image: &Image) -> Report {
             return report;
         }
     };
-    let cx = Cx { words: &words, image, base: BV::new_const("base", 64) };
+    let cx = Cx { words: &words, image, base: BV::new_const("base", 64), syms: &[], pre: &[] };
     report.verdicts.extend(cx.header_once());
     let slots: Vec<(usize, &Insn)> = prog.iter().collect();
     // Instructions that only fall through have a proof that does not depend on where they
@@ -217,10 +217,14 @@ type Proven = (usize, Result<(), Failure>);
 type Slots = Vec<(u8, u64)>;
 
 /// What one image's obligations share.
-struct Cx<'a> {
-    words: &'a [Decoded],
-    image: &'a Image,
-    base: BV,
+pub(super) struct Cx<'a> {
+    pub(super) words: &'a [Decoded],
+    pub(super) image: &'a Image,
+    pub(super) base: BV,
+    /// Words whose immediate is a term (the per-shape proofs; empty here).
+    pub(super) syms: &'a [Option<BV>],
+    /// What every path may assume (the per-shape proofs' selection condition).
+    pub(super) pre: &'a [Bool],
 }
 
 /// The RV64 register of BPF register `r`.
@@ -287,7 +291,11 @@ impl Cx<'_> {
 
     /// Runs `range` from `start` in state `init`.
     fn run(&self, range: Range<usize>, start: usize, init: State) -> Result<Vec<Path>, Failure> {
-        rv64::run(self.words, &self.base, range.start as u64..range.end as u64, start as u64, init, abi(), &Oracle::default()).map_err(Failure::Run)
+        let mut paths = rv64::run(self.words, self.syms, &self.base, range.start as u64..range.end as u64, start as u64, init, abi(), &Oracle::default()).map_err(Failure::Run)?;
+        for p in &mut paths {
+            p.cond.extend(self.pre.iter().cloned());
+        }
+        Ok(paths)
     }
 
     /// Proves `ob` under `path`'s conditions.
@@ -314,7 +322,7 @@ impl Cx<'_> {
                 let val = |b: &BV| m.eval(b, true).and_then(|v| v.as_u64());
                 let (what, _, vals) = ob.differs.iter().find(|(_, d, _)| m.eval(d, true).and_then(|b| b.as_bool()) == Some(true)).unwrap_or(&ob.differs[0]);
                 let mut shown: Vec<(String, u64)> = (0..=10).filter_map(|r| Some((format!("r{r} ({})", reg_name(rv(r) as u8)), val(&inputs.x[rv(r)])?))).collect();
-                for name in ["mem0", "mem1", "ret0", "stop0", "t0", "t1", "t2", "t3"] {
+                for name in ["imm", "imm2", "off", "mem0", "mem1", "ret0", "stop0", "t0", "t1", "t2", "t3"] {
                     let c = BV::new_const(name, 64);
                     if let Some(v) = val(&c).filter(|_| mentions(&ob, name) || path_mentions(path, name)) {
                         shown.push((String::from(name), v));
@@ -386,10 +394,16 @@ impl Cx<'_> {
     }
 
     fn insn(&self, k: usize, pc: usize, insn: &Insn, fallthrough: usize) -> Result<usize, Failure> {
+        self.insn_with(k, pc, insn, &bpf::Fields::of(insn), fallthrough)
+    }
+
+    /// The range of the `k`th instruction against the semantics of `insn` at slot `pc`
+    /// whose immediate fields are `fields`.
+    pub(super) fn insn_with(&self, k: usize, pc: usize, insn: &Insn, fields: &bpf::Fields, fallthrough: usize) -> Result<usize, Failure> {
         let range = self.image.insns[k].2.clone();
         let init = initial_state();
         let regs: Vec<BV> = (0..=10).map(|r| init.x[rv(r)].clone()).collect();
-        let step = bpf::step(insn, pc, fallthrough, &regs, &init.x[FLOOR.num() as usize], &mut Oracle::default()).map_err(Failure::Model)?;
+        let step = bpf::step_with(insn, fields, pc, fallthrough, &regs, &init.x[FLOOR.num() as usize], &mut Oracle::default()).map_err(Failure::Model)?;
         let paths = self.run(range.clone(), range.start, init.clone())?;
         if let Insn::CallLocal { .. } = insn {
             return self.local_call(&range, &init, &step, &paths);
