@@ -16,6 +16,7 @@
 pub mod bpf;
 pub mod decode;
 pub mod rv64;
+pub mod shapes;
 pub mod validate;
 #[cfg(test)]
 mod encode_tests;

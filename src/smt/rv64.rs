@@ -110,12 +110,19 @@ pub struct Abi {
 const MAX_PATHS: usize = 64;
 const MAX_STEPS: usize = 512;
 
-/// Runs `code` (the whole image, decoded word by word) from `start` until every path
-/// leaves `range`. `init` is the state at `start`. `syms` gives some words' immediates as
-/// terms instead of their fields (the per-shape proofs, where an immediate is a function
-/// of the BPF instruction's fields); only register-writing operations, loads and stores
-/// take one.
-pub fn run(code: &[Decoded], syms: &[Option<BV>], base: &BV, range: Range<u64>, start: u64, init: State, abi: Abi, oracle: &Oracle) -> Result<Vec<Path>, RunError> {
+/// The code to run: the whole image, decoded word by word, and the words whose
+/// immediate is a term instead of its field (the per-shape proofs, where an immediate is
+/// a function of the BPF instruction's fields; empty for an image). Only
+/// register-writing operations, loads and stores take a term.
+#[derive(Clone, Copy, Debug)]
+pub struct Code<'a> {
+    pub words: &'a [Decoded],
+    pub terms: &'a [Option<BV>],
+}
+
+/// Runs `code` from `start` until every path leaves `range`. `init` is the state at
+/// `start`.
+pub fn run(code: Code, base: &BV, range: Range<u64>, start: u64, init: State, abi: Abi, oracle: &Oracle) -> Result<Vec<Path>, RunError> {
     struct Live {
         pc: u64,
         path: Path,
@@ -159,8 +166,8 @@ pub fn run(code: &[Decoded], syms: &[Option<BV>], base: &BV, range: Range<u64>, 
             }
             l.seen.push((pc, l.path.state.clone(), l.path.events.len()));
             l.path.trace.push(pc);
-            let Some(d) = code.get((pc / 4) as usize).copied() else { return Err(err(pc, String::from("outside the image"))) };
-            let sym = syms.get((pc / 4) as usize).cloned().flatten();
+            let Some(d) = code.words.get((pc / 4) as usize).copied() else { return Err(err(pc, String::from("outside the image"))) };
+            let sym = code.terms.get((pc / 4) as usize).cloned().flatten();
             if sym.is_some() && !takes_term(d.op) {
                 return Err(err(pc, format!("{} cannot take a symbolic immediate", d.op.mnemonic())));
             }

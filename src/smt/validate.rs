@@ -291,7 +291,7 @@ impl Cx<'_> {
 
     /// Runs `range` from `start` in state `init`.
     fn run(&self, range: Range<usize>, start: usize, init: State) -> Result<Vec<Path>, Failure> {
-        let mut paths = rv64::run(self.words, self.syms, &self.base, range.start as u64..range.end as u64, start as u64, init, abi(), &Oracle::default()).map_err(Failure::Run)?;
+        let mut paths = rv64::run(rv64::Code { words: self.words, terms: self.syms }, &self.base, range.start as u64..range.end as u64, start as u64, init, abi(), &Oracle::default()).map_err(Failure::Run)?;
         for p in &mut paths {
             p.cond.extend(self.pre.iter().cloned());
         }

@@ -192,6 +192,40 @@ pub(crate) fn encode_around(label_at: usize, insns: &[(usize, RvInsn)], len: usi
     a.finalize().map_err(|e| JitError::Emit(format!("{e:?}")))
 }
 
+/// `list` alone from offset 0, each jump to a BPF slot, the stop path or the call-depth
+/// stop landing at the offset `exit` gives it (past the list), the rest `nop`s up to `len`
+/// bytes: one lowering as an image, for the per-shape proofs.
+#[cfg(feature = "smt")]
+pub fn assemble(list: &[RvInsn], exit: impl Fn(Target) -> usize, len: usize) -> Result<Vec<u8>, JitError> {
+    const NOP: [u8; 4] = 0x0000_0013u32.to_le_bytes();
+    let mut a: VecAssembler<RiscvRelocation> = VecAssembler::new(0);
+    let mut labels: Vec<(usize, Target, DynamicLabel)> = Vec::new();
+    for insn in list {
+        if let RvInsn::Branch { target: t, .. } | RvInsn::Jal { target: t, .. } | RvInsn::FarJump { target: t, .. } | RvInsn::FarCall { target: t, .. } = *insn {
+            if !matches!(t, Target::Skip(_)) && !labels.iter().any(|(_, u, _)| *u == t) {
+                labels.push((exit(t), t, a.new_dynamic_label()));
+            }
+        }
+    }
+    for insn in list {
+        put(&mut a, insn, |t| labels.iter().find(|(_, u, _)| *u == t).map(|(_, _, l)| *l).expect("every target has a label"));
+    }
+    labels.sort_by_key(|(at, _, _)| *at);
+    for (at, t, l) in &labels {
+        if *at < a.offset().0 || at % 4 != 0 {
+            return Err(JitError::Emit(format!("{t:?} at offset {at}, inside the code or unaligned")));
+        }
+        while a.offset().0 < *at {
+            a.extend(NOP);
+        }
+        dynasm!(a ; .arch riscv64 ; =>*l);
+    }
+    while a.offset().0 < len {
+        a.extend(NOP);
+    }
+    a.finalize().map_err(|e| JitError::Emit(format!("{e:?}")))
+}
+
 /// A branch or `jal` over a fixed offset inside one instruction's code.
 fn encode_skip(a: &mut VecAssembler<RiscvRelocation>, insn: &RvInsn, off: i32) {
     match *insn {

@@ -403,6 +403,30 @@ impl<M: Repr> RvInsn<M> {
         }
     }
 
+    /// The same instruction with every register `r` replaced by `f(r)`.
+    pub fn map_regs(self, f: impl Fn(XReg) -> XReg) -> RvInsn<M> {
+        use RvInsn::*;
+        match self {
+            R { op, rd, rs1, rs2 } => R { op, rd: f(rd), rs1: f(rs1), rs2: f(rs2) },
+            I { op, rd, rs1, imm } => I { op, rd: f(rd), rs1: f(rs1), imm },
+            Sh { op, rd, rs1, sh } => Sh { op, rd: f(rd), rs1: f(rs1), sh },
+            ShW { op, rd, rs1, sh } => ShW { op, rd: f(rd), rs1: f(rs1), sh },
+            Un { op, rd, rs1 } => Un { op, rd: f(rd), rs1: f(rs1) },
+            Lui { rd, imm } => Lui { rd: f(rd), imm },
+            Load { op, rd, base, off } => Load { op, rd: f(rd), base: f(base), off },
+            Store { op, src, base, off } => Store { op, src: f(src), base: f(base), off },
+            Branch { cond, rs1, rs2, target } => Branch { cond, rs1: f(rs1), rs2: f(rs2), target },
+            Jal { rd, target } => Jal { rd: f(rd), target },
+            FarJump { tmp, target } => FarJump { tmp: f(tmp), target },
+            Jalr { rd, rs1, off } => Jalr { rd: f(rd), rs1: f(rs1), off },
+            Auipc { rd, imm } => Auipc { rd: f(rd), imm },
+            Amo { op, width, rd, src, addr } => Amo { op, width, rd: f(rd), src: f(src), addr: f(addr) },
+            Lr { width, rd, addr } => Lr { width, rd: f(rd), addr: f(addr) },
+            Sc { width, rd, src, addr } => Sc { width, rd: f(rd), src: f(src), addr: f(addr) },
+            FarCall { rd, target } => FarCall { rd: f(rd), target },
+        }
+    }
+
     /// The same instruction with its immediate fields converted by `f`.
     pub fn map<N: Repr>(self, f: &mut impl MapImms<M, N>) -> RvInsn<N> {
         use RvInsn::*;
