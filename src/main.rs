@@ -123,6 +123,20 @@ enum Cmd {
         #[arg(long)]
         jobs: Option<usize>,
     },
+    /// Prove every RV64 lowering template with z3, for all register values and all
+    /// immediates that select it (the per-shape proofs; proofs/README.md).
+    Prove {
+        /// Write the report (every obligation, its result, time and counterexample).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Only the obligations whose name contains this text (the coverage gate is then
+        /// not checked).
+        #[arg(long)]
+        filter: Option<String>,
+        /// Threads (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// bpf_conformance plugin: program as hex on stdin, memory as a hex argument, r0 in hex on stdout.
     Plugin {
         /// Input memory as hex text.
@@ -158,6 +172,7 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
         }
         Cmd::Jit { input, program, zba, zbb, json, check } => cli::jit::cmd_jit(&input, program.as_deref(), cli::jit::JitOpts { zba, zbb, json, check }),
         Cmd::Conformance { paths, engine, json, jobs } => cli::conformance::cmd_conformance(&paths, engine, json, jobs),
+        Cmd::Prove { json, filter, jobs } => cli::prove::cmd_prove(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Plugin { memory, engine } => cli::plugin::cmd_plugin(memory.as_deref(), engine),
     }
 }

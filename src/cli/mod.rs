@@ -8,6 +8,8 @@ pub mod input;
 pub mod jit;
 pub mod load;
 pub mod plugin;
+#[cfg(feature = "smt")]
+pub mod prove;
 pub mod run;
 
 use rvbpf::runtime::Engine;
@@ -23,6 +25,14 @@ pub mod jit {
     }
     pub fn cmd_jit(_: &std::path::Path, _: Option<&str>, _: JitOpts) -> Result<std::process::ExitCode, String> {
         Err("this rvbpf was built without the `jit` feature".into())
+    }
+}
+
+/// `rvbpf prove` in a build without z3.
+#[cfg(not(feature = "smt"))]
+pub mod prove {
+    pub fn cmd_prove(_: Option<&std::path::Path>, _: Option<&str>, _: Option<usize>) -> Result<std::process::ExitCode, String> {
+        Err("this rvbpf was built without the `smt` feature (z3): prove on a host that has it".into())
     }
 }
 
