@@ -116,6 +116,56 @@ impl Imm20 {
     }
 }
 
+/// Values as numbers, fields as the typed immediates the emitter encodes.
+impl Repr for Concrete {
+    type V = i64;
+    type B = bool;
+    type I12 = Imm12;
+    type I20 = Imm20;
+    type Sh6 = Shamt6;
+    type Sh5 = Shamt5;
+
+    fn lit(v: i64) -> i64 {
+        v
+    }
+    fn sub(a: i64, b: i64) -> i64 {
+        a.wrapping_sub(b)
+    }
+    fn sar(a: i64, n: u32) -> i64 {
+        a >> n
+    }
+    fn i12(v: i64) -> Imm12 {
+        Imm12::wrap(v)
+    }
+    fn of12(i: Imm12) -> i64 {
+        i.get() as i64
+    }
+    fn i20(v: i64) -> Imm20 {
+        Imm20::wrap(v)
+    }
+    fn sh6(v: i64) -> Shamt6 {
+        Shamt6::masked(v as i32)
+    }
+    fn sh5(v: i64) -> Shamt5 {
+        Shamt5::masked(v as i32)
+    }
+    fn same(a: i64, b: i64) -> bool {
+        a == b
+    }
+    fn truth(b: bool) -> bool {
+        b
+    }
+    fn and(a: bool, b: bool) -> bool {
+        a && b
+    }
+    fn or(a: bool, b: bool) -> bool {
+        a || b
+    }
+    fn not(a: bool) -> bool {
+        !a
+    }
+}
+
 /// A 64-bit shift amount, 0..=63.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Shamt6(u8);
