@@ -62,29 +62,36 @@ std::thread_local! {
     static CONDS: RefCell<Vec<Bool>> = const { RefCell::new(Vec::new()) };
 }
 
+type Arena<T> = std::thread::LocalKey<RefCell<Vec<T>>>;
+
+/// Stores `v` in `arena`; its handle.
+fn store<T>(arena: &'static Arena<T>, v: T) -> u32 {
+    arena.with(|a| {
+        let mut a = a.borrow_mut();
+        a.push(v);
+        a.len() as u32 - 1
+    })
+}
+
+fn fetch<T: Clone>(arena: &'static Arena<T>, k: u32) -> T {
+    arena.with(|a| a.borrow()[k as usize].clone())
+}
+
 impl Term {
     pub fn new(b: BV) -> Term {
-        TERMS.with(|t| {
-            let mut t = t.borrow_mut();
-            t.push(b);
-            Term(t.len() as u32 - 1)
-        })
+        Term(store(&TERMS, b))
     }
     pub fn get(self) -> BV {
-        TERMS.with(|t| t.borrow()[self.0 as usize].clone())
+        fetch(&TERMS, self.0)
     }
 }
 
 impl Cond {
     fn new(b: Bool) -> Cond {
-        CONDS.with(|c| {
-            let mut c = c.borrow_mut();
-            c.push(b);
-            Cond(c.len() as u32 - 1)
-        })
+        Cond(store(&CONDS, b))
     }
     pub fn get(self) -> Bool {
-        CONDS.with(|c| c.borrow()[self.0 as usize].clone())
+        fetch(&CONDS, self.0)
     }
 }
 
@@ -152,18 +159,18 @@ const JUMP: i16 = 2;
 /// lists, dst r1 and src r2, jump offsets [`JUMP`], other fields 0. `lddw` only in its
 /// plain form (the others are resolved to it before JIT compilation).
 pub fn templates() -> Vec<Insn> {
-    let values = |f: spec::Field, reg: i64| -> Vec<i64> {
+    let values = |f: spec::Field| -> Vec<i64> {
         match f {
             spec::Field::Zero | spec::Field::Any => vec![0],
-            spec::Field::Reg => vec![reg],
+            spec::Field::Reg => vec![2],
             spec::Field::OneOf(v) => v.to_vec(),
         }
     };
     let mut out: Vec<Insn> = Vec::new();
     for row in spec::SPEC.iter().filter(|r| r.supported) {
-        for src in values(row.src, 2) {
-            for off in values(row.off, JUMP as i64) {
-                for imm in values(row.imm, JUMP as i64) {
+        for src in values(row.src) {
+            for off in values(row.off) {
+                for imm in values(row.imm) {
                     let dst = if row.dst == spec::DstRule::Zero { 0 } else { 1 };
                     let raw = RawInsn { opcode: row.opcode, dst, src: src as u8, off: off as i16, imm: imm as i32 };
                     let next = (row.class == "ld").then_some(RawInsn { opcode: 0, dst: 0, src: 0, off: 0, imm: 0 });

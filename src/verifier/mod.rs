@@ -13,6 +13,7 @@
 //! termination) grows here.
 
 pub mod ctx;
+pub mod domain;
 
 use alloc::format;
 use alloc::string::String;

@@ -1,10 +1,13 @@
 //! Lowering: one BPF instruction → a short list of [`RvInsn`], as a pure function.
 //!
 //! Every choice that depends on an immediate, an offset, a branch distance or an enabled
-//! extension is made once, by [`shape`]; [`lower`] then follows the shape without looking
-//! at the values again for decisions. So the code for one (opcode, shape) pair is a fixed
-//! template whose only variables are registers and immediates: a finite set of cases,
-//! each provable for all register values and all immediates the shape admits.
+//! extension is made once, by [`shape`]: it takes the form kind of [`kinds`] whose
+//! condition [`when`] the values meet and [`build`]s its fields; [`lower`] then follows the
+//! shape without looking at the values again. So the code for one (opcode, form kind) pair
+//! is a fixed template whose only variables are registers and immediates: a finite set of
+//! cases. All of it is generic over how values are represented ([`Repr`]): with numbers it
+//! makes the images, with z3 terms (`smt::shapes`) the same code is proven for all register
+//! values and all immediates each kind admits.
 //!
 //! ISA semantics live in the templates themselves (no verifier rewrite is assumed):
 //! division by zero gives 0 and modulo by zero leaves dst (both checked on the low 32

@@ -1,0 +1,196 @@
+//! Machine words as the abstract domains see them, generic over their representation.
+//!
+//! Every abstract operator of the verifier (tnum, bounds, their reduction) is written once
+//! over a [`Word`]: with `u64` (or `u32`, `u16`, `u8`) it runs in the verifier and in
+//! exhaustive small-width checks; with z3 bit vectors (issue 13, `smt`) the same code is
+//! proven sound. So the operators are branch-free in the words they compute on: a choice
+//! that depends on a value is [`Word::select`], never an `if`.
+
+use core::fmt::Debug;
+
+/// A condition on words.
+pub trait Cond: Copy + Debug {
+    fn truth(b: bool) -> Self;
+    fn and(self, o: Self) -> Self;
+    fn or(self, o: Self) -> Self;
+    fn not(self) -> Self;
+}
+
+impl Cond for bool {
+    fn truth(b: bool) -> bool {
+        b
+    }
+    fn and(self, o: bool) -> bool {
+        self && o
+    }
+    fn or(self, o: bool) -> bool {
+        self || o
+    }
+    fn not(self) -> bool {
+        !self
+    }
+}
+
+/// A `BITS`-wide two's-complement machine word.
+pub trait Word: Copy + Debug {
+    type C: Cond;
+    const BITS: u32;
+
+    fn lit(v: u64) -> Self;
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+    fn and(self, o: Self) -> Self;
+    fn or(self, o: Self) -> Self;
+    fn xor(self, o: Self) -> Self;
+    fn not(self) -> Self;
+    /// Shifts by a constant amount (less than `BITS`).
+    fn shl(self, n: u32) -> Self;
+    fn shr(self, n: u32) -> Self;
+    fn sar(self, n: u32) -> Self;
+    fn eq(self, o: Self) -> Self::C;
+    /// Unsigned `<`.
+    fn ult(self, o: Self) -> Self::C;
+    /// Signed `<`.
+    fn slt(self, o: Self) -> Self::C;
+    /// `c ? a : b`.
+    fn select(c: Self::C, a: Self, b: Self) -> Self;
+
+    fn zero() -> Self {
+        Self::lit(0)
+    }
+    fn ones() -> Self {
+        Self::lit(u64::MAX)
+    }
+    fn neg(self) -> Self {
+        Self::zero().sub(self)
+    }
+    fn ule(self, o: Self) -> Self::C {
+        o.ult(self).not()
+    }
+    fn sle(self, o: Self) -> Self::C {
+        o.slt(self).not()
+    }
+    /// The smallest signed value, `1 << (BITS - 1)`.
+    fn smin() -> Self {
+        Self::lit(1).shl(Self::BITS - 1)
+    }
+    /// The largest signed value.
+    fn smax() -> Self {
+        Self::smin().not()
+    }
+    fn umin_of(self, o: Self) -> Self {
+        Self::select(self.ult(o), self, o)
+    }
+    fn umax_of(self, o: Self) -> Self {
+        Self::select(self.ult(o), o, self)
+    }
+    fn smin_of(self, o: Self) -> Self {
+        Self::select(self.slt(o), self, o)
+    }
+    fn smax_of(self, o: Self) -> Self {
+        Self::select(self.slt(o), o, self)
+    }
+    /// The number of the highest set bit plus one (0 for 0): the kernel's `fls64`.
+    /// Branch-free: a binary search of `select`s.
+    fn fls(self) -> Self {
+        let mut x = self;
+        let mut n = Self::zero();
+        let mut step = Self::BITS / 2;
+        while step > 0 {
+            let high = x.shr(step);
+            let some = high.eq(Self::zero()).not();
+            n = Self::select(some, n.add(Self::lit(step as u64)), n);
+            x = Self::select(some, high, x);
+            step /= 2;
+        }
+        Self::select(x.eq(Self::zero()), n, n.add(Self::lit(1)))
+    }
+}
+
+macro_rules! word {
+    ($t:ty, $s:ty) => {
+        impl Word for $t {
+            type C = bool;
+            const BITS: u32 = <$t>::BITS;
+            fn lit(v: u64) -> $t {
+                v as $t
+            }
+            fn add(self, o: $t) -> $t {
+                self.wrapping_add(o)
+            }
+            fn sub(self, o: $t) -> $t {
+                self.wrapping_sub(o)
+            }
+            fn mul(self, o: $t) -> $t {
+                self.wrapping_mul(o)
+            }
+            fn and(self, o: $t) -> $t {
+                self & o
+            }
+            fn or(self, o: $t) -> $t {
+                self | o
+            }
+            fn xor(self, o: $t) -> $t {
+                self ^ o
+            }
+            fn not(self) -> $t {
+                !self
+            }
+            fn shl(self, n: u32) -> $t {
+                self << n
+            }
+            fn shr(self, n: u32) -> $t {
+                self >> n
+            }
+            fn sar(self, n: u32) -> $t {
+                ((self as $s) >> n) as $t
+            }
+            fn eq(self, o: $t) -> bool {
+                self == o
+            }
+            fn ult(self, o: $t) -> bool {
+                self < o
+            }
+            fn slt(self, o: $t) -> bool {
+                (self as $s) < (o as $s)
+            }
+            fn select(c: bool, a: $t, b: $t) -> $t {
+                if c {
+                    a
+                } else {
+                    b
+                }
+            }
+        }
+    };
+}
+
+word!(u64, i64);
+word!(u32, i32);
+word!(u16, i16);
+word!(u8, i8);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fls_is_the_kernels() {
+        for v in [0u64, 1, 2, 3, 0x80, 0xff, 1 << 40, u64::MAX, (1 << 63) + 5] {
+            assert_eq!(v.fls(), (64 - v.leading_zeros()) as u64, "{v:#x}");
+        }
+        for v in 0..=255u8 {
+            assert_eq!(v.fls(), (8 - v.leading_zeros()) as u8, "{v:#x}");
+        }
+    }
+
+    #[test]
+    fn signed_limits() {
+        assert_eq!(<u8 as Word>::smin(), 0x80);
+        assert_eq!(<u8 as Word>::smax(), 0x7f);
+        assert_eq!(<u64 as Word>::smin(), 1 << 63);
+        assert!(0x80u8.slt(0));
+        assert_eq!(0x80u8.sar(7), 0xff);
+    }
+}
