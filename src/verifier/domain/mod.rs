@@ -3,7 +3,9 @@
 //! machine words and proven on bit vectors).
 //!
 //! - [`word`]: machine words and conditions, branch-free;
-//! - [`tnum`]: tristate numbers (known bits), the kernel's algebra plus union.
+//! - [`tnum`]: tristate numbers (known bits), the kernel's algebra plus union;
+//! - [`bounds`]: a tnum with unsigned and signed ranges and their reduction.
 
+pub mod bounds;
 pub mod tnum;
 pub mod word;
