@@ -4,8 +4,10 @@
 //!
 //! - [`word`]: machine words and conditions, branch-free;
 //! - [`tnum`]: tristate numbers (known bits), the kernel's algebra plus union;
-//! - [`bounds`]: a tnum with unsigned and signed ranges and their reduction.
+//! - [`bounds`]: a tnum with unsigned and signed ranges and their reduction;
+//! - [`scalar`]: a register's value at both widths (64 bits and the low 32), ALU64 and ALU32.
 
 pub mod bounds;
+pub mod scalar;
 pub mod tnum;
 pub mod word;

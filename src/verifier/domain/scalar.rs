@@ -1,0 +1,332 @@
+//! A register's scalar value: its 64 bits and its low 32 bits, each a [`Bounds`], kept
+//! consistent with each other (the kernel keeps `var_off` with 64-bit and 32-bit
+//! ranges; here each width has its own tnum and ranges, and [`Scalar::sync`] passes what
+//! one width knows to the other).
+//!
+//! ALU operations come at both widths: a 64-bit operation computes the full value (and
+//! the low half directly where the low bits of the result depend only on the low bits
+//! of the operands); a 32-bit operation computes the low half and zero-extends it, as
+//! the ISA defines. Generic over a [`Wide`] word and its half, branch-free.
+
+use super::bounds::Bounds;
+use super::tnum::Tnum;
+use super::word::{Cond, Word};
+
+/// A word with a half-width word: u64 and u32 for the verifier, u16 and u8 for exhaustive
+/// checks, 64- and 32-bit vectors for proofs. Conditions on both are the same type.
+pub trait Wide: Word {
+    type Half: Word<C = Self::C>;
+    /// The low half.
+    fn low(self) -> Self::Half;
+    /// `h` zero-extended.
+    fn zext(h: Self::Half) -> Self;
+    /// `h` sign-extended.
+    fn sext(h: Self::Half) -> Self;
+}
+
+macro_rules! wide {
+    ($w:ty, $h:ty, $hs:ty, $ws:ty) => {
+        impl Wide for $w {
+            type Half = $h;
+            fn low(self) -> $h {
+                self as $h
+            }
+            fn zext(h: $h) -> $w {
+                h as $w
+            }
+            fn sext(h: $h) -> $w {
+                h as $hs as $ws as $w
+            }
+        }
+    };
+}
+
+wide!(u64, u32, i32, i64);
+wide!(u16, u8, i8, i16);
+
+/// The values `x` the full bounds allow whose low half the low bounds allow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scalar<W: Wide> {
+    pub full: Bounds<W>,
+    pub low: Bounds<W::Half>,
+}
+
+/// The half-width bounds of values whose low half lies in `b`, zero-extended.
+fn zext_bounds<W: Wide>(b: Bounds<W::Half>) -> Bounds<W> {
+    let (umin, umax) = (W::zext(b.umin), W::zext(b.umax));
+    // Zero-extended values are non-negative: the signed range is the unsigned one.
+    Bounds { var: Tnum { value: W::zext(b.var.value), mask: W::zext(b.var.mask) }, umin, umax, smin: umin, smax: umax }
+}
+
+/// The low halves of the values of `b`, as far as `b` tells them.
+fn low_bounds<W: Wide>(b: Bounds<W>) -> Bounds<W::Half> {
+    let var = Tnum { value: b.var.value.low(), mask: b.var.mask.low() };
+    let mut out = Bounds { var, ..Bounds::unknown() };
+    // A range within one 2^half window keeps its order in the low halves.
+    let half = <W::Half as Word>::BITS;
+    let same_window = |lo: W, hi: W| lo.shr(half).eq(hi.shr(half));
+    let u = same_window(b.umin, b.umax);
+    out.umin = <W::Half as Word>::select(u, b.umin.low(), out.umin);
+    out.umax = <W::Half as Word>::select(u, b.umax.low(), out.umax);
+    let s = same_window(b.smin, b.smax);
+    let (umin, umax) = (out.umin.umax_of(b.smin.low()), out.umax.umin_of(b.smax.low()));
+    out.umin = <W::Half as Word>::select(s, umin, out.umin);
+    out.umax = <W::Half as Word>::select(s, umax, out.umax);
+    // Values that fit the half's signed range have the same low halves, signed.
+    let fits = W::sext(b.smin.low()).eq(b.smin).and(W::sext(b.smax.low()).eq(b.smax));
+    out.smin = <W::Half as Word>::select(fits, b.smin.low(), out.smin);
+    out.smax = <W::Half as Word>::select(fits, b.smax.low(), out.smax);
+    out
+}
+
+impl<W: Wide> Scalar<W> {
+    pub fn konst(c: W) -> Scalar<W> {
+        Scalar { full: Bounds::konst(c), low: Bounds::konst(c.low()) }
+    }
+
+    pub fn unknown() -> Scalar<W> {
+        Scalar { full: Bounds::unknown(), low: Bounds::unknown() }
+    }
+
+    /// The values of `full` (the low half follows).
+    pub fn of(full: Bounds<W>) -> Scalar<W> {
+        Scalar { full, low: Bounds::unknown() }.sync()
+    }
+
+    pub fn contains(self, x: W) -> W::C {
+        self.full.contains(x).and(self.low.contains(x.low()))
+    }
+
+    /// Each width sharpened by the other, then by itself.
+    pub fn sync(self) -> Scalar<W> {
+        let low = self.low.meet(low_bounds::<W>(self.full.sync())).sync();
+        // The full value's low bits are the low half's.
+        let half_mask = W::zext(<W::Half as Word>::ones());
+        let high = Tnum { value: self.full.var.value.and(half_mask.not()), mask: self.full.var.mask.and(half_mask.not()) };
+        let low_bits = Tnum { value: W::zext(low.var.value), mask: W::zext(low.var.mask) };
+        let var = self.full.var.intersect(Tnum { value: high.value.or(low_bits.value), mask: high.mask.or(low_bits.mask) });
+        // With the high half known to one value, the full range is the low half's range
+        // under it.
+        let half = <W::Half as Word>::BITS;
+        let b = Bounds { var, ..self.full }.sync();
+        let hi_known = b.umin.shr(half).eq(b.umax.shr(half));
+        let base = b.umin.and(half_mask.not());
+        let full = Bounds {
+            umin: W::select(hi_known, b.umin.umax_of(base.or(W::zext(low.umin))), b.umin),
+            umax: W::select(hi_known, b.umax.umin_of(base.or(W::zext(low.umax))), b.umax),
+            ..b
+        }
+        .sync();
+        Scalar { full, low }
+    }
+
+    /// Every value of either.
+    pub fn join(self, o: Scalar<W>) -> Scalar<W> {
+        Scalar { full: self.full.join(o.full), low: self.low.join(o.low) }
+    }
+
+    /// The values both allow.
+    pub fn meet(self, o: Scalar<W>) -> Scalar<W> {
+        Scalar { full: self.full.meet(o.full), low: self.low.meet(o.low) }.sync()
+    }
+
+    /// A 64-bit operation whose low result bits depend only on the operands' low bits
+    /// (add, sub, mul, and, or, xor): both widths computed.
+    fn low_closed(self, o: Scalar<W>, f: fn(Bounds<W>, Bounds<W>) -> Bounds<W>, g: fn(Bounds<W::Half>, Bounds<W::Half>) -> Bounds<W::Half>) -> Scalar<W> {
+        Scalar { full: f(self.full, o.full), low: g(self.low, o.low) }.sync()
+    }
+
+    pub fn add(self, o: Scalar<W>) -> Scalar<W> {
+        self.low_closed(o, |a, b| a + b, |a, b| a + b)
+    }
+    pub fn sub(self, o: Scalar<W>) -> Scalar<W> {
+        self.low_closed(o, |a, b| a - b, |a, b| a - b)
+    }
+    pub fn mul(self, o: Scalar<W>) -> Scalar<W> {
+        self.low_closed(o, |a, b| a * b, |a, b| a * b)
+    }
+    pub fn and(self, o: Scalar<W>) -> Scalar<W> {
+        self.low_closed(o, |a, b| a & b, |a, b| a & b)
+    }
+    pub fn or(self, o: Scalar<W>) -> Scalar<W> {
+        self.low_closed(o, |a, b| a | b, |a, b| a | b)
+    }
+    pub fn xor(self, o: Scalar<W>) -> Scalar<W> {
+        self.low_closed(o, |a, b| a ^ b, |a, b| a ^ b)
+    }
+    pub fn neg(self) -> Scalar<W> {
+        Scalar { full: -self.full, low: -self.low }.sync()
+    }
+    /// Shifts by a constant amount, already masked to the width.
+    pub fn shl(self, n: u32) -> Scalar<W> {
+        let low = if n < <W::Half as Word>::BITS { self.low << n } else { Bounds::konst(<W::Half as Word>::zero()) };
+        Scalar { full: self.full << n, low }.sync()
+    }
+    pub fn shr(self, n: u32) -> Scalar<W> {
+        Scalar::of(self.full >> n)
+    }
+    pub fn sar(self, n: u32) -> Scalar<W> {
+        Scalar::of(self.full.sar(n))
+    }
+
+    /// The low half zero-extended: the result of every 32-bit operation.
+    pub fn zext_low(self) -> Scalar<W> {
+        Scalar { full: zext_bounds::<W>(self.low), low: self.low }.sync()
+    }
+
+    /// A 32-bit operation: `f` on the low halves, zero-extended.
+    pub fn alu32(self, o: Scalar<W>, f: fn(Bounds<W::Half>, Bounds<W::Half>) -> Bounds<W::Half>) -> Scalar<W> {
+        Scalar { full: Bounds::unknown(), low: f(self.low, o.low) }.zext_low()
+    }
+
+    /// The low half sign-extended (`movsx` from 32 bits, the 32-bit `lw` load).
+    pub fn sext_low(self) -> Scalar<W> {
+        let l = self.low;
+        let smin = W::sext(l.smin);
+        let smax = W::sext(l.smax);
+        let var = Tnum { value: W::sext(l.var.value), mask: W::sext(l.var.mask) };
+        // A sign bit that is unknown makes every high bit unknown: sext of the mask does
+        // that, and the value's high bits are then masked off.
+        let var = Tnum { value: var.value.and(var.mask.not()), mask: var.mask };
+        Scalar { full: Bounds { var, smin, smax, ..Bounds::unknown() }, low: l }.sync()
+    }
+
+    /// The low `bits` bits sign-extended (`movsx`, `ldsx`): `bits` below the full width.
+    pub fn sext_bits(self, bits: u32) -> Scalar<W> {
+        let shift = W::BITS - bits;
+        let b = self.full << shift;
+        Scalar::of(b.sar(shift))
+    }
+
+    /// The low `bits` bits zero-extended (loads, `le16`, casts).
+    pub fn zext_bits(self, bits: u32) -> Scalar<W> {
+        if bits >= W::BITS {
+            return self;
+        }
+        let mask = W::lit(1).shl(bits).sub(W::lit(1));
+        self.and(Scalar::konst(mask))
+    }
+
+    /// `c ? a : b`, part by part.
+    pub fn select(c: W::C, a: Scalar<W>, b: Scalar<W>) -> Scalar<W> {
+        Scalar { full: Bounds::select(c, a.full, b.full), low: Bounds::select(c, a.low, b.low) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::test_rng::Rng;
+
+    type S = Scalar<u16>;
+
+    /// An abstract value made from a few concrete ones (the join of their constants),
+    /// and those values: every member is known, and the abstract value is tight enough
+    /// to find unsound operators.
+    fn pick(rng: &mut Rng) -> (S, Vec<u16>) {
+        let n = 1 + rng.next() % 6;
+        let base = rng.next() as u16;
+        let spread = [1u64, 16, 256, 4096, 65536][(rng.next() % 5) as usize];
+        let xs: Vec<u16> = (0..n).map(|_| base.wrapping_add((rng.next() % spread) as u16)).collect();
+        let s = xs.iter().fold(S::konst(xs[0]), |acc, &x| acc.join(S::konst(x)));
+        (s, xs)
+    }
+
+    fn sound2(name: &str, op: fn(S, S) -> S, concrete: fn(u16, u16) -> u16) {
+        let mut rng = Rng(0x5ca1a);
+        for _ in 0..20_000 {
+            let ((a, xs), (b, ys)) = (pick(&mut rng), pick(&mut rng));
+            let r = op(a, b);
+            for &x in &xs {
+                for &y in &ys {
+                    assert!(r.contains(concrete(x, y)), "{name}({a:?}, {b:?}) = {r:?} misses {name}({x:#x}, {y:#x}) = {:#x}", concrete(x, y));
+                }
+            }
+        }
+    }
+
+    fn w32(f: fn(u8, u8) -> u8) -> impl Fn(u16, u16) -> u16 {
+        move |x, y| f(x as u8, y as u8) as u16
+    }
+
+    #[test]
+    fn alu64_is_sound() {
+        sound2("add", S::add, u16::wrapping_add);
+        sound2("sub", S::sub, u16::wrapping_sub);
+        sound2("mul", S::mul, u16::wrapping_mul);
+        sound2("and", S::and, |x, y| x & y);
+        sound2("or", S::or, |x, y| x | y);
+        sound2("xor", S::xor, |x, y| x ^ y);
+    }
+
+    #[test]
+    fn alu32_is_sound_and_zero_extends() {
+        let mut rng = Rng(0x32);
+        type Op = (fn(Bounds<u8>, Bounds<u8>) -> Bounds<u8>, fn(u8, u8) -> u8);
+        let ops: [Op; 6] = [(|a, b| a + b, u8::wrapping_add), (|a, b| a - b, u8::wrapping_sub), (|a, b| a * b, u8::wrapping_mul), (|a, b| a & b, |x, y| x & y), (|a, b| a | b, |x, y| x | y), (|a, b| a ^ b, |x, y| x ^ y)];
+        for _ in 0..20_000 {
+            let ((a, xs), (b, ys)) = (pick(&mut rng), pick(&mut rng));
+            for (f, g) in ops {
+                let r = a.alu32(b, f);
+                for &x in &xs {
+                    for &y in &ys {
+                        let want = w32(g)(x, y);
+                        assert!(r.contains(want), "alu32 {a:?} {b:?} = {r:?} misses {want:#x}");
+                    }
+                }
+                // Zero-extended: the high half is known 0.
+                assert_eq!(r.full.var.mask >> 8, 0, "{r:?}");
+                assert_eq!(r.full.var.value >> 8, 0, "{r:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn shifts_and_extensions_are_sound() {
+        let mut rng = Rng(0x5e);
+        for _ in 0..20_000 {
+            let (a, xs) = pick(&mut rng);
+            let n = (rng.next() % 16) as u32;
+            for &x in &xs {
+                assert!(a.shl(n).contains(x << n), "shl {a:?} {n} misses {x:#x}");
+                assert!(a.shr(n).contains(x >> n), "shr {a:?} {n}");
+                assert!(a.sar(n).contains(((x as i16) >> n) as u16), "sar {a:?} {n}");
+                assert!(a.neg().contains(x.wrapping_neg()), "neg {a:?}");
+                assert!(a.zext_low().contains(x & 0xff), "zext_low {a:?} misses {:#x}", x & 0xff);
+                assert!(a.sext_low().contains(x as u8 as i8 as i16 as u16), "sext_low {a:?} = {:?} misses {x:#x}", a.sext_low());
+                for bits in [1, 4, 8, 12] {
+                    let sx = (((x << (16 - bits)) as i16) >> (16 - bits)) as u16;
+                    assert!(a.sext_bits(bits).contains(sx), "sext_bits {a:?} {bits} misses {sx:#x}");
+                    assert!(a.zext_bits(bits).contains(x & ((1 << bits) - 1)), "zext_bits {a:?} {bits}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sync_keeps_members_and_join_holds_both() {
+        let mut rng = Rng(0x5c);
+        for _ in 0..20_000 {
+            let ((a, xs), (b, ys)) = (pick(&mut rng), pick(&mut rng));
+            assert!(xs.iter().all(|&x| a.sync().contains(x)));
+            let j = a.join(b);
+            assert!(xs.iter().chain(&ys).all(|&x| j.contains(x)), "{a:?} ⊔ {b:?}");
+            let m = a.meet(b);
+            assert!(xs.iter().filter(|x| ys.contains(x)).all(|&x| m.contains(x)));
+        }
+    }
+
+    #[test]
+    fn the_halves_inform_each_other() {
+        // A 64-bit value known below 2^32: its low half has the same range.
+        let s = Scalar::<u64>::of(Bounds::urange(10, 1000));
+        assert_eq!((s.low.umin, s.low.umax), (10, 1000));
+        // A 32-bit result is known to be below 2^32.
+        let r = Scalar::<u64>::unknown().alu32(Scalar::unknown(), |a, b| a + b);
+        assert_eq!((r.full.umin, r.full.umax, r.full.smin, r.full.smax), (0, u32::MAX as u64, 0, u32::MAX as u64));
+        // Known high half and a low range give the full range.
+        let s = Scalar::<u64> { full: Bounds::urange(0x5_0000_0000, 0x5_ffff_ffff), low: Bounds::urange(3, 9) }.sync();
+        assert_eq!((s.full.umin, s.full.umax), (0x5_0000_0003, 0x5_0000_0009));
+        assert_eq!(Scalar::<u64>::konst(0xffff_ffff).sext_low(), Scalar::konst(u64::MAX));
+    }
+}
