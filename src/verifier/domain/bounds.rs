@@ -117,6 +117,30 @@ impl<W: Word> Bounds<W> {
         Bounds { var: self.var.sar(n), smin: self.smin.sar(n), smax: self.smax.sar(n), ..Bounds::unknown() }.narrowed_by_bits()
     }
 
+    /// `a / b` unsigned (by 0: 0): at most `a`, and exact bounds when `b` is one
+    /// non-zero value.
+    pub fn udiv(self, o: Bounds<W>) -> Bounds<W> {
+        let k = o.var.value;
+        let by_const = o.is_const().and(k.eq(W::zero()).not());
+        let umin = W::select(by_const, self.umin.udiv(k), W::zero());
+        let umax = W::select(by_const, self.umax.udiv(k), W::select(o.umax.eq(W::zero()), W::zero(), self.umax));
+        Bounds { umin, umax, ..Bounds::unknown() }.sync()
+    }
+
+    /// `a % b` unsigned (by 0: `a`): at most `a`, and below `b` when `b` cannot be 0.
+    pub fn urem(self, o: Bounds<W>) -> Bounds<W> {
+        let nonzero = o.umin.eq(W::zero()).not();
+        let umax = W::select(nonzero, self.umax.umin_of(o.umax.sub(W::lit(1))), self.umax);
+        // Below the divisor: when `a` is already below it, `a % b == a`.
+        let below = self.umax.ult(o.umin);
+        Bounds::select(below, self, Bounds { umin: W::zero(), umax, ..Bounds::unknown() }.sync())
+    }
+
+    /// The low `bytes` bytes in reverse order: the known bits move with their bytes.
+    pub fn reverse_bytes(self, bytes: u32) -> Bounds<W> {
+        Bounds { var: Tnum { value: self.var.value.reverse_bytes(bytes), mask: self.var.mask.reverse_bytes(bytes) }, ..Bounds::unknown() }.narrowed_by_bits()
+    }
+
     /// `c ? a : b`, part by part.
     pub fn select(c: W::C, a: Bounds<W>, b: Bounds<W>) -> Bounds<W> {
         Bounds {
@@ -309,6 +333,12 @@ mod tests {
         sound2("and", |a, b| a & b, |x, y| x & y);
         sound2("or", |a, b| a | b, |x, y| x | y);
         sound2("xor", |a, b| a ^ b, |x, y| x ^ y);
+    }
+
+    #[test]
+    fn division_and_remainder_are_sound_at_8_bits() {
+        sound2("udiv", B8::udiv, |x, y| x.checked_div(y).unwrap_or(0));
+        sound2("urem", B8::urem, |x, y| x.checked_rem(y).unwrap_or(x));
     }
 
     #[test]

@@ -169,6 +169,28 @@ impl<W: Wide> Scalar<W> {
         Scalar::of(self.full.sar(n))
     }
 
+    /// Unsigned division and remainder (by 0: 0 and the dividend).
+    pub fn udiv(self, o: Scalar<W>) -> Scalar<W> {
+        Scalar::of(self.full.udiv(o.full))
+    }
+    pub fn urem(self, o: Scalar<W>) -> Scalar<W> {
+        Scalar::of(self.full.urem(o.full))
+    }
+
+    /// Signed division and remainder: any value for now (sound; the ISA's by-0 and
+    /// overflow cases make exact bounds a later refinement).
+    pub fn sdiv(self, _: Scalar<W>) -> Scalar<W> {
+        Scalar::unknown()
+    }
+    pub fn smod(self, _: Scalar<W>) -> Scalar<W> {
+        Scalar::unknown()
+    }
+
+    /// The low `bytes` bytes in reverse order (`be16/32/64`, `bswap`), the rest 0.
+    pub fn reverse_bytes(self, bytes: u32) -> Scalar<W> {
+        Scalar::of(self.full.reverse_bytes(bytes))
+    }
+
     /// The low half zero-extended: the result of every 32-bit operation.
     pub fn zext_low(self) -> Scalar<W> {
         Scalar { full: zext_bounds::<W>(self.low), low: self.low }.sync()
@@ -301,6 +323,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn division_and_byte_swaps_are_sound() {
+        sound2("udiv", S::udiv, |x, y| x.checked_div(y).unwrap_or(0));
+        sound2("urem", S::urem, |x, y| x.checked_rem(y).unwrap_or(x));
+        sound2("sdiv", S::sdiv, |x, y| if y == 0 { 0 } else { (x as i16).wrapping_div(y as i16) as u16 });
+        sound2("smod", S::smod, |x, y| if y == 0 { x } else { (x as i16).wrapping_rem(y as i16) as u16 });
+        sound2("bswap16", |a, _| a.reverse_bytes(2), |x, _| x.swap_bytes());
+        sound2("bswap8", |a, _| a.reverse_bytes(1), |x, _| x & 0xff);
+        sound2("udiv32", |a, b| a.alu32(b, |p, q| p.udiv(q)), |x, y| (x as u8).checked_div(y as u8).unwrap_or(0) as u16);
+        sound2("urem32", |a, b| a.alu32(b, |p, q| p.urem(q)), |x, y| (x as u8).checked_rem(y as u8).unwrap_or(x as u8) as u16);
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub trait Word: Copy + Debug {
     fn add(self, o: Self) -> Self;
     fn sub(self, o: Self) -> Self;
     fn mul(self, o: Self) -> Self;
+    /// Unsigned division as the ISA defines it: by 0 gives 0.
+    fn udiv(self, o: Self) -> Self;
+    /// Unsigned remainder as the ISA defines it: by 0 gives the dividend.
+    fn urem(self, o: Self) -> Self;
     fn and(self, o: Self) -> Self;
     fn or(self, o: Self) -> Self;
     fn xor(self, o: Self) -> Self;
@@ -91,6 +95,16 @@ pub trait Word: Copy + Debug {
     fn smax_of(self, o: Self) -> Self {
         Self::select(self.slt(o), o, self)
     }
+    /// The low `bytes` bytes in reverse order, the rest 0 (`be16/32/64` on a
+    /// little-endian host, `bswap`).
+    fn reverse_bytes(self, bytes: u32) -> Self {
+        let mut out = Self::zero();
+        for k in 0..bytes {
+            let byte = self.shr(8 * k).and(Self::lit(0xff));
+            out = out.or(byte.shl(8 * (bytes - 1 - k)));
+        }
+        out
+    }
     /// The number of the highest set bit plus one (0 for 0): the kernel's `fls64`.
     /// Branch-free: a binary search of `select`s.
     fn fls(self) -> Self {
@@ -124,6 +138,12 @@ macro_rules! word {
             }
             fn mul(self, o: $t) -> $t {
                 self.wrapping_mul(o)
+            }
+            fn udiv(self, o: $t) -> $t {
+                self.checked_div(o).unwrap_or(0)
+            }
+            fn urem(self, o: $t) -> $t {
+                self.checked_rem(o).unwrap_or(self)
             }
             fn and(self, o: $t) -> $t {
                 self & o
@@ -183,6 +203,16 @@ mod tests {
         for v in 0..=255u8 {
             assert_eq!(v.fls(), (8 - v.leading_zeros()) as u8, "{v:#x}");
         }
+    }
+
+    #[test]
+    fn division_and_byte_swaps_are_the_isas() {
+        assert_eq!(7u64.udiv(0), 0);
+        assert_eq!(7u64.urem(0), 7);
+        assert_eq!(7u64.udiv(2), 3);
+        assert_eq!(0x1122_3344_5566_7788u64.reverse_bytes(8), 0x8877_6655_4433_2211);
+        assert_eq!(0x1122_3344_5566_7788u64.reverse_bytes(2), 0x8877);
+        assert_eq!(0x1234u16.reverse_bytes(2), 0x3412);
     }
 
     #[test]
