@@ -8,6 +8,8 @@
 //! of the operands); a 32-bit operation computes the low half and zero-extends it, as
 //! the ISA defines. Generic over a [`Wide`] word and its half, branch-free.
 
+use core::ops;
+
 use super::bounds::Bounds;
 use super::tnum::Tnum;
 use super::word::{Cond, Word};
@@ -43,6 +45,9 @@ macro_rules! wide {
 
 wide!(u64, u32, i32, i64);
 wide!(u16, u8, i8, i16);
+
+/// An operation on bounds of one width.
+pub type BinOp<W> = fn(Bounds<W>, Bounds<W>) -> Bounds<W>;
 
 /// The values `x` the full bounds allow whose low half the low bounds allow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -132,39 +137,11 @@ impl<W: Wide> Scalar<W> {
 
     /// A 64-bit operation whose low result bits depend only on the operands' low bits
     /// (add, sub, mul, and, or, xor): both widths computed.
-    fn low_closed(self, o: Scalar<W>, f: fn(Bounds<W>, Bounds<W>) -> Bounds<W>, g: fn(Bounds<W::Half>, Bounds<W::Half>) -> Bounds<W::Half>) -> Scalar<W> {
+    fn low_closed(self, o: Scalar<W>, f: BinOp<W>, g: BinOp<W::Half>) -> Scalar<W> {
         Scalar { full: f(self.full, o.full), low: g(self.low, o.low) }.sync()
     }
 
-    pub fn add(self, o: Scalar<W>) -> Scalar<W> {
-        self.low_closed(o, |a, b| a + b, |a, b| a + b)
-    }
-    pub fn sub(self, o: Scalar<W>) -> Scalar<W> {
-        self.low_closed(o, |a, b| a - b, |a, b| a - b)
-    }
-    pub fn mul(self, o: Scalar<W>) -> Scalar<W> {
-        self.low_closed(o, |a, b| a * b, |a, b| a * b)
-    }
-    pub fn and(self, o: Scalar<W>) -> Scalar<W> {
-        self.low_closed(o, |a, b| a & b, |a, b| a & b)
-    }
-    pub fn or(self, o: Scalar<W>) -> Scalar<W> {
-        self.low_closed(o, |a, b| a | b, |a, b| a | b)
-    }
-    pub fn xor(self, o: Scalar<W>) -> Scalar<W> {
-        self.low_closed(o, |a, b| a ^ b, |a, b| a ^ b)
-    }
-    pub fn neg(self) -> Scalar<W> {
-        Scalar { full: -self.full, low: -self.low }.sync()
-    }
-    /// Shifts by a constant amount, already masked to the width.
-    pub fn shl(self, n: u32) -> Scalar<W> {
-        let low = if n < <W::Half as Word>::BITS { self.low << n } else { Bounds::konst(<W::Half as Word>::zero()) };
-        Scalar { full: self.full << n, low }.sync()
-    }
-    pub fn shr(self, n: u32) -> Scalar<W> {
-        Scalar::of(self.full >> n)
-    }
+    /// Shifts right by a constant amount (masked to the width), arithmetic.
     pub fn sar(self, n: u32) -> Scalar<W> {
         Scalar::of(self.full.sar(n))
     }
@@ -197,7 +174,7 @@ impl<W: Wide> Scalar<W> {
     }
 
     /// A 32-bit operation: `f` on the low halves, zero-extended.
-    pub fn alu32(self, o: Scalar<W>, f: fn(Bounds<W::Half>, Bounds<W::Half>) -> Bounds<W::Half>) -> Scalar<W> {
+    pub fn alu32(self, o: Scalar<W>, f: BinOp<W::Half>) -> Scalar<W> {
         Scalar { full: Bounds::unknown(), low: f(self.low, o.low) }.zext_low()
     }
 
@@ -226,12 +203,55 @@ impl<W: Wide> Scalar<W> {
             return self;
         }
         let mask = W::lit(1).shl(bits).sub(W::lit(1));
-        self.and(Scalar::konst(mask))
+        self & Scalar::konst(mask)
     }
 
     /// `c ? a : b`, part by part.
     pub fn select(c: W::C, a: Scalar<W>, b: Scalar<W>) -> Scalar<W> {
         Scalar { full: Bounds::select(c, a.full, b.full), low: Bounds::select(c, a.low, b.low) }
+    }
+}
+
+macro_rules! low_closed_op {
+    ($tr:ident, $f:ident, $op:tt) => {
+        /// At 64 bits; the low half computed directly (its bits depend only on the
+        /// operands' low halves).
+        impl<W: Wide> ops::$tr for Scalar<W> {
+            type Output = Scalar<W>;
+            fn $f(self, o: Scalar<W>) -> Scalar<W> {
+                self.low_closed(o, |a, b| a $op b, |a, b| a $op b)
+            }
+        }
+    };
+}
+
+low_closed_op!(Add, add, +);
+low_closed_op!(Sub, sub, -);
+low_closed_op!(Mul, mul, *);
+low_closed_op!(BitAnd, bitand, &);
+low_closed_op!(BitOr, bitor, |);
+low_closed_op!(BitXor, bitxor, ^);
+
+impl<W: Wide> ops::Neg for Scalar<W> {
+    type Output = Scalar<W>;
+    fn neg(self) -> Scalar<W> {
+        Scalar { full: -self.full, low: -self.low }.sync()
+    }
+}
+
+/// Shifts by a constant amount, already masked to the width.
+impl<W: Wide> ops::Shl<u32> for Scalar<W> {
+    type Output = Scalar<W>;
+    fn shl(self, n: u32) -> Scalar<W> {
+        let low = if n < <W::Half as Word>::BITS { self.low << n } else { Bounds::konst(<W::Half as Word>::zero()) };
+        Scalar { full: self.full << n, low }.sync()
+    }
+}
+
+impl<W: Wide> ops::Shr<u32> for Scalar<W> {
+    type Output = Scalar<W>;
+    fn shr(self, n: u32) -> Scalar<W> {
+        Scalar::of(self.full >> n)
     }
 }
 
@@ -273,18 +293,18 @@ mod tests {
 
     #[test]
     fn alu64_is_sound() {
-        sound2("add", S::add, u16::wrapping_add);
-        sound2("sub", S::sub, u16::wrapping_sub);
-        sound2("mul", S::mul, u16::wrapping_mul);
-        sound2("and", S::and, |x, y| x & y);
-        sound2("or", S::or, |x, y| x | y);
-        sound2("xor", S::xor, |x, y| x ^ y);
+        sound2("add", |a, b| a + b, u16::wrapping_add);
+        sound2("sub", |a, b| a - b, u16::wrapping_sub);
+        sound2("mul", |a, b| a * b, u16::wrapping_mul);
+        sound2("and", |a, b| a & b, |x, y| x & y);
+        sound2("or", |a, b| a | b, |x, y| x | y);
+        sound2("xor", |a, b| a ^ b, |x, y| x ^ y);
     }
 
     #[test]
     fn alu32_is_sound_and_zero_extends() {
         let mut rng = Rng(0x32);
-        type Op = (fn(Bounds<u8>, Bounds<u8>) -> Bounds<u8>, fn(u8, u8) -> u8);
+        type Op = (BinOp<u8>, fn(u8, u8) -> u8);
         let ops: [Op; 6] = [(|a, b| a + b, u8::wrapping_add), (|a, b| a - b, u8::wrapping_sub), (|a, b| a * b, u8::wrapping_mul), (|a, b| a & b, |x, y| x & y), (|a, b| a | b, |x, y| x | y), (|a, b| a ^ b, |x, y| x ^ y)];
         for _ in 0..20_000 {
             let ((a, xs), (b, ys)) = (pick(&mut rng), pick(&mut rng));
@@ -310,10 +330,10 @@ mod tests {
             let (a, xs) = pick(&mut rng);
             let n = (rng.next() % 16) as u32;
             for &x in &xs {
-                assert!(a.shl(n).contains(x << n), "shl {a:?} {n} misses {x:#x}");
-                assert!(a.shr(n).contains(x >> n), "shr {a:?} {n}");
+                assert!((a << n).contains(x << n), "shl {a:?} {n} misses {x:#x}");
+                assert!((a >> n).contains(x >> n), "shr {a:?} {n}");
                 assert!(a.sar(n).contains(((x as i16) >> n) as u16), "sar {a:?} {n}");
-                assert!(a.neg().contains(x.wrapping_neg()), "neg {a:?}");
+                assert!((-a).contains(x.wrapping_neg()), "neg {a:?}");
                 assert!(a.zext_low().contains(x & 0xff), "zext_low {a:?} misses {:#x}", x & 0xff);
                 assert!(a.sext_low().contains(x as u8 as i8 as i16 as u16), "sext_low {a:?} = {:?} misses {x:#x}", a.sext_low());
                 for bits in [1, 4, 8, 12] {
