@@ -6,10 +6,12 @@
 //! - [`tnum`]: tristate numbers (known bits), the kernel's algebra plus union;
 //! - [`bounds`]: a tnum with unsigned and signed ranges and their reduction;
 //! - [`scalar`]: a register's value at both widths (64 bits and the low 32), ALU64 and ALU32;
-//! - [`refine`]: both branches of every JMP and JMP32 condition.
+//! - [`refine`]: both branches of every JMP and JMP32 condition;
+//! - [`stack`]: one stack frame byte by byte (uninitialised, some value, zero) with spills.
 
 pub mod bounds;
 pub mod refine;
 pub mod scalar;
+pub mod stack;
 pub mod tnum;
 pub mod word;
