@@ -14,6 +14,7 @@
 
 pub mod ctx;
 pub mod domain;
+pub mod reg;
 
 use alloc::format;
 use alloc::string::String;

@@ -10,6 +10,8 @@
 //! - [`stack`]: one stack frame byte by byte (uninitialised, some value, zero) with spills.
 
 pub mod bounds;
+#[cfg(test)]
+mod check;
 pub mod refine;
 pub mod scalar;
 pub mod stack;

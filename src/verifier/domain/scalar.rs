@@ -259,6 +259,7 @@ impl<W: Wide> ops::Shr<u32> for Scalar<W> {
 mod tests {
     use super::*;
     use crate::isa::test_rng::Rng;
+    use crate::verifier::domain::check;
 
     type S = Scalar<u16>;
 
@@ -275,16 +276,7 @@ mod tests {
     }
 
     fn sound2(name: &str, op: fn(S, S) -> S, concrete: fn(u16, u16) -> u16) {
-        let mut rng = Rng(0x5ca1a);
-        for _ in 0..20_000 {
-            let ((a, xs), (b, ys)) = (pick(&mut rng), pick(&mut rng));
-            let r = op(a, b);
-            for &x in &xs {
-                for &y in &ys {
-                    assert!(r.contains(concrete(x, y)), "{name}({a:?}, {b:?}) = {r:?} misses {name}({x:#x}, {y:#x}) = {:#x}", concrete(x, y));
-                }
-            }
-        }
+        check::sound2(name, 20_000, pick, op, concrete, |r, x| r.contains(x));
     }
 
     fn w32(f: fn(u8, u8) -> u8) -> impl Fn(u16, u16) -> u16 {
@@ -293,12 +285,9 @@ mod tests {
 
     #[test]
     fn alu64_is_sound() {
-        sound2("add", |a, b| a + b, u16::wrapping_add);
-        sound2("sub", |a, b| a - b, u16::wrapping_sub);
-        sound2("mul", |a, b| a * b, u16::wrapping_mul);
-        sound2("and", |a, b| a & b, |x, y| x & y);
-        sound2("or", |a, b| a | b, |x, y| x | y);
-        sound2("xor", |a, b| a ^ b, |x, y| x ^ y);
+        for (name, op, concrete) in check::ring_ops::<S, u16>() {
+            sound2(name, op, concrete);
+        }
     }
 
     #[test]
