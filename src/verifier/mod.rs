@@ -12,6 +12,7 @@
 //! data-flow pass ([`ctx`]). The abstract-interpretation verifier (memory safety,
 //! termination) grows here.
 
+pub mod alu;
 pub mod ctx;
 pub mod domain;
 pub mod reg;
