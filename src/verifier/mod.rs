@@ -15,7 +15,9 @@
 pub mod alu;
 pub mod ctx;
 pub mod domain;
+pub mod mem;
 pub mod reg;
+pub mod state;
 
 use alloc::format;
 use alloc::string::String;
