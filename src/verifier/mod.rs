@@ -15,6 +15,7 @@
 pub mod alu;
 pub mod ctx;
 pub mod domain;
+pub mod jmp;
 pub mod mem;
 pub mod reg;
 pub mod state;
