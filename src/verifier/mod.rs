@@ -13,6 +13,7 @@
 //! termination) grows here.
 
 pub mod alu;
+pub mod analyze;
 pub mod ctx;
 pub mod domain;
 pub mod jmp;

@@ -134,6 +134,16 @@ impl Reg {
         }
     }
 
+    /// The join, widened where `o` moved a bound of `self` (a loop head after a few
+    /// rounds).
+    pub fn widen(&self, o: &Reg) -> Reg {
+        let j = self.join(o);
+        match j.kind {
+            Kind::NotInit | Kind::Mixed => j,
+            _ => Reg { value: self.value.widen(j.value), ..j },
+        }
+    }
+
     /// Every value of `self` is a value of `o` (for the fixpoint's convergence test).
     pub fn within(&self, o: &Reg) -> bool {
         o.join(self) == *o

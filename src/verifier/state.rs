@@ -39,6 +39,16 @@ impl State {
         State { regs, frames }
     }
 
+    /// The join, with every register widened (stack contents are joined: a byte's
+    /// knowledge only weakens, so they stabilise by themselves).
+    pub fn widen(&self, o: &State) -> State {
+        let mut j = self.join(o);
+        for k in 0..11 {
+            j.regs[k] = self.regs[k].widen(&o.regs[k]);
+        }
+        j
+    }
+
     /// Every state `self` allows, `o` allows too.
     pub fn within(&self, o: &State) -> bool {
         self.frames.len() == o.frames.len() && o.join(self) == *o

@@ -117,6 +117,18 @@ impl<W: Word> Bounds<W> {
         Bounds { var: self.var.sar(n), smin: self.smin.sar(n), smax: self.smax.sar(n), ..Bounds::unknown() }.narrowed_by_bits()
     }
 
+    /// Widening: each bound that `newer` moved goes to the end of its range, and known
+    /// bits that changed become unknown, so a loop's iteration ends.
+    pub fn widen(self, newer: Bounds<W>) -> Bounds<W> {
+        Bounds {
+            var: Tnum::select(self.var.includes(newer.var), self.var, Tnum::unknown()),
+            umin: W::select(newer.umin.ult(self.umin), W::zero(), self.umin),
+            umax: W::select(self.umax.ult(newer.umax), W::ones(), self.umax),
+            smin: W::select(newer.smin.slt(self.smin), W::smin(), self.smin),
+            smax: W::select(self.smax.slt(newer.smax), W::smax(), self.smax),
+        }
+    }
+
     /// `a / b` unsigned (by 0: 0): at most `a`, and exact bounds when `b` is one
     /// non-zero value.
     pub fn udiv(self, o: Bounds<W>) -> Bounds<W> {
@@ -358,6 +370,18 @@ mod tests {
             assert!(xs.iter().chain(&ys).all(|&x| j.contains(x)), "{a:?} ⊔ {b:?} = {j:?}");
             let m = a.meet(b);
             assert!(xs.iter().filter(|x| ys.contains(x)).all(|&x| m.contains(x)), "{a:?} ⊓ {b:?} = {m:?}");
+        }
+    }
+
+    #[test]
+    fn widening_holds_both_and_stabilises() {
+        let mut rng = Rng(9);
+        for _ in 0..4000 {
+            let ((a, xs), (b, ys)) = (pick(&mut rng), pick(&mut rng));
+            let w = a.widen(a.join(b));
+            assert!(xs.iter().chain(&ys).all(|&x| w.contains(x)), "{a:?} ∇ {b:?} = {w:?}");
+            // Widening again by anything it holds changes nothing.
+            assert_eq!(w.widen(w.join(a)), w);
         }
     }
 

@@ -130,6 +130,11 @@ impl<W: Wide> Scalar<W> {
         Scalar { full: self.full.join(o.full), low: self.low.join(o.low) }
     }
 
+    /// Widening, at both widths.
+    pub fn widen(self, newer: Scalar<W>) -> Scalar<W> {
+        Scalar { full: self.full.widen(newer.full), low: self.low.widen(newer.low) }
+    }
+
     /// The values both allow.
     pub fn meet(self, o: Scalar<W>) -> Scalar<W> {
         Scalar { full: self.full.meet(o.full), low: self.low.meet(o.low) }.sync()
