@@ -14,6 +14,7 @@
 
 pub mod alu;
 pub mod analyze;
+pub mod call;
 pub mod ctx;
 pub mod domain;
 pub mod jmp;
