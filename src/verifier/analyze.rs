@@ -4,7 +4,8 @@
 //! cap that ends in a refusal, never a hang. Each instruction's transfer is [`super::alu`], [`super::mem`] or [`super::jmp`];
 //! `exit` needs r0 to be a number.
 //!
-//! Not yet: helper and bpf-to-bpf calls, atomics, pseudo `lddw` (map references), the
+//! Helper calls go through [`super::call`]; map references (`lddw` of a map or a map
+//! value) become map pointers. Not yet: bpf-to-bpf calls, atomics, the
 //! termination proof of loops; such a program is refused by this analysis with the
 //! instruction named (the verify stage does not run it yet).
 
@@ -14,8 +15,9 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::mem::{self, At, MemEnv};
-use super::reg::{Kind, Reg};
+use super::call::{self, CallEnv};
+use super::mem::{self, At};
+use super::reg::{Kind, Reg, Region};
 use super::state::State;
 use super::{alu, jmp};
 use crate::isa::{Insn, LdKind, Program};
@@ -41,7 +43,7 @@ pub struct Analysis {
 }
 
 /// Runs the analysis of `prog` from its entry state.
-pub fn analyze(prog: &Program, env: &MemEnv, max_steps: usize) -> Result<Analysis, AnalysisError> {
+pub fn analyze(prog: &Program, env: &CallEnv, max_steps: usize) -> Result<Analysis, AnalysisError> {
     let insns = prog.insns();
     let cfg = prog.cfg();
     let mut states: Vec<Option<State>> = vec![None; insns.len()];
@@ -60,7 +62,7 @@ pub fn analyze(prog: &Program, env: &MemEnv, max_steps: usize) -> Result<Analysi
         let Some(state) = states[i].clone() else { continue };
         let pc = cfg.slot_of(i);
         let at = |msg: String| AnalysisError::At { pc, msg };
-        for (next, out) in step(&insns[i], &state, env).map_err(at)? {
+        for (next, out) in step(&insns[i], &state, env, i as u32 + 1).map_err(at)? {
             let Some(j) = (match next {
                 Next::Fall => Some(i + 1),
                 Next::Jump => cfg.jump_target(i, &insns[i]),
@@ -101,8 +103,10 @@ enum Next {
     Jump,
 }
 
-/// One instruction's successor states.
-fn step(insn: &Insn, s: &State, env: &MemEnv) -> Result<Vec<(Next, State)>, String> {
+/// One instruction's successor states (`site`: the instruction's own id, for the values
+/// a call there makes).
+fn step(insn: &Insn, s: &State, cenv: &CallEnv, site: u32) -> Result<Vec<(Next, State)>, String> {
+    let env = cenv.mem;
     let mut out = s.clone();
     let e = |x: &dyn ToString| x.to_string();
     match *insn {
@@ -114,6 +118,18 @@ fn step(insn: &Insn, s: &State, env: &MemEnv) -> Result<Vec<(Next, State)>, Stri
         Insn::MovSx { width, bits, dst, src } => out.regs[dst.index()] = alu::movsx(width, bits, dst.index() as u8, src.index() as u8, s.regs[src.index()]).map_err(|x| e(&x))?,
         Insn::End { kind, bits, dst } => out.regs[dst.index()] = alu::end(kind, bits, dst.index() as u8, s.regs[dst.index()]).map_err(|x| e(&x))?,
         Insn::LdImm64 { kind: LdKind::Imm64, dst, imm, next_imm } => out.regs[dst.index()] = Reg::konst(crate::isa::cfg::lddw_value(imm, next_imm)),
+        Insn::LdImm64 { kind: kind @ (LdKind::MapFd | LdKind::MapIdx), dst, imm, .. } => {
+            let map = (cenv.map)(kind, imm).ok_or_else(|| format!("fd {imm} is not pointing to valid bpf_map"))?;
+            out.regs[dst.index()] = Reg::ptr(Region::MapPtr { map });
+        }
+        Insn::LdImm64 { kind: kind @ (LdKind::MapValueFd | LdKind::MapValueIdx), dst, imm, next_imm } => {
+            let map = (cenv.map)(kind, imm).ok_or_else(|| format!("fd {imm} is not pointing to valid bpf_map"))?;
+            out.regs[dst.index()] = Reg::ptr_at(Region::MapValue { map }, next_imm as i64);
+        }
+        Insn::Call { helper } => {
+            let proto = (cenv.helper)(helper).ok_or_else(|| format!("invalid func unknown#{}", helper.get()))?;
+            out = call::call(s, &proto, cenv, site).map_err(|x| e(&x))?;
+        }
         Insn::Ldx { size, signed, dst, src, off } => {
             let at = At { reg: src.index() as u8, off, size: size.bytes() as u64 };
             out.regs[dst.index()] = mem::load(s, &s.regs[src.index()], at, signed, env).map_err(|x| e(&x))?;
@@ -157,6 +173,7 @@ mod tests {
     use super::*;
     use crate::isa::asm::assemble;
     use crate::prog::{CtxDescriptor, CtxField, FieldKind};
+    use crate::verifier::mem::MemEnv;
 
     const XDP: CtxDescriptor = CtxDescriptor {
         name: "xdp_md",
@@ -165,10 +182,23 @@ mod tests {
         fields: &[CtxField { name: "data", off: 0, size: 4, kind: FieldKind::PacketData }, CtxField { name: "data_end", off: 4, size: 4, kind: FieldKind::PacketEnd }],
     };
 
+    /// An environment with one map (index 0: 4-byte keys, 16-byte values, named by fd 7)
+    /// and the map-lookup helper.
+    fn with_env<R>(ctx: &CtxDescriptor, f: impl FnOnce(&CallEnv) -> R) -> R {
+        use crate::helpers::{Arg, Proto, Ret};
+        let mem = MemEnv { ctx, value_size: &|m| (m == 0).then_some(16) };
+        let lookup = Proto { id: crate::isa::HelperId(1), name: "map_lookup_elem", ret: Ret::MapValueOrNull, args: [Arg::ConstMapPtr, Arg::MapKey, Arg::None, Arg::None, Arg::None], gpl_only: false };
+        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &move |id| (id.get() == 1).then_some(lookup), map: &|_, fd| (fd == 7).then_some(0) };
+        f(&env)
+    }
+
+    fn analyze_insns(insns: Vec<Insn>, ctx: &CtxDescriptor) -> Result<Analysis, AnalysisError> {
+        let prog = Program::new(insns).unwrap();
+        with_env(ctx, |env| analyze(&prog, env, 100_000))
+    }
+
     fn run(src: &str) -> Result<Analysis, AnalysisError> {
-        let prog = Program::decode(&crate::isa::encode_all(&assemble(src).unwrap())).unwrap();
-        let env = MemEnv { ctx: &XDP, value_size: &|_| None };
-        analyze(&prog, &env, 100_000)
+        analyze_insns(assemble(src).unwrap(), &XDP)
     }
 
     #[test]
@@ -190,9 +220,8 @@ mod tests {
         assert_eq!((body.regs[6].value.full.umin, body.regs[6].value.full.umax), (0, 9));
         assert!(a.steps < 200, "{} steps", a.steps);
         // A cap on the steps ends in a refusal, not a hang.
-        let prog = Program::decode(&crate::isa::encode_all(&assemble(src).unwrap())).unwrap();
-        let env = MemEnv { ctx: &XDP, value_size: &|_| None };
-        assert_eq!(analyze(&prog, &env, 10).unwrap_err(), AnalysisError::NoFixpoint(10));
+        let prog = Program::new(assemble(src).unwrap()).unwrap();
+        assert_eq!(with_env(&XDP, |env| analyze(&prog, env, 10)).unwrap_err(), AnalysisError::NoFixpoint(10));
     }
 
     /// The soundness oracle in small: random programs over values read from a random
@@ -220,7 +249,6 @@ mod tests {
             }
         }
         const REGS: CtxDescriptor = CtxDescriptor { name: "pt_regs", size: Some(288), writable: &[], fields: &[] };
-        let env = MemEnv { ctx: &REGS, value_size: &|_| None };
         let mut rng = Rng(0x0_5ac1e);
         let data = [0u64, 2, 3, 4, 5];
         let mut checked = 0;
@@ -252,7 +280,7 @@ mod tests {
             }
             code.push(Insn::Exit);
             let Ok(prog) = Program::new(code) else { continue };
-            let analysis = match analyze(&prog, &env, 100_000) {
+            let analysis = match with_env(&REGS, |env| analyze(&prog, env, 100_000)) {
                 Ok(a) => a,
                 Err(e) => panic!("refused {e}: {:?}", prog.insns()),
             };
@@ -272,6 +300,39 @@ mod tests {
             }
         }
         assert!(checked > 100_000, "{checked}");
+    }
+
+    #[test]
+    fn a_map_value_is_read_only_after_a_null_check() {
+        use crate::isa::{HelperId, JmpCond, Reg as R, Size, Source, Width};
+        let r = |n| R::new(n).unwrap();
+        let prog = |check: bool| {
+            let mut p = vec![
+                Insn::St { size: Size::W, dst: R::R10, off: -4, imm: 0 },
+                Insn::LdImm64 { kind: LdKind::MapFd, dst: r(1), imm: 7, next_imm: 0 },
+                Insn::Alu { width: Width::W64, op: crate::isa::AluOp::Mov, dst: r(2), src: Source::Reg(R::R10) },
+                Insn::Alu { width: Width::W64, op: crate::isa::AluOp::Add, dst: r(2), src: Source::Imm(-4) },
+                Insn::Call { helper: HelperId(1) },
+            ];
+            if check {
+                p.push(Insn::Jmp { width: Width::W64, cond: JmpCond::Eq, dst: R::R0, src: Source::Imm(0), off: 1 });
+            }
+            p.extend([Insn::Ldx { size: Size::DW, signed: false, dst: R::R0, src: R::R0, off: 8 }, Insn::Exit]);
+            p
+        };
+        assert!(analyze_insns(prog(true), &XDP).is_ok());
+        assert_eq!(analyze_insns(prog(false), &XDP).unwrap_err().to_string(), "6: R0 invalid mem access 'map_value_or_null'");
+        // Past the value's 16 bytes.
+        let mut far = prog(true);
+        far[6] = Insn::Ldx { size: Size::DW, signed: false, dst: R::R0, src: R::R0, off: 12 };
+        assert_eq!(analyze_insns(far, &XDP).unwrap_err().to_string(), "7: invalid access to map value, value_size=16 off=12 size=8");
+        // An unknown helper and an unknown map.
+        let mut p = prog(true);
+        p[4] = Insn::Call { helper: HelperId(99) };
+        assert_eq!(analyze_insns(p, &XDP).unwrap_err().to_string(), "5: invalid func unknown#99");
+        let mut p = prog(true);
+        p[1] = Insn::LdImm64 { kind: LdKind::MapFd, dst: r(1), imm: 8, next_imm: 0 };
+        assert_eq!(analyze_insns(p, &XDP).unwrap_err().to_string(), "1: fd 8 is not pointing to valid bpf_map");
     }
 
     #[test]

@@ -21,6 +21,10 @@ pub struct CallEnv<'a> {
     pub mem: &'a MemEnv<'a>,
     /// A map's key size, by its index in the program's map list.
     pub key_size: &'a dyn Fn(u32) -> Option<u32>,
+    /// The prototype of a helper this program may call.
+    pub helper: &'a dyn Fn(crate::isa::HelperId) -> Option<Proto>,
+    /// The index in the program's map list of the map a pseudo `lddw` names.
+    pub map: &'a dyn Fn(crate::isa::LdKind, i32) -> Option<u32>,
 }
 
 /// Why a call is refused. Messages follow the kernel's log.
@@ -40,9 +44,11 @@ pub enum CallError {
     Mem(#[from] MemError),
 }
 
-/// The state after calling the helper `proto` from `state`. `next_id` numbers the
-/// maybe-null results.
-pub fn call(state: &State, proto: &Proto, env: &CallEnv, next_id: &mut u32) -> Result<State, CallError> {
+/// The state after calling the helper `proto` from `state`. `site` (non-zero) is the id a
+/// maybe-null result gets: one per call site, so that the analysis converges. An older
+/// value from the same site (a loop's previous round) loses the id first, so a null
+/// check never refines a value it did not test.
+pub fn call(state: &State, proto: &Proto, env: &CallEnv, site: u32) -> Result<State, CallError> {
     let mut out = state.clone();
     let mut map = None;
     let mut ring_size = None;
@@ -115,17 +121,28 @@ pub fn call(state: &State, proto: &Proto, env: &CallEnv, next_id: &mut u32) -> R
     for k in 1..=5 {
         out.regs[k] = Reg::not_init();
     }
+    let fresh = |out: &mut State| {
+        let forget = |r: &mut Reg| {
+            if r.id == site {
+                r.id = 0;
+            }
+        };
+        out.regs.iter_mut().for_each(forget);
+        for f in out.frames.iter_mut() {
+            f.for_each_spill(forget);
+        }
+        site
+    };
     out.regs[0] = match proto.ret {
         Ret::Integer => Reg::unknown(),
         Ret::Void => Reg::not_init(),
         Ret::MapValueOrNull => {
-            *next_id += 1;
-            let m = map.unwrap_or(0);
-            Reg { kind: Kind::PtrOrNull(Region::MapValue { map: m }), value: Scalar::konst(0), id: *next_id, range: 0 }
+            let id = fresh(&mut out);
+            Reg { kind: Kind::PtrOrNull(Region::MapValue { map: map.unwrap_or(0) }), value: Scalar::konst(0), id, range: 0 }
         }
         Ret::RingbufMemOrNull => {
-            *next_id += 1;
-            Reg { kind: Kind::PtrOrNull(Region::Ringbuf { size: ring_size.unwrap_or(0) }), value: Scalar::konst(0), id: *next_id, range: 0 }
+            let id = fresh(&mut out);
+            Reg { kind: Kind::PtrOrNull(Region::Ringbuf { size: ring_size.unwrap_or(0) }), value: Scalar::konst(0), id, range: 0 }
         }
     };
     Ok(out)
@@ -195,7 +212,7 @@ mod tests {
 
     fn with<R>(f: impl FnOnce(&CallEnv) -> R) -> R {
         let mem = MemEnv { ctx: &RAW, value_size: &|m| (m == 0).then_some(16) };
-        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4) };
+        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &|_| Option::None, map: &|_, _| Option::None };
         f(&env)
     }
 
@@ -205,16 +222,23 @@ mod tests {
         let mut s = State::entry();
         s.regs[1] = Reg::ptr(Region::MapPtr { map: 0 });
         s.regs[2] = Reg::ptr_at(Region::Stack { frame: 0 }, -4);
-        let mut id = 0;
-        let e = with(|env| call(&s, &lookup, env, &mut id)).unwrap_err();
+        let id = 1;
+        let e = with(|env| call(&s, &lookup, env, id)).unwrap_err();
         assert_eq!(e.to_string(), "invalid read from stack off -4+0 size 4: uninitialised");
         s.frames[0].store(-4, 4, Option::None, false).unwrap();
-        let after = with(|env| call(&s, &lookup, env, &mut id)).unwrap();
+        let after = with(|env| call(&s, &lookup, env, id)).unwrap();
         assert_eq!(after.regs[0].to_string(), "map_value_or_null(id=1,map=0)");
+        // Called again from the same site, the older result loses the id.
+        let mut again = after.clone();
+        again.regs[6] = after.regs[0];
+        again.regs[1] = Reg::ptr(Region::MapPtr { map: 0 });
+        again.regs[2] = Reg::ptr_at(Region::Stack { frame: 0 }, -4);
+        let twice = with(|env| call(&again, &lookup, env, id)).unwrap();
+        assert_eq!((twice.regs[0].id, twice.regs[6].id), (1, 0));
         assert_eq!(after.regs[1].kind, Kind::NotInit, "r1-r5 are clobbered");
         // A number where the map goes.
         s.regs[1] = Reg::konst(3);
-        assert_eq!(with(|env| call(&s, &lookup, env, &mut id)).unwrap_err().to_string(), "R1 type=scalar expected=map_ptr");
+        assert_eq!(with(|env| call(&s, &lookup, env, id)).unwrap_err().to_string(), "R1 type=scalar expected=map_ptr");
     }
 
     #[test]
@@ -224,36 +248,36 @@ mod tests {
         let mut s = State::entry();
         s.regs[1] = Reg::ptr_at(Region::Stack { frame: 0 }, -16);
         s.regs[2] = Reg::scalar(Scalar::of(Bounds::urange(1, 16)));
-        let mut id = 0;
-        assert!(with(|env| call(&s, &read, env, &mut id)).is_err(), "uninitialised");
-        let after = with(|env| call(&s, &fill, env, &mut id)).unwrap();
+        let id = 1;
+        assert!(with(|env| call(&s, &read, env, id)).is_err(), "uninitialised");
+        let after = with(|env| call(&s, &fill, env, id)).unwrap();
         assert!(after.frames[0].load(-16, 8).is_ok(), "the helper wrote the buffer");
         let mut t = after.clone();
         t.regs[1] = Reg::ptr_at(Region::Stack { frame: 0 }, -16);
         t.regs[2] = Reg::scalar(Scalar::of(Bounds::urange(1, 16)));
-        assert!(with(|env| call(&t, &read, env, &mut id)).is_ok());
+        assert!(with(|env| call(&t, &read, env, id)).is_ok());
         t.regs[2] = Reg::unknown();
-        assert_eq!(with(|env| call(&t, &read, env, &mut id)).unwrap_err(), CallError::Unbounded(2));
+        assert_eq!(with(|env| call(&t, &read, env, id)).unwrap_err(), CallError::Unbounded(2));
         t.regs[2] = Reg::scalar(Scalar::of(Bounds::urange(0, 16)));
-        assert_eq!(with(|env| call(&t, &read, env, &mut id)).unwrap_err(), CallError::ZeroSize(2));
+        assert_eq!(with(|env| call(&t, &read, env, id)).unwrap_err(), CallError::ZeroSize(2));
         t.regs[2] = Reg::konst(17);
-        assert!(with(|env| call(&t, &read, env, &mut id)).is_err(), "past the frame's top");
+        assert!(with(|env| call(&t, &read, env, id)).is_err(), "past the frame's top");
     }
 
     #[test]
     fn context_arguments_and_released_records() {
         let needs_ctx = proto(Ret::Integer, [Ctx, None, None, None, None]);
         let mut s = State::entry();
-        let mut id = 0;
-        assert!(with(|env| call(&s, &needs_ctx, env, &mut id)).is_ok());
+        let id = 1;
+        assert!(with(|env| call(&s, &needs_ctx, env, id)).is_ok());
         s.regs[1] = Reg::ptr_at(Region::Ctx, 8);
-        assert_eq!(with(|env| call(&s, &needs_ctx, env, &mut id)).unwrap_err(), CallError::Offset(1));
+        assert_eq!(with(|env| call(&s, &needs_ctx, env, id)).unwrap_err(), CallError::Offset(1));
         let submit = proto(Ret::Void, [RingbufRecord, Anything, None, None, None]);
         let rec = Reg { id: 4, ..Reg::ptr(Region::Ringbuf { size: 8 }) };
         s.regs[1] = rec;
         s.regs[2] = Reg::konst(0);
         s.regs[6] = rec;
-        let after = with(|env| call(&s, &submit, env, &mut id)).unwrap();
+        let after = with(|env| call(&s, &submit, env, id)).unwrap();
         assert_eq!(after.regs[6].kind, Kind::NotInit, "no copy of a released record stays usable");
         assert_eq!(after.regs[0].kind, Kind::NotInit, "void");
     }

@@ -184,6 +184,13 @@ impl<T: Spill> Stack<T> {
         Stack { bytes, spills }
     }
 
+    /// Applies `f` to every spilled value.
+    pub fn for_each_spill(&mut self, mut f: impl FnMut(&mut T)) {
+        for v in self.spills.iter_mut().flatten() {
+            f(v);
+        }
+    }
+
     /// The kernel log's view of the slot at `off` (8-aligned): `fp-8=mmmm????`, or the
     /// spill.
     pub fn slot(&self, off: i64) -> Option<(Option<&T>, [Byte; 8])> {
