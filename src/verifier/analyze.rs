@@ -172,15 +172,13 @@ fn step(insn: &Insn, s: &State, cenv: &CallEnv, site: u32) -> Result<Vec<(Next, 
 mod tests {
     use super::*;
     use crate::isa::asm::assemble;
-    use crate::prog::{CtxDescriptor, CtxField, FieldKind};
+    use crate::prog::{CtxDescriptor, ProgType};
     use crate::verifier::mem::MemEnv;
 
-    const XDP: CtxDescriptor = CtxDescriptor {
-        name: "xdp_md",
-        size: Some(24),
-        writable: &[],
-        fields: &[CtxField { name: "data", off: 0, size: 4, kind: FieldKind::PacketData }, CtxField { name: "data_end", off: 4, size: 4, kind: FieldKind::PacketEnd }],
-    };
+    /// The program-type table's own contexts.
+    fn xdp() -> &'static CtxDescriptor {
+        ProgType::Xdp.ctx()
+    }
 
     /// An environment with one map (index 0: 4-byte keys, 16-byte values, named by fd 7)
     /// and the map-lookup helper.
@@ -198,7 +196,7 @@ mod tests {
     }
 
     fn run(src: &str) -> Result<Analysis, AnalysisError> {
-        analyze_insns(assemble(src).unwrap(), &XDP)
+        analyze_insns(assemble(src).unwrap(), xdp())
     }
 
     #[test]
@@ -221,7 +219,7 @@ mod tests {
         assert!(a.steps < 200, "{} steps", a.steps);
         // A cap on the steps ends in a refusal, not a hang.
         let prog = Program::new(assemble(src).unwrap()).unwrap();
-        assert_eq!(with_env(&XDP, |env| analyze(&prog, env, 10)).unwrap_err(), AnalysisError::NoFixpoint(10));
+        assert_eq!(with_env(xdp(), |env| analyze(&prog, env, 10)).unwrap_err(), AnalysisError::NoFixpoint(10));
     }
 
     /// The soundness oracle in small: random programs over values read from a random
@@ -248,7 +246,6 @@ mod tests {
                 self.0.push((pc, *before));
             }
         }
-        const REGS: CtxDescriptor = CtxDescriptor { name: "pt_regs", size: Some(288), writable: &[], fields: &[] };
         let mut rng = Rng(0x0_5ac1e);
         let data = [0u64, 2, 3, 4, 5];
         let mut checked = 0;
@@ -280,7 +277,7 @@ mod tests {
             }
             code.push(Insn::Exit);
             let Ok(prog) = Program::new(code) else { continue };
-            let analysis = match with_env(&REGS, |env| analyze(&prog, env, 100_000)) {
+            let analysis = match with_env(ProgType::Kprobe.ctx(), |env| analyze(&prog, env, 100_000)) {
                 Ok(a) => a,
                 Err(e) => panic!("refused {e}: {:?}", prog.insns()),
             };
@@ -320,19 +317,19 @@ mod tests {
             p.extend([Insn::Ldx { size: Size::DW, signed: false, dst: R::R0, src: R::R0, off: 8 }, Insn::Exit]);
             p
         };
-        assert!(analyze_insns(prog(true), &XDP).is_ok());
-        assert_eq!(analyze_insns(prog(false), &XDP).unwrap_err().to_string(), "6: R0 invalid mem access 'map_value_or_null'");
+        assert!(analyze_insns(prog(true), xdp()).is_ok());
+        assert_eq!(analyze_insns(prog(false), xdp()).unwrap_err().to_string(), "6: R0 invalid mem access 'map_value_or_null'");
         // Past the value's 16 bytes.
         let mut far = prog(true);
         far[6] = Insn::Ldx { size: Size::DW, signed: false, dst: R::R0, src: R::R0, off: 12 };
-        assert_eq!(analyze_insns(far, &XDP).unwrap_err().to_string(), "7: invalid access to map value, value_size=16 off=12 size=8");
+        assert_eq!(analyze_insns(far, xdp()).unwrap_err().to_string(), "7: invalid access to map value, value_size=16 off=12 size=8");
         // An unknown helper and an unknown map.
         let mut p = prog(true);
         p[4] = Insn::Call { helper: HelperId(99) };
-        assert_eq!(analyze_insns(p, &XDP).unwrap_err().to_string(), "5: invalid func unknown#99");
+        assert_eq!(analyze_insns(p, xdp()).unwrap_err().to_string(), "5: invalid func unknown#99");
         let mut p = prog(true);
         p[1] = Insn::LdImm64 { kind: LdKind::MapFd, dst: r(1), imm: 8, next_imm: 0 };
-        assert_eq!(analyze_insns(p, &XDP).unwrap_err().to_string(), "1: fd 8 is not pointing to valid bpf_map");
+        assert_eq!(analyze_insns(p, xdp()).unwrap_err().to_string(), "1: fd 8 is not pointing to valid bpf_map");
     }
 
     #[test]

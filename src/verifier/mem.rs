@@ -201,16 +201,13 @@ mod tests {
     use alloc::string::ToString;
     use crate::verifier::domain::bounds::Bounds;
 
-    const XDP: CtxDescriptor = CtxDescriptor {
-        name: "xdp_md",
-        size: Some(24),
-        writable: &[],
-        fields: &[
-            crate::prog::CtxField { name: "data", off: 0, size: 4, kind: FieldKind::PacketData },
-            crate::prog::CtxField { name: "data_end", off: 4, size: 4, kind: FieldKind::PacketEnd },
-        ],
-    };
-    const REGS: CtxDescriptor = CtxDescriptor { name: "pt_regs", size: Some(288), writable: &[], fields: &[] };
+    /// The program-type table's own contexts, and a writable one.
+    fn xdp() -> &'static CtxDescriptor {
+        crate::prog::ProgType::Xdp.ctx()
+    }
+    fn regs() -> &'static CtxDescriptor {
+        crate::prog::ProgType::Kprobe.ctx()
+    }
     const WRITABLE: CtxDescriptor = CtxDescriptor { name: "raw", size: Some(64), writable: &[(8, 16)], fields: &[] };
 
     fn env(ctx: &CtxDescriptor) -> MemEnv<'_> {
@@ -221,7 +218,7 @@ mod tests {
     fn stack_spills_fill_back_and_uninitialised_bytes_are_refused() {
         let mut s = State::entry();
         let fp = s.regs[10];
-        let e = env(&REGS);
+        let e = env(regs());
         store(&mut s, &fp, At { reg: 10, off: -8, size: 8 }, Reg::ptr(Region::Ctx), Some(1), &e).unwrap();
         assert_eq!(load(&s, &fp, At { reg: 10, off: -8, size: 8 }, false, &e).unwrap().kind, Kind::Ptr(Region::Ctx));
         assert_eq!(store(&mut s, &fp, At { reg: 10, off: -12, size: 4 }, Reg::ptr(Region::Ctx), Some(1), &e), Err(MemError::PartialSpill));
@@ -235,11 +232,11 @@ mod tests {
     fn the_context_follows_its_descriptor() {
         let s = State::entry();
         let ctx = s.regs[1];
-        let e = env(&XDP);
+        let e = env(xdp());
         assert_eq!(load(&s, &ctx, At { reg: 1, off: 0, size: 4 }, false, &e).unwrap().kind, Kind::Ptr(Region::Packet));
         assert_eq!(load(&s, &ctx, At { reg: 1, off: 4, size: 4 }, false, &e).unwrap().kind, Kind::Ptr(Region::PacketEnd));
         assert_eq!(load(&s, &ctx, At { reg: 1, off: 2, size: 4 }, false, &e), Err(MemError::Ctx { off: 2, size: 4 }), "not a field");
-        let e = env(&REGS);
+        let e = env(regs());
         assert_eq!(load(&s, &ctx, At { reg: 1, off: 280, size: 8 }, false, &e).unwrap().kind, Kind::Scalar);
         assert_eq!(load(&s, &ctx, At { reg: 1, off: 284, size: 8 }, false, &e), Err(MemError::Ctx { off: 284, size: 8 }));
         let mut m = s.clone();
@@ -248,13 +245,13 @@ mod tests {
         assert!(store(&mut m, &ctx, At { reg: 1, off: 8, size: 8 }, Reg::konst(1), None, &e).is_ok());
         assert_eq!(store(&mut m, &ctx, At { reg: 1, off: 8, size: 8 }, Reg::ptr(Region::Stack { frame: 0 }), Some(2), &e), Err(MemError::Leak { reg: 2, what: "ctx" }));
         let moved = Reg { value: Scalar::of(Bounds::urange(0, 8)), ..ctx };
-        assert!(matches!(load(&s, &moved, At { reg: 1, off: 0, size: 8 }, false, &env(&REGS)), Err(MemError::CtxVariable { .. })));
+        assert!(matches!(load(&s, &moved, At { reg: 1, off: 0, size: 8 }, false, &env(regs())), Err(MemError::CtxVariable { .. })));
     }
 
     #[test]
     fn map_values_and_packets_stay_in_bounds() {
         let s = State::entry();
-        let e = env(&REGS);
+        let e = env(regs());
         let v = Reg { value: Scalar::of(Bounds::urange(0, 8)), ..Reg::ptr(Region::MapValue { map: 0 }) };
         assert!(load(&s, &v, At { reg: 0, off: 0, size: 8 }, false, &e).is_ok(), "offsets 0..=8, 8 bytes, value size 16");
         assert_eq!(load(&s, &v, At { reg: 0, off: 1, size: 8 }, false, &e), Err(MemError::Outside { what: "map value", limit: 16, off: 9, size: 8 }));
@@ -274,7 +271,7 @@ mod tests {
     #[test]
     fn loads_extend_as_the_instruction_says() {
         let s = State::entry();
-        let e = env(&REGS);
+        let e = env(regs());
         let v = Reg::ptr(Region::MapValue { map: 0 });
         let b = load(&s, &v, At { reg: 0, off: 0, size: 1 }, false, &e).unwrap();
         assert_eq!((b.value.full.umin, b.value.full.umax), (0, 255));

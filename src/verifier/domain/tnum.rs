@@ -104,11 +104,6 @@ impl<W: Word> Tnum<W> {
         Tnum { value: self.value.and(keep), mask: self.mask.and(keep) }
     }
 
-    /// Every value is a multiple of `size` (a power of two).
-    pub fn aligned(self, size: u64) -> W::C {
-        self.value.or(self.mask).and(W::lit(size - 1)).eq(W::zero())
-    }
-
     /// `c ? a : b`, field by field.
     pub fn select(c: W::C, a: Tnum<W>, b: Tnum<W>) -> Tnum<W> {
         Tnum { value: W::select(c, a.value, b.value), mask: W::select(c, a.mask, b.mask) }

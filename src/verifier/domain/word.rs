@@ -105,21 +105,6 @@ pub trait Word: Copy + Debug {
         }
         out
     }
-    /// The number of the highest set bit plus one (0 for 0): the kernel's `fls64`.
-    /// Branch-free: a binary search of `select`s.
-    fn fls(self) -> Self {
-        let mut x = self;
-        let mut n = Self::zero();
-        let mut step = Self::BITS / 2;
-        while step > 0 {
-            let high = x.shr(step);
-            let some = high.eq(Self::zero()).not();
-            n = Self::select(some, n.add(Self::lit(step as u64)), n);
-            x = Self::select(some, high, x);
-            step /= 2;
-        }
-        Self::select(x.eq(Self::zero()), n, n.add(Self::lit(1)))
-    }
 }
 
 macro_rules! word {
@@ -194,16 +179,6 @@ word!(u8, i8);
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fls_is_the_kernels() {
-        for v in [0u64, 1, 2, 3, 0x80, 0xff, 1 << 40, u64::MAX, (1 << 63) + 5] {
-            assert_eq!(v.fls(), (64 - v.leading_zeros()) as u64, "{v:#x}");
-        }
-        for v in 0..=255u8 {
-            assert_eq!(v.fls(), (8 - v.leading_zeros()) as u8, "{v:#x}");
-        }
-    }
 
     #[test]
     fn division_and_byte_swaps_are_the_isas() {
