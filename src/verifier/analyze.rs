@@ -1,13 +1,14 @@
 //! The fixpoint: abstract states at every instruction of one function, by a worklist
 //! over the control-flow graph, joining where paths meet and widening at a loop head (the
 //! target of a backward jump) that changed more than [`WIDEN_AFTER`] times, with a step
-//! cap that ends in a refusal, never a hang. Each instruction's transfer is [`super::alu`], [`super::mem`] or [`super::jmp`];
-//! `exit` needs r0 to be a number.
+//! cap that ends in a refusal, never a hang. Each instruction's transfer is
+//! [`super::alu`], [`super::mem`], [`super::jmp`] or [`super::call`]; map references
+//! (`lddw` of a map or a map value) become map pointers; an atomic reads and writes its
+//! bytes; `exit` needs r0 to be a number.
 //!
-//! Helper calls go through [`super::call`]; map references (`lddw` of a map or a map
-//! value) become map pointers. Not yet: bpf-to-bpf calls, atomics, the
-//! termination proof of loops; such a program is refused by this analysis with the
-//! instruction named (the verify stage does not run it yet).
+//! Not yet: bpf-to-bpf calls and the termination proof of loops; such a program is
+//! refused by this analysis with the instruction named (the verify stage does not run it
+//! yet).
 
 use alloc::collections::VecDeque;
 use alloc::format;
