@@ -21,7 +21,7 @@ use super::mem::{self, At};
 use super::reg::{Kind, Reg, Region};
 use super::state::State;
 use super::{alu, jmp};
-use crate::isa::{Insn, LdKind, Program};
+use crate::isa::{AtomicOp, Insn, LdKind, Program};
 
 /// Joins at one point before it widens.
 pub const WIDEN_AFTER: u32 = 2;
@@ -143,6 +143,25 @@ fn step(insn: &Insn, s: &State, cenv: &CallEnv, site: u32) -> Result<Vec<(Next, 
         Insn::St { size, dst, off, imm } => {
             let at = At { reg: dst.index() as u8, off, size: size.bytes() as u64 };
             mem::store(&mut out, &s.regs[dst.index()], at, Reg::konst(crate::semantics::imm64(imm)), None, env).map_err(|x| e(&x))?;
+        }
+        Insn::Atomic { size, op, dst, src, off } => {
+            // A read and a write of the same bytes, of a number.
+            let (p, v) = (s.regs[dst.index()], s.regs[src.index()]);
+            alu::readable(&v, src.index() as u8).map_err(|x| e(&x))?;
+            if v.kind != Kind::Scalar {
+                return Err(format!("R{} leaks addr into mem", src.index()));
+            }
+            if op == AtomicOp::Cmpxchg && s.regs[0].kind != Kind::Scalar {
+                return Err(String::from("R0 must be a number for cmpxchg"));
+            }
+            let at = At { reg: dst.index() as u8, off, size: size.bytes() as u64 };
+            let old = mem::load(s, &p, at, false, env).map_err(|x| e(&x))?;
+            mem::store(&mut out, &p, at, Reg::unknown(), None, env).map_err(|x| e(&x))?;
+            match op {
+                AtomicOp::Cmpxchg => out.regs[0] = old,
+                op if op.fetches() => out.regs[src.index()] = old,
+                _ => {}
+            }
         }
         Insn::Ja { .. } | Insn::Gotol { .. } => return Ok(vec![(Next::Jump, out)]),
         Insn::Jmp { width, cond, dst, src, .. } => {
@@ -331,6 +350,22 @@ mod tests {
         let mut p = prog(true);
         p[1] = Insn::LdImm64 { kind: LdKind::MapFd, dst: r(1), imm: 8, next_imm: 0 };
         assert_eq!(analyze_insns(p, xdp()).unwrap_err().to_string(), "1: fd 8 is not pointing to valid bpf_map");
+    }
+
+    #[test]
+    fn atomics_read_and_write_initialised_bytes_of_numbers() {
+        use crate::isa::{AluOp, AtomicOp, Reg as R, Size, Source, Width};
+        let add = |op: AtomicOp, src: R| Insn::Atomic { size: Size::DW, op, dst: R::R10, src, off: -8 };
+        let init = Insn::St { size: Size::DW, dst: R::R10, off: -8, imm: 5 };
+        let one = Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: R::new(2).unwrap(), src: Source::Imm(1) };
+        let zero = Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: R::R0, src: Source::Imm(0) };
+        assert!(analyze_insns(vec![init, one, add(AtomicOp::Add, R::new(2).unwrap()), zero, Insn::Exit], xdp()).is_ok());
+        // A fetch gives the old value (5: the stack slot's spilled constant) in src.
+        let a = analyze_insns(vec![init, one, add(AtomicOp::FetchAdd, R::new(2).unwrap()), zero, Insn::Exit], xdp()).unwrap();
+        assert_eq!(a.states[3].as_ref().unwrap().regs[2].constant(), Some(5));
+        assert_eq!(analyze_insns(vec![one, add(AtomicOp::Add, R::new(2).unwrap()), zero, Insn::Exit], xdp()).unwrap_err().to_string(), "1: invalid read from stack off -8+0 size 8: uninitialised");
+        assert_eq!(analyze_insns(vec![init, add(AtomicOp::Xchg, R::R1), zero, Insn::Exit], xdp()).unwrap_err().to_string(), "1: R1 leaks addr into mem");
+        assert_eq!(analyze_insns(vec![init, one, add(AtomicOp::Cmpxchg, R::new(2).unwrap()), Insn::Exit], xdp()).unwrap_err().to_string(), "2: R0 must be a number for cmpxchg");
     }
 
     #[test]
