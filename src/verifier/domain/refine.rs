@@ -64,24 +64,12 @@ pub fn bounds<W: Word>(cond: JmpCond, taken: bool, a: Bounds<W>, b: Bounds<W>) -
         // a < b: a below b's largest, b above a's smallest.
         Lt => (Bounds { umax: a.umax.umin_of(b.umax.sub(one)), ..a }, Bounds { umin: b.umin.umax_of(a.umin.add(one)), ..b }),
         Le => (Bounds { umax: a.umax.umin_of(b.umax), ..a }, Bounds { umin: b.umin.umax_of(a.umin), ..b }),
-        Gt => {
-            let (y, x) = bounds(Lt, true, b, a);
-            (x, y)
-        }
-        Ge => {
-            let (y, x) = bounds(Le, true, b, a);
-            (x, y)
-        }
+        Gt => mirrored(Lt, b, a),
+        Ge => mirrored(Le, b, a),
         Slt => (Bounds { smax: a.smax.smin_of(b.smax.sub(one)), ..a }, Bounds { smin: b.smin.smax_of(a.smin.add(one)), ..b }),
         Sle => (Bounds { smax: a.smax.smin_of(b.smax), ..a }, Bounds { smin: b.smin.smax_of(a.smin), ..b }),
-        Sgt => {
-            let (y, x) = bounds(Slt, true, b, a);
-            (x, y)
-        }
-        Sge => {
-            let (y, x) = bounds(Sle, true, b, a);
-            (x, y)
-        }
+        Sgt => mirrored(Slt, b, a),
+        Sge => mirrored(Sle, b, a),
         // Some common bit set: nothing to learn about either alone.
         Set => (a, b),
     };
@@ -89,6 +77,13 @@ pub fn bounds<W: Word>(cond: JmpCond, taken: bool, a: Bounds<W>, b: Bounds<W>) -
     // signed minimum: the wrapped bound is the whole range again, which keeps the
     // narrowing sound; that the branch is never taken is left to the caller.
     (x.sync(), y.sync())
+}
+
+/// `a > b` as `b < a` (and so on): the narrowing of the mirrored condition, its
+/// results swapped back.
+fn mirrored<W: Word>(c: JmpCond, b: Bounds<W>, a: Bounds<W>) -> (Bounds<W>, Bounds<W>) {
+    let (y, x) = bounds(c, true, b, a);
+    (x, y)
 }
 
 /// `a` where it cannot equal `b`: a bound of `a` that equals the constant `b` moves in by
