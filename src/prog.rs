@@ -73,6 +73,11 @@ pub struct ProgTypeInfo {
     /// The kernel's name (`bpftool prog` style).
     pub name: &'static str,
     pub ctx: CtxDescriptor,
+    /// The signed range r0 must lie in at the program's exit, for the types whose kernel
+    /// verifier checks one (`check_return_code`); `None`: any number. Linux 6.18 checks
+    /// none of these types' return values (cgroup, LSM, struct_ops, netfilter and
+    /// sk_lookup programs have ranges; rvbpf does not run those types).
+    pub ret: Option<(i64, i64)>,
 }
 
 /// Linux riscv64 `struct pt_regs` (`arch/riscv/include/asm/ptrace.h`): 36 registers.
@@ -103,14 +108,14 @@ const SK_BUFF: CtxDescriptor = CtxDescriptor { name: "__sk_buff", size: Some(SK_
 
 /// Every program type, with its context.
 pub const PROG_TYPES: &[ProgTypeInfo] = &[
-    ProgTypeInfo { prog_type: ProgType::SocketFilter, name: "socket_filter", ctx: SK_BUFF },
-    ProgTypeInfo { prog_type: ProgType::Kprobe, name: "kprobe", ctx: PT_REGS },
-    ProgTypeInfo { prog_type: ProgType::SchedCls, name: "sched_cls", ctx: SK_BUFF },
-    ProgTypeInfo { prog_type: ProgType::Tracepoint, name: "tracepoint", ctx: CtxDescriptor { name: "tracepoint record", size: None, writable: &[], fields: &[] } },
-    ProgTypeInfo { prog_type: ProgType::Xdp, name: "xdp", ctx: XDP_MD },
-    ProgTypeInfo { prog_type: ProgType::PerfEvent, name: "perf_event", ctx: PT_REGS },
-    ProgTypeInfo { prog_type: ProgType::RawTracepoint, name: "raw_tracepoint", ctx: CtxDescriptor { name: "u64 args[]", size: None, writable: &[], fields: &[] } },
-    ProgTypeInfo { prog_type: ProgType::Syscall, name: "syscall", ctx: CtxDescriptor { name: "raw", size: None, writable: &[(0, u32::MAX)], fields: &[] } },
+    ProgTypeInfo { prog_type: ProgType::SocketFilter, name: "socket_filter", ctx: SK_BUFF, ret: None },
+    ProgTypeInfo { prog_type: ProgType::Kprobe, name: "kprobe", ctx: PT_REGS, ret: None },
+    ProgTypeInfo { prog_type: ProgType::SchedCls, name: "sched_cls", ctx: SK_BUFF, ret: None },
+    ProgTypeInfo { prog_type: ProgType::Tracepoint, name: "tracepoint", ctx: CtxDescriptor { name: "tracepoint record", size: None, writable: &[], fields: &[] }, ret: None },
+    ProgTypeInfo { prog_type: ProgType::Xdp, name: "xdp", ctx: XDP_MD, ret: None },
+    ProgTypeInfo { prog_type: ProgType::PerfEvent, name: "perf_event", ctx: PT_REGS, ret: None },
+    ProgTypeInfo { prog_type: ProgType::RawTracepoint, name: "raw_tracepoint", ctx: CtxDescriptor { name: "u64 args[]", size: None, writable: &[], fields: &[] }, ret: None },
+    ProgTypeInfo { prog_type: ProgType::Syscall, name: "syscall", ctx: CtxDescriptor { name: "raw", size: None, writable: &[(0, u32::MAX)], fields: &[] }, ret: None },
 ];
 
 impl ProgType {

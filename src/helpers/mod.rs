@@ -142,7 +142,7 @@ pub const LINUX: &[Helper] = &[
     row(3, "map_delete_elem", Ret::Integer, [ConstMapPtr, MapKey, NO, NO, NO], false, BASE, linux::map_delete_elem),
     row(4, "probe_read", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING, linux::probe_read),
     row(5, "ktime_get_ns", Ret::Integer, [NO; 5], false, BASE, linux::ktime_get_ns),
-    row(6, "trace_printk", Ret::Integer, [Mem, ConstSize, Anything, Anything, Anything], true, BASE, linux::trace_printk),
+    row(6, "trace_printk", Ret::Integer, [Mem, ConstSize, NO, NO, NO], true, BASE, linux::trace_printk),
     row(7, "get_prandom_u32", Ret::Integer, [NO; 5], false, BASE, linux::get_prandom_u32),
     row(8, "get_smp_processor_id", Ret::Integer, [NO; 5], false, BASE, linux::get_smp_processor_id),
     row(12, "tail_call", Ret::Void, [Ctx, ConstMapPtr, Anything, NO, NO], false, BASE, linux::tail_call),

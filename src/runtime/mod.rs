@@ -159,6 +159,9 @@ pub struct ProgramLoad<'a> {
     /// The map an `lddw` names: by `fd_array` index (`BPF_PSEUDO_MAP_IDX[_VALUE]`) or by
     /// fd (`BPF_PSEUDO_MAP_FD[_VALUE]`). [`fd_array`] makes one from a list of maps.
     pub maps: &'a MapResolver<'a>,
+    /// The verifier log's level (`BPF_PROG_LOAD`'s `log_level`): 0 none, 1 a refusal's
+    /// reason and the stats, 2 every instruction.
+    pub log_level: u32,
 }
 
 /// A resolver whose `fd_array` is `maps` and which knows no fds (what an object load
@@ -429,7 +432,13 @@ impl Runtime {
         // verify (resolving the map references)
         let gpl = license_is_gpl_compatible(req.license);
         let helpers = |id| self.helper_signature(id);
-        let mut info = ProgramInfo { prog_type: req.prog_type, ctx: req.prog_type.ctx(), helpers: &helpers, gpl, maps: req.maps, log };
+        #[cfg(feature = "std")]
+        let clock = || std::time::UNIX_EPOCH.elapsed().map_or(0, |d| d.as_micros() as u64);
+        #[cfg(feature = "std")]
+        let clock: Option<&dyn Fn() -> u64> = Some(&clock);
+        #[cfg(not(feature = "std"))]
+        let clock = None;
+        let mut info = ProgramInfo { prog_type: req.prog_type, ctx: req.prog_type.ctx(), helpers: &helpers, gpl, maps: req.maps, log, log_level: req.log_level, clock };
         let verified = verifier::verify(&prog, &mut info)?;
         // fix up ld_imm64, then rewrite context accesses
         let prog = context::convert_ctx_accesses(fixup(&prog, &verified), req.prog_type, &verified.ctx_loads);
@@ -471,7 +480,7 @@ impl Runtime {
         let resolve = fd_array(&by_index);
         let mut programs = Vec::new();
         for p in obj.programs.iter().filter(|p| p.kind.autoload) {
-            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve };
+            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, log_level: 0 };
             let loaded = self.load_program(&req).map_err(|err| ObjectError::Program { program: p.name.clone(), err })?;
             programs.push(loaded);
         }

@@ -67,6 +67,19 @@ pub const BPF_F_SLEEPABLE: u32 = 1 << 4;
 const PROG_FLAGS: u32 = 0x1 | 0x2 | 0x8 | BPF_F_SLEEPABLE | 0x20 | 0x40 | 0x80 | 0x100;
 /// `BPF_LOG_LEVEL1 | BPF_LOG_LEVEL2 | BPF_LOG_STATS | BPF_LOG_FIXED`.
 const LOG_MASK: u32 = 0xf;
+
+/// The verifier's log level for `BPF_PROG_LOAD`'s `log_level` bits: `BPF_LOG_LEVEL2` (2)
+/// every instruction; `BPF_LOG_LEVEL1` (1) or `BPF_LOG_STATS` (4) the refusal and the
+/// stats.
+fn verifier_level(bits: u32) -> u32 {
+    if bits & 2 != 0 {
+        2
+    } else if bits & 5 != 0 {
+        1
+    } else {
+        0
+    }
+}
 const LOG_FIXED: u32 = 8;
 /// `BPF_F_KPROBE_MULTI_RETURN`.
 const KPROBE_MULTI_RETURN: u32 = 1;
@@ -618,7 +631,7 @@ impl Bpf {
             };
             self.map_fd(fd as u32).map_err(|errno| MapRefError { errno, reason: format!("fd {fd} is not pointing to valid bpf_map") })
         };
-        let req = ProgramLoad { name: &name, prog_type, insns: &insns, license: &license, functions: &[], maps: &resolve };
+        let req = ProgramLoad { name: &name, prog_type, insns: &insns, license: &license, functions: &[], maps: &resolve, log_level: verifier_level(a.u32(24)) };
         // The stages write what they checked, or why they refused, to the log.
         let p = self.rt.load_program_logged(&req, log).map_err(|e| e.errno())?;
         Ok(self.install(File::Prog(p)) as i64)

@@ -174,6 +174,14 @@ fn pointer_arith(op: AluOp, w32: bool, n: u8, p: Reg, k: Reg) -> Result<Reg, Alu
 
 /// `ptr - ptr`: a number when both point into the same region; nothing else.
 fn pointer_diff(op: AluOp, w32: bool, d: u8, a: Reg, b: Reg) -> Result<Reg, AluError> {
+    let packet = |r: Region| matches!(r, Region::Packet | Region::PacketEnd | Region::PacketMeta);
+    if let (AluOp::Sub, Kind::Ptr(x), Kind::Ptr(y)) = (op, a.kind, b.kind) {
+        // Distances inside the packet (`data_end - data`: its length, at either width:
+        // clang subtracts xdp_md's 32-bit fields with `w8 -= w1`) tell no address.
+        if packet(x) && packet(y) && (w32 || x != y) {
+            return Ok(if w32 { Reg::scalar(Scalar::unknown().zext_low()) } else { Reg::unknown() });
+        }
+    }
     if op != AluOp::Sub || w32 {
         return Err(match op {
             AluOp::Add => AluError::TwoPointers { dst: d },
@@ -293,6 +301,11 @@ mod tests {
         let d = alu(AluOp::Sub, Width::W64, 2, r[2], src(10), &r).unwrap();
         assert_eq!((d.kind, d.constant()), (Kind::Scalar, Some(-16i64 as u64)));
         assert_eq!(alu(AluOp::Sub, Width::W64, 2, r[2], src(1), &r), Err(AluError::DifferentRegions { dst: 2 }));
+        // The packet's length is a number.
+        let (end, data) = (Reg::ptr(Region::PacketEnd), Reg::ptr(Region::Packet));
+        let mut q = r;
+        q[3] = data;
+        assert_eq!(alu(AluOp::Sub, Width::W64, 2, end, src(3), &q).map(|x| x.kind), Ok(Kind::Scalar));
         assert_eq!(alu(AluOp::Add, Width::W64, 2, r[2], src(1), &r), Err(AluError::TwoPointers { dst: 2 }));
     }
 

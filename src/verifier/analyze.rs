@@ -1,113 +1,276 @@
-//! The fixpoint: abstract states at every instruction of one function, by a worklist
-//! over the control-flow graph, joining where paths meet and widening at a loop head (the
-//! target of a backward jump) that changed more than [`WIDEN_AFTER`] times, with a step
-//! cap that ends in a refusal, never a hang. Each instruction's transfer is
-//! [`super::alu`], [`super::mem`], [`super::jmp`] or [`super::call`]; map references
-//! (`lddw` of a map or a map value) become map pointers; an atomic reads and writes its
-//! bytes; `exit` needs r0 to be a number.
+//! The fixpoint: abstract states at every instruction, in every call context, by a
+//! worklist over the control-flow graph in reverse postorder, joining where paths meet
+//! and widening at a loop head (the target of a backward jump) that changed more than
+//! [`WIDEN_AFTER`] times, with a step cap that ends in a refusal, never a hang.
 //!
-//! Not yet: bpf-to-bpf calls and the termination proof of loops; such a program is
-//! refused by this analysis with the instruction named (the verify stage does not run it
-//! yet).
+//! Each instruction's transfer is [`super::alu`], [`super::mem`], [`super::jmp`] or
+//! [`super::call`]; map references (`lddw` of a map or a map value) become map pointers;
+//! an atomic reads and writes its bytes.
+//!
+//! bpf-to-bpf calls are analysed in the context of their call string (the calls in
+//! progress), as PREVAIL inlines them: a callee's states at one call site never mix
+//! with another's, and its return goes back to that site only. Static and global
+//! functions alike (the kernel verifies a global function once, for any arguments its
+//! BTF allows; this analysis, with no BTF, verifies it for the arguments each call
+//! passes). The runtime gives every frame its own 512 bytes and runs at most
+//! [`MAX_FRAMES`] frames, so that is the rule here: at most 8 frames, each frame's
+//! accesses inside its 512 bytes (the kernel also caps all frames together at 512
+//! bytes; rvbpf does not need to). Recursion is refused.
+//!
+//! At `exit` of the program r0 must be a number inside the program type's return range,
+//! and no reference may be held; at `exit` of a function r0 must be initialised and may
+//! not point into the frame that ends.
+//!
+//! After the fixpoint: every loop is proven to terminate ([`super::loops`]).
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
 use super::call::{self, CallEnv};
+use super::domain::stack::Stack;
+use super::graph::Graph;
+use super::loops::{self, Bound};
 use super::mem::{self, At};
 use super::reg::{Kind, Reg, Region};
 use super::state::State;
 use super::{alu, jmp};
-use crate::isa::{AtomicOp, Insn, LdKind, Program};
+use super::domain::scalar::Thresholds;
+use crate::isa::{AluOp, AtomicOp, HelperId, Insn, LdKind, Program, Source};
+use crate::mem::MAX_FRAMES;
 
 /// Joins at one point before it widens.
 pub const WIDEN_AFTER: u32 = 2;
 
-/// Why the analysis refuses a program: where, and the reason in the kernel's words.
+/// The helper whose success ends the program (`bpf_tail_call`).
+const TAIL_CALL: HelperId = HelperId(12);
+
+/// Why the analysis refuses a program: where (the instruction's slot), and the reason
+/// in the kernel's words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AnalysisError {
     #[error("{pc}: {msg}")]
     At { pc: usize, msg: String },
+    #[error("{0}")]
+    Graph(#[from] super::graph::GraphError),
+    #[error("{0}")]
+    Loop(#[from] loops::LoopError),
     #[error("the analysis did not converge after {0} steps")]
     NoFixpoint(usize),
 }
 
-/// The states at each instruction's entry (`None`: unreachable).
-#[derive(Debug)]
-pub struct Analysis {
-    pub states: Vec<Option<State>>,
-    /// Instructions analysed, counting repeats (the kernel's "processed N insns").
-    pub steps: usize,
+impl AnalysisError {
+    /// The slot the refusal names, when it names one.
+    pub fn pc(&self) -> Option<usize> {
+        match self {
+            AnalysisError::At { pc, .. } => Some(*pc),
+            _ => None,
+        }
+    }
 }
 
-/// Runs the analysis of `prog` from its entry state.
-pub fn analyze(prog: &Program, env: &CallEnv, max_steps: usize) -> Result<Analysis, AnalysisError> {
+/// What the analysis needs besides the program: the calls' environment, the state at
+/// the entry, the range `exit` may return, the step cap.
+pub struct Options<'a> {
+    pub env: &'a CallEnv<'a>,
+    pub entry: State,
+    /// The signed range r0 must lie in at the program's `exit`, if the type has one.
+    pub ret: Option<(i64, i64)>,
+    pub max_steps: usize,
+}
+
+/// One call context: the call instructions in progress, outermost first, and the
+/// states at each instruction's entry there (`None`: unreachable).
+#[derive(Debug)]
+pub struct Context {
+    pub calls: Vec<usize>,
+    pub states: Vec<Option<State>>,
+}
+
+/// The fixpoint.
+#[derive(Debug)]
+pub struct Analysis {
+    pub contexts: Vec<Context>,
+    /// Instructions analysed, counting repeats (the kernel's "processed N insns").
+    pub steps: usize,
+    /// The most states any instruction holds at once (one per context).
+    pub peak_states: usize,
+    /// Each loop's termination proof.
+    pub loops: Vec<Bound>,
+    /// At each (context, loop head), the join of the states entering it from outside the
+    /// loop (the first iteration's).
+    pub entries: BTreeMap<(usize, usize), State>,
+}
+
+impl Analysis {
+    /// Every state at instruction `i`, across contexts.
+    pub fn at(&self, i: usize) -> Vec<&State> {
+        self.contexts.iter().filter_map(|c| c.states[i].as_ref()).collect()
+    }
+
+    /// The state at `i` in the program's own context (no call in progress).
+    pub fn main(&self, i: usize) -> Option<&State> {
+        self.contexts[0].states[i].as_ref()
+    }
+
+    /// The states entering loop head `h` from outside its loop, across contexts.
+    pub fn entering(&self, h: usize) -> Vec<&State> {
+        self.entries.iter().filter(|((_, j), _)| *j == h).map(|(_, s)| s).collect()
+    }
+
+    /// States kept in all (the kernel's `total_states`).
+    pub fn total_states(&self) -> usize {
+        self.contexts.iter().map(|c| c.states.iter().flatten().count()).sum()
+    }
+}
+
+/// A refusal, with the states found until then (for the log).
+#[derive(thiserror::Error)]
+#[error("{error}")]
+pub struct Refused {
+    pub error: AnalysisError,
+    pub analysis: alloc::boxed::Box<Analysis>,
+}
+
+impl core::fmt::Debug for Refused {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Refused({:?})", self.error)
+    }
+}
+
+/// Runs the analysis of `prog`.
+pub fn analyze(prog: &Program, opts: &Options) -> Result<Analysis, Refused> {
+    let mut analysis = Analysis { contexts: Vec::new(), steps: 0, peak_states: 0, loops: Vec::new(), entries: BTreeMap::new() };
+    match fixpoint(prog, opts, &mut analysis) {
+        Ok(()) => Ok(analysis),
+        Err(error) => Err(Refused { error, analysis: alloc::boxed::Box::new(analysis) }),
+    }
+}
+
+fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(), AnalysisError> {
+    let graph = Graph::new(prog)?;
     let insns = prog.insns();
     let cfg = prog.cfg();
-    let mut states: Vec<Option<State>> = vec![None; insns.len()];
-    let mut visits = vec![0u32; insns.len()];
-    states[0] = Some(State::entry());
-    let mut work: VecDeque<usize> = VecDeque::from([0]);
-    let mut queued = vec![false; insns.len()];
-    queued[0] = true;
-    let mut steps = 0;
-    while let Some(i) = work.pop_front() {
-        queued[i] = false;
-        steps += 1;
-        if steps > max_steps {
-            return Err(AnalysisError::NoFixpoint(max_steps));
+    let n = insns.len();
+    analysis.contexts = vec![Context { calls: Vec::new(), states: vec![None; n] }];
+    let contexts = &mut analysis.contexts;
+    let mut by_calls: BTreeMap<Vec<usize>, usize> = BTreeMap::from([(Vec::new(), 0)]);
+    let mut visits: Vec<Vec<u32>> = vec![vec![0; n]];
+    contexts[0].states[0] = Some(opts.entry.clone());
+    // Lowest reverse-postorder position first: a loop's body before what follows it.
+    let mut work: BTreeSet<(usize, usize, usize)> = BTreeSet::from([(graph.order[0], 0, 0)]);
+    let thresholds = thresholds(prog);
+    let steps = &mut analysis.steps;
+    while let Some((_, c, i)) = work.pop_first() {
+        *steps += 1;
+        if *steps > opts.max_steps {
+            return Err(AnalysisError::NoFixpoint(opts.max_steps));
         }
-        let Some(state) = states[i].clone() else { continue };
+        let Some(state) = contexts[c].states[i].clone() else { continue };
         let pc = cfg.slot_of(i);
         let at = |msg: String| AnalysisError::At { pc, msg };
-        for (next, out) in step(&insns[i], &state, env, i as u32 + 1).map_err(at)? {
-            let Some(j) = (match next {
-                Next::Fall => Some(i + 1),
-                Next::Jump => cfg.jump_target(i, &insns[i]),
-            }) else {
-                continue;
+        for (next, out) in step(&insns[i], &state, opts, i).map_err(at)? {
+            // Where the edge comes from within the target's function: a return comes
+            // from its call instruction; a call's entry from outside any loop there.
+            let mut from = Some(i);
+            let (c2, j) = match next {
+                Next::Fall => (c, i + 1),
+                Next::Jump => (c, cfg.jump_target(i, &insns[i]).ok_or_else(|| at(String::from("jump out of range")))?),
+                Next::Call => {
+                    let target = cfg.jump_target(i, &insns[i]).ok_or_else(|| at(String::from("call out of range")))?;
+                    let calls = &contexts[c].calls;
+                    let entries = core::iter::once(0).chain(calls.iter().filter_map(|&k| cfg.jump_target(k, &insns[k])));
+                    if entries.clone().any(|e| e == target) {
+                        return Err(at(format!("recursive call from insn {pc} to {}", cfg.slot_of(target))));
+                    }
+                    let mut key = calls.clone();
+                    key.push(i);
+                    let id = *by_calls.entry(key.clone()).or_insert_with(|| {
+                        contexts.push(Context { calls: key, states: vec![None; n] });
+                        visits.push(vec![0; n]);
+                        contexts.len() - 1
+                    });
+                    from = None;
+                    (id, target)
+                }
+                Next::Return => {
+                    let mut key = contexts[c].calls.clone();
+                    let site = key.pop().ok_or_else(|| at(String::from("exit of a function outside a call")))?;
+                    from = Some(site);
+                    (by_calls[&key], site + 1)
+                }
             };
-            if j >= insns.len() {
-                return Err(AnalysisError::At { pc, msg: String::from("jump out of range") });
+            if j >= n {
+                return Err(at(String::from("jump out of range")));
             }
-            let merged = match &states[j] {
+            if let Some(l) = graph.loops.iter().find(|l| l.head == j) {
+                if from.is_none_or(|f| !l.latches.contains(&f)) {
+                    let e = analysis.entries.entry((c2, j)).or_insert_with(|| out.clone());
+                    *e = e.join(&out);
+                }
+            }
+            let merged = match &contexts[c2].states[j] {
                 None => out,
                 Some(old) if out.within(old) => continue,
                 Some(old) => {
-                    visits[j] += 1;
+                    visits[c2][j] += 1;
                     // Widen only where a loop closes: the target of a backward edge. Other
                     // points stabilise once their loop head has (a branch after the head
                     // narrows again, and widening there would undo it).
-                    if j <= i && visits[j] > WIDEN_AFTER {
-                        old.widen(&out)
+                    if c2 == c && j <= i && visits[c2][j] > WIDEN_AFTER {
+                        old.widen(&out, &thresholds)
                     } else {
                         old.join(&out)
                     }
                 }
             };
-            states[j] = Some(merged);
-            if !queued[j] {
-                queued[j] = true;
-                work.push_back(j);
-            }
+            contexts[c2].states[j] = Some(merged);
+            work.insert((graph.order[j], c2, j));
         }
     }
-    Ok(Analysis { states, steps })
+    analysis.peak_states = (0..n).map(|i| analysis.at(i).len()).max().unwrap_or(0);
+    analysis.loops = loops::prove(prog, &graph, &|i| analysis.at(i), &|h| analysis.entering(h))?;
+    Ok(())
 }
+
+/// The widening thresholds: each constant a jump compares with or a `mov` loads, and its
+/// neighbours (a loop `i < 10` holds `i <= 9` at its head), at most [`MAX_THRESHOLDS`] of
+/// them (the ones nearest 0).
+fn thresholds(prog: &Program) -> Thresholds<u64> {
+    let mut ks: Vec<i64> = Vec::new();
+    for insn in prog.insns() {
+        match *insn {
+            Insn::Jmp { src: Source::Imm(k), .. } | Insn::Alu { op: AluOp::Mov, src: Source::Imm(k), .. } => ks.extend([k as i64 - 1, k as i64, k as i64 + 1]),
+            _ => {}
+        }
+    }
+    ks.sort_unstable_by_key(|k| (k.unsigned_abs(), *k));
+    ks.dedup();
+    ks.truncate(MAX_THRESHOLDS);
+    Thresholds::of(ks.into_iter().map(|k| k as u64))
+}
+
+/// At most this many widening thresholds (each widening step walks them).
+pub const MAX_THRESHOLDS: usize = 64;
 
 /// Where a successor state goes.
 enum Next {
     Fall,
     Jump,
+    /// Into the callee of a local call.
+    Call,
+    /// Back to the instruction after the call in progress.
+    Return,
 }
 
-/// One instruction's successor states (`site`: the instruction's own id, for the values
-/// a call there makes).
-fn step(insn: &Insn, s: &State, cenv: &CallEnv, site: u32) -> Result<Vec<(Next, State)>, String> {
+/// One instruction's successor states (`i`: its index; `i + 1` is the id a helper call
+/// there gives the values it makes).
+fn step(insn: &Insn, s: &State, opts: &Options, i: usize) -> Result<Vec<(Next, State)>, String> {
+    let cenv = opts.env;
     let env = cenv.mem;
+    let site = i as u32 + 1;
     let mut out = s.clone();
     let e = |x: &dyn ToString| x.to_string();
     match *insn {
@@ -127,9 +290,25 @@ fn step(insn: &Insn, s: &State, cenv: &CallEnv, site: u32) -> Result<Vec<(Next, 
             let map = (cenv.map)(kind, imm).ok_or_else(|| format!("fd {imm} is not pointing to valid bpf_map"))?;
             out.regs[dst.index()] = Reg::ptr_at(Region::MapValue { map }, next_imm as i64);
         }
-        Insn::Call { helper } => {
-            let proto = (cenv.helper)(helper).ok_or_else(|| format!("invalid func unknown#{}", helper.get()))?;
-            out = call::call(s, &proto, cenv, site).map_err(|x| e(&x))?;
+        Insn::Call { helper } => return helper_call(s, helper, opts, site),
+        Insn::Callx { reg } => {
+            let r = &s.regs[reg.index()];
+            let id = r.constant().filter(|_| r.kind == Kind::Scalar).and_then(HelperId::from_reg);
+            let Some(helper) = id else { return Err(format!("callx R{}: the helper id is not one known number", reg.index())) };
+            return helper_call(s, helper, opts, site);
+        }
+        Insn::CallLocal { .. } => {
+            if s.frames.len() >= MAX_FRAMES {
+                return Err(format!("the call stack of {} frames is too deep", s.frames.len() + 1));
+            }
+            let mut callee = s.clone();
+            callee.saved.push([s.regs[6], s.regs[7], s.regs[8], s.regs[9], s.regs[10]]);
+            callee.frames.push(Stack::new());
+            for k in [0, 6, 7, 8, 9] {
+                callee.regs[k] = Reg::not_init();
+            }
+            callee.regs[10] = Reg::ptr(Region::Stack { frame: s.frames.len() as u8 });
+            return Ok(vec![(Next::Call, callee)]);
         }
         Insn::Ldx { size, signed, dst, src, off } => {
             let at = At { reg: src.index() as u8, off, size: size.bytes() as u64 };
@@ -175,17 +354,73 @@ fn step(insn: &Insn, s: &State, cenv: &CallEnv, site: u32) -> Result<Vec<(Next, 
             }
             return Ok(succ);
         }
+        Insn::Exit if s.frames.len() > 1 => return Ok(vec![(Next::Return, ret(s)?)]),
         Insn::Exit => {
-            let r0 = &s.regs[0];
-            return match r0.kind {
-                Kind::Scalar => Ok(Vec::new()),
-                Kind::NotInit => Err(String::from("R0 !read_ok")),
-                _ => Err(String::from("R0 leaks addr as return value")),
-            };
+            exit(s, opts.ret)?;
+            return Ok(Vec::new());
         }
-        ref other => return Err(format!("{} is not analysed yet", crate::isa::disasm::format_insn(other, crate::isa::disasm::Syntax::Conformance))),
+        ref other => return Err(format!("{} is not analysed", crate::isa::disasm::format_insn(other, crate::isa::disasm::Syntax::Conformance))),
     }
     Ok(vec![(Next::Fall, out)])
+}
+
+/// A helper call: checked against its prototype. A tail call may not leave a frame or a
+/// reference behind (the runtime refuses one from a function; the program it starts
+/// cannot release a record this one holds).
+fn helper_call(s: &State, helper: HelperId, opts: &Options, site: u32) -> Result<Vec<(Next, State)>, String> {
+    let proto = (opts.env.helper)(helper).ok_or_else(|| format!("invalid func unknown#{}", helper.get()))?;
+    if helper == TAIL_CALL {
+        if s.frames.len() > 1 {
+            return Err(String::from("tail_call is not allowed in a bpf-to-bpf call"));
+        }
+        if let Some(&id) = s.refs.first() {
+            return Err(format!("tail_call would lead to reference leak (id={id})"));
+        }
+    }
+    Ok(vec![(Next::Fall, call::call(s, &proto, opts.env, site).map_err(|x| x.to_string())?)])
+}
+
+/// The program's `exit`: r0 a number in the return range, no reference held.
+fn exit(s: &State, range: Option<(i64, i64)>) -> Result<(), String> {
+    let r0 = &s.regs[0];
+    match r0.kind {
+        Kind::Scalar => {}
+        Kind::NotInit => return Err(String::from("R0 !read_ok")),
+        Kind::Mixed => return Err(String::from("R0 has different types on the paths that reach here")),
+        _ => return Err(String::from("R0 leaks addr as return value")),
+    }
+    if let Some((lo, hi)) = range {
+        let f = r0.value.full;
+        if (f.smin as i64) < lo || (f.smax as i64) > hi {
+            return Err(format!("At program exit the register R0 has smin={} smax={} should have been in [{lo}, {hi}]", f.smin as i64, f.smax as i64));
+        }
+    }
+    if let Some(&id) = s.refs.first() {
+        return Err(format!("Unreleased reference id={id} alloc_insn={}", id - 1));
+    }
+    Ok(())
+}
+
+/// A function's `exit`: r0 initialised, the frame popped, the caller's r6–r10 back, r1–r5
+/// clobbered. Nothing that stays may point into the frame that ends.
+fn ret(s: &State) -> Result<State, String> {
+    let frame = s.frame() as u8;
+    match s.regs[0].kind {
+        Kind::NotInit => return Err(String::from("R0 !read_ok")),
+        Kind::Mixed => return Err(String::from("R0 has different types on the paths that reach here")),
+        _ => {}
+    }
+    let mut out = s.clone();
+    out.frames.pop();
+    let saved = out.saved.pop().unwrap_or([Reg::not_init(); 5]);
+    out.regs[1..=5].iter_mut().for_each(|r| *r = Reg::not_init());
+    out.regs[6..=10].copy_from_slice(&saved);
+    let mut escapes = false;
+    out.for_each_reg(|r| escapes |= matches!(r.kind, Kind::Ptr(Region::Stack { frame: f }) | Kind::PtrOrNull(Region::Stack { frame: f }) if f >= frame));
+    if escapes {
+        return Err(String::from("cannot return stack pointer to the caller"));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -201,21 +436,23 @@ mod tests {
     }
 
     /// An environment with one map (index 0: 4-byte keys, 16-byte values, named by fd 7)
-    /// and the map-lookup helper.
+    /// and the Linux helpers.
     fn with_env<R>(ctx: &CtxDescriptor, f: impl FnOnce(&CallEnv) -> R) -> R {
-        use crate::helpers::{Arg, Proto, Ret};
         let mem = MemEnv { ctx, value_size: &|m| (m == 0).then_some(16) };
-        let lookup = Proto { id: crate::isa::HelperId(1), name: "map_lookup_elem", ret: Ret::MapValueOrNull, args: [Arg::ConstMapPtr, Arg::MapKey, Arg::None, Arg::None, Arg::None], gpl_only: false };
-        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &move |id| (id.get() == 1).then_some(lookup), map: &|_, fd| (fd == 7).then_some(0) };
+        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &|id| crate::helpers::linux(id).map(|h| h.proto), map: &|_, fd| (fd == 7).then_some(0) };
         f(&env)
     }
 
-    fn analyze_insns(insns: Vec<Insn>, ctx: &CtxDescriptor) -> Result<Analysis, AnalysisError> {
-        let prog = Program::new(insns).unwrap();
-        with_env(ctx, |env| analyze(&prog, env, 100_000))
+    fn opts<'a>(env: &'a CallEnv<'a>, max_steps: usize) -> Options<'a> {
+        Options { env, entry: State::entry(), ret: None, max_steps }
     }
 
-    fn run(src: &str) -> Result<Analysis, AnalysisError> {
+    fn analyze_insns(insns: Vec<Insn>, ctx: &CtxDescriptor) -> Result<Analysis, Refused> {
+        let prog = Program::new(insns).unwrap();
+        with_env(ctx, |env| analyze(&prog, &opts(env, 100_000)))
+    }
+
+    fn run(src: &str) -> Result<Analysis, Refused> {
         analyze_insns(assemble(src).unwrap(), xdp())
     }
 
@@ -234,12 +471,12 @@ mod tests {
         let src = "mov r0, 0\nmov r6, 0\nstdw [r10-80], 0\nstdw [r10-72], 0\njge r6, 10, +7\nmov r2, r6\nlsh r2, 3\nmov r3, r10\nadd r3, -80\nadd r0, r6\nadd r6, 1\nja -8\nexit";
         let a = run(src).unwrap();
         // At the body's first instruction r6 is within 0..=9.
-        let body = a.states[5].as_ref().unwrap();
+        let body = a.main(5).unwrap();
         assert_eq!((body.regs[6].value.full.umin, body.regs[6].value.full.umax), (0, 9));
         assert!(a.steps < 200, "{} steps", a.steps);
         // A cap on the steps ends in a refusal, not a hang.
         let prog = Program::new(assemble(src).unwrap()).unwrap();
-        assert_eq!(with_env(xdp(), |env| analyze(&prog, env, 10)).unwrap_err(), AnalysisError::NoFixpoint(10));
+        assert_eq!(with_env(xdp(), |env| analyze(&prog, &opts(env, 10))).unwrap_err().error, AnalysisError::NoFixpoint(10));
     }
 
     /// The soundness oracle in small: random programs over values read from a random
@@ -297,7 +534,7 @@ mod tests {
             }
             code.push(Insn::Exit);
             let Ok(prog) = Program::new(code) else { continue };
-            let analysis = match with_env(ProgType::Kprobe.ctx(), |env| analyze(&prog, env, 100_000)) {
+            let analysis = match with_env(ProgType::Kprobe.ctx(), |env| analyze(&prog, &opts(env, 100_000))) {
                 Ok(a) => a,
                 Err(e) => panic!("refused {e}: {:?}", prog.insns()),
             };
@@ -306,7 +543,7 @@ mod tests {
             Interpreter::new(&prog).run_traced(&mut ctx, &[], &mut NoHelpers, &RunOptions::default(), &mut steps).unwrap();
             for (pc, regs) in steps.0 {
                 let i = prog.cfg().index_of(pc).unwrap();
-                let Some(state) = &analysis.states[i] else { panic!("pc {pc} ran but the analysis found it unreachable: {:?}", prog.insns()) };
+                let Some(state) = analysis.main(i) else { panic!("pc {pc} ran but the analysis found it unreachable: {:?}", prog.insns()) };
                 for (r, v) in regs.iter().enumerate() {
                     let a = &state.regs[r];
                     if a.kind == Kind::Scalar {
@@ -362,7 +599,7 @@ mod tests {
         assert!(analyze_insns(vec![init, one, add(AtomicOp::Add, R::new(2).unwrap()), zero, Insn::Exit], xdp()).is_ok());
         // A fetch gives the old value (5: the stack slot's spilled constant) in src.
         let a = analyze_insns(vec![init, one, add(AtomicOp::FetchAdd, R::new(2).unwrap()), zero, Insn::Exit], xdp()).unwrap();
-        assert_eq!(a.states[3].as_ref().unwrap().regs[2].constant(), Some(5));
+        assert_eq!(a.main(3).unwrap().regs[2].constant(), Some(5));
         assert_eq!(analyze_insns(vec![one, add(AtomicOp::Add, R::new(2).unwrap()), zero, Insn::Exit], xdp()).unwrap_err().to_string(), "1: invalid read from stack off -8+0 size 8: uninitialised");
         assert_eq!(analyze_insns(vec![init, add(AtomicOp::Xchg, R::R1), zero, Insn::Exit], xdp()).unwrap_err().to_string(), "1: R1 leaks addr into mem");
         assert_eq!(analyze_insns(vec![init, one, add(AtomicOp::Cmpxchg, R::new(2).unwrap()), Insn::Exit], xdp()).unwrap_err().to_string(), "2: R0 must be a number for cmpxchg");
@@ -376,5 +613,100 @@ mod tests {
         assert_eq!(run("ldxdw r0, [r10-8]\nexit").unwrap_err().to_string(), "0: invalid read from stack off -8+0 size 8: uninitialised");
         // Branches that cannot be taken are not analysed.
         assert!(run("mov r0, 1\njeq r0, 2, +1\nexit\nmov r0, r10\nexit").is_ok());
+    }
+
+    #[test]
+    fn bpf_to_bpf_calls_keep_the_callers_registers_and_frames() {
+        // main: fp-8 = 5; r1 = fp-8; r6 = 7; call f; r0 += r6; exit.
+        // f: r0 = *(u64 *)(r1 + 0); exit: it reads its caller's stack through r1.
+        let src = "stdw [r10-8], 5\nmov r1, r10\nadd r1, -8\nmov r6, 7\ncall local f\nadd r0, r6\nexit\nf:\nldxdw r0, [r1]\nexit";
+        let a = run(src).unwrap();
+        let after = a.main(5).unwrap();
+        assert_eq!((after.regs[0].constant(), after.regs[6].constant()), (Some(5), Some(7)));
+        assert_eq!(after.regs[1].kind, Kind::NotInit, "r1-r5 are clobbered by the call");
+        assert_eq!(a.contexts.len(), 2, "the callee has its own context");
+        let callee = &a.contexts[1].states[7].as_ref().unwrap();
+        assert_eq!((callee.regs[10].to_string(), callee.regs[6].kind), ("fp0".to_string(), Kind::NotInit));
+        assert_eq!(callee.regs[10].kind, Kind::Ptr(Region::Stack { frame: 1 }));
+        // The callee may not read what the caller keeps, nor return its own stack.
+        assert_eq!(run("mov r6, 1\ncall local f\nexit\nf:\nmov r0, r6\nexit").unwrap_err().to_string(), "3: R6 !read_ok");
+        assert_eq!(run("call local f\nexit\nf:\nmov r0, r10\nexit").unwrap_err().to_string(), "3: cannot return stack pointer to the caller");
+        assert_eq!(run("call local f\nexit\nf:\nexit").unwrap_err().to_string(), "2: R0 !read_ok");
+        // Nor leave one in its caller's frame.
+        let leak = "mov r1, r10\ncall local f\nmov r0, 0\nexit\nf:\nmov r2, r10\nstxdw [r1-8], r2\nmov r0, 0\nexit";
+        assert_eq!(run(leak).unwrap_err().to_string(), "7: cannot return stack pointer to the caller");
+    }
+
+    #[test]
+    fn recursion_and_deep_calls_are_refused() {
+        assert_eq!(run("call local f\nexit\nf:\ncall local f\nexit").unwrap_err().to_string(), "2: recursive call from insn 2 to 2");
+        // Eight frames are allowed, nine are not.
+        let chain = |depth: usize| {
+            let mut src = String::from("mov r0, 0\ncall local f1\nexit\n");
+            for k in 1..depth {
+                src.push_str(&format!("f{k}:\ncall local f{}\nexit\n", k + 1));
+            }
+            src.push_str(&format!("f{depth}:\nmov r0, 1\nexit"));
+            src
+        };
+        assert!(run(&chain(7)).is_ok());
+        assert!(run(&chain(8)).unwrap_err().to_string().ends_with("the call stack of 9 frames is too deep"));
+    }
+
+    #[test]
+    fn exit_checks_the_return_range_and_held_references() {
+        let src = "mov r0, 3\nexit";
+        let prog = Program::new(assemble(src).unwrap()).unwrap();
+        let with_range = |ret| with_env(xdp(), |env| analyze(&prog, &Options { ret, ..opts(env, 1000) }).map(|_| ()));
+        assert!(with_range(Some((0, 4))).is_ok());
+        assert_eq!(with_range(Some((0, 1))).unwrap_err().to_string(), "1: At program exit the register R0 has smin=3 smax=3 should have been in [0, 1]");
+        // A ring-buffer record reserved must be submitted or discarded on every path.
+        let reserve = "lddw r1, map_fd(7)\nmov r2, 8\nmov r3, 0\ncall 131\n";
+        let submit = format!("{reserve}jeq r0, 0, +3\nmov r1, r0\nmov r2, 0\ncall 132\nmov r0, 0\nexit");
+        assert!(run(&submit).is_ok());
+        let leak = format!("{reserve}jeq r0, 0, +3\nmov r1, r0\nmov r2, 0\nja +0\nmov r0, 0\nexit");
+        assert_eq!(run(&leak).unwrap_err().to_string(), "10: Unreleased reference id=4 alloc_insn=3");
+        // Used after it was submitted.
+        let after = format!("{reserve}jeq r0, 0, +5\nmov r6, r0\nmov r1, r0\nmov r2, 0\ncall 132\nstw [r6], 1\nmov r0, 0\nexit");
+        assert_eq!(run(&after).unwrap_err().to_string(), "10: R6 invalid mem access 'inv'");
+        // A tail call from a function.
+        let tail = "call local f\nexit\nf:\nmov r2, r1\nmov r3, 0\ncall 12\nmov r0, 0\nexit";
+        let mut p = assemble(tail).unwrap();
+        p.insert(2, Insn::LdImm64 { kind: LdKind::MapFd, dst: crate::isa::Reg::new(2).unwrap(), imm: 7, next_imm: 0 });
+        p.remove(3);
+        assert_eq!(analyze_insns(p, ProgType::Kprobe.ctx()).unwrap_err().to_string(), "5: tail_call is not allowed in a bpf-to-bpf call");
+    }
+
+    #[test]
+    fn loops_are_proven_to_terminate() {
+        let bound = |src: &str| run(src).map(|a| a.loops.iter().map(|b| b.iterations).collect::<Vec<_>>());
+        // Up by one to 10 (the counted loop clang emits: test at the bottom).
+        assert_eq!(bound("mov r0, 0\nmov r1, 0\nl:\nadd r0, r1\nadd r1, 1\njlt r1, 10, l\nexit").unwrap(), [10]);
+        // 32-bit counter, step 3, `<=`.
+        assert_eq!(bound("mov r0, 0\nmov32 r1, 0\nl:\nadd32 r1, 3\njle32 r1, 30, l\nexit").unwrap(), [11]);
+        // Down to zero by `!=` from a byte.
+        let kprobe = |src: &str| analyze_insns(assemble(src).unwrap(), ProgType::Kprobe.ctx()).map(|a| a.loops.iter().map(|b| b.iterations).collect::<Vec<_>>());
+        assert_eq!(kprobe("ldxb r1, [r1]\nmov r0, 0\njeq r1, 0, +3\nl:\nadd r0, 2\nsub r1, 1\njne r1, 0, l\nexit").unwrap(), [255]);
+        // Signed, with the bound in a register that the loop leaves alone.
+        assert_eq!(bound("mov r0, -5\nmov r2, 5\nl:\nadd r0, 1\njsgt r2, r0, l\nexit").unwrap(), [10]);
+        // Two nested loops.
+        assert_eq!(bound("mov r0, 0\nmov r6, 0\no:\nmov r7, 0\ni:\nadd r0, 1\nadd r7, 1\njlt r7, 4, i\nadd r6, 1\njlt r6, 3, o\nexit").unwrap(), [3, 4]);
+        // No exit at all.
+        assert_eq!(run("mov r0, 0\nl:\nadd r0, 1\nja l").unwrap_err().to_string(), "infinite loop detected at insn 1");
+        // An exit that does not depend on a counter.
+        assert!(matches!(analyze_insns(assemble("mov r0, 0\nl:\nldxb r2, [r1]\njeq r2, 0, l\nexit").unwrap(), ProgType::Kprobe.ctx()).unwrap_err().error, AnalysisError::Loop(loops::LoopError::Unproven { from: 2, to: 1 })));
+        // The counter moves the wrong way.
+        assert!(run("mov r0, 0\nmov r1, 5\nl:\nsub r1, 1\njlt r1, 10, l\nexit").is_err());
+        // The bound moves with the counter.
+        assert!(run("mov r0, 0\nmov r1, 0\nmov r2, 10\nl:\nadd r1, 1\nadd r2, 1\njlt r1, r2, l\nexit").is_err());
+        // A step that would wrap past the bound.
+        assert!(run("mov r0, 0\nmov r1, 0\nl:\nadd r1, 2\njne r1, 7, l\nexit").is_err());
+        // Up to 2^32: more iterations than allowed.
+        assert!(matches!(run("mov r0, 0\nmov r1, 0\nlddw r2, 0x100000000\nl:\nadd r1, 1\njlt r1, r2, l\nexit").unwrap_err().error, AnalysisError::Loop(loops::LoopError::TooLong { .. })));
+    }
+
+    #[test]
+    fn unreachable_instructions_are_refused() {
+        assert_eq!(run("mov r0, 0\nexit\nmov r0, 1\nexit").unwrap_err().to_string(), "unreachable insn 2");
     }
 }

@@ -42,6 +42,10 @@ pub enum CallError {
     Offset(u8),
     #[error("{0}")]
     Mem(#[from] MemError),
+    #[error("R{0} is not a held reference: the record was released or never reserved")]
+    Released(u8),
+    #[error("Unreleased reference id={0} alloc_insn={p}", p = .0 - 1)]
+    Unreleased(u32),
 }
 
 /// The state after calling the helper `proto` from `state`. `site` (non-zero) is the id a
@@ -108,12 +112,17 @@ pub fn call(state: &State, proto: &Proto, env: &CallEnv, site: u32) -> Result<St
                 if r.constant() != Some(0) {
                     return Err(CallError::Offset(n));
                 }
-                // Released: no copy of the record may be used afterwards.
-                for x in out.regs.iter_mut() {
+                // Released: no copy of the record (in a register, a spill or a
+                // caller's register) may be used afterwards.
+                if !out.refs.contains(&r.id) {
+                    return Err(CallError::Released(n));
+                }
+                out.refs.retain(|&x| x != r.id);
+                out.for_each_reg(|x| {
                     if x.kind == r.kind && x.id == r.id {
                         *x = Reg::not_init();
                     }
-                }
+                });
             }
             Arg::ConstStr => readable_bytes(state, &r, n, 1, env)?,
         }
@@ -127,10 +136,7 @@ pub fn call(state: &State, proto: &Proto, env: &CallEnv, site: u32) -> Result<St
                 r.id = 0;
             }
         };
-        out.regs.iter_mut().for_each(forget);
-        for f in out.frames.iter_mut() {
-            f.for_each_spill(forget);
-        }
+        out.for_each_reg(forget);
         site
     };
     out.regs[0] = match proto.ret {
@@ -141,7 +147,14 @@ pub fn call(state: &State, proto: &Proto, env: &CallEnv, site: u32) -> Result<St
             Reg { kind: Kind::PtrOrNull(Region::MapValue { map: map.unwrap_or(0) }), value: Scalar::konst(0), id, range: 0 }
         }
         Ret::RingbufMemOrNull => {
+            // One live record per call site: a second reservation from the same site
+            // while the first is held could only leak one of them.
+            if out.refs.contains(&site) {
+                return Err(CallError::Unreleased(site));
+            }
             let id = fresh(&mut out);
+            out.refs.push(id);
+            out.refs.sort_unstable();
             Reg { kind: Kind::PtrOrNull(Region::Ringbuf { size: ring_size.unwrap_or(0) }), value: Scalar::konst(0), id, range: 0 }
         }
     };
@@ -161,6 +174,9 @@ fn kind_name(r: &Reg) -> String {
 
 /// The largest value a size argument may hold.
 fn bounded_size(s: &Reg, n: u8, can_be_zero: bool) -> Result<u64, CallError> {
+    if matches!(s.kind, Kind::NotInit | Kind::Mixed) {
+        return Err(CallError::NotInit(n));
+    }
     if s.kind != Kind::Scalar {
         return Err(CallError::Type { reg: n, found: kind_name(s), expected: "scalar" });
     }
@@ -277,8 +293,24 @@ mod tests {
         s.regs[1] = rec;
         s.regs[2] = Reg::konst(0);
         s.regs[6] = rec;
+        s.frames[0].store(-8, 8, Some(rec), false).unwrap();
+        assert_eq!(with(|env| call(&s, &submit, env, id)).unwrap_err(), CallError::Released(1), "never reserved");
+        s.refs.push(4);
         let after = with(|env| call(&s, &submit, env, id)).unwrap();
         assert_eq!(after.regs[6].kind, Kind::NotInit, "no copy of a released record stays usable");
+        assert!(matches!(after.frames[0].load(-8, 8), Ok(crate::verifier::domain::stack::Read::Spilled(r)) if r.kind == Kind::NotInit), "nor a spilled one");
+        assert!(after.refs.is_empty());
         assert_eq!(after.regs[0].kind, Kind::NotInit, "void");
+        // Reserving again from a site whose record is still held.
+        let reserve = proto(Ret::RingbufMemOrNull, [ConstMapPtr, Anything, Anything, None, None]);
+        let mut h = State::entry();
+        h.regs[1] = Reg::ptr(Region::MapPtr { map: 0 });
+        h.regs[2] = Reg::konst(8);
+        h.regs[3] = Reg::konst(0);
+        let once = with(|env| call(&h, &reserve, env, 5)).unwrap();
+        assert_eq!(once.refs, [5]);
+        let mut again = once.clone();
+        (again.regs[1], again.regs[2], again.regs[3]) = (h.regs[1], h.regs[2], h.regs[3]);
+        assert_eq!(with(|env| call(&again, &reserve, env, 5)).unwrap_err().to_string(), "Unreleased reference id=5 alloc_insn=4");
     }
 }

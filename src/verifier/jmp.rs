@@ -82,9 +82,16 @@ pub fn branch(state: &State, cond: JmpCond, width: Width, d: u8, src: Source, ta
             Ok(Some(out))
         }
         (Kind::Ptr(x), Kind::Ptr(y)) if wide && x == y => Ok(Some(out)),
+        // Other comparisons inside the packet (`data_meta > data`): allowed, nothing
+        // learnt (their outcome tells no address).
+        (Kind::Ptr(x), Kind::Ptr(y)) if packet(x) && packet(y) => Ok(Some(out)),
         (Kind::Scalar, _) => Err(JmpError::PointerCompare(s.unwrap_or(0))),
         _ => Err(JmpError::PointerCompare(d)),
     }
+}
+
+fn packet(r: Region) -> bool {
+    matches!(r, Region::Packet | Region::PacketEnd | Region::PacketMeta)
 }
 
 /// Whether the branch means `pkt <= pkt_end` (`swapped`: the end is the left operand).
@@ -108,8 +115,10 @@ fn null_check(state: &mut State, p: Reg, null: bool) {
             *r = if null { Reg::konst(0) } else { Reg { kind: Kind::Ptr(region), ..*r } };
         }
     };
-    for r in state.regs.iter_mut() {
-        fix(r);
+    state.for_each_reg(fix);
+    // A record found null was never reserved: nothing to release.
+    if null && p.id != 0 {
+        state.refs.retain(|&x| x != p.id);
     }
 }
 
@@ -117,7 +126,7 @@ fn null_check(state: &mut State, p: Reg, null: bool) {
 /// offset `k <= n` may read `n - k` bytes.
 fn packet_range(state: &mut State, p: Reg) {
     let Some(n) = p.constant() else { return };
-    for r in state.regs.iter_mut() {
+    state.for_each_reg(|r| {
         if r.kind == Kind::Ptr(Region::Packet) {
             if let Some(k) = r.constant() {
                 if (k as i64) >= 0 && k <= n {
@@ -125,7 +134,7 @@ fn packet_range(state: &mut State, p: Reg) {
                 }
             }
         }
-    }
+    });
 }
 
 #[cfg(test)]

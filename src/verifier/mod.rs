@@ -1,38 +1,43 @@
 //! The verify stage: what must hold of a program before it may run.
 //!
 //! It receives the decoded program and a [`ProgramInfo`] (the program type and its
-//! context descriptor, the helper prototypes, the maps its `lddw`s name, a log sink) and
-//! returns what the later stages need ([`Verified`]): the maps the program uses, the value
-//! of each pseudo `lddw`, the context loads to rewrite.
+//! context descriptor, the helper prototypes, the maps its `lddw`s name, a log sink and
+//! level) and returns what the later stages need ([`Verified`]): the maps the program
+//! uses, the value of each pseudo `lddw`, the context loads to rewrite, and the figures
+//! of the analysis.
 //!
-//! Today it checks what the runtime checked at load time before there was a verifier:
-//! every helper call names a helper this program type may call, GPL-only helpers need a
-//! GPL-compatible license, every map reference resolves, and (for contexts that list
-//! their fields, XDP's `xdp_md`) every context access is a load of one field, found by a
-//! data-flow pass ([`ctx`]). The abstract-interpretation verifier (memory safety,
-//! termination) grows here.
+//! First what needs no analysis: every helper call names a helper this program type may
+//! call, GPL-only helpers need a GPL-compatible license, every map reference resolves.
+//! Then the abstract interpretation ([`analyze`]): memory safety, type safety and
+//! termination, proven for every path. The context loads to rewrite are those whose
+//! base register the analysis found to be the context.
 
 pub mod alu;
 pub mod analyze;
 pub mod call;
-pub mod ctx;
 pub mod domain;
+pub mod graph;
 pub mod jmp;
+pub mod log;
+pub mod loops;
 pub mod mem;
 pub mod reg;
 pub mod state;
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::errno::{E2BIG, EINVAL};
+use crate::errno::{E2BIG, EACCES, EINVAL};
 use crate::helpers::Proto;
 use crate::isa::{HelperId, Insn, LdKind, Program};
 use crate::maps::{Map, MAX_USED_MAPS};
 use crate::prog::{CtxDescriptor, CtxField, ProgType, ProgTypes};
-pub use ctx::CtxError;
+use call::CallEnv;
+use mem::MemEnv;
+use state::State;
 
 /// How an `lddw` names its map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,7 +93,17 @@ pub struct ProgramInfo<'a> {
     /// The maps the program's `lddw`s name (their key and value sizes, their memory).
     pub maps: &'a MapResolver<'a>,
     pub log: &'a mut dyn LogSink,
+    /// 0: nothing; 1: a refusal's instruction, states and reason, and the stats; 2: every
+    /// instruction with its states, and the stats.
+    pub log_level: u32,
+    /// Microseconds from some fixed point, for the log's `verification time` (none in a
+    /// core without a clock).
+    pub clock: Option<&'a dyn Fn() -> u64>,
 }
+
+/// The most instructions the analysis processes before it refuses the program (the
+/// kernel's `BPF_COMPLEXITY_LIMIT_INSNS`).
+pub const MAX_PROCESSED: usize = 1_000_000;
 
 /// Why a program was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -101,18 +116,24 @@ pub enum VerifyError {
     GplOnly { pc: usize, id: HelperId, name: &'static str },
     #[error("instruction {pc}: {reason}")]
     Lddw { pc: usize, reason: String, errno: i32 },
-    #[error("{0}")]
-    Context(#[from] CtxError),
     #[error("program uses more than {MAX_USED_MAPS} maps")]
     TooManyMaps,
+    /// The analysis refused the program: an unsafe instruction (`pc`), a loop not proven
+    /// to end, an unreachable instruction, or no fixpoint within [`MAX_PROCESSED`].
+    #[error("{0}")]
+    Unsafe(analyze::AnalysisError),
+    #[error("instruction {pc}: same insn cannot be used with different pointers")]
+    CtxAmbiguous { pc: usize },
 }
 
 impl VerifyError {
     /// The errno Linux gives for the same refusal.
     pub fn errno(&self) -> i32 {
+        use analyze::AnalysisError;
         match self {
             VerifyError::Lddw { errno, .. } => *errno,
-            VerifyError::TooManyMaps => E2BIG,
+            VerifyError::TooManyMaps | VerifyError::Unsafe(AnalysisError::NoFixpoint(_)) => E2BIG,
+            VerifyError::Unsafe(AnalysisError::At { .. }) => EACCES,
             _ => EINVAL,
         }
     }
@@ -127,6 +148,10 @@ pub struct Verified {
     pub lddw: Vec<(usize, u64)>,
     /// The context loads the context-rewrite stage converts, by slot in program order.
     pub ctx_loads: Vec<(usize, &'static CtxField)>,
+    /// Instructions the analysis processed (the kernel's `processed N insns`).
+    pub processed: usize,
+    /// The loops and the iteration bound of each.
+    pub loops: Vec<loops::Bound>,
 }
 
 impl Verified {
@@ -138,13 +163,111 @@ impl Verified {
 
 /// Checks `prog` against `info`; on success, what the later stages need.
 pub fn verify(prog: &Program, info: &mut ProgramInfo) -> Result<Verified, VerifyError> {
+    let start = info.clock.map(|c| c());
     check_helpers(prog, info)?;
     let mut verified = resolve_maps(prog, info)?;
-    if !info.ctx.fields.is_empty() {
-        verified.ctx_loads = ctx::ctx_loads(prog, info.ctx)?;
+    let maps = &verified.maps;
+    // Each `lddw` map reference by the index of its map in `maps`.
+    let index: BTreeMap<(bool, i32), u32> = prog
+        .iter()
+        .filter_map(|(_, insn)| match *insn {
+            Insn::LdImm64 { kind, imm, .. } if kind != LdKind::Imm64 => Some((kind, imm)),
+            _ => None,
+        })
+        .filter_map(|(kind, imm)| {
+            let by_index = matches!(kind, LdKind::MapIdx | LdKind::MapValueIdx);
+            let map = (info.maps)(if by_index { MapRef::Index(imm as u32) } else { MapRef::Fd(imm) }).ok()?;
+            let k = maps.iter().position(|m| Arc::ptr_eq(m, &map))? as u32;
+            Some(((by_index, imm), k))
+        })
+        .collect();
+    let value_size = |m: u32| maps.get(m as usize).map(|m| m.def().value_size);
+    let key_size = |m: u32| maps.get(m as usize).map(|m| m.def().key_size);
+    let mem = MemEnv { ctx: info.ctx, value_size: &value_size };
+    let helpers = info.helpers;
+    let helper = |id| helpers(id).map(|(p, _)| p);
+    let map = |kind: LdKind, imm: i32| index.get(&(matches!(kind, LdKind::MapIdx | LdKind::MapValueIdx), imm)).copied();
+    let env = CallEnv { mem: &mem, key_size: &key_size, helper: &helper, map: &map };
+    let opts = analyze::Options { env: &env, entry: State::entry(), ret: info.prog_type.info().ret, max_steps: MAX_PROCESSED };
+    let level = info.log_level;
+    let result = analyze::analyze(prog, &opts);
+    let (analysis, refused) = match result {
+        Ok(a) => (a, None),
+        Err(r) => (*r.analysis, Some(r.error)),
+    };
+    if level >= 2 {
+        for i in 0..prog.insns().len() {
+            for line in log::states_at(prog, &analysis, i) {
+                info.log.line(&line);
+            }
+            info.log.line(&log::insn(prog, i));
+        }
     }
-    info.log.line(&format!("rvbpf: {} insns checked: decoding, helper prototypes, map references (no verifier yet)", prog.slot_count()));
+    if let Some(e) = &refused {
+        if level == 1 {
+            if let Some(i) = e.pc().and_then(|pc| prog.cfg().index_of(pc)) {
+                for line in log::states_at(prog, &analysis, i) {
+                    info.log.line(&line);
+                }
+                info.log.line(&log::insn(prog, i));
+            }
+        }
+    } else if level >= 1 {
+        for b in &analysis.loops {
+            info.log.line(&loops::describe(b));
+        }
+    }
+    let ctx_loads = if refused.is_none() { ctx_loads(prog, &analysis, info.ctx) } else { Ok(Vec::new()) };
+    if level >= 1 {
+        info.log.line(&log::stats(analysis.steps, MAX_PROCESSED, analysis.peak_states, analysis.total_states()));
+        if let (Some(start), Some(clock)) = (start, info.clock) {
+            info.log.line(&format!("verification time {} usec", clock().saturating_sub(start)));
+        }
+    }
+    if let Some(e) = refused {
+        return Err(VerifyError::Unsafe(e));
+    }
+    verified.ctx_loads = ctx_loads?;
+    verified.processed = analysis.steps;
+    verified.loops = analysis.loops;
     Ok(verified)
+}
+
+/// The loads of a field of a context that lists its fields: each load whose base
+/// register every state at the instruction holds as the context (the kernel's
+/// `convert_ctx_accesses`, driven by its register types). An access through a register
+/// that is the context in one call context and not in another cannot be rewritten.
+fn ctx_loads(prog: &Program, a: &analyze::Analysis, ctx: &CtxDescriptor) -> Result<Vec<(usize, &'static CtxField)>, VerifyError> {
+    use reg::{Kind, Region};
+    let mut out = Vec::new();
+    for (i, insn) in prog.insns().iter().enumerate() {
+        let (base, off, size) = match *insn {
+            Insn::Ldx { src, off, size, .. } => (src, off, size),
+            Insn::Stx { dst, off, size, .. } | Insn::St { dst, off, size, .. } | Insn::Atomic { dst, off, size, .. } => (dst, off, size),
+            _ => continue,
+        };
+        let states = a.at(i);
+        let is_ctx = |s: &&&State| s.regs[base.index()].kind == Kind::Ptr(Region::Ctx);
+        let n = states.iter().filter(is_ctx).count();
+        if n == 0 {
+            continue;
+        }
+        let pc = prog.cfg().slot_of(i);
+        if n != states.len() {
+            return Err(VerifyError::CtxAmbiguous { pc });
+        }
+        if ctx.fields.is_empty() {
+            continue;
+        }
+        // The analysis checked that the access is a load of one listed field at a
+        // constant offset, the same in every state.
+        let field = states[0].regs[base.index()].constant().and_then(|k| ctx.field((k as i64 + off as i64) as i16, size.bytes()));
+        match field {
+            Some(f) if states.iter().all(|s| s.regs[base.index()].constant() == states[0].regs[base.index()].constant()) => out.push((pc, f)),
+            _ => return Err(VerifyError::CtxAmbiguous { pc }),
+        }
+    }
+    Ok(out)
 }
 
 /// Every helper call names a helper that exists, that this program type may call and,
@@ -195,5 +318,5 @@ fn resolve_maps(prog: &Program, info: &ProgramInfo) -> Result<Verified, VerifyEr
             }
         }
     }
-    Ok(Verified { maps, lddw: values, ctx_loads: Vec::new() })
+    Ok(Verified { maps, lddw: values, ctx_loads: Vec::new(), processed: 0, loops: Vec::new() })
 }

@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::domain::bounds::Bounds;
-use super::domain::scalar::Scalar;
+use super::domain::scalar::{Scalar, Thresholds};
 use super::domain::stack::Spill;
 use super::domain::tnum::Tnum;
 
@@ -136,11 +136,11 @@ impl Reg {
 
     /// The join, widened where `o` moved a bound of `self` (a loop head after a few
     /// rounds).
-    pub fn widen(&self, o: &Reg) -> Reg {
+    pub fn widen(&self, o: &Reg, t: &Thresholds<u64>) -> Reg {
         let j = self.join(o);
         match j.kind {
             Kind::NotInit | Kind::Mixed => j,
-            _ => Reg { value: self.value.widen(j.value), ..j },
+            _ => Reg { value: self.value.widen_with(j.value, t), ..j },
         }
     }
 

@@ -1,18 +1,24 @@
-//! The abstract state at one program point: the eleven registers and the stack frames of
-//! the calls in progress.
+//! The abstract state at one program point: the eleven registers, the stack frames of
+//! the calls in progress with the registers each caller keeps (r6–r10), and the
+//! references the program holds (ring-buffer records it must submit or discard).
 
 use alloc::vec;
 use alloc::vec::Vec;
 
+use super::domain::scalar::Thresholds;
 use super::domain::stack::Stack;
 use super::reg::{Reg, Region};
 
-/// Registers and frames.
+/// Registers, frames and references.
 #[derive(Clone, Debug, PartialEq)]
 pub struct State {
     pub regs: [Reg; 11],
     /// Frame 0 is the program's; each bpf-to-bpf call in progress adds one.
     pub frames: Vec<Stack<Reg>>,
+    /// For each call in progress (frame k + 1), the caller's r6–r10 at the call.
+    pub saved: Vec<[Reg; 5]>,
+    /// The ids of acquired references not yet released, sorted.
+    pub refs: Vec<u32>,
 }
 
 impl State {
@@ -20,10 +26,17 @@ impl State {
     /// rest never written (the runtime sets them to 0, but a program may not rely on it,
     /// as on Linux).
     pub fn entry() -> State {
+        State::entry_with(Reg::ptr(Region::Ctx), Reg::not_init())
+    }
+
+    /// At the first instruction with `r1` and `r2` given (the conformance convention
+    /// passes memory and its length).
+    pub fn entry_with(r1: Reg, r2: Reg) -> State {
         let mut regs = [Reg::not_init(); 11];
-        regs[1] = Reg::ptr(Region::Ctx);
+        regs[1] = r1;
+        regs[2] = r2;
         regs[10] = Reg::ptr(Region::Stack { frame: 0 });
-        State { regs, frames: vec![Stack::new()] }
+        State { regs, frames: vec![Stack::new()], saved: Vec::new(), refs: Vec::new() }
     }
 
     /// The frame of the running function.
@@ -31,20 +44,36 @@ impl State {
         self.frames.len() - 1
     }
 
+    /// Applies `f` to every register and every spilled register of every frame,
+    /// including the registers callers keep.
+    pub fn for_each_reg(&mut self, mut f: impl FnMut(&mut Reg)) {
+        self.regs.iter_mut().for_each(&mut f);
+        for s in self.saved.iter_mut() {
+            s.iter_mut().for_each(&mut f);
+        }
+        for fr in self.frames.iter_mut() {
+            fr.for_each_spill(&mut f);
+        }
+    }
+
     /// What both states allow. States of different call depths do not meet (each call
-    /// site's return is its own program point).
+    /// site's return is its own program point). A reference held on either path is held.
     pub fn join(&self, o: &State) -> State {
         let regs = core::array::from_fn(|k| self.regs[k].join(&o.regs[k]));
         let frames = self.frames.iter().zip(&o.frames).map(|(a, b)| a.join(b)).collect();
-        State { regs, frames }
+        let saved = self.saved.iter().zip(&o.saved).map(|(a, b)| core::array::from_fn(|k| a[k].join(&b[k]))).collect();
+        let mut refs = self.refs.clone();
+        refs.extend(o.refs.iter().filter(|r| !self.refs.contains(r)));
+        refs.sort_unstable();
+        State { regs, frames, saved, refs }
     }
 
-    /// The join, with every register widened (stack contents are joined: a byte's
+    /// The join, with every register widened (up to the thresholds `t`) (stack contents are joined: a byte's
     /// knowledge only weakens, so they stabilise by themselves).
-    pub fn widen(&self, o: &State) -> State {
+    pub fn widen(&self, o: &State, t: &Thresholds<u64>) -> State {
         let mut j = self.join(o);
         for k in 0..11 {
-            j.regs[k] = self.regs[k].widen(&o.regs[k]);
+            j.regs[k] = self.regs[k].widen(&o.regs[k], t);
         }
         j
     }
@@ -73,5 +102,10 @@ mod tests {
         let j = a.join(&b);
         assert!(a.within(&j) && b.within(&j) && !j.within(&a));
         assert!(j.frames[0].load(-8, 8).is_err(), "written on one path only");
+        // A reference held on one path is held after the join.
+        a.refs.push(3);
+        let j = a.join(&b);
+        assert_eq!(j.refs, [3]);
+        assert!(b.within(&j) && !j.within(&b));
     }
 }

@@ -236,8 +236,8 @@ fn prog_load_map_references() {
 #[test]
 fn test_run_xdp_and_short_output() {
     let p = Proc::new();
-    // Writes 0xab into the first byte of the packet, returns XDP_TX (3).
-    let (prog, _, _) = p.prog_load(6, "ldxw %r2, [%r1+0]\nstb [%r2+0], 0xab\nmov %r0, 3\nexit", 0, None);
+    // Writes 0xab into the first byte of the packet (when it has one), returns XDP_TX (3).
+    let (prog, _, _) = p.prog_load(6, "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r4, %r2\nadd %r4, 1\njgt %r4, %r3, +1\nstb [%r2+0], 0xab\nmov %r0, 3\nexit", 0, None);
     assert!(prog > 0, "{prog}");
     let data = p.put(&[1u8; 20]);
     let out = p.put(&[0u8; 20]);

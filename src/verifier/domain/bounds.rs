@@ -120,12 +120,25 @@ impl<W: Word> Bounds<W> {
     /// Widening: each bound that `newer` moved goes to the end of its range, and known
     /// bits that changed become unknown, so a loop's iteration ends.
     pub fn widen(self, newer: Bounds<W>) -> Bounds<W> {
+        self.widen_with(newer, &[], &[])
+    }
+
+    /// Widening with thresholds: a bound that `newer` moved goes only as far as the
+    /// nearest threshold past `newer`'s bound (`by_u` in unsigned order, `by_s` in signed
+    /// order, each ascending), the end of the range past the last one. There are finitely
+    /// many, so a loop's iteration still ends.
+    pub fn widen_with(self, newer: Bounds<W>, by_u: &[W], by_s: &[W]) -> Bounds<W> {
+        // The smallest threshold at or above `x`, the largest at or below it.
+        let above_u = |x: W| by_u.iter().rev().fold(W::ones(), |c, &k| W::select(x.ule(k), k, c));
+        let below_u = |x: W| by_u.iter().fold(W::zero(), |c, &k| W::select(k.ule(x), k, c));
+        let above_s = |x: W| by_s.iter().rev().fold(W::smax(), |c, &k| W::select(x.sle(k), k, c));
+        let below_s = |x: W| by_s.iter().fold(W::smin(), |c, &k| W::select(k.sle(x), k, c));
         Bounds {
             var: Tnum::select(self.var.includes(newer.var), self.var, Tnum::unknown()),
-            umin: W::select(newer.umin.ult(self.umin), W::zero(), self.umin),
-            umax: W::select(self.umax.ult(newer.umax), W::ones(), self.umax),
-            smin: W::select(newer.smin.slt(self.smin), W::smin(), self.smin),
-            smax: W::select(self.smax.slt(newer.smax), W::smax(), self.smax),
+            umin: W::select(newer.umin.ult(self.umin), below_u(newer.umin), self.umin),
+            umax: W::select(self.umax.ult(newer.umax), above_u(newer.umax), self.umax),
+            smin: W::select(newer.smin.slt(self.smin), below_s(newer.smin), self.smin),
+            smax: W::select(self.smax.slt(newer.smax), above_s(newer.smax), self.smax),
         }
     }
 
@@ -382,6 +395,12 @@ mod tests {
             assert!(xs.iter().chain(&ys).all(|&x| w.contains(x)), "{a:?} ∇ {b:?} = {w:?}");
             // Widening again by anything it holds changes nothing.
             assert_eq!(w.widen(w.join(a)), w);
+            // With thresholds: still both, and at most as wide.
+            let by_u: Vec<u8> = { let mut t = vec![rng.next() as u8, rng.next() as u8, 9]; t.sort(); t };
+            let by_s: Vec<u8> = { let mut t = by_u.clone(); t.sort_by_key(|&x| x as i8); t };
+            let t = a.widen_with(a.join(b), &by_u, &by_s);
+            assert!(xs.iter().chain(&ys).all(|&x| t.contains(x)), "{a:?} ∇ {b:?} = {t:?} with {by_u:?}");
+            assert!(t.umax <= w.umax && t.umin >= w.umin && (t.smax as i8) <= (w.smax as i8) && (t.smin as i8) >= (w.smin as i8));
         }
     }
 

@@ -13,6 +13,22 @@ use super::tnum::Tnum;
 use super::word::{Cond, Word};
 use crate::isa::JmpCond;
 
+/// The condition with its operands swapped: `a <c> b` exactly when `b <swapped(c)> a`.
+pub fn swapped(c: JmpCond) -> JmpCond {
+    use JmpCond::*;
+    match c {
+        Lt => Gt,
+        Gt => Lt,
+        Le => Ge,
+        Ge => Le,
+        Slt => Sgt,
+        Sgt => Slt,
+        Sle => Sge,
+        Sge => Sle,
+        Eq | Ne | Set => c,
+    }
+}
+
 /// The condition that holds on the other branch (`Set`'s other branch, `a & b == 0`, has
 /// no [`JmpCond`]: it is `None`).
 pub fn negate(c: JmpCond) -> Option<JmpCond> {
@@ -118,6 +134,19 @@ mod tests {
     use crate::isa::test_rng::Rng;
 
     type S = Scalar<u16>;
+
+    #[test]
+    fn swapped_conditions_hold_of_swapped_operands() {
+        use crate::semantics::cond64;
+        let vals = [0u64, 1, 2, u64::MAX, 1 << 63, (1 << 63) - 1, 7];
+        for c in JmpCond::ALL {
+            for a in vals {
+                for b in vals {
+                    assert_eq!(cond64(c, a, b), cond64(swapped(c), b, a), "{c:?} {a} {b}");
+                }
+            }
+        }
+    }
 
     fn holds(c: JmpCond, wide: bool, x: u16, y: u16) -> bool {
         let (x, y) = if wide { (x, y) } else { (x & 0xff, y & 0xff) };

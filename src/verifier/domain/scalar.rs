@@ -8,6 +8,7 @@
 //! of the operands); a 32-bit operation computes the low half and zero-extends it, as
 //! the ISA defines. Generic over a [`Wide`] word and its half, branch-free.
 
+use alloc::vec::Vec;
 use core::ops;
 
 use super::bounds::Bounds;
@@ -135,6 +136,11 @@ impl<W: Wide> Scalar<W> {
         Scalar { full: self.full.widen(newer.full), low: self.low.widen(newer.low) }
     }
 
+    /// Widening with thresholds at both widths.
+    pub fn widen_with(self, newer: Scalar<W>, t: &Thresholds<W>) -> Scalar<W> {
+        Scalar { full: self.full.widen_with(newer.full, &t.full_u, &t.full_s), low: self.low.widen_with(newer.low, &t.low_u, &t.low_s) }
+    }
+
     /// The values both allow.
     pub fn meet(self, o: Scalar<W>) -> Scalar<W> {
         Scalar { full: self.full.meet(o.full), low: self.low.meet(o.low) }.sync()
@@ -257,6 +263,32 @@ impl<W: Wide> ops::Shr<u32> for Scalar<W> {
     type Output = Scalar<W>;
     fn shr(self, n: u32) -> Scalar<W> {
         Scalar::of(self.full >> n)
+    }
+}
+
+/// Widening thresholds (a program's constants), sorted for each order and width.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Thresholds<W: Wide> {
+    pub full_u: Vec<W>,
+    pub full_s: Vec<W>,
+    pub low_u: Vec<W::Half>,
+    pub low_s: Vec<W::Half>,
+}
+
+impl Thresholds<u64> {
+    /// Thresholds at the given values (both widths: a value's low half for 32 bits).
+    pub fn of(values: impl IntoIterator<Item = u64>) -> Thresholds<u64> {
+        let mut full_u: Vec<u64> = values.into_iter().collect();
+        full_u.sort_unstable();
+        full_u.dedup();
+        let mut full_s = full_u.clone();
+        full_s.sort_unstable_by_key(|&x| x as i64);
+        let mut low_u: Vec<u32> = full_u.iter().map(|&x| x as u32).collect();
+        low_u.sort_unstable();
+        low_u.dedup();
+        let mut low_s = low_u.clone();
+        low_s.sort_unstable_by_key(|&x| x as i32);
+        Thresholds { full_u, full_s, low_u, low_s }
     }
 }
 
