@@ -220,15 +220,17 @@ for row in SPEC:
             "%s %%r1, %s, -3" % (m, opnd), "mov %r0, 2", "exit"]
     emit(grp, "%s-%s-backward" % (m, form), body, 1 if taken else 2, covers=[rid], edges=["backward-jump"])
 
-emit("base32", "ja-forward", ["mov %r0, 1", "ja +1", "mov %r0, 2", "exit"], 1, covers=["0x05"])
+# The never-taken `jeq` keeps the skipped instruction reachable in the graph: a verifier
+# refuses an instruction no path reaches, as the kernel does.
+emit("base32", "ja-forward", ["mov %r0, 1", "jeq %r0, 0, +1", "ja +1", "mov %r0, 2", "exit"], 1, covers=["0x05"])
 emit("base32", "ja-backward", ["mov %r0, 0", "ja +2", "mov %r0, 7", "exit", "ja -3"], 7, covers=["0x05"], edges=["backward-jump"])
 emit("base32", "ja-zero", ["mov %r0, 3", "ja +0", "exit"], 3, covers=["0x05"])
-emit("base32", "ja32-forward", ["mov %r0, 1", "ja32 +1", "mov %r0, 2", "exit"], 1, covers=["0x06"])
+emit("base32", "ja32-forward", ["mov %r0, 1", "jeq %r0, 0, +1", "ja32 +1", "mov %r0, 2", "exit"], 1, covers=["0x06"])
 emit("base32", "ja32-backward", ["mov %r0, 0", "ja32 +2", "mov %r0, 9", "exit", "ja32 -3"], 9, covers=["0x06"], edges=["backward-jump"])
 # A gotol past the 16-bit offset range: 40000 slots of padding.
-far = ["mov %r0, 1", "ja32 +32800"] + ["mov %r0, 2"] * 32800 + ["exit"]
+far = ["mov %r0, 1", "jeq %r0, 0, +1", "ja32 +32800"] + ["mov %r0, 2"] * 32800 + ["exit"]
 emit("base32", "ja32-far", far, 1, covers=["0x06"], edges=["gotol-beyond-16-bits"])
-emit("base32", "exit-early", ["mov %r0, 4", "exit", "mov %r0, 5", "exit"], 4, covers=["0x95"])
+emit("base32", "exit-early", ["mov %r0, 4", "jeq %r0, 0, +1", "exit", "mov %r0, 5", "exit"], 4, covers=["0x95"])
 
 # ---------------------------------------------------------------- memory
 MEM = list(range(0x81, 0x81 + 16))  # bytes 0x81..0x90: high bit set, exercises sign extension
@@ -277,7 +279,10 @@ for row in SPEC:
         emit(grp, "%s-mem" % m, [load64(2, v), "%s [%%r1+4], %%r2" % m, "ldxdw %r0, [%r1+4]", "exit"],
              le((list(v.to_bytes(8, "little"))[:n] + MEM[4 + n:12])[:8]), mem=MEM, covers=[rid])
         emit(grp, "%s-same-reg" % m, ["%s [%%r10-8], %%r10" % m, "%s %%r0, [%%r10-8]" % ("ldx" + sem[4:]), "mov %r1, %r10", "and %%r1, %d" % ((1 << (8 * n)) - 1 if n < 4 else 0x7fffffff),
-              "and %%r0, %d" % ((1 << (8 * n)) - 1 if n < 4 else 0x7fffffff), "sub %r0, %r1", "exit"], 0, covers=[rid])
+              "and %%r0, %d" % ((1 << (8 * n)) - 1 if n < 4 else 0x7fffffff), "sub %r0, %r1", "exit"], 0, covers=[rid],
+             # A part of a pointer on the stack, or arithmetic on the pointer's bits: a
+             # verifier refuses both (the kernel too, even for root).
+             meta=[("refused", "0: invalid size of register spill" if n < 8 else "3: R1 bitwise operator &= on pointer prohibited")])
 
 # Memory size checks: r2 holds the length of the input memory.
 emit("base64", "mem-length-in-r2", ["mov %r0, %r2", "exit"], 16, mem=MEM, covers=[], note="r2 = length of the input memory at entry")
@@ -330,7 +335,7 @@ emit("rvbpf-env", "lddw-map-value-idx", ["lddw %r1, map_value_idx(0, 4)", "stw [
      covers=["0x18/src6"], note=ENV, meta=env_meta)
 emit("rvbpf-env", "lddw-map-value-zeroed", ["lddw %r1, map_value_fd(1, 56)", "ldxdw %r0, [%r1+0]", "exit"], 0, covers=["0x18/src2"], note=ENV, meta=env_meta)
 emit("rvbpf-env", "lddw-var-addr", ["lddw %r1, var_addr(0)", "stdw [%r1+0], 99", "ldxdw %r0, [%r1+0]", "exit"], 99, covers=["0x18/src3"], note=ENV, meta=env_meta)
-emit("rvbpf-env", "lddw-code-addr", ["mov %r0, 0", "lddw %r0, code_addr(2)", "exit", "exit", "exit"], 4, covers=["0x18/src4"],
+emit("rvbpf-env", "lddw-code-addr", ["mov %r0, 0", "lddw %r0, code_addr(1)", "exit"], 3, covers=["0x18/src4"],
      note="code_addr(imm) = slot of the lddw + 1 + imm (rvbpf conformance environment)", meta=env_meta)
 
 emit("base32", "call-local-basic", ["mov %r1, 3", "mov %r2, 4", "call local fn", "add %r0, 100", "exit", "fn:", "mov %r0, %r1", "mul %r0, %r2", "exit"], 112, covers=["0x85/src1"])
@@ -342,18 +347,20 @@ emit("base32", "call-local-own-stack-frame",
       "fn:", "stdw [%r10-8], 22", "ldxdw %r0, [%r10-8]", "exit"], 33, covers=["0x85/src1"], edges=["per-frame-stack"])
 emit("base32", "call-local-caller-stack-pointer",
      ["stdw [%r10-8], 5", "mov %r1, %r10", "add %r1, -8", "call local fn", "ldxdw %r0, [%r10-8]", "exit",
-      "fn:", "stdw [%r1+0], 6", "exit"], 6, covers=["0x85/src1"], note="a callee may write its caller's frame through a pointer")
-depth = ["mov %r0, 0", "call local f1", "exit"]
-for d in range(1, 8):
-    depth += ["f%d:" % d, "add %r0, 1"] + (["call local f%d" % (d + 1)] if d < 7 else []) + ["exit"]
+      "fn:", "stdw [%r1+0], 6", "mov %r0, 0", "exit"], 6, covers=["0x85/src1"], note="a callee may write its caller's frame through a pointer")
+# Each callee counts its own frame on the way back (a callee cannot read its caller's r0).
+def nest(frames):
+    body = ["call local f1", "exit"]
+    for d in range(1, frames):
+        body += ["f%d:" % d] + (["call local f%d" % (d + 1), "add %r0, 1"] if d < frames - 1 else ["mov %r0, 1"]) + ["exit"]
+    return body
+depth = nest(8)
 emit("base32", "call-local-depth-8", depth, 7, covers=["0x85/src1"], edges=["max-call-depth"], note="8 frames: the entry plus 7 nested calls")
-depth9 = ["mov %r0, 0", "call local f1", "exit"]
-for d in range(1, 9):
-    depth9 += ["f%d:" % d, "add %r0, 1"] + (["call local f%d" % (d + 1)] if d < 8 else []) + ["exit"]
-emit("base32", "call-local-depth-9", depth9, error="execution error at instruction 22: call depth exceeds 8 frames",
-     covers=[], edges=["max-call-depth"], note="a ninth frame is refused")
+emit("base32", "call-local-depth-9", nest(9), error="execution error at instruction 20: call depth exceeds 8 frames",
+     covers=[], edges=["max-call-depth"], note="a ninth frame is refused", meta=[("refused", "20: the call stack of 9 frames is too deep")])
 emit("base32", "call-local-recursion", ["mov %r1, 5", "call local fact", "exit",
-     "fact:", "mov %r0, 1", "jle %r1, 1, +5", "mov %r6, %r1", "sub %r1, 1", "call local fact", "mul %r0, %r6", "exit", "exit"], 120, covers=["0x85/src1"])
+     "fact:", "mov %r0, 1", "jle %r1, 1, +5", "mov %r6, %r1", "sub %r1, 1", "call local fact", "mul %r0, %r6", "exit", "exit"], 120, covers=["0x85/src1"],
+     meta=[("refused", "7: recursive call from insn 7 to 3")], note="recursion runs, but a verifier refuses it, as the kernel does")
 
 emit("base32", "call-helper-gather-bytes", ["mov %r1, 1", "mov %r2, 2", "mov %r3, 3", "mov %r4, 4", "mov %r5, 5", "call 0", "exit"], 0x0102030405, covers=["0x85/src0"],
      note="helper 0 = gather_bytes, as uBPF and bpf2c define it")
@@ -365,22 +372,29 @@ emit("base32", "call-helper-strcmp", ["stdw [%r10-8], 0x636261", "stdw [%r10-16]
      "call 4", "exit"], (0x63 - 0x64) & M64, covers=["0x85/src0"], note="helper 4 = strcmp")
 emit("base32", "call-helper-unwind-nonzero", ["mov %r1, 9", "call 5", "add %r0, 1", "exit"], 10, covers=["0x85/src0"])
 emit("base32", "call-helper-unwind-zero", ["mov %r1, 0", "call 5", "mov %r0, 77", "exit"], 0, covers=["0x85/src0"], note="helper 5 returning 0 ends the program with r0 = 0")
-emit("base32", "call-helper-unknown", ["call 99", "exit"], error="execution error at instruction 0: helper 99: unknown helper id", covers=[])
+emit("base32", "call-helper-unknown", ["call 99", "exit"], error="execution error at instruction 0: helper 99: unknown helper id", covers=[],
+     meta=[("refused", "0: invalid func unknown#99")])
 emit("base32", "call-helper-clobbers-nothing-callee-saved", ["mov %r6, 6", "mov %r1, 1", "call 3", "add %r0, %r6", "exit"], 7, covers=["0x85/src0"])
 emit("callx", "callx-gather-bytes", ["mov %r1, 1", "mov %r2, 2", "mov %r3, 3", "mov %r4, 4", "mov %r5, 5", "mov %r8, 0", "call helper %r8", "exit"], 0x0102030405, covers=["0x8d"])
 
 # Runtime errors (matched by prefix: the message carries a host address). They test the
-# interpreter's run-time checks; a verifier refuses these programs, and a JIT relies on
-# that (`# @needs: run-time checks`: engines without the checks skip them).
-oob = [("read-beyond-mem", ["ldxdw %r0, [%r1+12]", "exit"], "execution error at instruction 0: read of 8 bytes at"),
-       ("read-below-stack", ["ldxdw %r0, [%r10-520]", "exit"], "execution error at instruction 0: read of 8 bytes at"),
-       ("write-above-stack", ["stdw [%r10+0], 1", "exit"], "execution error at instruction 0: write of 8 bytes at"),
-       ("read-null", ["mov %r1, 0", "ldxb %r0, [%r1+0]", "exit"], "execution error at instruction 1: read of 1 bytes at"),
-       ("atomic-misaligned", ["lock add [%r10-12], %r1", "exit"], "execution error at instruction 0: atomic access at")]
-for name, body, err in oob:
-    emit("runtime-errors", name, body, mem=MEM, error=err, meta=[("error-match", "prefix"), ("needs", "run-time checks")])
-emit("runtime-errors", "budget-exhausted", ["ja -1", "exit"], error="execution error at instruction 0: instruction budget of 10000000 exhausted",
-     meta=[("needs", "run-time checks")])
+# interpreter's run-time checks; the verifier refuses each of these programs before any
+# engine runs it (`# @refused: <the refusal>`), and the interpreter still runs it to
+# check its own error.
+oob = [("read-beyond-mem", ["ldxdw %r0, [%r1+12]", "exit"], "execution error at instruction 0: read of 8 bytes at",
+        "0: invalid access to mem, value_size=16 off=12 size=8"),
+       ("read-below-stack", ["ldxdw %r0, [%r10-520]", "exit"], "execution error at instruction 0: read of 8 bytes at",
+        "0: invalid stack access off=-520 size=8: outside the frame's 512 bytes"),
+       ("write-above-stack", ["stdw [%r10+0], 1", "exit"], "execution error at instruction 0: write of 8 bytes at",
+        "0: invalid stack access off=0 size=8: outside the frame's 512 bytes"),
+       ("read-null", ["mov %r1, 0", "ldxb %r0, [%r1+0]", "exit"], "execution error at instruction 1: read of 1 bytes at",
+        "1: R1 invalid mem access 'scalar'"),
+       ("atomic-misaligned", ["stdw [%r10-16], 0", "stdw [%r10-8], 0", "mov %r1, 1", "lock add [%r10-12], %r1", "exit"],
+        "execution error at instruction 3: atomic access at", "3: misaligned access off 0-12 size 8")]
+for name, body, err, refused in oob:
+    emit("runtime-errors", name, body, mem=MEM, error=err, meta=[("error-match", "prefix"), ("refused", refused)])
+emit("runtime-errors", "budget-exhausted", ["mov %r0, 0", "ja -1"], error="execution error at instruction 1: instruction budget of 10000000 exhausted",
+     meta=[("refused", "infinite loop detected at insn 1")])
 
 # ---------------------------------------------------------------- invalid encodings
 def word(op, dst=0, src=0, off=0, imm=0):

@@ -87,6 +87,10 @@ enum Cmd {
         /// Instruction budget.
         #[arg(long, default_value_t = DEFAULT_BUDGET)]
         budget: u64,
+        /// Raw programs on the JIT: run even what the verifier refuses (JIT code checks
+        /// nothing at run time; the interpreter always checks).
+        #[arg(long)]
+        unverified: bool,
     },
     /// JIT-compile a program to RV64 on any host and print the code interleaved with the
     /// BPF instructions, plus size statistics.
@@ -109,6 +113,31 @@ enum Cmd {
         /// parts and every instruction, a counterexample for each failure.
         #[arg(long)]
         check: bool,
+    },
+    /// Verify a program: a BPF ELF object's programs (each by its program type, the
+    /// object's maps created), or a .data test, raw .bin, hex text or .asm source in the
+    /// conformance environment. Exit status 0 when every program is accepted, 1 when one
+    /// is refused.
+    Verify {
+        input: PathBuf,
+        /// Object programs: only this one.
+        #[arg(long)]
+        program: Option<String>,
+        /// 0: the verdict; 1: a refusal's instruction and states, and the stats; 2: every
+        /// instruction with its states.
+        #[arg(long, default_value_t = 1)]
+        log_level: u32,
+        /// Machine-readable output: verdict, errno, instruction, message, log (and at
+        /// level 2 each instruction's states).
+        #[arg(long)]
+        json: bool,
+        /// Raw programs: the input memory as hex bytes (its length is what the verifier
+        /// knows: r1 points to that many bytes; a .data test gives its own).
+        #[arg(long, conflicts_with = "mem_file")]
+        mem: Option<String>,
+        /// Raw programs: the input memory from a file.
+        #[arg(long)]
+        mem_file: Option<PathBuf>,
     },
     /// Run .data conformance tests (files or directories, recursively).
     Conformance {
@@ -166,11 +195,19 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
         Cmd::Asm { input, output } => cli::asm::cmd_asm(&input, output.as_deref()),
         Cmd::Disasm { input, syntax, numbered } => cli::disasm::cmd_disasm(&input, syntax, numbered),
         Cmd::Load { input, json } => cli::load::cmd_load(&input, json),
-        Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget } => {
-            let args = cli::run::RunArgs { program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget };
+        Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, unverified } => {
+            let args = cli::run::RunArgs { program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, unverified };
             cli::run::cmd_run(&input, &args)
         }
         Cmd::Jit { input, program, zba, zbb, json, check } => cli::jit::cmd_jit(&input, program.as_deref(), cli::jit::JitOpts { zba, zbb, json, check }),
+        Cmd::Verify { input, program, log_level, json, mem, mem_file } => {
+            let mem = match (mem, mem_file) {
+                (Some(h), _) => Some(rvbpf::conformance::parse_hex(&h).map_err(|e| format!("--mem: {e}"))?),
+                (None, Some(f)) => Some(std::fs::read(&f).map_err(|e| format!("{}: {e}", f.display()))?),
+                (None, None) => None,
+            };
+            cli::verify::cmd_verify(&input, program.as_deref(), log_level, json, mem)
+        }
         Cmd::Conformance { paths, engine, json, jobs } => cli::conformance::cmd_conformance(&paths, engine, json, jobs),
         Cmd::Prove { json, filter, jobs } => cli::prove::cmd_prove(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Plugin { memory, engine } => cli::plugin::cmd_plugin(memory.as_deref(), engine),

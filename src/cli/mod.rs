@@ -11,6 +11,7 @@ pub mod plugin;
 #[cfg(feature = "smt")]
 pub mod prove;
 pub mod run;
+pub mod verify;
 
 use rvbpf::runtime::Engine;
 

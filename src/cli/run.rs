@@ -36,6 +36,8 @@ pub struct RunArgs {
     pub trace: bool,
     pub json: bool,
     pub budget: u64,
+    /// Raw programs on the JIT: skip the verifier.
+    pub unverified: bool,
 }
 
 pub fn cmd_run(input: &Path, a: &RunArgs) -> Result<ExitCode, String> {
@@ -44,8 +46,8 @@ pub fn cmd_run(input: &Path, a: &RunArgs) -> Result<ExitCode, String> {
             if a.engine == Engine::Both {
                 return Err("--engine both compares the engines on raw programs and .data tests; object runs change maps, so run each engine on its own".into());
             }
-            if a.trace || a.mem.is_some() || a.mem_file.is_some() {
-                return Err("--trace, --mem and --mem-file apply to raw programs; objects take --data, --data-hex and --ctx".into());
+            if a.trace || a.mem.is_some() || a.mem_file.is_some() || a.unverified {
+                return Err("--trace, --mem, --mem-file and --unverified apply to raw programs (an object's programs are always verified when loaded); objects take --data, --data-hex and --ctx".into());
             }
             let data = match (&a.data, &a.data_hex) {
                 (Some(f), _) => Some(std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?),
@@ -96,7 +98,7 @@ impl Tracer for PrintTrace {
 fn run_raw(input: &Path, bytes: &[u8], mut memory: Vec<u8>, a: &RunArgs) -> Result<ExitCode, String> {
     let prog = Program::decode(bytes).map_err(|e| format!("{}: {e}", input.display()))?;
     if a.engine.uses_jit() {
-        return run_raw_jit(bytes, &memory, a.engine, a.trace, a.json);
+        return run_raw_jit(bytes, &memory, a);
     }
     let vm = Interpreter::new(&prog);
     let mut env = ConformanceEnv::default();
@@ -128,11 +130,13 @@ fn run_raw(input: &Path, bytes: &[u8], mut memory: Vec<u8>, a: &RunArgs) -> Resu
 }
 
 /// `rvbpf run --engine jit|both` on a raw program, in the conformance environment.
-fn run_raw_jit(bytes: &[u8], memory: &[u8], engine: Engine, trace: bool, json: bool) -> Result<ExitCode, String> {
-    if trace {
+fn run_raw_jit(bytes: &[u8], memory: &[u8], a: &RunArgs) -> Result<ExitCode, String> {
+    let (engine, json) = (a.engine, a.json);
+    if a.trace {
         return Err("--trace follows the interpreter step by step; it cannot trace JIT code (use --engine interp)".into());
     }
-    let result = conformance::execute(bytes, memory, engine);
+    // JIT code runs only what the verifier accepts, unless the caller says otherwise.
+    let result = if a.unverified { conformance::execute_unverified(bytes, memory, engine) } else { conformance::execute(bytes, memory, engine) };
     if json {
         let mut doc = match &result {
             Ok(r0) => json!({"return_value": r0, "return_value_hex": format!("0x{r0:x}")}),

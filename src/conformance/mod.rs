@@ -171,16 +171,62 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     }
 }
 
+/// The verifier's view of the conformance environment: r1 points to `mem_len` bytes of
+/// writable memory (r1 = 0 without memory), r2 holds `mem_len`; the test helpers by their
+/// prototypes; map fd 1 (index 0) is an array of one 64-byte value with 4-byte keys,
+/// variable 0 is 8 bytes. The analysis, or the refusal in the kernel's words with the
+/// instruction it names.
+pub fn verify(prog: &Program, mem_len: usize) -> Result<crate::verifier::analyze::Analysis, String> {
+    analyze_in_env(prog, mem_len).map_err(|r| r.error.to_string())
+}
+
+/// [`verify`], with the states found until a refusal (for a log).
+pub fn analyze_in_env(prog: &Program, mem_len: usize) -> Result<crate::verifier::analyze::Analysis, crate::verifier::analyze::Refused> {
+    use crate::isa::LdKind;
+    use crate::verifier::analyze::{analyze, Options};
+    use crate::verifier::call::CallEnv;
+    use crate::verifier::mem::MemEnv;
+    use crate::verifier::reg::{Reg, Region};
+    use crate::verifier::state::State;
+    const NO_CTX: crate::prog::CtxDescriptor = crate::prog::CtxDescriptor { name: "none", size: Some(0), writable: &[], fields: &[] };
+    let helpers = crate::helpers::conformance::HelperSet::conformance();
+    let mem = MemEnv { ctx: &NO_CTX, value_size: &|m| (m == 0).then_some(env::CONFORMANCE_MAP_VALUE as u32) };
+    let helper = |id| helpers.get(id).map(|h| h.proto);
+    let map = |kind: LdKind, imm: i32| match kind {
+        LdKind::MapFd | LdKind::MapValueFd if imm == 1 => Some(0),
+        LdKind::MapIdx | LdKind::MapValueIdx if imm == 0 => Some(0),
+        _ => None,
+    };
+    let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &helper, map: &map, var: &|v| (v == 0).then_some(8) };
+    let r1 = if mem_len == 0 { Reg::konst(0) } else { Reg::ptr(Region::Mem { size: mem_len as u64 }) };
+    let opts = Options { env: &env, entry: State::entry_with(r1, Reg::konst(mem_len as u64)), ret: None, max_steps: crate::verifier::MAX_PROCESSED };
+    analyze(prog, &opts)
+}
+
 /// Decodes and runs program bytes against `mem` in the conformance environment: r0, or
-/// the one-line error the plugin prints.
+/// the one-line error the plugin prints. The JIT runs only what the verifier accepts
+/// (refused: `refused by the verifier: <reason>`); the interpreter checks at run time.
 pub fn execute(program: &[u8], mem: &[u8], engine: Engine) -> Result<u64, String> {
     let prog = Program::decode(program).map_err(|e| e.to_string())?;
+    if engine.uses_jit() {
+        verify(&prog, mem.len()).map_err(|e| alloc::format!("refused by the verifier: {e}"))?;
+    }
+    execute_decoded(&prog, mem, engine)
+}
+
+/// [`execute`] without the verifier, for a caller that takes the responsibility
+/// (`rvbpf run --unverified`).
+pub fn execute_unverified(program: &[u8], mem: &[u8], engine: Engine) -> Result<u64, String> {
+    execute_decoded(&Program::decode(program).map_err(|e| e.to_string())?, mem, engine)
+}
+
+fn execute_decoded(prog: &Program, mem: &[u8], engine: Engine) -> Result<u64, String> {
     match engine {
-        Engine::Interp => run_on(&prog, mem, Engine::Interp).0,
-        Engine::Jit => run_on(&prog, mem, Engine::Jit).0,
+        Engine::Interp => run_on(prog, mem, Engine::Interp).0,
+        Engine::Jit => run_on(prog, mem, Engine::Jit).0,
         Engine::Both => {
-            let (i, imem) = run_on(&prog, mem, Engine::Interp);
-            let (j, jmem) = run_on(&prog, mem, Engine::Jit);
+            let (i, imem) = run_on(prog, mem, Engine::Interp);
+            let (j, jmem) = run_on(prog, mem, Engine::Jit);
             if i != j {
                 return Err(alloc::format!("engines differ: interpreter {i:x?}, JIT {j:x?}"));
             }
@@ -245,14 +291,25 @@ pub fn judge(f: &DataFile, engine: Engine) -> Verdict {
     if let Some(why) = &f.skip {
         return Verdict::Skip(why.clone());
     }
-    if engine.uses_jit() && f.meta_values("needs").any(|v| v == "run-time") {
-        return Verdict::Skip("tests the interpreter's run-time checks; JIT code relies on the verifier refusing such programs".into());
-    }
     let bytes = match f.program_bytes() {
         Ok(b) => b,
         Err(e) => return Verdict::Fail(e),
     };
-    match (execute(&bytes, &f.mem, engine), &f.error, f.result) {
+    // Every program that decodes meets the verifier first, on every engine: a test of
+    // a run-time error names the refusal it expects (`# @refused: <reason>`); the
+    // interpreter, which keeps its run-time checks, still runs it.
+    let refusal = f.meta.iter().find(|(k, _)| k == "refused").map(|(_, v)| v.as_str());
+    if let Ok(prog) = Program::decode(&bytes) {
+        match (verify(&prog, f.mem.len()), refusal) {
+            (Ok(_), Some(want)) => return Verdict::Fail(alloc::format!("accepted by the verifier, expected the refusal {want:?}")),
+            (Err(got), Some(want)) if got != want => return Verdict::Fail(alloc::format!("refused by the verifier with {got:?}, expected {want:?}")),
+            (Err(_), Some(_)) if engine.uses_jit() => return Verdict::Pass,
+            (Err(got), None) => return Verdict::Fail(alloc::format!("refused by the verifier: {got}")),
+            _ => {}
+        }
+    }
+    let run = if refusal.is_some() { execute_unverified(&bytes, &f.mem, Engine::Interp) } else { execute(&bytes, &f.mem, engine) };
+    match (run, &f.error, f.result) {
         (Ok(r0), None, Some(want)) if r0 == want => Verdict::Pass,
         (Ok(r0), None, Some(want)) => Verdict::Fail(alloc::format!("returned 0x{r0:x}, expected 0x{want:x}")),
         (Ok(r0), Some(e), _) => Verdict::Fail(alloc::format!("returned 0x{r0:x}, expected error {e:?}")),

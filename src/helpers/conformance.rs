@@ -16,6 +16,8 @@ pub type TestHelperFn = fn(args: [u64; 5], mem: &Memory) -> Result<u64, HelperEr
 pub struct TestHelper {
     pub id: HelperId,
     pub name: &'static str,
+    /// What the verifier checks of a call.
+    pub proto: super::Proto,
     pub func: TestHelperFn,
     /// When the helper returns 0 the program stops with r0 = 0 (uBPF's unwind).
     pub unwind_on_zero: bool,
@@ -55,15 +57,18 @@ impl HelperSet {
     /// The test helpers that uBPF's and bpf2c's conformance plugins define (ids 0-5).
     pub fn conformance() -> HelperSet {
         let mut set = HelperSet::new();
-        for (id, name, func, unwind) in [
-            (0, "gather_bytes", gather_bytes as TestHelperFn, false),
-            (1, "memfrob", memfrob as TestHelperFn, false),
-            (2, "no_op", no_op as TestHelperFn, false),
-            (3, "sqrti", sqrti as TestHelperFn, false),
-            (4, "strcmp_ext", strcmp_ext as TestHelperFn, false),
-            (5, "unwind", unwind as TestHelperFn, true),
+        use super::Arg::{Anything as Any, ConstSizeOrZero, ConstStr, Mem, None as NO};
+        for (id, name, args, func, unwind) in [
+            (0, "gather_bytes", [Any; 5], gather_bytes as TestHelperFn, false),
+            // It writes the bytes it reads: initialised, writable memory.
+            (1, "memfrob", [Mem, ConstSizeOrZero, NO, NO, NO], memfrob as TestHelperFn, false),
+            (2, "no_op", [NO; 5], no_op as TestHelperFn, false),
+            (3, "sqrti", [Any, NO, NO, NO, NO], sqrti as TestHelperFn, false),
+            (4, "strcmp_ext", [ConstStr, ConstStr, NO, NO, NO], strcmp_ext as TestHelperFn, false),
+            (5, "unwind", [Any, NO, NO, NO, NO], unwind as TestHelperFn, true),
         ] {
-            set.register(TestHelper { id: HelperId(id), name, func, unwind_on_zero: unwind });
+            let proto = super::Proto { id: HelperId(id), name, ret: super::Ret::Integer, args, gpl_only: false };
+            set.register(TestHelper { id: HelperId(id), name, proto, func, unwind_on_zero: unwind });
         }
         set
     }

@@ -420,8 +420,11 @@ impl Runtime {
     /// or the line that says why the program was refused.
     pub fn load_program_logged(&self, req: &ProgramLoad, log: &mut dyn LogSink) -> Result<Arc<LoadedProgram>, ProgError> {
         let loaded = self.stages(req, log);
-        if let Err(e) = &loaded {
-            log.line(&e.to_string());
+        match &loaded {
+            // The analysis's log already ends with its reason (and the stats after it).
+            Err(ProgError::Verify(VerifyError::Unsafe(_))) if req.log_level > 0 => {}
+            Err(e) => log.line(&e.to_string()),
+            Ok(_) => {}
         }
         loaded
     }
@@ -464,18 +467,7 @@ impl Runtime {
     /// Creates an object's maps (global data initialised, `.rodata` frozen), loads every
     /// program that loads automatically, and fills prog arrays' `values`.
     pub fn load_object(&self, obj: &Object) -> Result<LoadedObject, ObjectError> {
-        let mut maps = Vec::new();
-        for spec in &obj.maps {
-            let merr = |err| ObjectError::Map { map: spec.name.clone(), err };
-            let (id, map) = self.create_map(&spec.name, spec.def).map_err(merr)?;
-            if let Some(data) = &spec.data {
-                map.update(&0u32.to_ne_bytes(), data, BPF_ANY).map_err(merr)?;
-            }
-            if spec.freeze {
-                map.freeze().map_err(merr)?;
-            }
-            maps.push(ObjectMap { id, map });
-        }
+        let maps = self.create_object_maps(obj)?;
         let by_index: Vec<Arc<Map>> = maps.iter().map(|m| m.map.clone()).collect();
         let resolve = fd_array(&by_index);
         let mut programs = Vec::new();
@@ -491,6 +483,24 @@ impl Runtime {
             }
         }
         Ok(LoadedObject { maps, programs })
+    }
+
+    /// Creates an object's maps, in the object's order: global data initialised,
+    /// `.rodata` frozen (what [`Runtime::load_object`] does before its programs).
+    pub fn create_object_maps(&self, obj: &Object) -> Result<Vec<ObjectMap>, ObjectError> {
+        let mut maps = Vec::new();
+        for spec in &obj.maps {
+            let merr = |err| ObjectError::Map { map: spec.name.clone(), err };
+            let (id, map) = self.create_map(&spec.name, spec.def).map_err(merr)?;
+            if let Some(data) = &spec.data {
+                map.update(&0u32.to_ne_bytes(), data, BPF_ANY).map_err(merr)?;
+            }
+            if spec.freeze {
+                map.freeze().map_err(merr)?;
+            }
+            maps.push(ObjectMap { id, map });
+        }
+        Ok(maps)
     }
 
     /// Runs `prog` with `ctx` (and any tail calls it makes).

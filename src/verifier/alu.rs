@@ -169,7 +169,14 @@ fn pointer_arith(op: AluOp, w32: bool, n: u8, p: Reg, k: Reg) -> Result<Reg, Alu
         (Region::Packet | Region::PacketMeta, _, _) => 0,
         _ => p.range,
     };
-    Ok(Reg { kind: p.kind, value: off, id: 0, range })
+    // A move by a known amount keeps the id (the variable part is the same) and counts
+    // the amount; any other move starts a new variable part (the caller gives its id).
+    let (id, delta) = match k.constant() {
+        Some(c) if op == AluOp::Add => (p.id, p.delta.wrapping_add(c as i64)),
+        Some(c) => (p.id, p.delta.wrapping_sub(c as i64)),
+        None => (0, 0),
+    };
+    Ok(Reg { kind: p.kind, value: off, id, range, delta })
 }
 
 /// `ptr - ptr`: a number when both point into the same region; nothing else.

@@ -44,6 +44,10 @@ use crate::mem::MAX_FRAMES;
 /// Joins at one point before it widens.
 pub const WIDEN_AFTER: u32 = 2;
 
+/// Ids of packet pointers' variable parts: the instruction's id with this bit (helper
+/// results use the instruction's id alone).
+const PACKET_IDS: u32 = 1 << 31;
+
 /// The helper whose success ends the program (`bpf_tail_call`).
 const TAIL_CALL: HelperId = HelperId(12);
 
@@ -143,7 +147,9 @@ impl core::fmt::Debug for Refused {
 /// Runs the analysis of `prog`.
 pub fn analyze(prog: &Program, opts: &Options) -> Result<Analysis, Refused> {
     let mut analysis = Analysis { contexts: Vec::new(), steps: 0, peak_states: 0, loops: Vec::new(), entries: BTreeMap::new() };
-    match fixpoint(prog, opts, &mut analysis) {
+    let outcome = fixpoint(prog, opts, &mut analysis);
+    analysis.peak_states = analysis.contexts.first().map_or(0, |c| (0..c.states.len()).map(|i| analysis.at(i).len()).max().unwrap_or(0));
+    match outcome {
         Ok(()) => Ok(analysis),
         Err(error) => Err(Refused { error, analysis: alloc::boxed::Box::new(analysis) }),
     }
@@ -230,7 +236,6 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
             work.insert((graph.order[j], c2, j));
         }
     }
-    analysis.peak_states = (0..n).map(|i| analysis.at(i).len()).max().unwrap_or(0);
     analysis.loops = loops::prove(prog, &graph, &|i| analysis.at(i), &|h| analysis.entering(h))?;
     Ok(())
 }
@@ -276,7 +281,19 @@ fn step(insn: &Insn, s: &State, opts: &Options, i: usize) -> Result<Vec<(Next, S
     match *insn {
         Insn::Alu { op, width, dst, src } => {
             let d = dst.index() as u8;
-            out.regs[d as usize] = alu::alu(op, width, d, s.regs[d as usize], src, &s.regs).map_err(|x| e(&x))?;
+            let r = alu::alu(op, width, d, s.regs[d as usize], src, &s.regs).map_err(|x| e(&x))?;
+            out.regs[d as usize] = r;
+            // A packet pointer moved by a variable amount: a new variable part, named by
+            // this instruction (an older value from here, a loop's last round, loses it).
+            if matches!(r.kind, Kind::Ptr(Region::Packet | Region::PacketMeta)) && r.id == 0 && r.constant().is_none() {
+                let id = PACKET_IDS | site;
+                out.for_each_reg(|x| {
+                    if x.id == id {
+                        x.id = 0;
+                    }
+                });
+                out.regs[d as usize].id = id;
+            }
         }
         Insn::Neg { width, dst } => out.regs[dst.index()] = alu::neg(width, dst.index() as u8, s.regs[dst.index()]).map_err(|x| e(&x))?,
         Insn::MovSx { width, bits, dst, src } => out.regs[dst.index()] = alu::movsx(width, bits, dst.index() as u8, src.index() as u8, s.regs[src.index()]).map_err(|x| e(&x))?,
@@ -290,6 +307,12 @@ fn step(insn: &Insn, s: &State, opts: &Options, i: usize) -> Result<Vec<(Next, S
             let map = (cenv.map)(kind, imm).ok_or_else(|| format!("fd {imm} is not pointing to valid bpf_map"))?;
             out.regs[dst.index()] = Reg::ptr_at(Region::MapValue { map }, next_imm as i64);
         }
+        Insn::LdImm64 { kind: LdKind::VarAddr, dst, imm, .. } => {
+            let size = (cenv.var)(imm).ok_or_else(|| format!("lddw var_addr({imm}): no such variable"))?;
+            out.regs[dst.index()] = Reg::ptr(Region::Mem { size });
+        }
+        // A code address is a number a program can compare or pass, never follow.
+        Insn::LdImm64 { kind: LdKind::CodeAddr, dst, .. } => out.regs[dst.index()] = Reg::unknown(),
         Insn::Call { helper } => return helper_call(s, helper, opts, site),
         Insn::Callx { reg } => {
             let r = &s.regs[reg.index()];
@@ -333,7 +356,15 @@ fn step(insn: &Insn, s: &State, opts: &Options, i: usize) -> Result<Vec<(Next, S
             if op == AtomicOp::Cmpxchg && s.regs[0].kind != Kind::Scalar {
                 return Err(String::from("R0 must be a number for cmpxchg"));
             }
-            let at = At { reg: dst.index() as u8, off, size: size.bytes() as u64 };
+            // Atomics are aligned to their size, wherever they point (the ISA leaves a
+            // misaligned one undefined; RV64's AMOs trap on it).
+            let n = size.bytes() as u64;
+            let var = p.value.full.var;
+            if var.mask & (n - 1) != 0 || var.value.wrapping_add(off as i64 as u64) & (n - 1) != 0 {
+                let at = p.constant().map_or_else(|| format!("({:#x}; {:#x})", var.value, var.mask), |c| format!("{}", c as i64));
+                return Err(format!("misaligned access off {at}{off:+} size {n}"));
+            }
+            let at = At { reg: dst.index() as u8, off, size: n };
             let old = mem::load(s, &p, at, false, env).map_err(|x| e(&x))?;
             mem::store(&mut out, &p, at, Reg::unknown(), None, env).map_err(|x| e(&x))?;
             match op {
@@ -359,7 +390,6 @@ fn step(insn: &Insn, s: &State, opts: &Options, i: usize) -> Result<Vec<(Next, S
             exit(s, opts.ret)?;
             return Ok(Vec::new());
         }
-        ref other => return Err(format!("{} is not analysed", crate::isa::disasm::format_insn(other, crate::isa::disasm::Syntax::Conformance))),
     }
     Ok(vec![(Next::Fall, out)])
 }
@@ -439,7 +469,7 @@ mod tests {
     /// and the Linux helpers.
     fn with_env<R>(ctx: &CtxDescriptor, f: impl FnOnce(&CallEnv) -> R) -> R {
         let mem = MemEnv { ctx, value_size: &|m| (m == 0).then_some(16) };
-        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &|id| crate::helpers::linux(id).map(|h| h.proto), map: &|_, fd| (fd == 7).then_some(0) };
+        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &|id| crate::helpers::linux(id).map(|h| h.proto), map: &|_, fd| (fd == 7).then_some(0), var: &|_| None };
         f(&env)
     }
 
@@ -463,6 +493,16 @@ mod tests {
         let off_by_one = "ldxw r2, [r1]\nldxw r3, [r1+4]\nmov r4, r2\nadd r4, 13\njgt r4, r3, +2\nldxh r0, [r2+12]\nexit\nmov r0, 0\nexit";
         let e = run(off_by_one).unwrap_err();
         assert_eq!(e.to_string(), "5: invalid access to packet, off=12 size=2, R2(r=13)");
+    }
+
+    #[test]
+    fn a_packet_pointer_at_a_variable_offset_gets_its_range_from_a_copy() {
+        // r4 = data + 14 + (a byte & 60); r6 = r4 + 8; if r6 <= data_end: 8 bytes at r4.
+        let src = |off: i32| format!("ldxw r2, [r1]\nldxw r3, [r1+4]\nmov r0, 0\nmov r4, r2\nadd r4, 14\njgt r4, r3, out\nldxb r5, [r2]\nand r5, 60\nadd r4, r5\nmov r6, r4\nadd r6, 8\njgt r6, r3, out\nldxh r0, [r4+{off}]\nout:\nexit");
+        assert!(run(&src(6)).is_ok());
+        assert_eq!(run(&src(7)).unwrap_err().to_string(), "12: invalid access to packet, off=81 size=2, R4(r=8)");
+        // A constant-offset pointer's range counts from the pointer: 10 bytes at data + 4.
+        assert!(run("ldxw r2, [r1]\nldxw r3, [r1+4]\nmov r0, 0\nmov r4, r2\nadd r4, 14\njgt r4, r3, +3\nmov r5, r2\nadd r5, 4\nldxh r0, [r5+8]\nexit").is_ok());
     }
 
     #[test]
@@ -603,6 +643,8 @@ mod tests {
         assert_eq!(analyze_insns(vec![one, add(AtomicOp::Add, R::new(2).unwrap()), zero, Insn::Exit], xdp()).unwrap_err().to_string(), "1: invalid read from stack off -8+0 size 8: uninitialised");
         assert_eq!(analyze_insns(vec![init, add(AtomicOp::Xchg, R::R1), zero, Insn::Exit], xdp()).unwrap_err().to_string(), "1: R1 leaks addr into mem");
         assert_eq!(analyze_insns(vec![init, one, add(AtomicOp::Cmpxchg, R::new(2).unwrap()), Insn::Exit], xdp()).unwrap_err().to_string(), "2: R0 must be a number for cmpxchg");
+        let skew = Insn::Atomic { size: Size::DW, op: AtomicOp::Add, dst: R::R10, src: R::new(2).unwrap(), off: -12 };
+        assert_eq!(analyze_insns(vec![init, one, skew, zero, Insn::Exit], xdp()).unwrap_err().to_string(), "2: misaligned access off 0-12 size 8");
     }
 
     #[test]

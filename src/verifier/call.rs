@@ -25,6 +25,9 @@ pub struct CallEnv<'a> {
     pub helper: &'a dyn Fn(crate::isa::HelperId) -> Option<Proto>,
     /// The index in the program's map list of the map a pseudo `lddw` names.
     pub map: &'a dyn Fn(crate::isa::LdKind, i32) -> Option<u32>,
+    /// The size of the variable `lddw var_addr(imm)` names, where the platform has
+    /// variables (the conformance environment; Linux has none).
+    pub var: &'a dyn Fn(i32) -> Option<u64>,
 }
 
 /// Why a call is refused. Messages follow the kernel's log.
@@ -144,7 +147,7 @@ pub fn call(state: &State, proto: &Proto, env: &CallEnv, site: u32) -> Result<St
         Ret::Void => Reg::not_init(),
         Ret::MapValueOrNull => {
             let id = fresh(&mut out);
-            Reg { kind: Kind::PtrOrNull(Region::MapValue { map: map.unwrap_or(0) }), value: Scalar::konst(0), id, range: 0 }
+            Reg { kind: Kind::PtrOrNull(Region::MapValue { map: map.unwrap_or(0) }), value: Scalar::konst(0), id, range: 0, delta: 0 }
         }
         Ret::RingbufMemOrNull => {
             // One live record per call site: a second reservation from the same site
@@ -155,7 +158,7 @@ pub fn call(state: &State, proto: &Proto, env: &CallEnv, site: u32) -> Result<St
             let id = fresh(&mut out);
             out.refs.push(id);
             out.refs.sort_unstable();
-            Reg { kind: Kind::PtrOrNull(Region::Ringbuf { size: ring_size.unwrap_or(0) }), value: Scalar::konst(0), id, range: 0 }
+            Reg { kind: Kind::PtrOrNull(Region::Ringbuf { size: ring_size.unwrap_or(0) }), value: Scalar::konst(0), id, range: 0, delta: 0 }
         }
     };
     Ok(out)
@@ -228,7 +231,7 @@ mod tests {
 
     fn with<R>(f: impl FnOnce(&CallEnv) -> R) -> R {
         let mem = MemEnv { ctx: &RAW, value_size: &|m| (m == 0).then_some(16) };
-        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &|_| Option::None, map: &|_, _| Option::None };
+        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &|_| Option::None, map: &|_, _| Option::None, var: &|_| Option::None };
         f(&env)
     }
 

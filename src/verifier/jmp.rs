@@ -123,18 +123,26 @@ fn null_check(state: &mut State, p: Reg, null: bool) {
 }
 
 /// `p <= data_end` with `p` at constant offset `n`: every packet pointer at a constant
-/// offset `k <= n` may read `n - k` bytes.
+/// offset `k <= n` may read `n - k` bytes. With `p` at a variable offset (an id) plus
+/// `d`: every packet pointer of the same id at `k <= d` may read `d - k` bytes.
 fn packet_range(state: &mut State, p: Reg) {
-    let Some(n) = p.constant() else { return };
-    state.for_each_reg(|r| {
-        if r.kind == Kind::Ptr(Region::Packet) {
-            if let Some(k) = r.constant() {
-                if (k as i64) >= 0 && k <= n {
-                    r.range = r.range.max(n - k);
+    match p.constant() {
+        Some(n) => state.for_each_reg(|r| {
+            if r.kind == Kind::Ptr(Region::Packet) {
+                if let Some(k) = r.constant() {
+                    if (k as i64) >= 0 && k <= n {
+                        r.range = r.range.max(n - k);
+                    }
                 }
             }
-        }
-    });
+        }),
+        None if p.id != 0 => state.for_each_reg(|r| {
+            if r.kind == Kind::Ptr(Region::Packet) && r.id == p.id && r.delta <= p.delta {
+                r.range = r.range.max((p.delta - r.delta) as u64);
+            }
+        }),
+        None => {}
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::analyze::Analysis;
+use super::analyze::{Analysis, AnalysisError};
+use super::loops::describe;
+use super::{LogSink, MAX_PROCESSED};
 use super::domain::stack::Byte;
 use super::reg::Kind;
 use super::state::State;
@@ -55,24 +57,56 @@ pub fn state(s: &State) -> String {
     out.join(" ")
 }
 
-/// One instruction as the kernel prints it: `<pc>: (<opcode>) <asm>`.
+/// One instruction as the kernel prints it, after its `pc: `: `(<opcode>) <asm>`.
 pub fn insn(prog: &Program, i: usize) -> String {
     let insn = &prog.insns()[i];
-    format!("{}: ({:02x}) {}", prog.cfg().slot_of(i), insn.encode().0.opcode, format_insn(insn, Syntax::Llvm))
+    format!("({:02x}) {}", insn.encode().0.opcode, format_insn(insn, Syntax::Llvm))
 }
 
-/// Every state at instruction `i`, one line each (`<pc>: <state>`, call contexts after
-/// the first prefixed with their frame depth as `frame N:`).
-pub fn states_at(prog: &Program, a: &Analysis, i: usize) -> Vec<String> {
-    let pc = prog.cfg().slot_of(i);
+/// Every state at instruction `i` (those inside calls prefixed `frame N:`, N the depth).
+pub fn states_at(a: &Analysis, i: usize) -> Vec<String> {
     a.contexts
         .iter()
         .filter_map(|c| c.states[i].as_ref().map(|s| (c.calls.len(), s)))
-        .map(|(depth, s)| if depth == 0 { format!("{pc}: {}", state(s)) } else { format!("{pc}: frame {depth}: {}", state(s)) })
+        .map(|(depth, s)| if depth == 0 { state(s) } else { format!("frame {depth}: {}", state(s)) })
         .collect()
 }
 
 /// The stats, as the kernel's `BPF_LOG_STATS` prints them.
 pub fn stats(steps: usize, limit: usize, peak: usize, total: usize) -> String {
     format!("processed {steps} insns (limit {limit}) max_states_per_insn {peak} total_states {total} peak_states {total} mark_read 0")
+}
+
+/// The log of one analysis at `level`: level 2 every instruction with its states; level
+/// 1 a refusal's instruction with its states, or each loop's bound; then (levels 1 and 2)
+/// the reason of a refusal, the stats, and the time when it was measured.
+pub fn write(prog: &Program, a: &Analysis, refused: Option<&AnalysisError>, level: u32, usec: Option<u64>, sink: &mut dyn LogSink) {
+    if level == 0 {
+        return;
+    }
+    let cfg = prog.cfg();
+    if level >= 2 {
+        for i in 0..prog.insns().len() {
+            sink.insn(cfg.slot_of(i), &insn(prog, i), &states_at(a, i));
+        }
+    }
+    match refused {
+        Some(e) => {
+            if level == 1 {
+                if let Some(i) = e.pc().and_then(|pc| cfg.index_of(pc)) {
+                    sink.insn(cfg.slot_of(i), &insn(prog, i), &states_at(a, i));
+                }
+            }
+            sink.line(&format!("{e}"));
+        }
+        None => {
+            for b in &a.loops {
+                sink.line(&describe(b));
+            }
+        }
+    }
+    sink.line(&stats(a.steps, MAX_PROCESSED, a.peak_states, a.total_states()));
+    if let Some(t) = usec {
+        sink.line(&format!("verification time {t} usec"));
+    }
 }

@@ -115,7 +115,8 @@ pub fn access(p: &Reg, at: At, write: bool, env: &MemEnv) -> Result<Access, MemE
         Region::MapValue { map } => within("map value", (env.value_size)(map).unwrap_or(0) as u64),
         Region::Ringbuf { size: s } | Region::Mem { size: s } => within("mem", s),
         Region::Packet | Region::PacketMeta => {
-            if lo < 0 || hi as u64 + size > p.range {
+            // Inside the packet, and inside what a comparison proved from the pointer.
+            if lo < 0 || off as i64 + size as i64 > p.range as i64 {
                 return Err(MemError::Packet { reg: n, off: hi, size, range: p.range });
             }
             Ok(Access::Data)

@@ -65,6 +65,15 @@ pub type HelperLookup<'a> = dyn Fn(HelperId) -> Option<(Proto, ProgTypes)> + 'a;
 /// Where the verifier's log goes, line by line (`BPF_PROG_LOAD`'s log buffer).
 pub trait LogSink {
     fn line(&mut self, line: &str);
+
+    /// One instruction (`pc`, `(opcode) asm`) with every state that reaches it, each in
+    /// the kernel's notation (levels 1 and 2). As text: the states, then the instruction.
+    fn insn(&mut self, pc: usize, text: &str, states: &[String]) {
+        for s in states {
+            self.line(&format!("{pc}: {s}"));
+        }
+        self.line(&format!("{pc}: {text}"));
+    }
 }
 
 impl LogSink for String {
@@ -187,43 +196,16 @@ pub fn verify(prog: &Program, info: &mut ProgramInfo) -> Result<Verified, Verify
     let helpers = info.helpers;
     let helper = |id| helpers(id).map(|(p, _)| p);
     let map = |kind: LdKind, imm: i32| index.get(&(matches!(kind, LdKind::MapIdx | LdKind::MapValueIdx), imm)).copied();
-    let env = CallEnv { mem: &mem, key_size: &key_size, helper: &helper, map: &map };
+    let env = CallEnv { mem: &mem, key_size: &key_size, helper: &helper, map: &map, var: &|_| None };
     let opts = analyze::Options { env: &env, entry: State::entry(), ret: info.prog_type.info().ret, max_steps: MAX_PROCESSED };
-    let level = info.log_level;
     let result = analyze::analyze(prog, &opts);
     let (analysis, refused) = match result {
         Ok(a) => (a, None),
         Err(r) => (*r.analysis, Some(r.error)),
     };
-    if level >= 2 {
-        for i in 0..prog.insns().len() {
-            for line in log::states_at(prog, &analysis, i) {
-                info.log.line(&line);
-            }
-            info.log.line(&log::insn(prog, i));
-        }
-    }
-    if let Some(e) = &refused {
-        if level == 1 {
-            if let Some(i) = e.pc().and_then(|pc| prog.cfg().index_of(pc)) {
-                for line in log::states_at(prog, &analysis, i) {
-                    info.log.line(&line);
-                }
-                info.log.line(&log::insn(prog, i));
-            }
-        }
-    } else if level >= 1 {
-        for b in &analysis.loops {
-            info.log.line(&loops::describe(b));
-        }
-    }
     let ctx_loads = if refused.is_none() { ctx_loads(prog, &analysis, info.ctx) } else { Ok(Vec::new()) };
-    if level >= 1 {
-        info.log.line(&log::stats(analysis.steps, MAX_PROCESSED, analysis.peak_states, analysis.total_states()));
-        if let (Some(start), Some(clock)) = (start, info.clock) {
-            info.log.line(&format!("verification time {} usec", clock().saturating_sub(start)));
-        }
-    }
+    let elapsed = start.zip(info.clock).map(|(s, c)| c().saturating_sub(s));
+    log::write(prog, &analysis, refused.as_ref(), info.log_level, elapsed, info.log);
     if let Some(e) = refused {
         return Err(VerifyError::Unsafe(e));
     }

@@ -83,14 +83,17 @@ pub struct Reg {
     pub id: u32,
     /// Packet pointers: bytes from the pointer proven to lie before `data_end`.
     pub range: u64,
+    /// Packet pointers with a variable offset (an id): the constant added since the
+    /// variable part, so that `q = p + 8; if q <= data_end` proves 8 bytes from `p`.
+    pub delta: i64,
 }
 
 impl Reg {
     pub const fn not_init() -> Reg {
-        Reg { kind: Kind::NotInit, value: SCALAR_ANY, id: 0, range: 0 }
+        Reg { kind: Kind::NotInit, value: SCALAR_ANY, id: 0, range: 0, delta: 0 }
     }
     pub fn scalar(value: Scalar<u64>) -> Reg {
-        Reg { kind: Kind::Scalar, value, id: 0, range: 0 }
+        Reg { kind: Kind::Scalar, value, id: 0, range: 0, delta: 0 }
     }
     pub fn konst(v: u64) -> Reg {
         Reg::scalar(Scalar::konst(v))
@@ -100,11 +103,11 @@ impl Reg {
     }
     /// A pointer at offset 0.
     pub fn ptr(region: Region) -> Reg {
-        Reg { kind: Kind::Ptr(region), value: Scalar::konst(0), id: 0, range: 0 }
+        Reg { kind: Kind::Ptr(region), value: Scalar::konst(0), id: 0, range: 0, delta: 0 }
     }
     /// A pointer at a constant offset.
     pub fn ptr_at(region: Region, off: i64) -> Reg {
-        Reg { kind: Kind::Ptr(region), value: Scalar::konst(off as u64), id: 0, range: 0 }
+        Reg { kind: Kind::Ptr(region), value: Scalar::konst(off as u64), id: 0, range: 0, delta: 0 }
     }
 
     pub fn is_pointer(&self) -> bool {
@@ -130,7 +133,10 @@ impl Reg {
         };
         match kind {
             NotInit | Mixed => Reg { kind, ..Reg::not_init() },
-            _ => Reg { kind, value: self.value.join(o.value), id: if self.id == o.id { self.id } else { 0 }, range: self.range.min(o.range) },
+            _ => {
+                let same = self.id == o.id && self.delta == o.delta;
+                Reg { kind, value: self.value.join(o.value), id: if same { self.id } else { 0 }, range: self.range.min(o.range), delta: if same { self.delta } else { 0 } }
+            }
         }
     }
 

@@ -118,7 +118,7 @@ impl<W: Word> Bounds<W> {
     }
 
     /// Widening: each bound that `newer` moved goes to the end of its range, and known
-    /// bits that changed become unknown, so a loop's iteration ends.
+    /// bits that differ become unknown, so a loop's iteration ends.
     pub fn widen(self, newer: Bounds<W>) -> Bounds<W> {
         self.widen_with(newer, &[], &[])
     }
@@ -133,8 +133,14 @@ impl<W: Word> Bounds<W> {
         let below_u = |x: W| by_u.iter().fold(W::zero(), |c, &k| W::select(k.ule(x), k, c));
         let above_s = |x: W| by_s.iter().rev().fold(W::smax(), |c, &k| W::select(x.sle(k), k, c));
         let below_s = |x: W| by_s.iter().fold(W::smin(), |c, &k| W::select(k.sle(x), k, c));
+        // The bits: every bit from the lowest one that differs upward becomes unknown,
+        // in one step; the low bits both agree on stay (a counter that moves by 4 stays
+        // a multiple of 4).
+        let u = self.var.union(newer.var);
+        let lowest = u.mask.and(W::zero().sub(u.mask));
+        let mask = W::zero().sub(lowest);
         Bounds {
-            var: Tnum::select(self.var.includes(newer.var), self.var, Tnum::unknown()),
+            var: Tnum::select(self.var.includes(newer.var), self.var, Tnum { value: u.value.and(mask.not()), mask }),
             umin: W::select(newer.umin.ult(self.umin), below_u(newer.umin), self.umin),
             umax: W::select(self.umax.ult(newer.umax), above_u(newer.umax), self.umax),
             smin: W::select(newer.smin.slt(self.smin), below_s(newer.smin), self.smin),
