@@ -68,6 +68,11 @@ pub fn readable(r: &Reg, n: u8) -> Result<(), AluError> {
 
 /// `op` on two numbers at the width.
 pub fn scalar_op(op: AluOp, w32: bool, a: Scalar<u64>, b: Scalar<u64>) -> Scalar<u64> {
+    // Two known values: the ISA's own result (its executable semantics), exactly.
+    let known = |x: &Scalar<u64>| if w32 { (x.low.var.mask == 0).then_some(x.low.var.value as u64) } else { (x.full.var.mask == 0).then_some(x.full.var.value) };
+    if let (Some(x), Some(y)) = (known(&a), known(&b)) {
+        return Scalar::konst(if w32 { crate::semantics::alu32(op, x, y) } else { crate::semantics::alu64(op, x, y) });
+    }
     if w32 {
         return scalar_op32(op, a, b);
     }

@@ -172,9 +172,20 @@ impl Verified {
 
 /// Checks `prog` against `info`; on success, what the later stages need.
 pub fn verify(prog: &Program, info: &mut ProgramInfo) -> Result<Verified, VerifyError> {
+    verify_with_states(prog, info).0
+}
+
+/// [`verify`], with the analysis's states when the analysis ran (for tests that state
+/// facts at instructions, and for tools).
+pub fn verify_with_states(prog: &Program, info: &mut ProgramInfo) -> (Result<Verified, VerifyError>, Option<analyze::Analysis>) {
     let start = info.clock.map(|c| c());
-    check_helpers(prog, info)?;
-    let mut verified = resolve_maps(prog, info)?;
+    if let Err(e) = check_helpers(prog, info) {
+        return (Err(e), None);
+    }
+    let mut verified = match resolve_maps(prog, info) {
+        Ok(v) => v,
+        Err(e) => return (Err(e), None),
+    };
     let maps = &verified.maps;
     // Each `lddw` map reference by the index of its map in `maps`.
     let index: BTreeMap<(bool, i32), u32> = prog
@@ -207,12 +218,15 @@ pub fn verify(prog: &Program, info: &mut ProgramInfo) -> Result<Verified, Verify
     let elapsed = start.zip(info.clock).map(|(s, c)| c().saturating_sub(s));
     log::write(prog, &analysis, refused.as_ref(), info.log_level, elapsed, info.log);
     if let Some(e) = refused {
-        return Err(VerifyError::Unsafe(e));
+        return (Err(VerifyError::Unsafe(e)), Some(analysis));
     }
-    verified.ctx_loads = ctx_loads?;
+    match ctx_loads {
+        Ok(c) => verified.ctx_loads = c,
+        Err(e) => return (Err(e), Some(analysis)),
+    }
     verified.processed = analysis.steps;
-    verified.loops = analysis.loops;
-    Ok(verified)
+    verified.loops = analysis.loops.clone();
+    (Ok(verified), Some(analysis))
 }
 
 /// The loads of a field of a context that lists its fields: each load whose base

@@ -70,13 +70,18 @@ pub fn bounds<W: Word>(cond: JmpCond, taken: bool, a: Bounds<W>, b: Bounds<W>) -
             None => return set_clear(a, b),
         }
     };
+    let never = |x: Bounds<W>| Bounds { umin: W::ones(), umax: W::zero(), ..x };
     let one = W::lit(1);
     let (x, y) = match c {
         Eq => {
             let m = a.meet(b);
             (m, m)
         }
-        Ne => (not_equal(a, b), not_equal(b, a)),
+        // Two equal known values are never unequal.
+        Ne => {
+            let same = a.is_const().and(b.is_const()).and(a.var.value.eq(b.var.value));
+            (Bounds::select(same, never(a), not_equal(a, b)), Bounds::select(same, never(b), not_equal(b, a)))
+        }
         // a < b: a below b's largest, b above a's smallest.
         Lt => (Bounds { umax: a.umax.umin_of(b.umax.sub(one)), ..a }, Bounds { umin: b.umin.umax_of(a.umin.add(one)), ..b }),
         Le => (Bounds { umax: a.umax.umin_of(b.umax), ..a }, Bounds { umin: b.umin.umax_of(a.umin), ..b }),
@@ -86,13 +91,25 @@ pub fn bounds<W: Word>(cond: JmpCond, taken: bool, a: Bounds<W>, b: Bounds<W>) -
         Sle => (Bounds { smax: a.smax.smin_of(b.smax), ..a }, Bounds { smin: b.smin.smax_of(a.smin), ..b }),
         Sgt => mirrored(Slt, b, a),
         Sge => mirrored(Sle, b, a),
-        // Some common bit set: nothing to learn about either alone.
-        Set => (a, b),
+        // Some common bit set: impossible when no bit may be set in both; nothing to
+        // learn about either alone otherwise.
+        Set => {
+            let may = a.var.value.or(a.var.mask).and(b.var.value.or(b.var.mask));
+            let none = may.eq(W::zero());
+            (Bounds::select(none, never(a), a), Bounds::select(none, never(b), b))
+        }
     };
     // `b.umax - 1` wraps when b.umax is 0 (then a < b never holds), and likewise at the
     // signed minimum: the wrapped bound is the whole range again, which keeps the
-    // narrowing sound; that the branch is never taken is left to the caller.
-    (x.sync(), y.sync())
+    // narrowing sound; that the branch is never taken is said here.
+    let none = match c {
+        Lt => a.umin.ult(b.umax).not(),
+        Le => b.umax.ult(a.umin),
+        Slt => a.smin.slt(b.smax).not(),
+        Sle => b.smax.slt(a.smin),
+        _ => <W::C as Cond>::truth(false),
+    };
+    (Bounds::select(none, never(x), x).sync(), Bounds::select(none, never(y), y).sync())
 }
 
 /// `a > b` as `b < a` (and so on): the narrowing of the mirrored condition, its
@@ -121,6 +138,14 @@ fn not_equal<W: Word>(a: Bounds<W>, b: Bounds<W>) -> Bounds<W> {
 /// `a & b == 0` with `b` one value: `a`'s bits where `b` has ones are 0 (and the same for
 /// `b` when `a` is one value).
 fn set_clear<W: Word>(a: Bounds<W>, b: Bounds<W>) -> (Bounds<W>, Bounds<W>) {
+    // A bit known set in both: the test always succeeds, so this branch never happens.
+    let always = a.var.value.and(b.var.value).eq(W::zero()).not();
+    let never = |x: Bounds<W>| Bounds::select(always, Bounds { umin: W::ones(), umax: W::zero(), ..x }, x);
+    let (x, y) = set_clear_bits(a, b);
+    (never(x), never(y))
+}
+
+fn set_clear_bits<W: Word>(a: Bounds<W>, b: Bounds<W>) -> (Bounds<W>, Bounds<W>) {
     let clear = |x: Bounds<W>, k: Bounds<W>| {
         let zeros = Tnum { value: W::zero(), mask: k.var.value.not() };
         Bounds::select(k.is_const(), Bounds { var: x.var.intersect(zeros), ..x }.sync(), x)
