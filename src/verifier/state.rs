@@ -68,13 +68,15 @@ impl State {
         State { regs, frames, saved, refs }
     }
 
-    /// The join, with every register widened (up to the thresholds `t`) (stack contents are joined: a byte's
-    /// knowledge only weakens, so they stabilise by themselves).
+    /// The join, with every register and every spilled register widened (up to the
+    /// thresholds `t`); the stack's bytes are joined (a byte's knowledge only weakens,
+    /// so they stabilise by themselves).
     pub fn widen(&self, o: &State, t: &Thresholds<u64>) -> State {
         let mut j = self.join(o);
         for k in 0..11 {
             j.regs[k] = self.regs[k].widen(&o.regs[k], t);
         }
+        j.frames = self.frames.iter().zip(&o.frames).map(|(a, b)| a.join_with(b, |x, y| x.widen(y, t))).collect();
         j
     }
 

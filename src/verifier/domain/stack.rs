@@ -171,13 +171,19 @@ impl<T: Spill> Stack<T> {
     /// What both frames allow: each byte the weaker of the two, a spill kept where both
     /// spilled that slot.
     pub fn join(&self, o: &Stack<T>) -> Stack<T> {
+        self.join_with(o, |a, b| a.join(b))
+    }
+
+    /// The join, with each spill present in both combined by `f` (a widening, at a loop
+    /// head: a counter kept on the stack must stop growing there too).
+    pub fn join_with(&self, o: &Stack<T>, f: impl Fn(&T, &T) -> T) -> Stack<T> {
         let bytes = self.bytes.iter().zip(&o.bytes).map(|(a, b)| a.join(*b)).collect();
         let spills = self
             .spills
             .iter()
             .zip(&o.spills)
             .map(|(a, b)| match (a, b) {
-                (Some(a), Some(b)) => Some(a.join(b)),
+                (Some(a), Some(b)) => Some(f(a, b)),
                 _ => None,
             })
             .collect();
