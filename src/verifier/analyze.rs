@@ -177,7 +177,7 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
         let Some(state) = contexts[c].states[i].clone() else { continue };
         let pc = cfg.slot_of(i);
         let at = |msg: String| AnalysisError::At { pc, msg };
-        for (next, out) in step(&insns[i], &state, opts, i).map_err(at)? {
+        for (next, out) in step(&insns[i], &state, opts, pc).map_err(at)? {
             // Where the edge comes from within the target's function: a return comes
             // from its call instruction; a call's entry from outside any loop there.
             let mut from = Some(i);
@@ -270,12 +270,12 @@ enum Next {
     Return,
 }
 
-/// One instruction's successor states (`i`: its index; `i + 1` is the id a helper call
-/// there gives the values it makes).
-fn step(insn: &Insn, s: &State, opts: &Options, i: usize) -> Result<Vec<(Next, State)>, String> {
+/// One instruction's successor states (`pc`: its slot; `pc + 1` is the id a helper call
+/// there gives the values it makes, so a reference's id names its instruction).
+fn step(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Result<Vec<(Next, State)>, String> {
     let cenv = opts.env;
     let env = cenv.mem;
-    let site = i as u32 + 1;
+    let site = pc as u32 + 1;
     let mut out = s.clone();
     let e = |x: &dyn ToString| x.to_string();
     match *insn {
@@ -707,7 +707,7 @@ mod tests {
         let submit = format!("{reserve}jeq r0, 0, +3\nmov r1, r0\nmov r2, 0\ncall 132\nmov r0, 0\nexit");
         assert!(run(&submit).is_ok());
         let leak = format!("{reserve}jeq r0, 0, +3\nmov r1, r0\nmov r2, 0\nja +0\nmov r0, 0\nexit");
-        assert_eq!(run(&leak).unwrap_err().to_string(), "10: Unreleased reference id=4 alloc_insn=3");
+        assert_eq!(run(&leak).unwrap_err().to_string(), "10: Unreleased reference id=5 alloc_insn=4");
         // Used after it was submitted.
         let after = format!("{reserve}jeq r0, 0, +5\nmov r6, r0\nmov r1, r0\nmov r2, 0\ncall 132\nstw [r6], 1\nmov r0, 0\nexit");
         assert_eq!(run(&after).unwrap_err().to_string(), "10: R6 invalid mem access 'inv'");

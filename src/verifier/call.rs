@@ -35,6 +35,8 @@ pub struct CallEnv<'a> {
 pub enum CallError {
     #[error("R{0} !read_ok")]
     NotInit(u8),
+    #[error("R{0} has different types on the paths that reach here")]
+    Mixed(u8),
     #[error("R{reg} type={found} expected={expected}")]
     Type { reg: u8, found: String, expected: &'static str },
     #[error("R{0} unbounded memory access, use 'var &= const' or 'if (var < const)'")]
@@ -66,8 +68,10 @@ pub fn call(state: &State, proto: &Proto, env: &CallEnv, site: u32) -> Result<St
         if arg == Arg::None {
             continue;
         }
-        if matches!(r.kind, Kind::NotInit | Kind::Mixed) {
-            return Err(CallError::NotInit(n));
+        match r.kind {
+            Kind::NotInit => return Err(CallError::NotInit(n)),
+            Kind::Mixed => return Err(CallError::Mixed(n)),
+            _ => {}
         }
         let want = |expected: &'static str| CallError::Type { reg: n, found: kind_name(&r), expected };
         match arg {
@@ -177,8 +181,10 @@ fn kind_name(r: &Reg) -> String {
 
 /// The largest value a size argument may hold.
 fn bounded_size(s: &Reg, n: u8, can_be_zero: bool) -> Result<u64, CallError> {
-    if matches!(s.kind, Kind::NotInit | Kind::Mixed) {
-        return Err(CallError::NotInit(n));
+    match s.kind {
+        Kind::NotInit => return Err(CallError::NotInit(n)),
+        Kind::Mixed => return Err(CallError::Mixed(n)),
+        _ => {}
     }
     if s.kind != Kind::Scalar {
         return Err(CallError::Type { reg: n, found: kind_name(s), expected: "scalar" });
