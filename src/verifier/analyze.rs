@@ -90,7 +90,8 @@ pub struct Options<'a> {
 #[derive(Debug)]
 pub struct Context {
     pub calls: Vec<usize>,
-    pub states: Vec<Option<State>>,
+    /// Boxed: most instructions of a large program hold no state in most contexts.
+    pub states: Vec<Option<alloc::boxed::Box<State>>>,
 }
 
 /// The fixpoint.
@@ -111,12 +112,12 @@ pub struct Analysis {
 impl Analysis {
     /// Every state at instruction `i`, across contexts.
     pub fn at(&self, i: usize) -> Vec<&State> {
-        self.contexts.iter().filter_map(|c| c.states[i].as_ref()).collect()
+        self.contexts.iter().filter_map(|c| c.states[i].as_deref()).collect()
     }
 
     /// The state at `i` in the program's own context (no call in progress).
     pub fn main(&self, i: usize) -> Option<&State> {
-        self.contexts[0].states[i].as_ref()
+        self.contexts[0].states[i].as_deref()
     }
 
     /// The states entering loop head `h` from outside its loop, across contexts.
@@ -148,7 +149,8 @@ impl core::fmt::Debug for Refused {
 pub fn analyze(prog: &Program, opts: &Options) -> Result<Analysis, Refused> {
     let mut analysis = Analysis { contexts: Vec::new(), steps: 0, peak_states: 0, loops: Vec::new(), entries: BTreeMap::new() };
     let outcome = fixpoint(prog, opts, &mut analysis);
-    analysis.peak_states = analysis.contexts.first().map_or(0, |c| (0..c.states.len()).map(|i| analysis.at(i).len()).max().unwrap_or(0));
+    let n = analysis.contexts.first().map_or(0, |c| c.states.len());
+    analysis.peak_states = (0..n).map(|i| analysis.contexts.iter().filter(|c| c.states[i].is_some()).count()).max().unwrap_or(0);
     match outcome {
         Ok(()) => Ok(analysis),
         Err(error) => Err(Refused { error, analysis: alloc::boxed::Box::new(analysis) }),
@@ -164,7 +166,7 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
     let contexts = &mut analysis.contexts;
     let mut by_calls: BTreeMap<Vec<usize>, usize> = BTreeMap::from([(Vec::new(), 0)]);
     let mut visits: Vec<Vec<u32>> = vec![vec![0; n]];
-    contexts[0].states[0] = Some(opts.entry.clone());
+    contexts[0].states[0] = Some(alloc::boxed::Box::new(opts.entry.clone()));
     // Lowest reverse-postorder position first: a loop's body before what follows it.
     let mut work: BTreeSet<(usize, usize, usize)> = BTreeSet::from([(graph.order[0], 0, 0)]);
     let thresholds = thresholds(prog);
@@ -174,7 +176,7 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
         if *steps > opts.max_steps {
             return Err(AnalysisError::NoFixpoint(opts.max_steps));
         }
-        let Some(state) = contexts[c].states[i].clone() else { continue };
+        let Some(state) = contexts[c].states[i].as_deref().cloned() else { continue };
         let pc = cfg.slot_of(i);
         let at = |msg: String| AnalysisError::At { pc, msg };
         for (next, out) in step(&insns[i], &state, opts, pc).map_err(at)? {
@@ -219,8 +221,12 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
             }
             let merged = match &contexts[c2].states[j] {
                 None => out,
-                Some(old) if out.within(old) => continue,
                 Some(old) => {
+                    let joined = old.join(&out);
+                    // Nothing new: `out` was within what the point already allows.
+                    if joined == **old {
+                        continue;
+                    }
                     visits[c2][j] += 1;
                     // Widen only where a loop closes: the target of a backward edge. Other
                     // points stabilise once their loop head has (a branch after the head
@@ -228,11 +234,11 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
                     if c2 == c && j <= i && visits[c2][j] > WIDEN_AFTER {
                         old.widen(&out, &thresholds)
                     } else {
-                        old.join(&out)
+                        joined
                     }
                 }
             };
-            contexts[c2].states[j] = Some(merged);
+            contexts[c2].states[j] = Some(alloc::boxed::Box::new(merged));
             work.insert((graph.order[j], c2, j));
         }
     }

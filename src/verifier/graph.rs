@@ -47,14 +47,19 @@ pub struct Graph {
     pub preds: Vec<Vec<usize>>,
 }
 
-/// Successors within the function, and a call's callee, for the reachability walk.
-fn edges(prog: &Program, i: usize, calls: bool) -> impl Iterator<Item = usize> + '_ {
+/// Successors within the function, and a call's callee, for the reachability walk (at
+/// most three: no allocation per instruction).
+fn edges(prog: &Program, i: usize, calls: bool) -> [Option<usize>; 3] {
     let insn = &prog.insns()[i];
     let callee = match insn {
         Insn::CallLocal { .. } if calls => prog.cfg().jump_target(i, insn),
         _ => None,
     };
-    prog.cfg().successors(i, insn).chain(callee)
+    let mut out = [None, None, callee];
+    for (k, j) in prog.cfg().successors(i, insn).enumerate().take(2) {
+        out[k] = Some(j);
+    }
+    out
 }
 
 /// Depth-first from `root` (`calls`: into callees too); `visit(i)` in postorder, and each
@@ -62,18 +67,28 @@ fn edges(prog: &Program, i: usize, calls: bool) -> impl Iterator<Item = usize> +
 fn dfs(prog: &Program, root: usize, calls: bool, seen: &mut [bool], post: &mut Vec<usize>, back: &mut Vec<(usize, usize)>) {
     let n = prog.insns().len();
     let mut on_stack = vec![false; n];
-    let mut stack: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut stack: Vec<(usize, [Option<usize>; 3], usize)> = Vec::new();
     seen[root] = true;
     on_stack[root] = true;
-    stack.push((root, edges(prog, root, calls).collect()));
-    while let Some((i, rest)) = stack.last_mut() {
+    stack.push((root, edges(prog, root, calls), 3));
+    while let Some((i, rest, left)) = stack.last_mut() {
         let i = *i;
-        match rest.pop() {
+        // Edges taken from the last: the fall-through (first) is walked first.
+        let next = loop {
+            if *left == 0 {
+                break None;
+            }
+            *left -= 1;
+            if let Some(j) = rest[*left] {
+                break Some(j);
+            }
+        };
+        match next {
             Some(j) if on_stack[j] => back.push((i, j)),
             Some(j) if !seen[j] => {
                 seen[j] = true;
                 on_stack[j] = true;
-                stack.push((j, edges(prog, j, calls).collect()));
+                stack.push((j, edges(prog, j, calls), 3));
             }
             Some(_) => {}
             None => {

@@ -108,6 +108,12 @@ pub fn map_dump(fd: i32, key_len: usize, value_len: usize) -> Vec<(Vec<u8>, Vec<
 
 /// BPF_PROG_LOAD (GPL, log level 1); the error carries errno and the whole verifier log.
 pub fn prog_load(prog_type: u32, code: &[u8], fd_array: &[i32], flags: u32) -> Result<i32, (i32, String)> {
+    prog_load_logged(prog_type, code, fd_array, flags, 1).map(|(fd, _)| fd)
+}
+
+/// BPF_PROG_LOAD at a log level (4: `BPF_LOG_STATS`, the verification time and the
+/// instructions processed); the fd and the log, or errno and the log.
+pub fn prog_load_logged(prog_type: u32, code: &[u8], fd_array: &[i32], flags: u32, level: u32) -> Result<(i32, String), (i32, String)> {
     let license = b"GPL\0";
     let mut log = vec![0u8; 1 << 20];
     let mut a = [0u8; ATTR];
@@ -115,14 +121,16 @@ pub fn prog_load(prog_type: u32, code: &[u8], fd_array: &[i32], flags: u32) -> R
     put32(&mut a, 4, (code.len() / 8) as u32);
     put64(&mut a, 8, code.as_ptr() as u64);
     put64(&mut a, 16, license.as_ptr() as u64);
-    put32(&mut a, 24, 1);
+    put32(&mut a, 24, level);
     put32(&mut a, 28, log.len() as u32);
     put64(&mut a, 32, log.as_mut_ptr() as u64);
     put32(&mut a, 44, flags);
     if !fd_array.is_empty() {
         put64(&mut a, 120, fd_array.as_ptr() as u64);
     }
-    bpf(5, &mut a).map(|fd| fd as i32).map_err(|e| (e, String::from_utf8_lossy(&log).trim_end_matches('\0').to_string()))
+    let r = bpf(5, &mut a);
+    let text = String::from_utf8_lossy(&log).trim_end_matches('\0').to_string();
+    r.map(|fd| (fd as i32, text.clone())).map_err(|e| (e, text))
 }
 
 /// BPF_PROG_TEST_RUN: (retval, data_out).

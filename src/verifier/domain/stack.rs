@@ -11,7 +11,6 @@
 //! Offsets are from the frame pointer, -512..0. The spilled value is generic ([`Spill`]):
 //! the verifier's register state; here, anything that joins.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 /// Bytes in one frame.
@@ -74,9 +73,10 @@ pub enum Read<T> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stack<T> {
     /// Byte `k` is at offset `k - 512` from the frame pointer.
-    bytes: Vec<Byte>,
-    /// A spilled register per 8-byte slot (slot `k` covers bytes `8k..8k+8`).
-    spills: Vec<Option<T>>,
+    bytes: [Byte; FRAME],
+    /// The spilled registers by 8-byte slot (slot `k` covers bytes `8k..8k+8`), sorted
+    /// by slot: few slots hold one, and states are copied at every step.
+    spills: Vec<(u8, T)>,
 }
 
 impl<T: Spill> Default for Stack<T> {
@@ -88,7 +88,7 @@ impl<T: Spill> Default for Stack<T> {
 impl<T: Spill> Stack<T> {
     /// A frame nothing has been written to.
     pub fn new() -> Stack<T> {
-        Stack { bytes: vec![Byte::Uninit; FRAME], spills: vec![None; FRAME / 8] }
+        Stack { bytes: [Byte::Uninit; FRAME], spills: Vec::new() }
     }
 
     /// The byte index range of `size` bytes at `off`, if inside the frame.
@@ -102,9 +102,13 @@ impl<T: Spill> Stack<T> {
 
     /// Spills in `span` become plain bytes.
     fn unspill(&mut self, span: &core::ops::Range<usize>) {
-        for slot in span.start / 8..span.end.div_ceil(8) {
-            self.spills[slot] = None;
-        }
+        let slots = span.start / 8..span.end.div_ceil(8);
+        self.spills.retain(|(k, _)| !slots.contains(&(*k as usize)));
+    }
+
+    /// The spill at slot `k`, if any.
+    fn spill(&self, k: usize) -> Option<&T> {
+        self.spills.binary_search_by_key(&(k as u8), |(s, _)| *s).ok().map(|i| &self.spills[i].1)
     }
 
     /// A store of `size` bytes at `off`: a spill of `value` when it is a whole register
@@ -117,7 +121,10 @@ impl<T: Spill> Stack<T> {
             self.bytes[k] = b;
         }
         if let (Some(v), 8, 0) = (value, size, span.start % 8) {
-            self.spills[span.start / 8] = Some(v);
+            let k = (span.start / 8) as u8;
+            // unspill removed the slot's old spill: insert in order.
+            let at = self.spills.partition_point(|(s, _)| *s < k);
+            self.spills.insert(at, (k, v));
         }
         Ok(())
     }
@@ -147,7 +154,7 @@ impl<T: Spill> Stack<T> {
             return Err(StackError::Uninit { off, byte: k as u64, size });
         }
         if size == 8 && span.start % 8 == 0 {
-            if let Some(v) = &self.spills[span.start / 8] {
+            if let Some(v) = self.spill(span.start / 8) {
                 return Ok(Read::Spilled(v.clone()));
             }
         }
@@ -177,22 +184,14 @@ impl<T: Spill> Stack<T> {
     /// The join, with each spill present in both combined by `f` (a widening, at a loop
     /// head: a counter kept on the stack must stop growing there too).
     pub fn join_with(&self, o: &Stack<T>, f: impl Fn(&T, &T) -> T) -> Stack<T> {
-        let bytes = self.bytes.iter().zip(&o.bytes).map(|(a, b)| a.join(*b)).collect();
-        let spills = self
-            .spills
-            .iter()
-            .zip(&o.spills)
-            .map(|(a, b)| match (a, b) {
-                (Some(a), Some(b)) => Some(f(a, b)),
-                _ => None,
-            })
-            .collect();
+        let bytes = core::array::from_fn(|k| self.bytes[k].join(o.bytes[k]));
+        let spills = self.spills.iter().filter_map(|(k, a)| o.spill(*k as usize).map(|b| (*k, f(a, b)))).collect();
         Stack { bytes, spills }
     }
 
     /// Applies `f` to every spilled value.
     pub fn for_each_spill(&mut self, mut f: impl FnMut(&mut T)) {
-        for v in self.spills.iter_mut().flatten() {
+        for (_, v) in self.spills.iter_mut() {
             f(v);
         }
     }
@@ -206,7 +205,7 @@ impl<T: Spill> Stack<T> {
         for (i, k) in span.clone().rev().enumerate() {
             b[i] = self.bytes[k];
         }
-        Some((self.spills[span.start / 8].as_ref(), b))
+        Some((self.spill(span.start / 8), b))
     }
 
     /// The deepest initialised offset (for the frame's used size), if any byte is.
