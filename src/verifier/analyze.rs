@@ -63,6 +63,8 @@ pub enum AnalysisError {
     Loop(#[from] loops::LoopError),
     #[error("the analysis did not converge after {0} steps")]
     NoFixpoint(usize),
+    #[error("the analysis did not converge within its time ({0} steps)")]
+    TimeOut(usize),
 }
 
 impl AnalysisError {
@@ -83,6 +85,9 @@ pub struct Options<'a> {
     /// The signed range r0 must lie in at the program's `exit`, if the type has one.
     pub ret: Option<(i64, i64)>,
     pub max_steps: usize,
+    /// A clock (microseconds) and the time by which the analysis must end, where the
+    /// platform has a clock.
+    pub deadline: Option<(&'a dyn Fn() -> u64, u64)>,
 }
 
 /// One call context: the call instructions in progress, outermost first, and the
@@ -170,49 +175,42 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
     // Lowest reverse-postorder position first: a loop's body before what follows it.
     let mut work: BTreeSet<(usize, usize, usize)> = BTreeSet::from([(graph.order[0], 0, 0)]);
     let thresholds = thresholds(prog);
+    let mut widened = false;
     let steps = &mut analysis.steps;
     while let Some((_, c, i)) = work.pop_first() {
         *steps += 1;
         if *steps > opts.max_steps {
             return Err(AnalysisError::NoFixpoint(opts.max_steps));
         }
-        let Some(state) = contexts[c].states[i].as_deref().cloned() else { continue };
+        if let Some((clock, by)) = opts.deadline.filter(|_| *steps % 1024 == 0) {
+            if clock() > by {
+                return Err(AnalysisError::TimeOut(*steps));
+            }
+        }
+        // Taken out while it steps (no copy), put back before the successors merge.
+        let Some(state) = contexts[c].states[i].take() else { continue };
         let pc = cfg.slot_of(i);
         let at = |msg: String| AnalysisError::At { pc, msg };
-        for (next, out) in step(&insns[i], &state, opts, pc).map_err(at)? {
-            // Where the edge comes from within the target's function: a return comes
-            // from its call instruction; a call's entry from outside any loop there.
-            let mut from = Some(i);
-            let (c2, j) = match next {
-                Next::Fall => (c, i + 1),
-                Next::Jump => (c, cfg.jump_target(i, &insns[i]).ok_or_else(|| at(String::from("jump out of range")))?),
-                Next::Call => {
-                    let target = cfg.jump_target(i, &insns[i]).ok_or_else(|| at(String::from("call out of range")))?;
-                    let calls = &contexts[c].calls;
-                    let entries = core::iter::once(0).chain(calls.iter().filter_map(|&k| cfg.jump_target(k, &insns[k])));
-                    if entries.clone().any(|e| e == target) {
-                        return Err(at(format!("recursive call from insn {pc} to {}", cfg.slot_of(target))));
-                    }
-                    let mut key = calls.clone();
+        let outs = step(&insns[i], &state, opts, pc);
+        contexts[c].states[i] = Some(state);
+        for (next, out) in outs.map_err(at)? {
+            let (goes, j, from) = edge(prog, &contexts[c].calls, i, &next).map_err(at)?;
+            let c2 = match goes {
+                Goes::Same => c,
+                Goes::Enter => {
+                    let mut key = contexts[c].calls.clone();
                     key.push(i);
-                    let id = *by_calls.entry(key.clone()).or_insert_with(|| {
+                    *by_calls.entry(key.clone()).or_insert_with(|| {
                         contexts.push(Context { calls: key, states: vec![None; n] });
                         visits.push(vec![0; n]);
                         contexts.len() - 1
-                    });
-                    from = None;
-                    (id, target)
+                    })
                 }
-                Next::Return => {
-                    let mut key = contexts[c].calls.clone();
-                    let site = key.pop().ok_or_else(|| at(String::from("exit of a function outside a call")))?;
-                    from = Some(site);
-                    (by_calls[&key], site + 1)
+                Goes::Leave => {
+                    let calls = &contexts[c].calls;
+                    by_calls[&calls[..calls.len() - 1]]
                 }
             };
-            if j >= n {
-                return Err(at(String::from("jump out of range")));
-            }
             if let Some(l) = graph.loops.iter().find(|l| l.head == j) {
                 if from.is_none_or(|f| !l.latches.contains(&f)) {
                     let e = analysis.entries.entry((c2, j)).or_insert_with(|| out.clone());
@@ -232,6 +230,7 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
                     // points stabilise once their loop head has (a branch after the head
                     // narrows again, and widening there would undo it).
                     if c2 == c && j <= i && visits[c2][j] > WIDEN_AFTER {
+                        widened = true;
                         old.widen(&out, &thresholds)
                     } else {
                         joined
@@ -241,6 +240,9 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
             contexts[c2].states[j] = Some(alloc::boxed::Box::new(merged));
             work.insert((graph.order[j], c2, j));
         }
+    }
+    if widened {
+        narrow(prog, &graph, opts, analysis, &by_calls);
     }
     analysis.loops = loops::prove(prog, &graph, &|i| analysis.at(i), &|h| analysis.entering(h))?;
     Ok(())
@@ -266,6 +268,127 @@ fn thresholds(prog: &Program) -> Thresholds<u64> {
 /// At most this many widening thresholds (each widening step walks them).
 pub const MAX_THRESHOLDS: usize = 64;
 
+/// Descending rounds after a fixpoint that widened.
+pub const NARROW_ROUNDS: usize = 1;
+
+/// The bounded narrowing pass: [`NARROW_ROUNDS`] times, every point's state recomputed
+/// as the join of what its predecessors give it (and the entry), in reverse postorder so
+/// that one round carries a sharper bound from a loop's head to its exit: an edge that
+/// goes forward in that order carries the new state of its source, one that goes back (or
+/// sideways) the state of the round before. The fixpoint already checked every step; this
+/// only sharpens what widening made coarse (a counter above its bound), for the facts
+/// later stages read: loop bounds, the log. Sound whatever the transfer functions are:
+/// every concrete state reachable at a point comes from one reachable at a predecessor,
+/// which that predecessor's state (old or new) holds, so the new state holds it too. A
+/// step that fails here keeps the states of the last complete round.
+fn narrow(prog: &Program, graph: &Graph, opts: &Options, analysis: &mut Analysis, by_calls: &BTreeMap<Vec<usize>, usize>) {
+    let n = prog.insns().len();
+    let cfg = prog.cfg();
+    let order = &graph.order;
+    // Every point with a state, in reverse postorder.
+    let mut points: Vec<(usize, usize)> = analysis.contexts.iter().enumerate().flat_map(|(c, ctx)| (0..n).filter(move |&i| ctx.states[i].is_some()).map(move |i| (c, i))).collect();
+    points.sort_by_key(|&(c, i)| (order[i], c));
+    let goes_back: Vec<bool> = (0..n)
+        .map(|i| {
+            let insn = &prog.insns()[i];
+            matches!(insn, Insn::Exit | Insn::CallLocal { .. }) || cfg.successors(i, insn).any(|j| order[j] <= order[i])
+        })
+        .collect();
+    type States = Vec<Vec<Option<alloc::boxed::Box<State>>>>;
+    let call_strings: Vec<Vec<usize>> = analysis.contexts.iter().map(|c| c.calls.clone()).collect();
+    // The state `s` at (c, i) steps; each successor state on an edge that goes `forward`
+    // (or not) joins into `into`.
+    let deposit = |c: usize, i: usize, s: &State, forward: bool, into: &mut States, entries: &mut BTreeMap<(usize, usize), State>, steps: &mut usize| -> Option<()> {
+        let calls = &call_strings[c];
+        *steps += 1;
+        for (next, out) in step(&prog.insns()[i], s, opts, cfg.slot_of(i)).ok()? {
+            let (goes, j, from) = edge(prog, calls, i, &next).ok()?;
+            if (order[j] > order[i]) != forward {
+                continue;
+            }
+            let c2 = match goes {
+                Goes::Same => c,
+                Goes::Enter => *by_calls.get(&[calls.as_slice(), &[i]].concat())?,
+                Goes::Leave => *by_calls.get(&calls[..calls.len() - 1])?,
+            };
+            if graph.loops.iter().any(|l| l.head == j && from.is_none_or(|f| !l.latches.contains(&f))) {
+                let e = entries.entry((c2, j)).or_insert_with(|| out.clone());
+                *e = e.join(&out);
+            }
+            let slot = &mut into[c2][j];
+            *slot = Some(alloc::boxed::Box::new(match slot.take() {
+                Some(old) => old.join(&out),
+                None => out,
+            }));
+        }
+        Some(())
+    };
+    for _ in 0..NARROW_ROUNDS {
+        let mut new: States = analysis.contexts.iter().map(|_| vec![None; n]).collect();
+        let mut entries = BTreeMap::new();
+        let mut steps = 0;
+        new[0][0] = Some(alloc::boxed::Box::new(opts.entry.clone()));
+        // What goes back comes from the last round's states (only instructions with such
+        // an edge step here: a jump back, a return, a call).
+        for &(c, i) in points.iter().filter(|&&(_, i)| goes_back[i]) {
+            let Some(s) = analysis.contexts[c].states[i].as_deref() else { continue };
+            if deposit(c, i, s, false, &mut new, &mut entries, &mut steps).is_none() {
+                return;
+            }
+        }
+        // What goes forward, from this round's, in order.
+        for &(c, i) in &points {
+            let Some(s) = new[c][i].as_deref().cloned() else { continue };
+            if deposit(c, i, &s, true, &mut new, &mut entries, &mut steps).is_none() {
+                return;
+            }
+        }
+        for (ctx, states) in analysis.contexts.iter_mut().zip(new) {
+            ctx.states = states;
+        }
+        analysis.entries = entries;
+        analysis.steps += steps;
+    }
+}
+
+/// How an edge moves between call contexts.
+enum Goes {
+    Same,
+    /// Into the callee's context (a local call).
+    Enter,
+    /// Back to the caller's (a function's exit).
+    Leave,
+}
+
+/// Where an edge from instruction `i` (in a context with call string `calls`) leads: how
+/// the context changes, the target instruction, and where the edge comes from within the
+/// target's function (a return from its call instruction; `None` for a call's entry, from
+/// outside any loop there). Recursion is refused here.
+fn edge(prog: &Program, calls: &[usize], i: usize, next: &Next) -> Result<(Goes, usize, Option<usize>), String> {
+    let (cfg, insns) = (prog.cfg(), prog.insns());
+    let out_of_range = || String::from("jump out of range");
+    let (goes, j, from) = match next {
+        Next::Fall => (Goes::Same, i + 1, Some(i)),
+        Next::Jump => (Goes::Same, cfg.jump_target(i, &insns[i]).ok_or_else(out_of_range)?, Some(i)),
+        Next::Call => {
+            let target = cfg.jump_target(i, &insns[i]).ok_or_else(out_of_range)?;
+            let mut entries = core::iter::once(0).chain(calls.iter().filter_map(|&k| cfg.jump_target(k, &insns[k])));
+            if entries.any(|e| e == target) {
+                return Err(format!("recursive call from insn {} to {}", cfg.slot_of(i), cfg.slot_of(target)));
+            }
+            (Goes::Enter, target, None)
+        }
+        Next::Return => {
+            let site = *calls.last().ok_or_else(|| String::from("exit of a function outside a call"))?;
+            (Goes::Leave, site + 1, Some(site))
+        }
+    };
+    if j >= insns.len() {
+        return Err(out_of_range());
+    }
+    Ok((goes, j, from))
+}
+
 /// Where a successor state goes.
 enum Next {
     Fall,
@@ -282,8 +405,29 @@ fn step(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Result<Vec<(Next, 
     let cenv = opts.env;
     let env = cenv.mem;
     let site = pc as u32 + 1;
-    let mut out = s.clone();
     let e = |x: &dyn ToString| x.to_string();
+    // Jumps, calls and exits make their own successor states; the rest change this one.
+    match *insn {
+        Insn::Ja { .. } | Insn::Gotol { .. } => return Ok(vec![(Next::Jump, s.clone())]),
+        Insn::Jmp { width, cond, dst, src, .. } => {
+            let d = dst.index() as u8;
+            let mut succ = Vec::new();
+            if let Some(t) = jmp::branch(s, cond, width, d, src, true).map_err(|x| e(&x))? {
+                succ.push((Next::Jump, t));
+            }
+            if let Some(f) = jmp::branch(s, cond, width, d, src, false).map_err(|x| e(&x))? {
+                succ.push((Next::Fall, f));
+            }
+            return Ok(succ);
+        }
+        Insn::Exit if s.frames.len() > 1 => return Ok(vec![(Next::Return, ret(s)?)]),
+        Insn::Exit => {
+            exit(s, opts.ret)?;
+            return Ok(Vec::new());
+        }
+        _ => {}
+    }
+    let mut out = s.clone();
     match *insn {
         Insn::Alu { op, width, dst, src } => {
             let d = dst.index() as u8;
@@ -379,23 +523,8 @@ fn step(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Result<Vec<(Next, 
                 _ => {}
             }
         }
-        Insn::Ja { .. } | Insn::Gotol { .. } => return Ok(vec![(Next::Jump, out)]),
-        Insn::Jmp { width, cond, dst, src, .. } => {
-            let d = dst.index() as u8;
-            let mut succ = Vec::new();
-            if let Some(t) = jmp::branch(s, cond, width, d, src, true).map_err(|x| e(&x))? {
-                succ.push((Next::Jump, t));
-            }
-            if let Some(f) = jmp::branch(s, cond, width, d, src, false).map_err(|x| e(&x))? {
-                succ.push((Next::Fall, f));
-            }
-            return Ok(succ);
-        }
-        Insn::Exit if s.frames.len() > 1 => return Ok(vec![(Next::Return, ret(s)?)]),
-        Insn::Exit => {
-            exit(s, opts.ret)?;
-            return Ok(Vec::new());
-        }
+        // Handled above; if one ever got here, refusing is the safe answer.
+        Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Jmp { .. } | Insn::Exit => return Err(String::from("internal error: a jump reached the data path")),
     }
     Ok(vec![(Next::Fall, out)])
 }
@@ -480,7 +609,7 @@ mod tests {
     }
 
     fn opts<'a>(env: &'a CallEnv<'a>, max_steps: usize) -> Options<'a> {
-        Options { env, entry: State::entry(), ret: None, max_steps }
+        Options { env, entry: State::entry(), ret: None, max_steps, deadline: None }
     }
 
     fn analyze_insns(insns: Vec<Insn>, ctx: &CtxDescriptor) -> Result<Analysis, Refused> {
@@ -523,6 +652,12 @@ mod tests {
         // A cap on the steps ends in a refusal, not a hang.
         let prog = Program::new(assemble(src).unwrap()).unwrap();
         assert_eq!(with_env(xdp(), |env| analyze(&prog, &opts(env, 10))).unwrap_err().error, AnalysisError::NoFixpoint(10));
+        // And a clock past its deadline ends it too (checked every 1,024 steps).
+        let late = || 2u64;
+        let long: String = (0..1100).map(|_| "mov r1, 1\n").chain(["mov r0, 0\nexit"]).collect();
+        let long = Program::new(assemble(&long).unwrap()).unwrap();
+        let r = with_env(xdp(), |env| analyze(&long, &Options { deadline: Some((&late, 1)), ..opts(env, 100_000) }));
+        assert_eq!(r.unwrap_err().error, AnalysisError::TimeOut(1024));
     }
 
     /// The soundness oracle in small: random programs over values read from a random
@@ -565,6 +700,12 @@ mod tests {
                 }
             }
             code.push(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: R::R0, src: Source::Imm(0) });
+            // Half the programs run the body in a counted loop (r6, which the body never
+            // writes): widening, narrowing and the loop proof meet concrete runs too.
+            let rounds = if rng.next() % 2 == 0 { Some(1 + (rng.next() % 5) as i32) } else { None };
+            if rounds.is_some() {
+                code.push(Insn::Alu { width: Width::W64, op: AluOp::Mov, dst: R::new(6).unwrap(), src: Source::Imm(0) });
+            }
             let n = 24;
             for k in 0..n {
                 let width = if rng.next() % 2 == 0 { Width::W32 } else { Width::W64 };
@@ -577,6 +718,10 @@ mod tests {
                     3 | 4 => Insn::Jmp { width, cond: JmpCond::ALL[(rng.next() % 11) as usize], dst, src, off: (rng.next() % (n - k) as u64) as i16 },
                     _ => Insn::Alu { width, op: AluOp::ALL[(rng.next() % 14) as usize], dst, src },
                 });
+            }
+            if let Some(k) = rounds {
+                code.push(Insn::Alu { width: Width::W64, op: AluOp::Add, dst: R::new(6).unwrap(), src: Source::Imm(1) });
+                code.push(Insn::Jmp { width: Width::W64, cond: JmpCond::Lt, dst: R::new(6).unwrap(), src: Source::Imm(k), off: -(n as i16 + 2) });
             }
             code.push(Insn::Exit);
             let Ok(prog) = Program::new(code) else { continue };

@@ -43,8 +43,6 @@ pub struct Graph {
     pub order: Vec<usize>,
     /// The loops, by head.
     pub loops: Vec<Loop>,
-    /// Each instruction's predecessors within its function.
-    pub preds: Vec<Vec<usize>>,
 }
 
 /// Successors within the function, and a call's callee, for the reachability walk (at
@@ -134,10 +132,23 @@ impl Graph {
         for (k, &i) in post.iter().rev().enumerate() {
             order[i] = k;
         }
-        let mut preds = vec![Vec::new(); n];
+        // Each instruction's predecessors within its function, in one array: those of `j`
+        // are `preds[start[j]..start[j + 1]]` (no allocation per instruction).
+        let mut start = vec![0usize; n + 1];
         for (i, insn) in prog.insns().iter().enumerate() {
             for j in cfg.successors(i, insn) {
-                preds[j].push(i);
+                start[j + 1] += 1;
+            }
+        }
+        for k in 0..n {
+            start[k + 1] += start[k];
+        }
+        let mut fill = start.clone();
+        let mut preds = vec![0usize; start[n]];
+        for (i, insn) in prog.insns().iter().enumerate() {
+            for j in cfg.successors(i, insn) {
+                preds[fill[j]] = i;
+                fill[j] += 1;
             }
         }
         // Loops, function by function.
@@ -167,14 +178,14 @@ impl Graph {
                 while let Some(i) = work.pop() {
                     if !inside[i] {
                         inside[i] = true;
-                        work.extend(preds[i].iter().copied().filter(|&p| !inside[p]));
+                        work.extend(preds[start[i]..start[i + 1]].iter().copied().filter(|&p| !inside[p]));
                     }
                 }
                 let body = (0..n).filter(|&i| inside[i]).collect();
                 Loop { head, latches, body }
             })
             .collect();
-        Ok(Graph { order, loops, preds })
+        Ok(Graph { order, loops })
     }
 }
 

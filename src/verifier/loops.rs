@@ -127,16 +127,17 @@ fn transfer(insn: &Insn, s: &mut Syms) {
     }
 }
 
-/// The symbols at each body instruction's entry, and at each latch's edge back to the
-/// head, by a fixpoint over the body (its lattice is finite: a symbol only loses facts).
+/// The symbols at each body instruction's entry (by position in the body), and at each
+/// latch's edge back to the head, by a fixpoint over the body (its lattice is finite: a symbol only loses facts).
 fn symbols(prog: &Program, l: &Loop) -> (Vec<Option<Syms>>, Vec<Syms>) {
-    let n = prog.insns().len();
-    let mut at: Vec<Option<Syms>> = vec![None; n];
-    at[l.head] = Some(core::array::from_fn(|r| Sym::Rel { base: r as u8, d64: Some(0), d32: Some(0) }));
+    // Indexed by position in the body (sorted): a loop's size, not the program's.
+    let pos = |i: usize| l.body.binary_search(&i).unwrap_or(0);
+    let mut at: Vec<Option<Syms>> = vec![None; l.body.len()];
+    at[pos(l.head)] = Some(core::array::from_fn(|r| Sym::Rel { base: r as u8, d64: Some(0), d32: Some(0) }));
     let mut back: Vec<Option<Syms>> = vec![None; l.latches.len()];
     let mut work = vec![l.head];
     while let Some(i) = work.pop() {
-        let Some(mut s) = at[i] else { continue };
+        let Some(mut s) = at[pos(i)] else { continue };
         transfer(&prog.insns()[i], &mut s);
         for j in prog.cfg().successors(i, &prog.insns()[i]) {
             if !l.contains(j) {
@@ -147,9 +148,9 @@ fn symbols(prog: &Program, l: &Loop) -> (Vec<Option<Syms>>, Vec<Syms>) {
                 back[k] = Some(back[k].map_or(s, |b| core::array::from_fn(|r| b[r].join(s[r]))));
                 continue;
             }
-            let merged = at[j].map_or(s, |old| core::array::from_fn(|r| old[r].join(s[r])));
-            if at[j] != Some(merged) {
-                at[j] = Some(merged);
+            let merged = at[pos(j)].map_or(s, |old| core::array::from_fn(|r| old[r].join(s[r])));
+            if at[pos(j)] != Some(merged) {
+                at[pos(j)] = Some(merged);
                 work.push(j);
             }
         }
@@ -194,7 +195,7 @@ fn test_bound(prog: &Program, l: &Loop, t: usize, syms: &[Option<Syms>], back: &
     }
     // The condition under which the loop goes on, as `dst <stay> src`.
     let stay = if stays_taken { cond } else { refine::negate(cond)? };
-    let s = syms[t]?;
+    let s = syms[l.body.binary_search(&t).ok()?]?;
     let mut wide = width == Width::W64;
     // A 64-bit comparison of values whose upper halves are 0 in every state is the
     // 32-bit comparison of their lower halves (for the unsigned conditions).

@@ -114,6 +114,9 @@ pub struct ProgramInfo<'a> {
 /// kernel's `BPF_COMPLEXITY_LIMIT_INSNS`).
 pub const MAX_PROCESSED: usize = 1_000_000;
 
+/// The most time the analysis may take, where there is a clock (microseconds).
+pub const MAX_USEC: u64 = 5_000_000;
+
 /// Why a program was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
@@ -141,7 +144,7 @@ impl VerifyError {
         use analyze::AnalysisError;
         match self {
             VerifyError::Lddw { errno, .. } => *errno,
-            VerifyError::TooManyMaps | VerifyError::Unsafe(AnalysisError::NoFixpoint(_)) => E2BIG,
+            VerifyError::TooManyMaps | VerifyError::Unsafe(AnalysisError::NoFixpoint(_) | AnalysisError::TimeOut(_)) => E2BIG,
             VerifyError::Unsafe(AnalysisError::At { .. }) => EACCES,
             _ => EINVAL,
         }
@@ -208,7 +211,8 @@ pub fn verify_with_states(prog: &Program, info: &mut ProgramInfo) -> (Result<Ver
     let helper = |id| helpers(id).map(|(p, _)| p);
     let map = |kind: LdKind, imm: i32| index.get(&(matches!(kind, LdKind::MapIdx | LdKind::MapValueIdx), imm)).copied();
     let env = CallEnv { mem: &mem, key_size: &key_size, helper: &helper, map: &map, var: &|_| None };
-    let opts = analyze::Options { env: &env, entry: State::entry(), ret: info.prog_type.info().ret, max_steps: MAX_PROCESSED };
+    let deadline = info.clock.zip(start).map(|(c, s)| (c, s + MAX_USEC));
+    let opts = analyze::Options { env: &env, entry: State::entry(), ret: info.prog_type.info().ret, max_steps: MAX_PROCESSED, deadline };
     let result = analyze::analyze(prog, &opts);
     let (analysis, refused) = match result {
         Ok(a) => (a, None),
