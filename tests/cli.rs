@@ -38,6 +38,32 @@ fn run_prints_r0_and_json_has_the_return_value() {
 }
 
 #[test]
+fn verify_gives_the_verdict_the_log_and_the_exit_status() {
+    let o = rvbpf(&["verify", "examples/checksum.data"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(out(&o).lines().any(|l| l.starts_with("processed ") && l.contains(" insns (limit 1000000)")), "{}", out(&o));
+    assert_eq!(out(&o).lines().last(), Some("checksum: accepted"));
+    let o = rvbpf(&["verify", "conformance/runtime-errors/read-null.data"], "");
+    assert_eq!(o.status.code(), Some(1));
+    let text = out(&o);
+    assert!(text.contains("1: (71) w0 = *(u8 *)(r1 + 0x0)"), "level 1 shows the refused instruction: {text}");
+    assert_eq!(text.lines().last(), Some("read-null: refused (EACCES): 1: R1 invalid mem access 'scalar'"));
+    // Level 2: every instruction with its states, in JSON too.
+    let o = rvbpf(&["verify", "--json", "--log-level", "2", "conformance/runtime-errors/read-null.data"], "");
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let p = &v["programs"][0];
+    assert_eq!((p["verdict"].as_str(), p["errno"].as_i64(), p["pc"].as_i64()), (Some("refuse"), Some(13), Some(1)));
+    assert_eq!(p["insns"][0]["states"][0], "R1=mem(sz=16) R2=16 R10=fp0");
+    // A program that needs memory: without it r1 is 0.
+    let o = rvbpf(&["verify", "--log-level", "0", "examples/memcpy.asm"], "");
+    assert_eq!(o.status.code(), Some(1));
+    let o = rvbpf(&["verify", "--log-level", "0", "--mem", &"00 ".repeat(256), "examples/memcpy.asm"], "");
+    assert!(o.status.success(), "{}", out(&o));
+    let o = rvbpf(&["verify", "--log-level", "3", "examples/memcpy.asm"], "");
+    assert_eq!((o.status.code(), err(&o).trim()), (Some(1), "rvbpf: error: --log-level 3: the levels are 0, 1 and 2"));
+}
+
+#[test]
 fn trace_shows_changed_registers() {
     let o = rvbpf(&["run", "--trace", "examples/checksum.data"], "");
     let text = out(&o);
