@@ -313,3 +313,77 @@ fn fixtures_match_linux() {
     println!("kernel differential: {compared} fixture objects agree with Linux; not compared: {skipped:#?}");
     assert!(compared >= 20, "only {compared} fixture objects compared");
 }
+
+/// The verifier's verdict on every program of every fixture and example, against the
+/// kernel's (privileged `BPF_PROG_LOAD`, every program type: loading needs no test run).
+/// Each program the kernel accepts must be accepted, and none it refuses accepted,
+/// unless listed here with the reason.
+const VERDICT_DIFFERENCES: &[(&str, &str)] = &[(
+    "examples/tailcall.bpf.c",
+    "Linux loads syscall programs only as sleepable ones, and a sleepable program may not use a prog array (RCU); rvbpf's syscall programs do not sleep, so a tail call from one is safe",
+)];
+
+#[test]
+fn every_fixture_and_example_program_gets_the_kernels_verdict() {
+    if let Some(why) = linux::unavailable() {
+        println!("SKIPPED: verdicts against Linux: {why}");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut objects: Vec<(String, Object)> = Vec::new();
+    for f in fixtures().iter().filter(|f| f.error.is_none()) {
+        for mcpu in ["v1", "v3"] {
+            objects.push((format!("{} -mcpu={mcpu}", f.name), load(f, mcpu).unwrap()));
+        }
+    }
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(root.join("examples")).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().ends_with(".bpf.c")).collect();
+    examples.sort();
+    for src in examples {
+        let name = src.file_name().unwrap().to_string_lossy().trim_end_matches(".bpf.c").to_string();
+        let f = Fixture { name: format!("example-{name}"), src, ..Default::default() };
+        objects.push((format!("examples/{name}.bpf.c"), load(&f, "v3").unwrap()));
+    }
+    let (mut alike, mut listed, mut differ) = (0, 0, Vec::new());
+    for (what, obj) in &objects {
+        let fds: Vec<i32> = obj.maps.iter().map(|m| linux::map_create(&m.name, m.def.map_type, m.def.key_size, m.def.value_size, m.def.max_entries, m.def.map_flags).unwrap_or_else(|e| panic!("{what}: kernel map {}: errno {e}", m.name))).collect();
+        for (m, &fd) in obj.maps.iter().zip(&fds) {
+            if let Some(d) = &m.data {
+                linux::map_update(fd, &0u32.to_ne_bytes(), d, 0).unwrap();
+            }
+            if m.freeze {
+                linux::map_freeze(fd).unwrap();
+            }
+        }
+        let rt = Runtime::new(Arc::new(StaticKernel::new(Task::default())), 2);
+        let maps: Vec<Arc<rvbpf::maps::Map>> = rt.create_object_maps(obj).unwrap().into_iter().map(|m| m.map).collect();
+        let resolve = rvbpf::runtime::fd_array(&maps);
+        for p in &obj.programs {
+            let flags = if p.prog_type() == ProgType::Syscall { 1 << 4 } else { 0 };
+            let kernel = match linux::prog_load(p.prog_type() as u32, &p.bytes(), &fds, flags) {
+                Ok(fd) => {
+                    linux::close(fd);
+                    Ok(())
+                }
+                Err((e, log)) => Err(format!("errno {e}: {}", log.lines().rev().find(|l| !l.is_empty() && !l.starts_with("processed")).unwrap_or(""))),
+            };
+            let req = rvbpf::runtime::ProgramLoad { name: &p.name, prog_type: p.prog_type(), insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, log_level: 0 };
+            let ours = rt.load_program(&req).map(drop).map_err(|e| e.to_string());
+            let key = format!("{what} {}", p.name);
+            match (&ours, &kernel) {
+                (Ok(()), Ok(())) | (Err(_), Err(_)) => alike += 1,
+                _ if VERDICT_DIFFERENCES.iter().any(|(k, _)| key.starts_with(k)) => {
+                    listed += 1;
+                    println!("  listed: {key}: rvbpf {ours:?}, Linux {kernel:?}");
+                }
+                _ => differ.push(format!("{key}: rvbpf {ours:?}, Linux {kernel:?}")),
+            }
+        }
+        for fd in fds {
+            linux::close(fd);
+        }
+    }
+    println!("verdicts: {alike} programs judged alike by rvbpf and Linux, {listed} differ for a listed reason, {} unlisted", differ.len());
+    assert!(differ.is_empty(), "verdicts that differ from Linux: {differ:#?}");
+    assert!(listed >= VERDICT_DIFFERENCES.len(), "a listed difference no longer differs");
+    assert!(alike >= 50, "only {alike} programs compared");
+}
