@@ -185,25 +185,11 @@ pub fn verify_with_states(prog: &Program, info: &mut ProgramInfo) -> (Result<Ver
     if let Err(e) = check_helpers(prog, info) {
         return (Err(e), None);
     }
-    let mut verified = match resolve_maps(prog, info) {
+    let (mut verified, index) = match resolve_maps(prog, info) {
         Ok(v) => v,
         Err(e) => return (Err(e), None),
     };
     let maps = &verified.maps;
-    // Each `lddw` map reference by the index of its map in `maps`.
-    let index: BTreeMap<(bool, i32), u32> = prog
-        .iter()
-        .filter_map(|(_, insn)| match *insn {
-            Insn::LdImm64 { kind, imm, .. } if kind != LdKind::Imm64 => Some((kind, imm)),
-            _ => None,
-        })
-        .filter_map(|(kind, imm)| {
-            let by_index = matches!(kind, LdKind::MapIdx | LdKind::MapValueIdx);
-            let map = (info.maps)(if by_index { MapRef::Index(imm as u32) } else { MapRef::Fd(imm) }).ok()?;
-            let k = maps.iter().position(|m| Arc::ptr_eq(m, &map))? as u32;
-            Some(((by_index, imm), k))
-        })
-        .collect();
     let value_size = |m: u32| maps.get(m as usize).map(|m| m.def().value_size);
     let key_size = |m: u32| maps.get(m as usize).map(|m| m.def().key_size);
     let mem = MemEnv { ctx: info.ctx, value_size: &value_size };
@@ -286,10 +272,16 @@ fn check_helpers(prog: &Program, info: &ProgramInfo) -> Result<(), VerifyError> 
     Ok(())
 }
 
+/// Each map reference by how it names its map (by `fd_array` index or not, and the
+/// immediate), to the map's index in the program's map list.
+type MapIndex = BTreeMap<(bool, i32), u32>;
+
 /// The kernel's `resolve_pseudo_ldimm64`: each map reference resolves to a map, map
 /// references become the map's handle (its address), map-value references the value's
-/// address; the maps are collected in first-use order.
-fn resolve_maps(prog: &Program, info: &ProgramInfo) -> Result<Verified, VerifyError> {
+/// address; the maps are collected in first-use order, and each reference's map index
+/// is kept for the analysis.
+fn resolve_maps(prog: &Program, info: &ProgramInfo) -> Result<(Verified, MapIndex), VerifyError> {
+    let mut index = MapIndex::new();
     let mut maps: Vec<Arc<Map>> = Vec::new();
     let mut values = Vec::new();
     for (pc, insn) in prog.iter() {
@@ -311,12 +303,17 @@ fn resolve_maps(prog: &Program, info: &ProgramInfo) -> Result<Verified, VerifyEr
             _ => map.direct_value_addr(next_imm as u32).map_err(|e| bad(format!("map {}: {}", map.name(), e.what), e.errno))?,
         };
         values.push((pc, value));
-        if !maps.iter().any(|m| Arc::ptr_eq(m, &map)) {
-            maps.push(map);
-            if maps.len() > MAX_USED_MAPS {
-                return Err(VerifyError::TooManyMaps);
+        let k = match maps.iter().position(|m| Arc::ptr_eq(m, &map)) {
+            Some(k) => k,
+            None => {
+                maps.push(map);
+                if maps.len() > MAX_USED_MAPS {
+                    return Err(VerifyError::TooManyMaps);
+                }
+                maps.len() - 1
             }
-        }
+        };
+        index.insert((matches!(kind, LdKind::MapIdx | LdKind::MapValueIdx), imm), k as u32);
     }
-    Ok(Verified { maps, lddw: values, ctx_loads: Vec::new(), processed: 0, loops: Vec::new() })
+    Ok((Verified { maps, lddw: values, ctx_loads: Vec::new(), processed: 0, loops: Vec::new() }, index))
 }
