@@ -1,7 +1,8 @@
 //! The fixpoint: abstract states at every instruction, in every call context, by a
 //! worklist over the control-flow graph in reverse postorder, joining where paths meet
 //! and widening at a loop head (the target of a backward jump) that changed more than
-//! [`WIDEN_AFTER`] times, with a step cap that ends in a refusal, never a hang.
+//! [`WIDEN_AFTER`] times (up to the program's constants as thresholds), with a step cap
+//! and, where there is a clock, a time cap that end in a refusal, never a hang.
 //!
 //! Each instruction's transfer is [`super::alu`], [`super::mem`], [`super::jmp`] or
 //! [`super::call`]; map references (`lddw` of a map or a map value) become map pointers;
@@ -21,7 +22,8 @@
 //! and no reference may be held; at `exit` of a function r0 must be initialised and may
 //! not point into the frame that ends.
 //!
-//! After the fixpoint: every loop is proven to terminate ([`super::loops`]).
+//! After the fixpoint: one narrowing round if anything widened (`narrow`), then every
+//! loop is proven to terminate ([`super::loops`]).
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
