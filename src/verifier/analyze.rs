@@ -213,12 +213,7 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
                     by_calls[&calls[..calls.len() - 1]]
                 }
             };
-            if let Some(l) = graph.loops.iter().find(|l| l.head == j) {
-                if from.is_none_or(|f| !l.latches.contains(&f)) {
-                    let e = analysis.entries.entry((c2, j)).or_insert_with(|| out.clone());
-                    *e = e.join(&out);
-                }
-            }
+            enter_loop(&graph, &mut analysis.entries, (c2, j), from, &out);
             let merged = match &contexts[c2].states[j] {
                 None => out,
                 Some(old) => {
@@ -313,10 +308,7 @@ fn narrow(prog: &Program, graph: &Graph, opts: &Options, analysis: &mut Analysis
                 Goes::Enter => *by_calls.get(&[calls.as_slice(), &[i]].concat())?,
                 Goes::Leave => *by_calls.get(&calls[..calls.len() - 1])?,
             };
-            if graph.loops.iter().any(|l| l.head == j && from.is_none_or(|f| !l.latches.contains(&f))) {
-                let e = entries.entry((c2, j)).or_insert_with(|| out.clone());
-                *e = e.join(&out);
-            }
+            enter_loop(graph, entries, (c2, j), from, &out);
             let slot = &mut into[c2][j];
             *slot = Some(alloc::boxed::Box::new(match slot.take() {
                 Some(old) => old.join(&out),
@@ -350,6 +342,16 @@ fn narrow(prog: &Program, graph: &Graph, opts: &Options, analysis: &mut Analysis
         }
         analysis.entries = entries;
         analysis.steps += steps;
+    }
+}
+
+/// An edge into `(context, j)` from `from` (`None`: a call's entry): when `j` is a loop
+/// head and the edge is not one of its back edges, `out` joins the states that enter the
+/// loop (its first iteration's, which the termination proof reads).
+fn enter_loop(graph: &Graph, entries: &mut BTreeMap<(usize, usize), State>, at: (usize, usize), from: Option<usize>, out: &State) {
+    if graph.loops.iter().any(|l| l.head == at.1 && from.is_none_or(|f| !l.latches.contains(&f))) {
+        let e = entries.entry(at).or_insert_with(|| out.clone());
+        *e = e.join(out);
     }
 }
 
