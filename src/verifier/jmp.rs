@@ -1,97 +1,52 @@
 //! Conditional jumps on states: each branch's state, or none when the branch cannot be
-//! taken.
+//! taken, for a comparison its checks ([`super::check`]: `Readable`, `Comparable`) have
+//! allowed.
 //!
 //! Numbers narrow by [`refine`](super::domain::refine). A pointer that may be null,
 //! compared with 0, becomes null (the number 0) on one branch and a pointer on the
 //! other, in every register that holds a copy of it (the same id). A packet pointer `p`
 //! at a constant offset `n` compared with `data_end`, on the branch where `p <= data_end`,
 //! proves the first `n` bytes of the packet readable: every packet pointer at a constant
-//! offset `k <= n` gets the range `n - k`. Other comparisons of pointers are refused:
-//! their outcome would tell a program an address.
+//! offset `k <= n` gets the range `n - k`. Other comparisons of pointers teach nothing.
 
 use super::domain::refine;
 use super::reg::{Kind, Reg, Region};
 use super::state::State;
 use crate::isa::{JmpCond, Source, Width};
 
-/// Why a conditional jump is refused.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum JmpError {
-    #[error("R{0} !read_ok")]
-    NotInit(u8),
-    #[error("R{0} has different types on the paths that reach here")]
-    Mixed(u8),
-    #[error("R{0} pointer comparison prohibited")]
-    PointerCompare(u8),
-}
-
-fn readable(r: &Reg, n: u8) -> Result<(), JmpError> {
-    match r.kind {
-        Kind::NotInit => Err(JmpError::NotInit(n)),
-        Kind::Mixed => Err(JmpError::Mixed(n)),
-        _ => Ok(()),
-    }
-}
-
 /// The state on the branch where `dst <cond> src` is `taken` (or fails), `None` when no
 /// values allow it.
-pub fn branch(state: &State, cond: JmpCond, width: Width, d: u8, src: Source, taken: bool) -> Result<Option<State>, JmpError> {
+pub fn branch(state: &State, cond: JmpCond, width: Width, d: u8, src: Source, taken: bool) -> Option<State> {
     let a = state.regs[d as usize];
-    readable(&a, d)?;
     let (s, b) = match src {
         Source::Reg(r) => (Some(r.index() as u8), state.regs[r.index()]),
         Source::Imm(i) => (None, Reg::konst(crate::semantics::imm64(i))),
     };
-    if let Some(n) = s {
-        readable(&b, n)?;
-    }
     let wide = width == Width::W64;
+    let null_test = wide && b.constant() == Some(0) && matches!(cond, JmpCond::Eq | JmpCond::Ne);
     let mut out = state.clone();
     match (a.kind, b.kind) {
         (Kind::Scalar, Kind::Scalar) => {
             let (x, y) = refine::refine(cond, wide, taken, a.value, b.value);
             if x.full.empty() || y.full.empty() || x.low.empty() || y.low.empty() {
-                return Ok(None);
+                return None;
             }
             out.regs[d as usize] = Reg::scalar(x);
             if let Some(n) = s {
                 out.regs[n as usize] = Reg::scalar(y);
             }
-            Ok(Some(out))
         }
         // A null check: `p == 0` / `p != 0`.
-        (Kind::PtrOrNull(_), Kind::Scalar) if wide && b.constant() == Some(0) && matches!(cond, JmpCond::Eq | JmpCond::Ne) => {
-            let null = (cond == JmpCond::Eq) == taken;
-            null_check(&mut out, a, null);
-            Ok(Some(out))
-        }
-        (Kind::Ptr(_), Kind::Scalar) if wide && b.constant() == Some(0) && matches!(cond, JmpCond::Eq | JmpCond::Ne) => {
-            // A pointer is never null: `p == 0` is never taken.
-            Ok(((cond == JmpCond::Ne) == taken).then_some(out))
-        }
-        (Kind::Ptr(Region::Packet), Kind::Ptr(Region::PacketEnd)) if wide => {
-            if before_end(cond, taken, false) {
-                packet_range(&mut out, a);
-            }
-            Ok(Some(out))
-        }
-        (Kind::Ptr(Region::PacketEnd), Kind::Ptr(Region::Packet)) if wide => {
-            if before_end(cond, taken, true) {
-                packet_range(&mut out, b);
-            }
-            Ok(Some(out))
-        }
-        (Kind::Ptr(x), Kind::Ptr(y)) if wide && x == y => Ok(Some(out)),
-        // Other comparisons inside the packet (`data_meta > data`): allowed, nothing
-        // learnt (their outcome tells no address).
-        (Kind::Ptr(x), Kind::Ptr(y)) if packet(x) && packet(y) => Ok(Some(out)),
-        (Kind::Scalar, _) => Err(JmpError::PointerCompare(s.unwrap_or(0))),
-        _ => Err(JmpError::PointerCompare(d)),
+        (Kind::PtrOrNull(_), Kind::Scalar) if null_test => null_check(&mut out, a, (cond == JmpCond::Eq) == taken),
+        // A pointer is never null: `p == 0` is never taken.
+        (Kind::Ptr(_), Kind::Scalar) if null_test && (cond == JmpCond::Ne) != taken => return None,
+        (Kind::Ptr(Region::Packet), Kind::Ptr(Region::PacketEnd)) if wide && before_end(cond, taken, false) => packet_range(&mut out, a),
+        (Kind::Ptr(Region::PacketEnd), Kind::Ptr(Region::Packet)) if wide && before_end(cond, taken, true) => packet_range(&mut out, b),
+        // Anything else the checks allow (pointers into one region, packet pointers with
+        // each other) teaches nothing: their outcome tells no address.
+        _ => {}
     }
-}
-
-fn packet(r: Region) -> bool {
-    matches!(r, Region::Packet | Region::PacketEnd | Region::PacketMeta)
+    Some(out)
 }
 
 /// Whether the branch means `pkt <= pkt_end` (`swapped`: the end is the left operand).
@@ -160,15 +115,14 @@ mod tests {
     fn numbers_narrow_and_impossible_branches_vanish() {
         let mut s = State::entry();
         s.regs[2] = Reg::scalar(Scalar::of(Bounds::urange(0, 100)));
-        let t = branch(&s, JmpCond::Gt, Width::W64, 2, Source::Imm(10), true).unwrap().unwrap();
+        let t = branch(&s, JmpCond::Gt, Width::W64, 2, Source::Imm(10), true).unwrap();
         assert_eq!((t.regs[2].value.full.umin, t.regs[2].value.full.umax), (11, 100));
-        let f = branch(&s, JmpCond::Gt, Width::W64, 2, Source::Imm(10), false).unwrap().unwrap();
+        let f = branch(&s, JmpCond::Gt, Width::W64, 2, Source::Imm(10), false).unwrap();
         assert_eq!(f.regs[2].value.full.umax, 10);
-        assert_eq!(branch(&s, JmpCond::Gt, Width::W64, 2, Source::Imm(200), true).unwrap(), None, "never above 200");
+        assert_eq!(branch(&s, JmpCond::Gt, Width::W64, 2, Source::Imm(200), true), None, "never above 200");
         s.regs[3] = Reg::konst(5);
-        let t = branch(&s, JmpCond::Eq, Width::W64, 2, r(3), true).unwrap().unwrap();
+        let t = branch(&s, JmpCond::Eq, Width::W64, 2, r(3), true).unwrap();
         assert_eq!(t.regs[2].constant(), Some(5));
-        assert_eq!(branch(&s, JmpCond::Eq, Width::W64, 4, Source::Imm(0), true), Err(JmpError::NotInit(4)));
     }
 
     #[test]
@@ -177,16 +131,13 @@ mod tests {
         let v = Reg { kind: Kind::PtrOrNull(Region::MapValue { map: 0 }), id: 7, ..Reg::ptr(Region::Ctx) };
         s.regs[0] = v;
         s.regs[6] = v;
-        let ok = branch(&s, JmpCond::Ne, Width::W64, 0, Source::Imm(0), true).unwrap().unwrap();
+        let ok = branch(&s, JmpCond::Ne, Width::W64, 0, Source::Imm(0), true).unwrap();
         assert_eq!(ok.regs[6].kind, Kind::Ptr(Region::MapValue { map: 0 }));
-        let null = branch(&s, JmpCond::Ne, Width::W64, 0, Source::Imm(0), false).unwrap().unwrap();
+        let null = branch(&s, JmpCond::Ne, Width::W64, 0, Source::Imm(0), false).unwrap();
         assert_eq!(null.regs[6].constant(), Some(0));
         assert_eq!(null.regs[6].kind, Kind::Scalar);
         // A pointer that cannot be null: `== 0` is never taken.
-        assert_eq!(branch(&s, JmpCond::Eq, Width::W64, 1, Source::Imm(0), true).unwrap(), None);
-        // Anything else about a pointer is refused.
-        assert_eq!(branch(&s, JmpCond::Gt, Width::W64, 1, Source::Imm(5), true), Err(JmpError::PointerCompare(1)));
-        assert_eq!(branch(&s, JmpCond::Ne, Width::W32, 0, Source::Imm(0), true), Err(JmpError::PointerCompare(0)));
+        assert_eq!(branch(&s, JmpCond::Eq, Width::W64, 1, Source::Imm(0), true), None);
     }
 
     #[test]
@@ -197,15 +148,15 @@ mod tests {
         s.regs[4] = Reg::ptr_at(Region::Packet, 14);
         s.regs[5] = Reg::ptr_at(Region::Packet, 4);
         // if r4 > r3 goto drop: the fall-through has 14 bytes.
-        let fall = branch(&s, JmpCond::Gt, Width::W64, 4, r(3), false).unwrap().unwrap();
+        let fall = branch(&s, JmpCond::Gt, Width::W64, 4, r(3), false).unwrap();
         assert_eq!((fall.regs[2].range, fall.regs[5].range, fall.regs[4].range), (14, 10, 0));
-        let drop = branch(&s, JmpCond::Gt, Width::W64, 4, r(3), true).unwrap().unwrap();
+        let drop = branch(&s, JmpCond::Gt, Width::W64, 4, r(3), true).unwrap();
         assert_eq!(drop.regs[2].range, 0);
         // The end on the left: if r3 >= r4 goto ok.
-        let ok = branch(&s, JmpCond::Ge, Width::W64, 3, r(4), true).unwrap().unwrap();
+        let ok = branch(&s, JmpCond::Ge, Width::W64, 3, r(4), true).unwrap();
         assert_eq!(ok.regs[2].range, 14);
         // Off by one is not proven by `r4 >= r3` taken.
-        let ge = branch(&s, JmpCond::Ge, Width::W64, 4, r(3), true).unwrap().unwrap();
+        let ge = branch(&s, JmpCond::Ge, Width::W64, 4, r(3), true).unwrap();
         assert_eq!(ge.regs[2].range, 0);
     }
 }

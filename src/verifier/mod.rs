@@ -9,12 +9,15 @@
 //! First what needs no analysis: every helper call names a helper this program type may
 //! call, GPL-only helpers need a GPL-compatible license, every map reference resolves.
 //! Then the abstract interpretation ([`analyze`]): memory safety, type safety and
-//! termination, proven for every path. The context loads to rewrite are those whose
+//! termination, proven for every path. What each instruction needs of the state is
+//! stated in one place ([`check`]), apart from what it does ([`alu`], [`mem`], [`jmp`],
+//! [`call`]). The context loads to rewrite are those whose
 //! base register the analysis found to be the context.
 
 pub mod alu;
 pub mod analyze;
 pub mod call;
+pub mod check;
 pub mod domain;
 pub mod graph;
 pub mod jmp;

@@ -110,6 +110,12 @@ impl Reg {
         Reg { kind: Kind::Ptr(region), value: Scalar::konst(off as u64), id: 0, range: 0, delta: 0 }
     }
 
+    /// The signed range of the value (a pointer's offset) plus `off`.
+    pub fn span(&self, off: i16) -> (i64, i64) {
+        let f = self.value.full;
+        ((f.smin as i64).saturating_add(off as i64), (f.smax as i64).saturating_add(off as i64))
+    }
+
     pub fn is_pointer(&self) -> bool {
         matches!(self.kind, Kind::Ptr(_) | Kind::PtrOrNull(_))
     }

@@ -129,6 +129,11 @@ impl<T: Spill> Stack<T> {
         Ok(())
     }
 
+    /// Whether `size` bytes at every offset in `lo..=hi` lie inside the frame.
+    pub fn inside(&self, lo: i64, hi: i64, size: u64) -> Result<(), StackError> {
+        Self::span(lo, (hi - lo) as u64 + size).map(|_| ())
+    }
+
     /// A store of `size` bytes at some offset in `lo..=hi` (a variable offset).
     pub fn store_somewhere(&mut self, lo: i64, hi: i64, size: u64) -> Result<(), StackError> {
         let span = Self::span(lo, (hi - lo) as u64 + size)?;
@@ -187,6 +192,11 @@ impl<T: Spill> Stack<T> {
         let bytes = core::array::from_fn(|k| self.bytes[k].join(o.bytes[k]));
         let spills = self.spills.iter().filter_map(|(k, a)| o.spill(*k as usize).map(|b| (*k, f(a, b)))).collect();
         Stack { bytes, spills }
+    }
+
+    /// Every spilled value.
+    pub fn spilled(&self) -> impl Iterator<Item = &T> {
+        self.spills.iter().map(|(_, v)| v)
     }
 
     /// Applies `f` to every spilled value.
