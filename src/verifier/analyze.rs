@@ -1,8 +1,9 @@
 //! The fixpoint: abstract states at every instruction, in every call context, by a
-//! worklist over the control-flow graph in reverse postorder, joining where paths meet
-//! and widening at a loop head (the target of a backward jump) that changed more than
-//! [`WIDEN_AFTER`] times (up to the program's constants as thresholds), with a step cap
-//! and, where there is a clock, a time cap that end in a refusal, never a hang.
+//! worklist over the control-flow graph in its weak topological order (each loop
+//! stabilised before what follows it, an inner loop before its outer one), joining where
+//! paths meet and widening at a loop head (the target of a backward jump) that changed
+//! more than [`WIDEN_AFTER`] times (up to the program's constants as thresholds), with a
+//! step cap and, where there is a clock, a time cap that end in a refusal, never a hang.
 //!
 //! Each step first decides the instruction's checks ([`super::check`], made once per
 //! program), then applies its transfer: [`super::alu`], [`super::mem`], [`super::jmp`]
@@ -172,7 +173,8 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
     let mut by_calls: BTreeMap<Vec<usize>, usize> = BTreeMap::from([(Vec::new(), 0)]);
     let mut visits: Vec<Vec<u32>> = vec![vec![0; n]];
     contexts[0].states[0] = Some(alloc::boxed::Box::new(opts.entry.clone()));
-    // Lowest reverse-postorder position first: a loop's body before what follows it.
+    // Lowest position in the weak topological order first: a loop's body before what
+    // follows it.
     let mut work: BTreeSet<(usize, usize, usize)> = BTreeSet::from([(graph.order[0], 0, 0)]);
     let thresholds = thresholds(prog);
     let checks = check::Table::of(prog, opts.ret);
@@ -268,8 +270,8 @@ pub const MAX_THRESHOLDS: usize = 64;
 pub const NARROW_ROUNDS: usize = 1;
 
 /// The bounded narrowing pass: [`NARROW_ROUNDS`] times, every point's state recomputed
-/// as the join of what its predecessors give it (and the entry), in reverse postorder so
-/// that one round carries a sharper bound from a loop's head to its exit: an edge that
+/// as the join of what its predecessors give it (and the entry), in the weak topological
+/// order so that one round carries a sharper bound from a loop's head to its exit: an edge that
 /// goes forward in that order carries the new state of its source, one that goes back (or
 /// sideways) the state of the round before. The fixpoint already checked every step; this
 /// only sharpens what widening made coarse (a counter above its bound), for the facts
@@ -281,7 +283,7 @@ fn narrow(prog: &Program, graph: &Graph, checks: &check::Table, opts: &Options, 
     let n = prog.insns().len();
     let cfg = prog.cfg();
     let order = &graph.order;
-    // Every point with a state, in reverse postorder.
+    // Every point with a state, in the weak topological order.
     let mut points: Vec<(usize, usize)> = analysis.contexts.iter().enumerate().flat_map(|(c, ctx)| (0..n).filter(move |&i| ctx.states[i].is_some()).map(move |i| (c, i))).collect();
     points.sort_by_key(|&(c, i)| (order[i], c));
     let goes_back: Vec<bool> = (0..n)

@@ -1,9 +1,17 @@
 //! The program's control-flow graph as the verifier needs it, by iterative walks only
 //! (a crafted graph cannot overflow the host stack): every instruction reachable from
-//! the entry (the kernel refuses unreachable ones), a reverse postorder (the fixpoint's
-//! iteration order), and the loops: each back edge `s → h` of a depth-first walk of one
-//! function, with `h` dominating `s` (a loop entered anywhere but its head, an irreducible
-//! one, is refused: clang does not emit them), and the natural loop's body.
+//! the entry (the kernel refuses unreachable ones), the loops (each back edge `s → h` of
+//! a depth-first walk of one function, with `h` dominating `s`: a loop entered anywhere
+//! but its head, an irreducible one, is refused, and clang does not emit them; and the
+//! natural loop's body), and a weak topological order, the fixpoint's iteration order.
+//!
+//! The weak topological order (Bourdoncle's) is, for a reducible graph, a reverse
+//! postorder with each loop made contiguous: every instruction is keyed by the
+//! reverse-postorder positions of the heads of the loops around it, outermost first,
+//! then its own. A loop's head then comes first in its loop, its body right after, and
+//! every edge but a back edge goes forward; a worklist that takes the lowest position
+//! first stabilises an inner loop before it leaves for its outer loop, and a loop before
+//! what follows it.
 
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -38,8 +46,8 @@ impl Loop {
 /// The facts the analysis and the termination proof use.
 #[derive(Clone, Debug)]
 pub struct Graph {
-    /// The position of each instruction in a reverse postorder of the whole program
-    /// (calls followed into their callees).
+    /// The position of each instruction in the weak topological order of the whole
+    /// program (calls followed into their callees).
     pub order: Vec<usize>,
     /// The loops, by head.
     pub loops: Vec<Loop>,
@@ -165,7 +173,7 @@ impl Graph {
                 heads.entry(h).or_default().push(s);
             }
         }
-        let loops = heads
+        let loops: Vec<Loop> = heads
             .into_iter()
             .map(|(head, mut latches)| {
                 latches.sort_unstable();
@@ -185,8 +193,33 @@ impl Graph {
                 Loop { head, latches, body }
             })
             .collect();
+        let order = weak_topological(&order, &loops);
         Ok(Graph { order, loops })
     }
+}
+
+/// The weak topological order from a reverse postorder `rpo` (position by instruction)
+/// and the natural loops: positions after sorting by (heads around, outermost first;
+/// then the instruction itself), all as reverse-postorder positions. A loop's head
+/// dominates its body, so it comes first there, and an outer head before an inner one.
+fn weak_topological(rpo: &[usize], loops: &[Loop]) -> Vec<usize> {
+    let n = rpo.len();
+    let mut around: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for l in loops {
+        for &i in &l.body {
+            around[i].push(rpo[l.head]);
+        }
+    }
+    let mut by: Vec<usize> = (0..n).collect();
+    for a in around.iter_mut() {
+        a.sort_unstable();
+    }
+    by.sort_unstable_by(|&x, &y| around[x].iter().chain([&rpo[x]]).cmp(around[y].iter().chain([&rpo[y]])));
+    let mut order = vec![0; n];
+    for (k, &i) in by.iter().enumerate() {
+        order[i] = k;
+    }
+    order
 }
 
 #[cfg(test)]
@@ -203,10 +236,36 @@ mod tests {
         // A counted loop at 1..=3 inside the program, with an exit at 4.
         let g = graph("mov r0, 0\nadd r0, 1\njlt r0, 10, +1\nja +1\nja -4\nexit").unwrap();
         assert_eq!(g.loops, [Loop { head: 1, latches: vec![4], body: vec![1, 2, 4] }]);
-        // Reverse postorder puts the entry first and the loop head before its body.
+        // The order puts the entry first and the loop head before its body.
         assert_eq!(g.order[0], 0);
         assert!(g.order[1] < g.order[2] && g.order[2] < g.order[4]);
         assert_eq!(graph("mov r0, 0\nexit").unwrap().loops, []);
+    }
+
+    #[test]
+    fn the_order_keeps_each_loop_contiguous_and_every_other_edge_forward() {
+        // A reverse postorder may put the loop's exit (6) before the body's last
+        // instructions (4, 5); the weak topological order puts it after the loop.
+        let src = "mov r0, 0\nadd r0, 1\njgt r0, 10, +3\njeq r0, 5, +0\nja +0\nja -5\nexit";
+        let prog = Program::new(assemble(src).unwrap()).unwrap();
+        let g = Graph::new(&prog).unwrap();
+        let l = &g.loops[0];
+        assert_eq!((l.head, l.body.as_slice()), (1, &[1, 2, 3, 4, 5][..]));
+        let mut span: Vec<usize> = l.body.iter().map(|&i| g.order[i]).collect();
+        span.sort_unstable();
+        assert_eq!(span, (g.order[1]..g.order[1] + 5).collect::<Vec<_>>(), "contiguous, head first");
+        assert!(g.order[6] > g.order[5]);
+        // Nested loops, and every edge that is not a back edge goes forward.
+        let src = "mov r1, 0\nmov r2, 0\nadd r2, 1\njlt r2, 4, -2\nadd r1, 1\njlt r1, 4, -5\nmov r0, 0\nexit";
+        let prog = Program::new(assemble(src).unwrap()).unwrap();
+        let g = Graph::new(&prog).unwrap();
+        assert_eq!(g.loops.len(), 2);
+        for (i, insn) in prog.insns().iter().enumerate() {
+            for j in prog.cfg().successors(i, insn) {
+                let back = g.loops.iter().any(|l| l.head == j && l.latches.contains(&i));
+                assert_eq!(g.order[j] > g.order[i], !back, "edge {i} -> {j}");
+            }
+        }
     }
 
     #[test]
