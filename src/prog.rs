@@ -42,6 +42,18 @@ pub struct CtxField {
     /// Size in bytes of the load that reads it.
     pub size: u8,
     pub kind: FieldKind,
+    /// Whether a load of part of it is allowed too: 1, 2, 4 or 8 bytes inside it, at an
+    /// offset that is a multiple of the load's size (the kernel's narrow loads).
+    pub narrow: bool,
+}
+
+impl CtxField {
+    const fn exact(name: &'static str, off: u16, size: u8, kind: FieldKind) -> CtxField {
+        CtxField { name, off, size, kind, narrow: false }
+    }
+    const fn narrow(name: &'static str, off: u16, size: u8) -> CtxField {
+        CtxField { name, off, size, kind: FieldKind::Scalar, narrow: true }
+    }
 }
 
 /// What r1 points to in programs of one type.
@@ -53,16 +65,28 @@ pub struct CtxDescriptor {
     pub size: Option<u32>,
     /// Byte ranges `[start, end)` a program may write; everything else is read-only.
     pub writable: &'static [(u32, u32)],
-    /// When not empty, the only accesses allowed: a load of exactly one of these fields.
-    /// Such a context is rewritten to the kernel's own layout after verification (the
-    /// kernel's `convert_ctx_accesses`).
+    /// When not empty, the only loads allowed: of one of these fields (or of part of a
+    /// narrow one). Every access of such a context, load or store, is at an offset that
+    /// is a multiple of its size.
     pub fields: &'static [CtxField],
+    /// Whether the loads of its fields are rewritten to the runtime's own layout after
+    /// verification (the kernel's `convert_ctx_accesses`): the struct the program sees is
+    /// not the one it runs on.
+    pub rewrite: bool,
 }
 
 impl CtxDescriptor {
-    /// The field a load of `size` bytes at `off` reads, for a context that lists its fields.
+    /// The field a load of `size` bytes at `off` reads whole, for a context that lists
+    /// its fields.
     pub fn field(&self, off: i16, size: usize) -> Option<&'static CtxField> {
         self.fields.iter().find(|f| f.off as i64 == off as i64 && f.size as usize == size)
+    }
+
+    /// Whether a load of `size` bytes at `off` reads one field, whole or (a narrow one)
+    /// in part, for a context that lists its fields.
+    pub fn readable(&self, off: i64, size: u64) -> bool {
+        let part = |f: &CtxField| f.narrow && f.off as i64 <= off && off as u64 + size <= f.off as u64 + f.size as u64 && off as u64 % size == 0;
+        self.field(off as i16, size as usize).is_some() || self.fields.iter().any(part)
     }
 }
 
@@ -87,35 +111,86 @@ pub const SK_BUFF_SIZE: u32 = 192;
 /// `__sk_buff.cb[5]`: the only part of it a socket filter may write.
 pub const SK_BUFF_CB: (u32, u32) = (48, 68);
 
-const PT_REGS: CtxDescriptor = CtxDescriptor { name: "pt_regs", size: Some(PT_REGS_SIZE), writable: &[], fields: &[] };
+const PT_REGS: CtxDescriptor = CtxDescriptor { name: "pt_regs", size: Some(PT_REGS_SIZE), writable: &[], fields: &[], rewrite: false };
 
-/// `struct xdp_md`: six 32-bit fields, three of them packet pointers.
+/// `struct xdp_md`: six 32-bit fields, three of them packet pointers, each loaded whole.
 const XDP_MD: CtxDescriptor = CtxDescriptor {
     name: "xdp_md",
     size: Some(24),
     writable: &[],
     fields: &[
-        CtxField { name: "data", off: 0, size: 4, kind: FieldKind::PacketData },
-        CtxField { name: "data_end", off: 4, size: 4, kind: FieldKind::PacketEnd },
-        CtxField { name: "data_meta", off: 8, size: 4, kind: FieldKind::PacketMeta },
-        CtxField { name: "ingress_ifindex", off: 12, size: 4, kind: FieldKind::Scalar },
-        CtxField { name: "rx_queue_index", off: 16, size: 4, kind: FieldKind::Scalar },
-        CtxField { name: "egress_ifindex", off: 20, size: 4, kind: FieldKind::Scalar },
+        CtxField::exact("data", 0, 4, FieldKind::PacketData),
+        CtxField::exact("data_end", 4, 4, FieldKind::PacketEnd),
+        CtxField::exact("data_meta", 8, 4, FieldKind::PacketMeta),
+        CtxField::exact("ingress_ifindex", 12, 4, FieldKind::Scalar),
+        CtxField::exact("rx_queue_index", 16, 4, FieldKind::Scalar),
+        CtxField::exact("egress_ifindex", 20, 4, FieldKind::Scalar),
     ],
+    rewrite: true,
 };
 
-const SK_BUFF: CtxDescriptor = CtxDescriptor { name: "__sk_buff", size: Some(SK_BUFF_SIZE), writable: &[SK_BUFF_CB], fields: &[] };
+/// The `__sk_buff` fields every program on a socket buffer may read (Linux 6.18's
+/// `bpf_skb_is_valid_access`, less what `sk_filter_is_valid_access` forbids): 32-bit
+/// numbers, each also in narrow loads. Not listed, so refused: `tc_classid`, `data`,
+/// `data_end`, `data_meta`, `family` to `local_port` (socket fields of sk_skb
+/// programs), `flow_keys`, `tstamp`, `wire_len`, `hwtstamp`, `tstamp_type`, the padding,
+/// and `sk` (a socket pointer, a type rvbpf does not track).
+macro_rules! sk_buff_fields {
+    ($($extra:expr),*) => {
+        &[
+            CtxField::narrow("len", 0, 4),
+            CtxField::narrow("pkt_type", 4, 4),
+            CtxField::narrow("mark", 8, 4),
+            CtxField::narrow("queue_mapping", 12, 4),
+            CtxField::narrow("protocol", 16, 4),
+            CtxField::narrow("vlan_present", 20, 4),
+            CtxField::narrow("vlan_tci", 24, 4),
+            CtxField::narrow("vlan_proto", 28, 4),
+            CtxField::narrow("priority", 32, 4),
+            CtxField::narrow("ingress_ifindex", 36, 4),
+            CtxField::narrow("ifindex", 40, 4),
+            CtxField::narrow("tc_index", 44, 4),
+            CtxField::narrow("cb", 48, 20),
+            CtxField::narrow("hash", 68, 4),
+            CtxField::narrow("napi_id", 84, 4),
+            CtxField::narrow("gso_segs", 164, 4),
+            CtxField::narrow("gso_size", 176, 4),
+            $($extra),*
+        ]
+    };
+}
+
+/// A socket filter's `struct __sk_buff`: the fields above, `cb` the only part it may
+/// write. rvbpf's runtime lays the struct out as the program sees it: no rewrite.
+const SK_BUFF: CtxDescriptor = CtxDescriptor { name: "__sk_buff", size: Some(SK_BUFF_SIZE), writable: &[SK_BUFF_CB], fields: sk_buff_fields!(), rewrite: false };
+
+/// A tc classifier's `struct __sk_buff` (`tc_cls_act_is_valid_access`): also
+/// `tc_classid` and direct packet access; it may write `mark`, `queue_mapping`,
+/// `priority`, `tc_index`, `cb` and `tc_classid`. rvbpf verifies tc programs but does not
+/// run them; running them would need its packet fields rewritten, as xdp_md's are.
+const TC_SK_BUFF: CtxDescriptor = CtxDescriptor {
+    name: "__sk_buff",
+    size: Some(SK_BUFF_SIZE),
+    writable: &[(8, 16), (32, 36), (44, 68), (72, 76)],
+    fields: sk_buff_fields!(
+        CtxField::narrow("tc_classid", 72, 4),
+        CtxField::exact("data", 76, 4, FieldKind::PacketData),
+        CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd),
+        CtxField::exact("data_meta", 140, 4, FieldKind::PacketMeta)
+    ),
+    rewrite: false,
+};
 
 /// Every program type, with its context.
 pub const PROG_TYPES: &[ProgTypeInfo] = &[
     ProgTypeInfo { prog_type: ProgType::SocketFilter, name: "socket_filter", ctx: SK_BUFF, ret: None },
     ProgTypeInfo { prog_type: ProgType::Kprobe, name: "kprobe", ctx: PT_REGS, ret: None },
-    ProgTypeInfo { prog_type: ProgType::SchedCls, name: "sched_cls", ctx: SK_BUFF, ret: None },
-    ProgTypeInfo { prog_type: ProgType::Tracepoint, name: "tracepoint", ctx: CtxDescriptor { name: "tracepoint record", size: None, writable: &[], fields: &[] }, ret: None },
+    ProgTypeInfo { prog_type: ProgType::SchedCls, name: "sched_cls", ctx: TC_SK_BUFF, ret: None },
+    ProgTypeInfo { prog_type: ProgType::Tracepoint, name: "tracepoint", ctx: CtxDescriptor { name: "tracepoint record", size: None, writable: &[], fields: &[], rewrite: false }, ret: None },
     ProgTypeInfo { prog_type: ProgType::Xdp, name: "xdp", ctx: XDP_MD, ret: None },
     ProgTypeInfo { prog_type: ProgType::PerfEvent, name: "perf_event", ctx: PT_REGS, ret: None },
-    ProgTypeInfo { prog_type: ProgType::RawTracepoint, name: "raw_tracepoint", ctx: CtxDescriptor { name: "u64 args[]", size: None, writable: &[], fields: &[] }, ret: None },
-    ProgTypeInfo { prog_type: ProgType::Syscall, name: "syscall", ctx: CtxDescriptor { name: "raw", size: None, writable: &[(0, u32::MAX)], fields: &[] }, ret: None },
+    ProgTypeInfo { prog_type: ProgType::RawTracepoint, name: "raw_tracepoint", ctx: CtxDescriptor { name: "u64 args[]", size: None, writable: &[], fields: &[], rewrite: false }, ret: None },
+    ProgTypeInfo { prog_type: ProgType::Syscall, name: "syscall", ctx: CtxDescriptor { name: "raw", size: None, writable: &[(0, u32::MAX)], fields: &[], rewrite: false }, ret: None },
 ];
 
 impl ProgType {
@@ -190,6 +265,22 @@ mod tests {
         assert_eq!(xdp.field(4, 4).map(|f| f.kind), Some(FieldKind::PacketEnd));
         assert_eq!(xdp.field(4, 8), None, "a field is read with its own size");
         assert_eq!(xdp.field(24, 4), None);
+        assert!(xdp.readable(12, 4) && !xdp.readable(12, 2), "xdp_md has no narrow loads");
+        // __sk_buff: narrow loads, aligned, inside one field; unlisted fields refused.
+        let skb = ProgType::SocketFilter.ctx();
+        assert!(skb.readable(16, 2) && skb.readable(18, 2) && skb.readable(19, 1), "protocol, in parts");
+        assert!(!skb.readable(17, 2), "misaligned");
+        assert!(!skb.readable(0, 8), "across two fields");
+        assert!(skb.readable(48, 8) && skb.readable(64, 4) && !skb.readable(64, 8), "cb, inside it");
+        assert!(!skb.readable(76, 4) && !skb.readable(168, 8), "data and sk are not a socket filter's");
+        assert!(ProgType::SchedCls.ctx().readable(76, 4) && !ProgType::SchedCls.ctx().readable(76, 2), "tc reads data whole");
+        // The table's fields lie inside their struct and do not overlap.
+        for t in PROG_TYPES {
+            let mut f: Vec<_> = t.ctx.fields.iter().map(|f| (f.off as u32, f.off as u32 + f.size as u32)).collect();
+            f.sort_unstable();
+            assert!(f.windows(2).all(|w| w[0].1 <= w[1].0), "{}: fields overlap", t.name);
+            assert!(f.iter().all(|&(_, e)| t.ctx.size.is_some_and(|s| e <= s)), "{}: a field past the struct", t.name);
+        }
         let s = ProgTypes::of(&[ProgType::Xdp, ProgType::Syscall]);
         assert!(s.contains(ProgType::Syscall) && !s.contains(ProgType::Kprobe));
         assert!(ProgTypes::ALL.contains(ProgType::PerfEvent));

@@ -188,7 +188,7 @@ pub fn analyze_in_env(prog: &Program, mem_len: usize) -> Result<crate::verifier:
     use crate::verifier::mem::MemEnv;
     use crate::verifier::reg::{Reg, Region};
     use crate::verifier::state::State;
-    const NO_CTX: crate::prog::CtxDescriptor = crate::prog::CtxDescriptor { name: "none", size: Some(0), writable: &[], fields: &[] };
+    const NO_CTX: crate::prog::CtxDescriptor = crate::prog::CtxDescriptor { name: "none", size: Some(0), writable: &[], fields: &[], rewrite: false };
     let helpers = crate::helpers::conformance::HelperSet::conformance();
     let mem = MemEnv { ctx: &NO_CTX, value_size: &|m| (m == 0).then_some(env::CONFORMANCE_MAP_VALUE as u32) };
     let helper = |id| helpers.get(id).map(|h| h.proto);

@@ -17,8 +17,9 @@
 //!   else touches a pointer (no 32-bit operation, PREVAIL v0.2.4); unary operations,
 //!   atomic operands and `cmpxchg`'s r0 are numbers ([`Check::Number`]);
 //! - memory accesses ([`Check::Access`]): the context by the program type's descriptor
-//!   (constant offsets only, inside its size, writes only to its writable ranges, the
-//!   fields of a context that lists them); the stack inside its frame, every byte read
+//!   (constant offsets only, inside its size, writes only to its writable ranges; loads
+//!   only of the fields of a context that lists them, whole or narrow, every access
+//!   aligned to its size); the stack inside its frame, every byte read
 //!   initialised; a map value inside the map's value size for every offset the register
 //!   may hold; the packet inside the range a comparison with `data_end` proved;
 //!   ring-buffer records and helper memory inside their size. A pointer that may be null,
@@ -452,7 +453,7 @@ pub fn access(s: &State, p: &Reg, n: u8, off: i16, size: u64, write: bool, env: 
             if write && !ctx.writable.iter().any(|&(s, e)| s as i64 <= at && at as u64 + size <= e as u64) {
                 return Err(bad);
             }
-            if !ctx.fields.is_empty() && (write || ctx.field(at as i16, size as usize).is_none()) {
+            if !ctx.fields.is_empty() && (at as u64 % size != 0 || !write && !ctx.readable(at, size)) {
                 return Err(bad);
             }
             Ok(Target::Ctx(at))
@@ -678,7 +679,7 @@ mod tests {
     use crate::verifier::domain::scalar::Scalar;
     use crate::verifier::mem::MemEnv;
 
-    const WRITABLE: CtxDescriptor = CtxDescriptor { name: "raw", size: Some(64), writable: &[(8, 16)], fields: &[] };
+    const WRITABLE: CtxDescriptor = CtxDescriptor { name: "raw", size: Some(64), writable: &[(8, 16)], fields: &[], rewrite: false };
 
     fn proto(ret: Ret, args: [Arg; 5]) -> Proto {
         Proto { id: HelperId(1), name: "test", ret, args, gpl_only: false }

@@ -222,9 +222,9 @@ pub fn verify_with_states(prog: &Program, info: &mut ProgramInfo) -> (Result<Ver
     (Ok(verified), Some(analysis))
 }
 
-/// The loads of a field of a context that lists its fields: each load whose base
-/// register every state at the instruction holds as the context (the kernel's
-/// `convert_ctx_accesses`, driven by its register types). An access through a register
+/// The loads of a field of a context the runtime lays out differently (`rewrite`): each
+/// load whose base register every state at the instruction holds as the context (the
+/// kernel's `convert_ctx_accesses`, driven by its register types). An access through a register
 /// that is the context in one call context and not in another cannot be rewritten.
 fn ctx_loads(prog: &Program, a: &analyze::Analysis, ctx: &CtxDescriptor) -> Result<Vec<(usize, &'static CtxField)>, VerifyError> {
     use reg::{Kind, Region};
@@ -245,7 +245,7 @@ fn ctx_loads(prog: &Program, a: &analyze::Analysis, ctx: &CtxDescriptor) -> Resu
         if n != states.len() {
             return Err(VerifyError::CtxAmbiguous { pc });
         }
-        if ctx.fields.is_empty() {
+        if !ctx.rewrite {
             continue;
         }
         // The analysis checked that the access is a load of one listed field at a
