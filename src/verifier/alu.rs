@@ -8,7 +8,6 @@
 //! is not a pointer is always a fresh number, so no fact that depended on the old type
 //! survives a type change.
 
-use super::check::packet;
 use super::domain::scalar::Scalar;
 use super::reg::{Kind, Reg, Region};
 use crate::isa::{AluOp, EndKind, EndWidth, Source, SxWidth, Width};
@@ -109,7 +108,7 @@ fn moved(op: AluOp, p: Reg, k: Reg) -> Reg {
 /// pointers (`data_end - data`, also at 32 bits) are some number.
 fn difference(w32: bool, a: Reg, b: Reg) -> Reg {
     match (a.kind, b.kind) {
-        (Kind::Ptr(x), Kind::Ptr(y)) if packet(x) && packet(y) && (w32 || x != y) => {
+        (Kind::Ptr(x), Kind::Ptr(y)) if x.is_packet() && y.is_packet() && (w32 || x != y) => {
             if w32 { Reg::scalar(Scalar::unknown().zext_low()) } else { Reg::unknown() }
         }
         _ => Reg::scalar(a.value - b.value),

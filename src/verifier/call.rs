@@ -1,4 +1,4 @@
-//! Helper calls on states, for a call its checks ([`super::check`]: `Helper`, `Arg`,
+//! Helper calls on states, for a call its checks (`check.rs`: `Helper`, `Arg`,
 //! `TailCall`, `Reserve`) have allowed: what the helper writes, the records it
 //! releases, r1–r5 clobbered and r0 typed by what the helper returns (the one helper
 //! table, `helpers::Proto`).
@@ -9,7 +9,6 @@
 //! copy of it (registers, spills, callers' registers) becomes unusable. A maybe-null
 //! result gets a fresh id, so that one null check refines every copy.
 
-use super::check::map_arg;
 use super::domain::scalar::Scalar;
 use super::mem::MemEnv;
 use super::reg::{Kind, Reg, Region};
@@ -82,6 +81,15 @@ pub fn call(state: &State, proto: &Proto, site: u32) -> State {
         }
     };
     out
+}
+
+/// The map a call's map argument names, if it has one and it is a map.
+pub fn map_arg(proto: &Proto, s: &State) -> Option<u32> {
+    let k = proto.args.iter().position(|a| *a == Arg::ConstMapPtr)?;
+    match s.regs[k + 1].kind {
+        Kind::Ptr(Region::MapPtr { map }) => Some(map),
+        _ => None,
+    }
 }
 
 /// The helper writes between `least` and `most` bytes at `p`: on the stack, the first

@@ -46,7 +46,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use super::call::CallEnv;
+use super::call::{map_arg, CallEnv};
 use super::domain::stack::StackError;
 use super::reg::{Kind, Reg, Region};
 use super::state::State;
@@ -337,11 +337,6 @@ pub fn op_name(op: AluOp) -> &'static str {
     }
 }
 
-/// A pointer into the packet or next to it: distances between them are numbers.
-pub fn packet(r: Region) -> bool {
-    matches!(r, Region::Packet | Region::PacketEnd | Region::PacketMeta)
-}
-
 /// `dst op= src` on what they hold (both readable, by the checks before).
 fn arith(op: AluOp, w32: bool, d: u8, src: Source, s: &State) -> Result<(), CheckError> {
     let (s_reg, b) = match src {
@@ -361,7 +356,7 @@ fn arith(op: AluOp, w32: bool, d: u8, src: Source, s: &State) -> Result<(), Chec
             if let (AluOp::Sub, Kind::Ptr(x), Kind::Ptr(y)) = (op, a.kind, b.kind) {
                 // Distances inside the packet (`data_end - data`: its length, at either
                 // width: clang subtracts xdp_md's 32-bit fields with `w8 -= w1`).
-                if packet(x) && packet(y) && (w32 || x != y) {
+                if x.is_packet() && y.is_packet() && (w32 || x != y) {
                     return Ok(());
                 }
             }
@@ -529,7 +524,7 @@ fn comparable(wide: bool, d: u8, src: Source, cond: JmpCond, s: &State) -> Resul
         (Kind::Scalar, Kind::Scalar) => Ok(()),
         (Kind::PtrOrNull(_) | Kind::Ptr(_), Kind::Scalar) if null_check => Ok(()),
         (Kind::Ptr(x), Kind::Ptr(y)) if wide && (x == y || x == Region::Packet && y == Region::PacketEnd || x == Region::PacketEnd && y == Region::Packet) => Ok(()),
-        (Kind::Ptr(x), Kind::Ptr(y)) if packet(x) && packet(y) => Ok(()),
+        (Kind::Ptr(x), Kind::Ptr(y)) if x.is_packet() && y.is_packet() => Ok(()),
         (Kind::Scalar, _) => Err(CheckError::PointerCompare(s_reg.unwrap_or(0))),
         _ => Err(CheckError::PointerCompare(d)),
     }
@@ -613,15 +608,6 @@ fn arg(proto: &Proto, n: u8, s: &State, env: &CallEnv) -> Result<(), CheckError>
         Arg::RingbufRecord if !s.refs.contains(&r.id) => Err(CheckError::Released(n)),
         Arg::RingbufRecord => Ok(()),
         Arg::ConstStr => bytes(1, false),
-    }
-}
-
-/// The map a call's map argument names, if it has one and it is a map.
-pub fn map_arg(proto: &Proto, s: &State) -> Option<u32> {
-    let k = proto.args.iter().position(|a| *a == Arg::ConstMapPtr)?;
-    match s.regs[k + 1].kind {
-        Kind::Ptr(Region::MapPtr { map }) => Some(map),
-        _ => None,
     }
 }
 

@@ -41,6 +41,11 @@ pub enum Region {
 }
 
 impl Region {
+    /// Into the packet or next to it: distances between such pointers are numbers.
+    pub fn is_packet(self) -> bool {
+        matches!(self, Region::Packet | Region::PacketEnd | Region::PacketMeta)
+    }
+
     /// The kernel's name in the log.
     pub fn name(self) -> &'static str {
         match self {
