@@ -1,12 +1,12 @@
 //! The fixpoint: abstract states at every instruction, in every call context, by a
 //! worklist over the control-flow graph in its weak topological order (each loop
 //! stabilised before what follows it, an inner loop before its outer one), joining where
-//! paths meet and widening at a loop head (the target of a backward jump) that changed
-//! more than [`WIDEN_AFTER`] times (up to the program's constants as thresholds), with a
-//! step cap and, where there is a clock, a time cap that end in a refusal, never a hang.
+//! paths meet and widening at a loop's head (every cycle passes one) that changed more
+//! than [`WIDEN_AFTER`] times (up to the program's constants as thresholds), with a step
+//! cap and, where there is a clock, a time cap that end in a refusal, never a hang.
 //!
-//! Each step first decides the instruction's checks ([`super::check`], made once per
-//! program), then applies its transfer: [`super::alu`], [`super::mem`], [`super::jmp`]
+//! Each step first decides the instruction's checks ([`super::check`]), then applies its
+//! transfer: [`super::alu`], [`super::mem`], [`super::jmp`]
 //! or [`super::call`]; map references (`lddw` of a map or a map value) become map
 //! pointers; an atomic reads and writes its bytes.
 //!
@@ -34,8 +34,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::call::{self, CallEnv};
-use super::check::{self, Check};
-use super::domain::stack::Stack;
+use super::check;
 use super::graph::Graph;
 use super::loops::{self, Bound};
 use super::mem;
@@ -177,7 +176,6 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
     // follows it.
     let mut work: BTreeSet<(usize, usize, usize)> = BTreeSet::from([(graph.order[0], 0, 0)]);
     let thresholds = thresholds(prog);
-    let checks = check::Table::of(prog, opts.ret);
     let mut widened = false;
     let steps = &mut analysis.steps;
     while let Some((_, c, i)) = work.pop_first() {
@@ -194,7 +192,7 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
         let Some(state) = contexts[c].states[i].take() else { continue };
         let pc = cfg.slot_of(i);
         let at = |msg: String| AnalysisError::At { pc, msg };
-        let outs = step(&insns[i], checks.at(i), &state, opts, pc);
+        let outs = step(&insns[i], &state, opts, pc);
         contexts[c].states[i] = Some(state);
         for (next, out) in outs.map_err(at)? {
             let (goes, j, from) = edge(prog, &contexts[c].calls, i, &next).map_err(at)?;
@@ -224,10 +222,11 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
                         continue;
                     }
                     visits[c2][j] += 1;
-                    // Widen only where a loop closes: the target of a backward edge. Other
-                    // points stabilise once their loop head has (a branch after the head
-                    // narrows again, and widening there would undo it).
-                    if c2 == c && j <= i && visits[c2][j] > WIDEN_AFTER {
+                    // Widen only at a loop's head, where every cycle passes. Other points
+                    // stabilise once their loop head has (a branch after the head narrows
+                    // again, and widening there would undo it), and so do points that many
+                    // paths join without a cycle (a common error exit).
+                    if c2 == c && graph.is_head(j) && visits[c2][j] > WIDEN_AFTER {
                         widened = true;
                         old.widen(&out, &thresholds)
                     } else {
@@ -240,7 +239,7 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
         }
     }
     if widened {
-        narrow(prog, &graph, &checks, opts, analysis, &by_calls);
+        narrow(prog, &graph, opts, analysis, &by_calls);
     }
     analysis.loops = loops::prove(prog, &graph, &|i| analysis.at(i), &|h| analysis.entering(h))?;
     Ok(())
@@ -279,7 +278,7 @@ pub const NARROW_ROUNDS: usize = 1;
 /// every concrete state reachable at a point comes from one reachable at a predecessor,
 /// which that predecessor's state (old or new) holds, so the new state holds it too. A
 /// step that fails here keeps the states of the last complete round.
-fn narrow(prog: &Program, graph: &Graph, checks: &check::Table, opts: &Options, analysis: &mut Analysis, by_calls: &BTreeMap<Vec<usize>, usize>) {
+fn narrow(prog: &Program, graph: &Graph, opts: &Options, analysis: &mut Analysis, by_calls: &BTreeMap<Vec<usize>, usize>) {
     let n = prog.insns().len();
     let cfg = prog.cfg();
     let order = &graph.order;
@@ -299,7 +298,7 @@ fn narrow(prog: &Program, graph: &Graph, checks: &check::Table, opts: &Options, 
     let deposit = |c: usize, i: usize, s: &State, forward: bool, into: &mut States, entries: &mut BTreeMap<(usize, usize), State>, steps: &mut usize| -> Option<()> {
         let calls = &call_strings[c];
         *steps += 1;
-        for (next, out) in step(&prog.insns()[i], checks.at(i), s, opts, cfg.slot_of(i)).ok()? {
+        for (next, out) in step(&prog.insns()[i], s, opts, cfg.slot_of(i)).ok()? {
             let (goes, j, from) = edge(prog, calls, i, &next).ok()?;
             if (order[j] > order[i]) != forward {
                 continue;
@@ -333,8 +332,11 @@ fn narrow(prog: &Program, graph: &Graph, checks: &check::Table, opts: &Options, 
         }
         // What goes forward, from this round's, in order.
         for &(c, i) in &points {
-            let Some(s) = new[c][i].as_deref().cloned() else { continue };
-            if deposit(c, i, &s, true, &mut new, &mut entries, &mut steps).is_none() {
+            // Taken out while it steps: a forward edge never leads back to it.
+            let Some(s) = new[c][i].take() else { continue };
+            let done = deposit(c, i, &s, true, &mut new, &mut entries, &mut steps);
+            new[c][i] = Some(s);
+            if done.is_none() {
                 return;
             }
         }
@@ -404,40 +406,48 @@ enum Next {
     Return,
 }
 
+/// An instruction's successor states: at most two (a conditional jump's), without
+/// allocating.
+type Succ = core::iter::Chain<core::option::IntoIter<(Next, State)>, core::option::IntoIter<(Next, State)>>;
+
+fn one(next: Next, s: State) -> Succ {
+    Some((next, s)).into_iter().chain(None)
+}
+
 /// One instruction's successor states (`pc`: its slot; `pc + 1` is the id a helper call
 /// there gives the values it makes, so a reference's id names its instruction), once its
 /// checks hold.
-fn step(insn: &Insn, checks: &[Check], s: &State, opts: &Options, pc: usize) -> Result<Vec<(Next, State)>, String> {
-    check::all(checks, s, opts.env).map_err(|e| e.to_string())?;
+fn step(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Result<Succ, String> {
+    check::all(&check::of(insn, pc, opts.ret), s, opts.env).map_err(|e| e.to_string())?;
     Ok(transfer(insn, s, opts, pc))
 }
 
 /// What `insn` does to `s`, whose checks hold.
-fn transfer(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Vec<(Next, State)> {
+fn transfer(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Succ {
     let cenv = opts.env;
     let site = pc as u32 + 1;
     // Jumps, calls and exits make their own successor states; the rest change this one.
     match *insn {
-        Insn::Ja { .. } | Insn::Gotol { .. } => return vec![(Next::Jump, s.clone())],
+        Insn::Ja { .. } | Insn::Gotol { .. } => return one(Next::Jump, s.clone()),
         Insn::Jmp { width, cond, dst, src, .. } => {
             let d = dst.index() as u8;
             let taken = jmp::branch(s, cond, width, d, src, true).map(|t| (Next::Jump, t));
             let fall = jmp::branch(s, cond, width, d, src, false).map(|f| (Next::Fall, f));
-            return taken.into_iter().chain(fall).collect();
+            return taken.into_iter().chain(fall);
         }
-        Insn::Exit if s.frames.len() > 1 => return vec![(Next::Return, ret(s))],
-        Insn::Exit => return Vec::new(),
+        Insn::Exit if s.frames.len() > 1 => return one(Next::Return, ret(s)),
+        Insn::Exit => return None.into_iter().chain(None),
         Insn::Call { helper } => return helper_call(s, check::Callee::Id(helper), opts, site),
         Insn::Callx { reg } => return helper_call(s, check::Callee::Reg(reg.index() as u8), opts, site),
         Insn::CallLocal { .. } => {
             let mut callee = s.clone();
             callee.saved.push([s.regs[6], s.regs[7], s.regs[8], s.regs[9], s.regs[10]]);
-            callee.frames.push(Stack::new());
+            callee.frames.push();
             for k in [0, 6, 7, 8, 9] {
                 callee.regs[k] = Reg::not_init();
             }
             callee.regs[10] = Reg::ptr(Region::Stack { frame: s.frames.len() as u8 });
-            return vec![(Next::Call, callee)];
+            return one(Next::Call, callee);
         }
         _ => {}
     }
@@ -489,14 +499,14 @@ fn transfer(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Vec<(Next, Sta
         }
         Insn::Ja { .. } | Insn::Gotol { .. } | Insn::Jmp { .. } | Insn::Exit | Insn::Call { .. } | Insn::Callx { .. } | Insn::CallLocal { .. } => {}
     }
-    vec![(Next::Fall, out)]
+    one(Next::Fall, out)
 }
 
 /// A helper call whose checks hold.
-fn helper_call(s: &State, callee: check::Callee, opts: &Options, site: u32) -> Vec<(Next, State)> {
+fn helper_call(s: &State, callee: check::Callee, opts: &Options, site: u32) -> Succ {
     match check::helper(callee, s, opts.env) {
-        Ok((_, proto)) => vec![(Next::Fall, call::call(s, &proto, site))],
-        Err(_) => Vec::new(),
+        Ok((_, proto)) => one(Next::Fall, call::call(s, &proto, site)),
+        Err(_) => None.into_iter().chain(None),
     }
 }
 

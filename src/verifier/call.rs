@@ -98,7 +98,7 @@ pub fn map_arg(proto: &Proto, s: &State) -> Option<u32> {
 fn written(state: &mut State, p: &Reg, least: u64, most: u64) {
     let Kind::Ptr(Region::Stack { frame }) = p.kind else { return };
     let (lo, hi) = p.span(0);
-    let stack = &mut state.frames[frame as usize];
+    let stack = state.frame_mut(frame as usize);
     // Inside the frame: `Check::Arg` allowed `most` bytes at every offset.
     if lo == hi && least > 0 {
         let _ = stack.written(lo, least);
@@ -153,7 +153,7 @@ mod tests {
         assert!(after.frames[0].load(-16, 5).is_err(), "byte 5 may not be written");
         // What was known zero and may be written is a number now.
         let mut z = s.clone();
-        z.frames[0].store(-8, 8, Option::None, true).unwrap();
+        z.frame_mut(0).store(-8, 8, Option::None, true).unwrap();
         let after = call(&z, &fill, 1);
         assert_eq!(after.frames[0].load(-8, 8), Ok(Read::Init));
         assert_eq!(after.regs[0].kind, Kind::Scalar);
@@ -165,7 +165,7 @@ mod tests {
         let mut s = State::entry();
         let rec = Reg { id: 4, ..Reg::ptr(Region::Ringbuf { size: 8 }) };
         (s.regs[1], s.regs[2], s.regs[6]) = (rec, Reg::konst(0), rec);
-        s.frames[0].store(-8, 8, Some(rec), false).unwrap();
+        s.frame_mut(0).store(-8, 8, Some(rec), false).unwrap();
         s.refs.push(4);
         let after = call(&s, &submit, 1);
         assert_eq!(after.regs[6].kind, Kind::NotInit, "no copy of a released record stays usable");

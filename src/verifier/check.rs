@@ -1,8 +1,8 @@
 //! The checks: what an instruction needs of the state before it, apart from what it
 //! does to the state (PREVAIL's assertions).
 //!
-//! [`of`] states them, from the instruction alone and in one place, once per program
-//! ([`Table`]); [`holds`] decides one on a state. The transfer functions
+//! [`of`] states them, from the instruction alone and in one place; [`holds`] decides
+//! one on a state. The transfer functions
 //! ([`super::alu`], [`super::mem`], [`super::jmp`], [`super::call`]) assume every check
 //! of their instruction holds, and refuse nothing themselves: the analysis decides the
 //! checks first, in the order [`of`] gives them (the order decides which reason a
@@ -44,7 +44,6 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 
 use super::call::{map_arg, CallEnv};
 use super::domain::stack::StackError;
@@ -189,10 +188,37 @@ pub enum CheckError {
     ReturnsStack,
 }
 
+/// At most 8 checks (a helper call's), without allocating.
+#[derive(Clone, Copy, Debug)]
+pub struct Checks {
+    items: [Check; 8],
+    len: usize,
+}
+
+impl core::ops::Deref for Checks {
+    type Target = [Check];
+    fn deref(&self) -> &[Check] {
+        &self.items[..self.len]
+    }
+}
+
+impl Checks {
+    fn push(&mut self, c: Check) {
+        self.items[self.len] = c;
+        self.len += 1;
+    }
+
+    fn extend(&mut self, cs: impl IntoIterator<Item = Check>) {
+        cs.into_iter().for_each(|c| self.push(c));
+    }
+}
+
 /// The checks of `insn` at slot `pc` (`ret`: the program type's return range), in the
-/// order they are decided, appended to `out`.
-pub fn of(insn: &Insn, pc: usize, ret: Option<(i64, i64)>, out: &mut Vec<Check>) {
+/// order they are decided. They depend on the instruction alone, so they are made as it
+/// steps: no table to build for a large program that only a few paths cross.
+pub fn of(insn: &Insn, pc: usize, ret: Option<(i64, i64)>) -> Checks {
     use Check::*;
+    let mut out = Checks { items: [Depth; 8], len: 0 };
     let n = |r: crate::isa::Reg| r.index() as u8;
     let reads = |src: Source| match src {
         Source::Reg(r) => Some(Readable(n(r))),
@@ -238,44 +264,19 @@ pub fn of(insn: &Insn, pc: usize, ret: Option<(i64, i64)>, out: &mut Vec<Check>)
             out.push(Comparable { width, dst: n(dst), src, cond });
         }
         Insn::Ja { .. } | Insn::Gotol { .. } => {}
-        Insn::Call { helper } => calls(Callee::Id(helper), pc, out),
-        Insn::Callx { reg } => calls(Callee::Reg(n(reg)), pc, out),
+        Insn::Call { helper } => calls(Callee::Id(helper), pc, &mut out),
+        Insn::Callx { reg } => calls(Callee::Reg(n(reg)), pc, &mut out),
         Insn::CallLocal { .. } => out.push(Depth),
         Insn::Exit => out.push(Exit { ret }),
     }
+    out
 }
 
 /// A helper call's checks (`pc + 1` is the id a record reserved there gets).
-fn calls(callee: Callee, pc: usize, out: &mut Vec<Check>) {
+fn calls(callee: Callee, pc: usize, out: &mut Checks) {
     out.extend([Check::Helper(callee), Check::TailCall(callee)]);
     out.extend((1..=5).map(|n| Check::Arg { callee, n }));
     out.push(Check::Reserve { callee, site: pc as u32 + 1 });
-}
-
-/// Every instruction's checks, made once per program.
-pub struct Table {
-    all: Vec<Check>,
-    /// Instruction `i`'s checks are `all[start[i]..start[i + 1]]`.
-    start: Vec<u32>,
-}
-
-impl Table {
-    pub fn of(prog: &crate::isa::Program, ret: Option<(i64, i64)>) -> Table {
-        let cfg = prog.cfg();
-        let mut all = Vec::new();
-        let mut start = Vec::with_capacity(prog.insns().len() + 1);
-        for (i, insn) in prog.insns().iter().enumerate() {
-            start.push(all.len() as u32);
-            of(insn, cfg.slot_of(i), ret, &mut all);
-        }
-        start.push(all.len() as u32);
-        Table { all, start }
-    }
-
-    /// Instruction `i`'s checks, in order.
-    pub fn at(&self, i: usize) -> &[Check] {
-        &self.all[self.start[i] as usize..self.start[i + 1] as usize]
-    }
 }
 
 /// Whether `c` holds on `s`.
@@ -706,14 +707,15 @@ mod tests {
 
     #[test]
     fn the_checks_of_an_instruction_come_from_it_alone_in_order() {
-        let prog = crate::isa::Program::new(crate::isa::asm::assemble("ldxw r0, [r1+4]\nstxdw [r10-8], r0\ncall 1\nexit").unwrap()).unwrap();
-        let t = Table::of(&prog, Some((0, 1)));
-        assert_eq!(t.at(0), [Check::Writable(0), access(1, 4, 4, false)]);
-        assert_eq!(t.at(1), [Check::Readable(0), access(10, -8, 8, true), Check::Stored { ptr: 10, off: -8, size: 8, value: 0 }]);
+        let insns = crate::isa::asm::assemble("ldxw r0, [r1+4]\nstxdw [r10-8], r0\ncall 1\nexit").unwrap();
+        let at = |i: usize| of(&insns[i], i, Some((0, 1)));
+        assert_eq!(*at(0), [Check::Writable(0), access(1, 4, 4, false)]);
+        assert_eq!(*at(1), [Check::Readable(0), access(10, -8, 8, true), Check::Stored { ptr: 10, off: -8, size: 8, value: 0 }]);
         let c = Callee::Id(HelperId(1));
-        assert_eq!(t.at(2)[..3], [Check::Helper(c), Check::TailCall(c), Check::Arg { callee: c, n: 1 }]);
-        assert_eq!(t.at(2).last(), Some(&Check::Reserve { callee: c, site: 3 }));
-        assert_eq!(t.at(3), [Check::Exit { ret: Some((0, 1)) }]);
+        assert_eq!(at(2)[..3], [Check::Helper(c), Check::TailCall(c), Check::Arg { callee: c, n: 1 }]);
+        assert_eq!(at(2).last(), Some(&Check::Reserve { callee: c, site: 3 }));
+        assert_eq!(at(2).len(), 8, "a call fills the capacity");
+        assert_eq!(*at(3), [Check::Exit { ret: Some((0, 1)) }]);
     }
 
     #[test]
@@ -776,7 +778,7 @@ mod tests {
         let mut s = State::entry();
         assert_eq!(check(access(10, -16, 8, false), &s).unwrap_err().to_string(), "invalid read from stack off -16+0 size 8: uninitialised");
         assert_eq!(check(access(10, -16, 8, true), &s), Ok(()));
-        s.frames[0].store(-16, 4, Option::None, false).unwrap();
+        s.frame_mut(0).store(-16, 4, Option::None, false).unwrap();
         assert_eq!(check(access(10, -16, 4, false), &s), Ok(()));
         assert_eq!(check(access(10, -16, 8, false), &s).unwrap_err().to_string(), "invalid read from stack off -16+4 size 8: uninitialised");
         assert!(check(access(10, 0, 8, true), &s).is_err(), "above the frame");
@@ -886,7 +888,7 @@ mod tests {
         assert_eq!(arg(2, &s).unwrap_err().to_string(), "R2 type=fp expected=map_ptr before it");
         s.regs[1] = Reg::ptr(Region::MapPtr { map: 0 });
         assert_eq!(arg(2, &s).unwrap_err().to_string(), "invalid read from stack off -4+0 size 4: uninitialised");
-        s.frames[0].store(-4, 4, Option::None, false).unwrap();
+        s.frame_mut(0).store(-4, 4, Option::None, false).unwrap();
         assert_eq!((arg(1, &s), arg(2, &s), arg(3, &s)), (Ok(()), Ok(()), Ok(())));
         // A buffer and its size: bounded, not zero, the buffer readable for the largest.
         let read = proto(Ret::Integer, [Mem, ConstSize, None, None, None]);
@@ -941,7 +943,7 @@ mod tests {
         assert_eq!(check(tail, &s), Err(CheckError::TailCallWithReference(4)));
         s.refs.clear();
         assert_eq!(check(tail, &s), Ok(()));
-        s.frames.push(crate::verifier::domain::stack::Stack::new());
+        s.frames.push();
         assert_eq!(check(tail, &s), Err(CheckError::TailCallInFunction));
         assert_eq!(check(Check::TailCall(one), &s), Ok(()), "only the tail call");
     }
@@ -961,19 +963,20 @@ mod tests {
         // A function's exit: nothing may point into its frame.
         let mut f = State::entry();
         f.saved.push([Reg::not_init(), Reg::not_init(), Reg::not_init(), Reg::not_init(), f.regs[10]]);
-        f.frames.push(crate::verifier::domain::stack::Stack::new());
+        f.frames.push();
         f.regs[10] = Reg::ptr(Region::Stack { frame: 1 });
         f.regs[0] = Reg::ptr(Region::Ctx);
         assert_eq!(exit(Option::None, &f), Ok(()), "a function may return a pointer");
         f.regs[0] = f.regs[10];
         assert_eq!(exit(Option::None, &f), Err(CheckError::ReturnsStack));
         f.regs[0] = Reg::konst(0);
-        f.frames[0].store(-8, 8, Some(f.regs[10]), false).unwrap();
+        let fp1 = f.regs[10];
+        f.frame_mut(0).store(-8, 8, Some(fp1), false).unwrap();
         assert_eq!(exit(Option::None, &f), Err(CheckError::ReturnsStack), "a caller's spill");
-        f.frames[0].store(-8, 8, Some(Reg::konst(1)), false).unwrap();
+        f.frame_mut(0).store(-8, 8, Some(Reg::konst(1)), false).unwrap();
         assert_eq!(exit(Option::None, &f), Ok(()));
         // Depth.
-        f.frames.resize(MAX_FRAMES, crate::verifier::domain::stack::Stack::new());
+        (f.frames.len()..MAX_FRAMES).for_each(|_| f.frames.push());
         assert_eq!(check(Check::Depth, &f), Err(CheckError::TooDeep(MAX_FRAMES + 1)));
     }
 }

@@ -49,7 +49,7 @@ pub struct Graph {
     /// The position of each instruction in the weak topological order of the whole
     /// program (calls followed into their callees).
     pub order: Vec<usize>,
-    /// The loops, by head.
+    /// The loops, sorted by head.
     pub loops: Vec<Loop>,
 }
 
@@ -198,11 +198,21 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// Whether instruction `i` is a loop's head.
+    pub fn is_head(&self, i: usize) -> bool {
+        self.loops.binary_search_by_key(&i, |l| l.head).is_ok()
+    }
+}
+
 /// The weak topological order from a reverse postorder `rpo` (position by instruction)
 /// and the natural loops: positions after sorting by (heads around, outermost first;
 /// then the instruction itself), all as reverse-postorder positions. A loop's head
 /// dominates its body, so it comes first there, and an outer head before an inner one.
 fn weak_topological(rpo: &[usize], loops: &[Loop]) -> Vec<usize> {
+    if loops.is_empty() {
+        return rpo.to_vec();
+    }
     let n = rpo.len();
     let mut around: Vec<Vec<usize>> = vec![Vec::new(); n];
     for l in loops {

@@ -56,7 +56,7 @@ pub fn load(state: &State, p: &Reg, off: i16, size: u64, signed: bool, ctx: &Ctx
 pub fn store(state: &mut State, p: &Reg, off: i16, size: u64, value: Reg) {
     let Kind::Ptr(Region::Stack { frame }) = p.kind else { return };
     let (lo, hi) = p.span(off);
-    let stack = &mut state.frames[frame as usize];
+    let stack = state.frame_mut(frame as usize);
     let zero = value.kind == Kind::Scalar && value.constant() == Some(0);
     // Inside the frame: `Check::Access` allowed it (a store outside changes nothing).
     let _ = if lo == hi { stack.store(lo, size, Some(value), zero) } else { stack.store_somewhere(lo, hi, size) };

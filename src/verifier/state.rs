@@ -2,6 +2,7 @@
 //! the calls in progress with the registers each caller keeps (r6–r10), and the
 //! references the program holds (ring-buffer records it must submit or discard).
 
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -9,12 +10,50 @@ use super::domain::scalar::Thresholds;
 use super::domain::stack::Stack;
 use super::reg::{Reg, Region};
 
+/// The stack frames of the calls in progress, the program's first. Shared between
+/// states until one writes (a state is copied at every step, and most instructions touch
+/// no frame): the list, and each frame in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frames(Arc<Vec<Arc<Stack<Reg>>>>);
+
+impl core::ops::Deref for Frames {
+    type Target = [Arc<Stack<Reg>>];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Frames {
+    /// A call: a new frame, nothing written to it.
+    pub fn push(&mut self) {
+        Arc::make_mut(&mut self.0).push(Arc::new(Stack::new()));
+    }
+
+    /// A return: the callee's frame ends.
+    pub fn pop(&mut self) {
+        Arc::make_mut(&mut self.0).pop();
+    }
+
+    /// Frame `k`, to write (unshared first).
+    pub fn get_mut(&mut self, k: usize) -> &mut Stack<Reg> {
+        Arc::make_mut(&mut Arc::make_mut(&mut self.0)[k])
+    }
+
+    /// Each frame of both, combined by `f`; a frame both share stays shared.
+    fn zip_with(&self, o: &Frames, f: impl Fn(&Stack<Reg>, &Stack<Reg>) -> Stack<Reg>) -> Frames {
+        if Arc::ptr_eq(&self.0, &o.0) {
+            return self.clone();
+        }
+        Frames(Arc::new(self.iter().zip(o.iter()).map(|(a, b)| if Arc::ptr_eq(a, b) { a.clone() } else { Arc::new(f(a, b)) }).collect()))
+    }
+}
+
 /// Registers, frames and references.
 #[derive(Clone, Debug, PartialEq)]
 pub struct State {
     pub regs: [Reg; 11],
     /// Frame 0 is the program's; each bpf-to-bpf call in progress adds one.
-    pub frames: Vec<Stack<Reg>>,
+    pub frames: Frames,
     /// For each call in progress (frame k + 1), the caller's r6–r10 at the call.
     pub saved: Vec<[Reg; 5]>,
     /// The ids of acquired references not yet released, sorted.
@@ -36,7 +75,7 @@ impl State {
         regs[1] = r1;
         regs[2] = r2;
         regs[10] = Reg::ptr(Region::Stack { frame: 0 });
-        State { regs, frames: vec![Stack::new()], saved: Vec::new(), refs: Vec::new() }
+        State { regs, frames: Frames(Arc::new(vec![Arc::new(Stack::new())])), saved: Vec::new(), refs: Vec::new() }
     }
 
     /// The frame of the running function.
@@ -44,15 +83,23 @@ impl State {
         self.frames.len() - 1
     }
 
+    /// Frame `k`, to write (unshared first).
+    pub fn frame_mut(&mut self, k: usize) -> &mut Stack<Reg> {
+        self.frames.get_mut(k)
+    }
+
     /// Applies `f` to every register and every spilled register of every frame,
-    /// including the registers callers keep.
+    /// including the registers callers keep (a frame is unshared only where it has
+    /// spills).
     pub fn for_each_reg(&mut self, mut f: impl FnMut(&mut Reg)) {
         self.regs.iter_mut().for_each(&mut f);
         for s in self.saved.iter_mut() {
             s.iter_mut().for_each(&mut f);
         }
-        for fr in self.frames.iter_mut() {
-            fr.for_each_spill(&mut f);
+        for k in 0..self.frames.len() {
+            if self.frames[k].spilled().next().is_some() {
+                self.frames.get_mut(k).for_each_spill(&mut f);
+            }
         }
     }
 
@@ -60,7 +107,7 @@ impl State {
     /// site's return is its own program point). A reference held on either path is held.
     pub fn join(&self, o: &State) -> State {
         let regs = core::array::from_fn(|k| self.regs[k].join(&o.regs[k]));
-        let frames = self.frames.iter().zip(&o.frames).map(|(a, b)| a.join(b)).collect();
+        let frames = self.frames.zip_with(&o.frames, |a, b| a.join(b));
         let saved = self.saved.iter().zip(&o.saved).map(|(a, b)| core::array::from_fn(|k| a[k].join(&b[k]))).collect();
         let mut refs = self.refs.clone();
         refs.extend(o.refs.iter().filter(|r| !self.refs.contains(r)));
@@ -76,7 +123,7 @@ impl State {
         for k in 0..11 {
             j.regs[k] = self.regs[k].widen(&o.regs[k], t);
         }
-        j.frames = self.frames.iter().zip(&o.frames).map(|(a, b)| a.join_with(b, |x, y| x.widen(y, t))).collect();
+        j.frames = self.frames.zip_with(&o.frames, |a, b| a.join_with(b, |x, y| x.widen(y, t)));
         j
     }
 
@@ -100,7 +147,7 @@ mod tests {
         let mut b = s.clone();
         a.regs[2] = Reg::konst(1);
         b.regs[2] = Reg::konst(2);
-        a.frames[0].store(-8, 8, Some(Reg::konst(7)), false).unwrap();
+        a.frame_mut(0).store(-8, 8, Some(Reg::konst(7)), false).unwrap();
         let j = a.join(&b);
         assert!(a.within(&j) && b.within(&j) && !j.within(&a));
         assert!(j.frames[0].load(-8, 8).is_err(), "written on one path only");

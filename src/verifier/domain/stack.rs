@@ -70,7 +70,7 @@ pub enum Read<T> {
 }
 
 /// One frame.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stack<T> {
     /// Byte `k` is at offset `k - 512` from the frame pointer.
     bytes: [Byte; FRAME],
