@@ -554,6 +554,21 @@ mod tests {
     }
 
     #[test]
+    fn without_loops_every_instruction_steps_once() {
+        // A shared exit that five backward jumps reach: the weak topological order steps
+        // it after all of them, and it is joined, never widened (it heads no loop).
+        let mut src = String::from("ja +2\nmov r0, r6\nexit\nldxw r2, [r1+12]\nmov r6, 0\n");
+        for k in 1..=5 {
+            src.push_str(&format!("add r6, 10\njeq r2, {k}, -{}\n", 4 + 2 * k));
+        }
+        src.push_str("mov r0, 0\nexit");
+        let a = run(&src).unwrap();
+        assert_eq!(a.steps, a.contexts[0].states.len(), "one step per instruction");
+        let r6 = a.main(1).unwrap().regs[6].value.full;
+        assert_eq!((r6.umin, r6.umax), (10, 50));
+    }
+
+    #[test]
     fn a_checked_packet_read_is_accepted_and_an_unchecked_one_refused() {
         let checked = "ldxw r2, [r1]\nldxw r3, [r1+4]\nmov r4, r2\nadd r4, 14\njgt r4, r3, +2\nldxh r0, [r2+12]\nexit\nmov r0, 0\nexit";
         assert!(run(checked).is_ok());
