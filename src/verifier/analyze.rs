@@ -30,6 +30,7 @@
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -215,7 +216,7 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
             enter_loop(&graph, &mut analysis.entries, (c2, j), from, &out);
             let merged = match &contexts[c2].states[j] {
                 None => out,
-                Some(old) => {
+                Some(old) => alloc::boxed::Box::new({
                     let joined = old.join(&out);
                     // Nothing new: `out` was within what the point already allows.
                     if joined == **old {
@@ -232,9 +233,9 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
                     } else {
                         joined
                     }
-                }
+                }),
             };
-            contexts[c2].states[j] = Some(alloc::boxed::Box::new(merged));
+            contexts[c2].states[j] = Some(merged);
             work.insert((graph.order[j], c2, j));
         }
     }
@@ -310,10 +311,10 @@ fn narrow(prog: &Program, graph: &Graph, opts: &Options, analysis: &mut Analysis
             };
             enter_loop(graph, entries, (c2, j), from, &out);
             let slot = &mut into[c2][j];
-            *slot = Some(alloc::boxed::Box::new(match slot.take() {
-                Some(old) => old.join(&out),
+            *slot = Some(match slot.take() {
+                Some(old) => alloc::boxed::Box::new(old.join(&out)),
                 None => out,
-            }));
+            });
         }
         Some(())
     };
@@ -408,9 +409,10 @@ enum Next {
 
 /// An instruction's successor states: at most two (a conditional jump's), without
 /// allocating.
-type Succ = core::iter::Chain<core::option::IntoIter<(Next, State)>, core::option::IntoIter<(Next, State)>>;
+/// Boxed as they will be kept: a state is large, and moves only as a pointer.
+type Succ = core::iter::Chain<core::option::IntoIter<(Next, Box<State>)>, core::option::IntoIter<(Next, Box<State>)>>;
 
-fn one(next: Next, s: State) -> Succ {
+fn one(next: Next, s: Box<State>) -> Succ {
     Some((next, s)).into_iter().chain(None)
 }
 
@@ -428,19 +430,19 @@ fn transfer(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Succ {
     let site = pc as u32 + 1;
     // Jumps, calls and exits make their own successor states; the rest change this one.
     match *insn {
-        Insn::Ja { .. } | Insn::Gotol { .. } => return one(Next::Jump, s.clone()),
+        Insn::Ja { .. } | Insn::Gotol { .. } => return one(Next::Jump, Box::new(s.clone())),
         Insn::Jmp { width, cond, dst, src, .. } => {
             let d = dst.index() as u8;
-            let taken = jmp::branch(s, cond, width, d, src, true).map(|t| (Next::Jump, t));
-            let fall = jmp::branch(s, cond, width, d, src, false).map(|f| (Next::Fall, f));
+            let taken = jmp::branch(s, cond, width, d, src, true).map(|t| (Next::Jump, Box::new(t)));
+            let fall = jmp::branch(s, cond, width, d, src, false).map(|f| (Next::Fall, Box::new(f)));
             return taken.into_iter().chain(fall);
         }
-        Insn::Exit if s.frames.len() > 1 => return one(Next::Return, ret(s)),
+        Insn::Exit if s.frames.len() > 1 => return one(Next::Return, Box::new(ret(s))),
         Insn::Exit => return None.into_iter().chain(None),
         Insn::Call { helper } => return helper_call(s, check::Callee::Id(helper), opts, site),
         Insn::Callx { reg } => return helper_call(s, check::Callee::Reg(reg.index() as u8), opts, site),
         Insn::CallLocal { .. } => {
-            let mut callee = s.clone();
+            let mut callee = Box::new(s.clone());
             callee.saved.push([s.regs[6], s.regs[7], s.regs[8], s.regs[9], s.regs[10]]);
             callee.frames.push();
             for k in [0, 6, 7, 8, 9] {
@@ -451,7 +453,7 @@ fn transfer(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Succ {
         }
         _ => {}
     }
-    let mut out = s.clone();
+    let mut out = Box::new(s.clone());
     let ctx = cenv.mem.ctx;
     match *insn {
         Insn::Alu { op, width, dst, src } => {
@@ -505,7 +507,7 @@ fn transfer(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Succ {
 /// A helper call whose checks hold.
 fn helper_call(s: &State, callee: check::Callee, opts: &Options, site: u32) -> Succ {
     match check::helper(callee, s, opts.env) {
-        Ok((_, proto)) => one(Next::Fall, call::call(s, &proto, site)),
+        Ok((_, proto)) => one(Next::Fall, Box::new(call::call(s, &proto, site))),
         Err(_) => None.into_iter().chain(None),
     }
 }
