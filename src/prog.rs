@@ -48,10 +48,10 @@ pub struct CtxField {
 }
 
 impl CtxField {
-    const fn exact(name: &'static str, off: u16, size: u8, kind: FieldKind) -> CtxField {
+    pub const fn exact(name: &'static str, off: u16, size: u8, kind: FieldKind) -> CtxField {
         CtxField { name, off, size, kind, narrow: false }
     }
-    const fn narrow(name: &'static str, off: u16, size: u8) -> CtxField {
+    pub const fn narrow(name: &'static str, off: u16, size: u8) -> CtxField {
         CtxField { name, off, size, kind: FieldKind::Scalar, narrow: true }
     }
 }
@@ -108,8 +108,6 @@ pub struct ProgTypeInfo {
 pub const PT_REGS_SIZE: u32 = 288;
 /// `struct __sk_buff` in Linux 6.18.
 pub const SK_BUFF_SIZE: u32 = 192;
-/// `__sk_buff.cb[5]`: the only part of it a socket filter may write.
-pub const SK_BUFF_CB: (u32, u32) = (48, 68);
 
 const PT_REGS: CtxDescriptor = CtxDescriptor { name: "pt_regs", size: Some(PT_REGS_SIZE), writable: &[], fields: &[], rewrite: false };
 
@@ -129,6 +127,18 @@ const XDP_MD: CtxDescriptor = CtxDescriptor {
     rewrite: true,
 };
 
+/// The `__sk_buff` fields the runtime fills in (the others read as 0).
+pub mod sk_buff {
+    use super::CtxField;
+    pub const LEN: CtxField = CtxField::narrow("len", 0, 4);
+    pub const PKT_TYPE: CtxField = CtxField::narrow("pkt_type", 4, 4);
+    pub const PROTOCOL: CtxField = CtxField::narrow("protocol", 16, 4);
+    pub const INGRESS_IFINDEX: CtxField = CtxField::narrow("ingress_ifindex", 36, 4);
+    pub const IFINDEX: CtxField = CtxField::narrow("ifindex", 40, 4);
+    /// `cb[5]`: the only part a socket filter may write.
+    pub const CB: CtxField = CtxField::narrow("cb", 48, 20);
+}
+
 /// The `__sk_buff` fields every program on a socket buffer may read (Linux 6.18's
 /// `bpf_skb_is_valid_access`, less what `sk_filter_is_valid_access` forbids): 32-bit
 /// numbers, each also in narrow loads. Not listed, so refused: `tc_classid`, `data`,
@@ -138,19 +148,19 @@ const XDP_MD: CtxDescriptor = CtxDescriptor {
 macro_rules! sk_buff_fields {
     ($($extra:expr),*) => {
         &[
-            CtxField::narrow("len", 0, 4),
-            CtxField::narrow("pkt_type", 4, 4),
+            sk_buff::LEN,
+            sk_buff::PKT_TYPE,
             CtxField::narrow("mark", 8, 4),
             CtxField::narrow("queue_mapping", 12, 4),
-            CtxField::narrow("protocol", 16, 4),
+            sk_buff::PROTOCOL,
             CtxField::narrow("vlan_present", 20, 4),
             CtxField::narrow("vlan_tci", 24, 4),
             CtxField::narrow("vlan_proto", 28, 4),
             CtxField::narrow("priority", 32, 4),
-            CtxField::narrow("ingress_ifindex", 36, 4),
-            CtxField::narrow("ifindex", 40, 4),
+            sk_buff::INGRESS_IFINDEX,
+            sk_buff::IFINDEX,
             CtxField::narrow("tc_index", 44, 4),
-            CtxField::narrow("cb", 48, 20),
+            sk_buff::CB,
             CtxField::narrow("hash", 68, 4),
             CtxField::narrow("napi_id", 84, 4),
             CtxField::narrow("gso_segs", 164, 4),
@@ -162,7 +172,13 @@ macro_rules! sk_buff_fields {
 
 /// A socket filter's `struct __sk_buff`: the fields above, `cb` the only part it may
 /// write. rvbpf's runtime lays the struct out as the program sees it: no rewrite.
-const SK_BUFF: CtxDescriptor = CtxDescriptor { name: "__sk_buff", size: Some(SK_BUFF_SIZE), writable: &[SK_BUFF_CB], fields: sk_buff_fields!(), rewrite: false };
+const SK_BUFF: CtxDescriptor = CtxDescriptor {
+    name: "__sk_buff",
+    size: Some(SK_BUFF_SIZE),
+    writable: &[(sk_buff::CB.off as u32, sk_buff::CB.off as u32 + sk_buff::CB.size as u32)],
+    fields: sk_buff_fields!(),
+    rewrite: false,
+};
 
 /// A tc classifier's `struct __sk_buff` (`tc_cls_act_is_valid_access`): also
 /// `tc_classid` and direct packet access; it may write `mark`, `queue_mapping`,

@@ -104,33 +104,31 @@ pub struct XdpBuff {
     _pad: u32,
 }
 
-/// `struct xdp_md` field offset → (offset in [`XdpBuff`], load size).
-fn xdp_field(off: u16) -> Option<(i16, Size)> {
-    Some(match off {
-        0 => (0, Size::DW),
-        4 => (8, Size::DW),
-        8 => (16, Size::DW),
-        12 => (24, Size::W),
-        16 => (28, Size::W),
-        20 => (32, Size::W),
+/// A `struct xdp_md` field (of the program-type table) → (offset in [`XdpBuff`], load
+/// size).
+fn xdp_field(field: &CtxField) -> Option<(i16, Size)> {
+    Some(match field.name {
+        "data" => (0, Size::DW),
+        "data_end" => (8, Size::DW),
+        "data_meta" => (16, Size::DW),
+        "ingress_ifindex" => (24, Size::W),
+        "rx_queue_index" => (28, Size::W),
+        "egress_ifindex" => (32, Size::W),
         _ => return None,
     })
 }
 
-/// Offsets in `struct __sk_buff`.
+/// Offsets in `struct __sk_buff`, from the program-type table's fields.
 pub mod skb {
+    use crate::prog::sk_buff;
     pub const SIZE: usize = crate::prog::SK_BUFF_SIZE as usize;
-    pub const LEN: usize = 0;
-    pub const PKT_TYPE: usize = 4;
-    pub const MARK: usize = 8;
-    pub const QUEUE_MAPPING: usize = 12;
-    pub const PROTOCOL: usize = 16;
-    pub const PRIORITY: usize = 32;
-    pub const INGRESS_IFINDEX: usize = 36;
-    pub const IFINDEX: usize = 40;
-    pub const CB: usize = crate::prog::SK_BUFF_CB.0 as usize;
-    pub const CB_END: usize = crate::prog::SK_BUFF_CB.1 as usize;
-    pub const HASH: usize = 68;
+    pub const LEN: usize = sk_buff::LEN.off as usize;
+    pub const PKT_TYPE: usize = sk_buff::PKT_TYPE.off as usize;
+    pub const PROTOCOL: usize = sk_buff::PROTOCOL.off as usize;
+    pub const INGRESS_IFINDEX: usize = sk_buff::INGRESS_IFINDEX.off as usize;
+    pub const IFINDEX: usize = sk_buff::IFINDEX.off as usize;
+    pub const CB: usize = sk_buff::CB.off as usize;
+    pub const CB_END: usize = CB + sk_buff::CB.size as usize;
 }
 
 /// A program's context for one run.
@@ -278,9 +276,32 @@ pub fn convert_ctx_accesses(prog: Program, prog_type: ProgType, loads: &[(usize,
     let converted = prog.rewrite(|pc, insn| {
         let Ok(k) = loads.binary_search_by_key(&pc, |&(s, _)| s) else { return Ok(None) };
         let Insn::Ldx { dst, src, .. } = *insn else { return Err(pc) };
-        let (off, size) = xdp_field(loads[k].1.off).ok_or(pc)?;
+        let (off, size) = xdp_field(loads[k].1).ok_or(pc)?;
         Ok(Some(Insn::Ldx { size, signed: false, dst, src, off }))
     });
     // The verifier found these loads and checked their fields against the descriptor.
     converted.unwrap_or_else(|pc| unreachable!("slot {pc} is not a load of an xdp_md field"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use core::mem::offset_of;
+
+    #[test]
+    fn every_xdp_md_field_of_the_table_has_its_place_in_the_runtimes_layout() {
+        let fields = ProgType::Xdp.ctx().fields;
+        let places: Vec<(i16, Size)> = fields.iter().map(|f| xdp_field(f).unwrap_or_else(|| panic!("{} has no place", f.name))).collect();
+        let want = [
+            (offset_of!(XdpBuff, data), Size::DW),
+            (offset_of!(XdpBuff, data_end), Size::DW),
+            (offset_of!(XdpBuff, data_meta), Size::DW),
+            (offset_of!(XdpBuff, ingress_ifindex), Size::W),
+            (offset_of!(XdpBuff, rx_queue_index), Size::W),
+            (offset_of!(XdpBuff, egress_ifindex), Size::W),
+        ];
+        assert_eq!(places, want.map(|(o, s)| (o as i16, s)));
+        // The __sk_buff fields the runtime writes are the table's.
+        assert_eq!((skb::LEN, skb::PROTOCOL, skb::CB, skb::CB_END), (0, 16, 48, 68));
+    }
 }
