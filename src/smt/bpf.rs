@@ -52,6 +52,12 @@ pub fn alu32(op: AluOp, d: &BV, s: &BV) -> BV {
     alu(op, &d.extract(31, 0), &s.extract(31, 0), 32).zero_ext(32)
 }
 
+/// `op` on `bits`-bit words (64 and 32 are the ISA's widths; the verifier's operator
+/// proofs also take the same operations at 8 and 16 bits).
+pub fn alu_at(op: AluOp, d: &BV, s: &BV, bits: u32) -> BV {
+    alu(op, d, s, bits)
+}
+
 fn alu(op: AluOp, d: &BV, s: &BV, bits: u32) -> BV {
     let zero = BV::from_u64(0, bits);
     let is_zero = s.eq(&zero);
