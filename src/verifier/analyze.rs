@@ -6,9 +6,9 @@
 //! cap and, where there is a clock, a time cap that end in a refusal, never a hang.
 //!
 //! Each step first decides the instruction's checks ([`super::check`]), then applies its
-//! transfer: [`super::alu`], [`super::mem`], [`super::jmp`]
-//! or [`super::call`]; map references (`lddw` of a map or a map value) become map
-//! pointers; an atomic reads and writes its bytes.
+//! transfer: [`super::alu`], [`super::mem`], [`super::jmp`] or [`super::call`]; map
+//! references (`lddw` of a map or a map value) become map pointers; an atomic reads and
+//! writes its bytes.
 //!
 //! bpf-to-bpf calls are analysed in the context of their call string (the calls in
 //! progress), as PREVAIL inlines them: a callee's states at one call site never mix
@@ -16,9 +16,9 @@
 //! functions alike (the kernel verifies a global function once, for any arguments its
 //! BTF allows; this analysis, with no BTF, verifies it for the arguments each call
 //! passes). The runtime gives every frame its own 512 bytes and runs at most
-//! [`MAX_FRAMES`](crate::mem::MAX_FRAMES) frames, so that is the rule here: at most 8 frames, each frame's
-//! accesses inside its 512 bytes (the kernel also caps all frames together at 512
-//! bytes; rvbpf does not need to). Recursion is refused.
+//! [`MAX_FRAMES`](crate::mem::MAX_FRAMES) frames, so that is the rule here: at most 8
+//! frames, each frame's accesses inside its 512 bytes (the kernel also caps all frames
+//! together at 512 bytes; rvbpf does not need to). Recursion is refused.
 //!
 //! At `exit` of the program r0 must be a number inside the program type's return range,
 //! and no reference may be held; at `exit` of a function r0 must be initialised and may
@@ -27,10 +27,10 @@
 //! After the fixpoint: one narrowing round if anything widened (`narrow`), then every
 //! loop is proven to terminate ([`super::loops`]).
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -97,7 +97,7 @@ pub struct Options<'a> {
 pub struct Context {
     pub calls: Vec<usize>,
     /// Boxed: most instructions of a large program hold no state in most contexts.
-    pub states: Vec<Option<alloc::boxed::Box<State>>>,
+    pub states: Vec<Option<Box<State>>>,
 }
 
 /// The fixpoint.
@@ -142,7 +142,7 @@ impl Analysis {
 #[error("{error}")]
 pub struct Refused {
     pub error: AnalysisError,
-    pub analysis: alloc::boxed::Box<Analysis>,
+    pub analysis: Box<Analysis>,
 }
 
 impl core::fmt::Debug for Refused {
@@ -159,7 +159,7 @@ pub fn analyze(prog: &Program, opts: &Options) -> Result<Analysis, Refused> {
     analysis.peak_states = (0..n).map(|i| analysis.contexts.iter().filter(|c| c.states[i].is_some()).count()).max().unwrap_or(0);
     match outcome {
         Ok(()) => Ok(analysis),
-        Err(error) => Err(Refused { error, analysis: alloc::boxed::Box::new(analysis) }),
+        Err(error) => Err(Refused { error, analysis: Box::new(analysis) }),
     }
 }
 
@@ -172,7 +172,7 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
     let contexts = &mut analysis.contexts;
     let mut by_calls: BTreeMap<Vec<usize>, usize> = BTreeMap::from([(Vec::new(), 0)]);
     let mut visits: Vec<Vec<u32>> = vec![vec![0; n]];
-    contexts[0].states[0] = Some(alloc::boxed::Box::new(opts.entry.clone()));
+    contexts[0].states[0] = Some(Box::new(opts.entry.clone()));
     // Lowest position in the weak topological order first: a loop's body before what
     // follows it.
     let mut work: BTreeSet<(usize, usize, usize)> = BTreeSet::from([(graph.order[0], 0, 0)]);
@@ -216,7 +216,7 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
             enter_loop(&graph, &mut analysis.entries, (c2, j), from, &out);
             let merged = match &contexts[c2].states[j] {
                 None => out,
-                Some(old) => alloc::boxed::Box::new({
+                Some(old) => Box::new({
                     let joined = old.join(&out);
                     // Nothing new: `out` was within what the point already allows.
                     if joined == **old {
@@ -271,8 +271,8 @@ pub const NARROW_ROUNDS: usize = 1;
 
 /// The bounded narrowing pass: [`NARROW_ROUNDS`] times, every point's state recomputed
 /// as the join of what its predecessors give it (and the entry), in the weak topological
-/// order so that one round carries a sharper bound from a loop's head to its exit: an edge that
-/// goes forward in that order carries the new state of its source, one that goes back (or
+/// order so that one round carries a sharper bound from a loop's head to its exit: an
+/// edge that goes forward in that order carries the new state of its source, one that goes back (or
 /// sideways) the state of the round before. The fixpoint already checked every step; this
 /// only sharpens what widening made coarse (a counter above its bound), for the facts
 /// later stages read: loop bounds, the log. Sound whatever the transfer functions are:
@@ -292,7 +292,7 @@ fn narrow(prog: &Program, graph: &Graph, opts: &Options, analysis: &mut Analysis
             matches!(insn, Insn::Exit | Insn::CallLocal { .. }) || cfg.successors(i, insn).any(|j| order[j] <= order[i])
         })
         .collect();
-    type States = Vec<Vec<Option<alloc::boxed::Box<State>>>>;
+    type States = Vec<Vec<Option<Box<State>>>>;
     let call_strings: Vec<Vec<usize>> = analysis.contexts.iter().map(|c| c.calls.clone()).collect();
     // The state `s` at (c, i) steps; each successor state on an edge that goes `forward`
     // (or not) joins into `into`.
@@ -312,7 +312,7 @@ fn narrow(prog: &Program, graph: &Graph, opts: &Options, analysis: &mut Analysis
             enter_loop(graph, entries, (c2, j), from, &out);
             let slot = &mut into[c2][j];
             *slot = Some(match slot.take() {
-                Some(old) => alloc::boxed::Box::new(old.join(&out)),
+                Some(old) => Box::new(old.join(&out)),
                 None => out,
             });
         }
@@ -322,7 +322,7 @@ fn narrow(prog: &Program, graph: &Graph, opts: &Options, analysis: &mut Analysis
         let mut new: States = analysis.contexts.iter().map(|_| vec![None; n]).collect();
         let mut entries = BTreeMap::new();
         let mut steps = 0;
-        new[0][0] = Some(alloc::boxed::Box::new(opts.entry.clone()));
+        new[0][0] = Some(Box::new(opts.entry.clone()));
         // What goes back comes from the last round's states (only instructions with such
         // an edge step here: a jump back, a return, a call).
         for &(c, i) in points.iter().filter(|&&(_, i)| goes_back[i]) {
