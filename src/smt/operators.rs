@@ -91,20 +91,15 @@ fn tnum_claims<const N: u32>(out: &mut Vec<Claim>) {
     }
     add("neg", Box::new(|| tnum_unary::<N>(|a| -a, |x| x.neg())));
     // Shifts by every constant amount the width allows, one claim each.
+    // Shifts by every constant amount the width allows.
     add("shifts", Box::new(|| {
-        for n in 0..N {
-            for (abs, conc) in [
-                (Box::new(move |a: T<N>| a << n) as Box<dyn Fn(T<N>) -> T<N>>, Box::new(move |x: Bv<N>| x.shl(n)) as Box<dyn Fn(Bv<N>) -> Bv<N>>),
-                (Box::new(move |a: T<N>| a >> n), Box::new(move |x: Bv<N>| x.shr(n))),
-                (Box::new(move |a: T<N>| a.sar(n)), Box::new(move |x: Bv<N>| x.sar(n))),
-            ] {
-                let o = tnum_unary::<N>(abs, conc);
-                if o != Outcome::Proven {
-                    return o;
-                }
-            }
-        }
-        Outcome::Proven
+        every_amount::<N>(|n| {
+            first_failure([
+                tnum_unary::<N>(move |a| a << n, move |x| x.shl(n)),
+                tnum_unary::<N>(move |a| a >> n, move |x| x.shr(n)),
+                tnum_unary::<N>(move |a| a.sar(n), move |x| x.sar(n)),
+            ])
+        })
     }));
     add("union", Box::new(|| {
         prove(|| {
@@ -137,16 +132,7 @@ fn tnum_claims<const N: u32>(out: &mut Vec<Claim>) {
             wa.and(a.contains(x)).implies(inside)
         })
     }));
-    add("low", Box::new(|| {
-        for bits in 1..N {
-            let keep = (1u64 << bits) - 1;
-            let o = tnum_unary::<N>(move |a| a.low(bits), move |x| x.and(Bv::lit(keep)));
-            if o != Outcome::Proven {
-                return o;
-            }
-        }
-        Outcome::Proven
-    }));
+    add("low", Box::new(|| first_failure((1..N).map(|bits| tnum_unary::<N>(move |a| a.low(bits), move |x| x.and(Bv::lit((1u64 << bits) - 1)))))));
 }
 
 /// A fresh bounds value: a tnum and four range ends, symbols `{name}.*`, and the
@@ -190,7 +176,7 @@ fn bounds_binary<const N: u32>(op: AluOp, abs: fn(Bounds<Bv<N>>, Bounds<Bv<N>>) 
             }
         })
     };
-    [false, true].into_iter().map(part).find(|o| *o != Outcome::Proven).unwrap_or(Outcome::Proven)
+    first_failure([false, true].into_iter().map(part))
 }
 
 /// What the parts of a bounds operator's result are computed from: each from its own
@@ -215,7 +201,13 @@ fn bounds_unary<const N: u32>(abs: impl Fn(Bounds<Bv<N>>) -> Bounds<Bv<N>>, conc
 
 /// Runs `each(n)` for every shift amount `n` below the width, the first failure kept.
 fn every_amount<const N: u32>(each: impl Fn(u32) -> Outcome) -> Outcome {
-    (0..N).map(each).find(|o| *o != Outcome::Proven).unwrap_or(Outcome::Proven)
+    first_failure((0..N).map(each))
+}
+
+/// The first outcome that is not a proof, or a proof when all are (lazily: the claims
+/// after a failure are not asked).
+fn first_failure(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
+    outcomes.into_iter().find(|o| *o != Outcome::Proven).unwrap_or(Outcome::Proven)
 }
 
 /// The bounds claims at `N` bits.
@@ -237,7 +229,7 @@ fn bounds_claims<const N: u32>(out: &mut Vec<Claim>) {
     add("shr", Box::new(|| every_amount::<N>(|n| bounds_unary::<N>(move |a| a >> n, move |x| x.shr(n)))));
     add("sar", Box::new(|| every_amount::<N>(|n| bounds_unary::<N>(move |a| a.sar(n), move |x| x.sar(n)))));
     add("reverse_bytes", Box::new(|| {
-        (1..=N / 8).map(|bytes| bounds_unary::<N>(move |a| a.reverse_bytes(bytes), move |x| x.reverse_bytes(bytes))).find(|o| *o != Outcome::Proven).unwrap_or(Outcome::Proven)
+        first_failure((1..=N / 8).map(|bytes| bounds_unary::<N>(move |a| a.reverse_bytes(bytes), move |x| x.reverse_bytes(bytes))))
     }));
     add("sync", Box::new(|| bounds_unary::<N>(|a| a.sync(), |x| x)));
     add("join", Box::new(|| {
@@ -270,7 +262,7 @@ fn bounds_claims<const N: u32>(out: &mut Vec<Claim>) {
                 wa.and(wb).and(sorted).and(a.contains(x).or(b.contains(x))).implies(w.well_formed().and(w.contains(x)))
             })
         };
-        [0, 3].into_iter().map(with).find(|o| *o != Outcome::Proven).unwrap_or(Outcome::Proven)
+        first_failure([0, 3].into_iter().map(with))
     }));
 }
 
