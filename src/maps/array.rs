@@ -115,6 +115,12 @@ impl ArrayMap {
     pub(crate) fn region(&self, writable: bool) -> Region {
         Region { start: self.slab.addr(0), len: self.slab.len() as u64, writable }
     }
+
+    /// Each value (each CPU's copy) as its own region of `value_size` bytes.
+    pub(crate) fn value_regions(&self, writable: bool) -> impl Iterator<Item = Region> + '_ {
+        let copies = if self.percpu { self.ncpus } else { 1 };
+        (0..self.max_entries).flat_map(move |i| (0..copies).map(move |c| Region { start: self.value_addr(i, c), len: self.value_size as u64, writable }))
+    }
 }
 
 /// Arrays' `get_next_key`: a missing or out-of-range key restarts at 0.

@@ -373,4 +373,11 @@ impl HashMap {
     pub(crate) fn region(&self, writable: bool) -> Region {
         Region { start: self.values.addr(0), len: self.values.len() as u64, writable }
     }
+
+    /// Each slot's value (each CPU's copy) as its own region of `value_size` bytes.
+    pub(crate) fn value_regions(&self, writable: bool) -> impl Iterator<Item = Region> + '_ {
+        let copies = if self.kind == Kind::PerCpu { self.ncpus } else { 1 };
+        let slots = (self.values.len() / self.vstride.max(1)) as u32;
+        (0..slots).flat_map(move |s| (0..copies).map(move |c| Region { start: self.values.addr(self.value_off(s, c)), len: self.value_size as u64, writable }))
+    }
 }

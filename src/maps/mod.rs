@@ -474,6 +474,18 @@ impl Map {
             Storage::ProgArray(_) => Vec::new(),
         }
     }
+
+    /// [`Map::regions`] made exact, for the soundness oracle: each value is its own
+    /// region of `value_size` bytes, so an access that runs from one value into the
+    /// next (or into the padding between them) is out of bounds, as the verifier means.
+    pub fn exact_regions(&self) -> Vec<Region> {
+        let writable = self.def.map_flags & create_flags::RDONLY_PROG == 0;
+        match &self.storage {
+            Storage::Array(a) => a.value_regions(writable).collect(),
+            Storage::Hash(h) => h.value_regions(writable).collect(),
+            _ => self.regions(),
+        }
+    }
 }
 
 #[cfg(test)]

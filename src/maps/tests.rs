@@ -227,3 +227,21 @@ fn ringbuf_records_in_order() {
 
 const RB_PROD_POS_T: u64 = super::ringbuf::RB_PROD_POS;
 const RB_AVAIL_DATA_T: u64 = super::ringbuf::RB_AVAIL_DATA;
+
+#[test]
+fn exact_regions_are_one_per_value_of_value_size() {
+    use map_type::*;
+    // 12-byte values, 16 bytes apart: the padding belongs to no region.
+    let a = Map::create("a", def(ARRAY, 4, 12, 3), 2).unwrap();
+    let r = a.exact_regions();
+    assert_eq!(r.len(), 3);
+    assert!(r.iter().all(|x| x.len == 12));
+    assert_eq!(r[1].start - r[0].start, 16);
+    assert_eq!(r[0].start, a.regions()[0].start);
+    // Per-CPU: one region per CPU's copy.
+    assert_eq!(Map::create("p", def(PERCPU_ARRAY, 4, 8, 3), 2).unwrap().exact_regions().len(), 6);
+    // Hash values: one per slot (max_entries + ncpus), each value_size bytes.
+    let h = Map::create("h", def(HASH, 4, 20, 4), 2).unwrap().exact_regions();
+    assert_eq!(h.len(), 6);
+    assert!(h.iter().all(|x| x.len == 20));
+}
