@@ -165,6 +165,10 @@ enum Cmd {
         /// Threads (default: one per core).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Prove the verifier's abstract operators sound instead (proofs/README.md
+        /// theorem 3).
+        #[arg(long)]
+        verifier: bool,
     },
     /// bpf_conformance plugin: program as hex on stdin, memory as a hex argument, r0 in hex on stdout.
     Plugin {
@@ -209,7 +213,8 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
             cli::verify::cmd_verify(&input, program.as_deref(), log_level, json, mem)
         }
         Cmd::Conformance { paths, engine, json, jobs } => cli::conformance::cmd_conformance(&paths, engine, json, jobs),
-        Cmd::Prove { json, filter, jobs } => cli::prove::cmd_prove(json.as_deref(), filter.as_deref(), jobs),
+        Cmd::Prove { json, filter, jobs, verifier: false } => cli::prove::cmd_prove(json.as_deref(), filter.as_deref(), jobs),
+        Cmd::Prove { json, filter, jobs, verifier: true } => cli::prove::cmd_prove_operators(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Plugin { memory, engine } => cli::plugin::cmd_plugin(memory.as_deref(), engine),
     }
 }

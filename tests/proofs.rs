@@ -39,3 +39,22 @@ fn a_partial_run_says_the_gate_was_not_checked() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no obligation's name contains"));
 }
+
+/// `rvbpf prove --verifier` (theorem 3): a claim proven, in the summary and the JSON
+/// report, and a filter that matches nothing refused.
+#[test]
+fn the_verifier_operator_proofs_run_from_the_cli() {
+    let report = std::env::temp_dir().join(format!("rvbpf-operators-{}.json", std::process::id()));
+    let out = Command::new(env!("CARGO_BIN_EXE_rvbpf")).args(["prove", "--verifier", "--filter", "tnum add (", "--json"]).arg(&report).output().expect("rvbpf runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("claims: 4 proven, 0 not") && text.contains("coverage: not checked"), "{text}");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let claims = doc["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 4);
+    assert!(claims.iter().all(|c| c["result"] == "proven" && c["operator"] == "add"), "{claims:?}");
+    let _ = std::fs::remove_file(&report);
+    let bad = Command::new(env!("CARGO_BIN_EXE_rvbpf")).args(["prove", "--verifier", "--filter", "no such claim"]).output().expect("rvbpf runs");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no claim's name contains"));
+}

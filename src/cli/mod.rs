@@ -35,6 +35,9 @@ pub mod prove {
     pub fn cmd_prove(_: Option<&std::path::Path>, _: Option<&str>, _: Option<usize>) -> Result<std::process::ExitCode, String> {
         Err("this rvbpf was built without the `smt` feature (z3): prove on a host that has it".into())
     }
+    pub fn cmd_prove_operators(j: Option<&std::path::Path>, f: Option<&str>, n: Option<usize>) -> Result<std::process::ExitCode, String> {
+        cmd_prove(j, f, n)
+    }
 }
 
 /// Refuses an engine this build or host cannot execute, before any work.

@@ -31,6 +31,8 @@ struct Arena {
     bools: Vec<Bool>,
     /// The free symbols, by name, for counterexamples.
     symbols: Vec<(String, BV)>,
+    /// Set while [`without_reduction`] builds an operator alone.
+    alone: bool,
 }
 
 std::thread_local! {
@@ -78,6 +80,11 @@ impl<const N: u32> Bv<N> {
 }
 
 impl Cnd {
+    /// The condition that is `t`.
+    pub fn from_term(t: Bool) -> Cnd {
+        Cnd::of(t)
+    }
+
     fn of(t: Bool) -> Cnd {
         ARENA.with(|a| {
             let mut a = a.borrow_mut();
@@ -195,12 +202,45 @@ macro_rules! wide {
             fn sext(h: Bv<$h>) -> Bv<$n> {
                 Bv::from_term(h.term().sign_ext($h))
             }
+            fn reduces() -> bool {
+                ARENA.with(|a| !a.borrow().alone)
+            }
         }
     };
 }
 
 wide!(64, 32);
 wide!(16, 8);
+wide!(8, 4);
+
+/// A word the claims can make symbols of and compare with the ISA's terms: every
+/// [`Bv`].
+pub trait Term: Word<C = Cnd> {
+    fn symbol(name: &str) -> Self;
+    fn term(self) -> BV;
+    fn from_term(t: BV) -> Self;
+}
+
+impl<const N: u32> Term for Bv<N> {
+    fn symbol(name: &str) -> Bv<N> {
+        Bv::symbol(name)
+    }
+    fn term(self) -> BV {
+        Bv::term(self)
+    }
+    fn from_term(t: BV) -> Bv<N> {
+        Bv::from_term(t)
+    }
+}
+
+/// `build` with [`Scalar::sync`](crate::verifier::domain::scalar::Scalar::sync) the
+/// identity: the operators it builds are alone, without the reduction after them.
+pub fn without_reduction<R>(build: impl FnOnce() -> R) -> R {
+    ARENA.with(|a| a.borrow_mut().alone = true);
+    let r = build();
+    ARENA.with(|a| a.borrow_mut().alone = false);
+    r
+}
 
 /// What the solver said of a claim.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -212,11 +252,20 @@ pub enum Outcome {
     Unknown(String),
 }
 
+/// The most time one query may take (a timeout is a failure, never a proof): 600 s, or
+/// `RVBPF_CLAIM_TIMEOUT` seconds.
+fn timeout_ms() -> u32 {
+    std::env::var("RVBPF_CLAIM_TIMEOUT").ok().and_then(|s| s.parse::<u32>().ok()).unwrap_or(600).saturating_mul(1000)
+}
+
 /// Proves the claim `build` makes (on a cleared arena): its negation is unsatisfiable.
 pub fn prove(build: impl FnOnce() -> Cnd) -> Outcome {
     ARENA.with(|a| *a.borrow_mut() = Arena::default());
     let claim = build().term();
     let solver = Solver::new();
+    let mut params = z3::Params::new();
+    params.set_u32("timeout", timeout_ms());
+    solver.set_params(&params);
     solver.assert(claim.not());
     let out = match solver.check() {
         SatResult::Unsat => Outcome::Proven,

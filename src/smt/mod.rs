@@ -8,8 +8,8 @@
 //! - [`bpf`]: the BPF semantics of one instruction as z3 terms over the same state shape;
 //! - [`validate`]: translation validation of a compiled image: each BPF instruction's
 //!   actual bytes, decoded, proven equal to its semantics for all register values;
-//! - [`domain`], [`operators`]: the verifier's abstract operators, the code it runs,
-//!   instantiated with z3 terms and proven sound.
+//! - [`domain`], [`operators`], [`scalars`]: the verifier's abstract operators, the code
+//!   it runs, instantiated with z3 terms and proven sound.
 //!
 //! Both models describe memory and helper calls as ordered [`Event`]s rather than a memory:
 //! the i-th load on either side returns the same fresh value ([`Oracle`]), so two runs agree
@@ -20,6 +20,7 @@ pub mod decode;
 pub mod domain;
 pub mod operators;
 pub mod rv64;
+pub mod scalars;
 pub mod shapes;
 pub mod validate;
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! is not a pointer is always a fresh number, so no fact that depended on the old type
 //! survives a type change.
 
-use super::domain::scalar::Scalar;
+use super::domain::scalar::{Scalar, Wide};
 use super::reg::{Kind, Reg, Region};
 use crate::isa::{AluOp, EndKind, EndWidth, Source, SxWidth, Width};
 
@@ -19,49 +19,82 @@ pub fn scalar_op(op: AluOp, w32: bool, a: Scalar<u64>, b: Scalar<u64>) -> Scalar
     if let (Some(x), Some(y)) = (known(&a), known(&b)) {
         return Scalar::konst(if w32 { crate::semantics::alu32(op, x, y) } else { crate::semantics::alu64(op, x, y) });
     }
-    if w32 {
-        return scalar_op32(op, a, b);
-    }
     // Shift amounts are masked (the ISA); only a known amount gives known bits.
-    let known = b.full.var.mask == 0;
-    let shift = b.full.var.value as u32 & 63;
-    match op {
-        AluOp::Add => a + b,
-        AluOp::Sub => a - b,
-        AluOp::Mul => a * b,
-        AluOp::Div => a.udiv(b),
-        AluOp::Sdiv => a.sdiv(b),
-        AluOp::Mod => a.urem(b),
-        AluOp::Smod => a.smod(b),
-        AluOp::Or => a | b,
-        AluOp::And => a & b,
-        AluOp::Xor => a ^ b,
-        AluOp::Mov => b,
-        AluOp::Lsh if known => a << shift,
-        AluOp::Rsh if known => a >> shift,
-        AluOp::Arsh if known => a.sar(shift),
-        AluOp::Lsh | AluOp::Rsh | AluOp::Arsh => Scalar::unknown(),
+    let amount = known(&b).map(|y| y as u32 & if w32 { 31 } else { 63 });
+    number(op, w32, a, b, amount)
+}
+
+/// `op` on two numbers at the width, in the abstract domain: `amount` is the shift
+/// amount (already masked to the width) when `b` is one known value. Generic over the
+/// word, so that the operator proofs (`smt::operators`) run this very code.
+pub fn number<W: Wide>(op: AluOp, w32: bool, a: Scalar<W>, b: Scalar<W>, amount: Option<u32>) -> Scalar<W> {
+    if w32 {
+        return number32(op, a, b, amount);
+    }
+    match (op, amount) {
+        (AluOp::Add, _) => a + b,
+        (AluOp::Sub, _) => a - b,
+        (AluOp::Mul, _) => a * b,
+        (AluOp::Div, _) => a.udiv(b),
+        (AluOp::Sdiv, _) => a.sdiv(b),
+        (AluOp::Mod, _) => a.urem(b),
+        (AluOp::Smod, _) => a.smod(b),
+        (AluOp::Or, _) => a | b,
+        (AluOp::And, _) => a & b,
+        (AluOp::Xor, _) => a ^ b,
+        (AluOp::Mov, _) => b,
+        (AluOp::Lsh, Some(n)) => a << n,
+        (AluOp::Rsh, Some(n)) => a >> n,
+        (AluOp::Arsh, Some(n)) => a.sar(n),
+        (AluOp::Lsh | AluOp::Rsh | AluOp::Arsh, None) => Scalar::unknown(),
     }
 }
 
-fn scalar_op32(op: AluOp, a: Scalar<u64>, b: Scalar<u64>) -> Scalar<u64> {
-    let known = b.low.var.mask == 0;
-    let shift = b.low.var.value & 31;
-    match op {
-        AluOp::Add => a.alu32(b, |x, y| x + y),
-        AluOp::Sub => a.alu32(b, |x, y| x - y),
-        AluOp::Mul => a.alu32(b, |x, y| x * y),
-        AluOp::Div => a.alu32(b, |x, y| x.udiv(y)),
-        AluOp::Mod => a.alu32(b, |x, y| x.urem(y)),
-        AluOp::Sdiv | AluOp::Smod => Scalar::unknown().zext_low(),
-        AluOp::Or => a.alu32(b, |x, y| x | y),
-        AluOp::And => a.alu32(b, |x, y| x & y),
-        AluOp::Xor => a.alu32(b, |x, y| x ^ y),
-        AluOp::Mov => b.zext_low(),
-        AluOp::Lsh if known => Scalar { low: a.low << shift, ..a }.zext_low(),
-        AluOp::Rsh if known => Scalar { low: a.low >> shift, ..a }.zext_low(),
-        AluOp::Arsh if known => Scalar { low: a.low.sar(shift), ..a }.zext_low(),
-        AluOp::Lsh | AluOp::Rsh | AluOp::Arsh => Scalar::unknown().zext_low(),
+fn number32<W: Wide>(op: AluOp, a: Scalar<W>, b: Scalar<W>, amount: Option<u32>) -> Scalar<W> {
+    match (op, amount) {
+        (AluOp::Add, _) => a.alu32(b, |x, y| x + y),
+        (AluOp::Sub, _) => a.alu32(b, |x, y| x - y),
+        (AluOp::Mul, _) => a.alu32(b, |x, y| x * y),
+        (AluOp::Div, _) => a.alu32(b, |x, y| x.udiv(y)),
+        (AluOp::Mod, _) => a.alu32(b, |x, y| x.urem(y)),
+        (AluOp::Sdiv | AluOp::Smod, _) => Scalar::unknown().zext_low(),
+        (AluOp::Or, _) => a.alu32(b, |x, y| x | y),
+        (AluOp::And, _) => a.alu32(b, |x, y| x & y),
+        (AluOp::Xor, _) => a.alu32(b, |x, y| x ^ y),
+        (AluOp::Mov, _) => b.zext_low(),
+        (AluOp::Lsh, Some(n)) => Scalar { low: a.low << n, ..a }.zext_low(),
+        (AluOp::Rsh, Some(n)) => Scalar { low: a.low >> n, ..a }.zext_low(),
+        (AluOp::Arsh, Some(n)) => Scalar { low: a.low.sar(n), ..a }.zext_low(),
+        (AluOp::Lsh | AluOp::Rsh | AluOp::Arsh, None) => Scalar::unknown().zext_low(),
+    }
+}
+
+/// A pointer's offset after `ptr + k` or `ptr - k` (the region's base is the same on
+/// both sides, so the offset moves as a number does).
+pub fn offset<W: Wide>(op: AluOp, off: Scalar<W>, k: Scalar<W>) -> Scalar<W> {
+    if op == AluOp::Sub { off - k } else { off + k }
+}
+
+/// `-v` at the width (at 32 bits, of the low half, zero-extended).
+pub fn negated<W: Wide>(w32: bool, v: Scalar<W>) -> Scalar<W> {
+    if w32 { Scalar { low: -v.low, ..v }.zext_low() } else { -v }
+}
+
+/// `(sN) v` at the width (`movsx`; at 32 bits, of the low half, zero-extended).
+pub fn sign_extended<W: Wide>(w32: bool, bits: u32, v: Scalar<W>) -> Scalar<W> {
+    if w32 {
+        let shift = <W::Half as crate::verifier::domain::word::Word>::BITS - bits;
+        Scalar { low: (v.low << shift).sar(shift), ..v }.zext_low()
+    } else {
+        v.sext_bits(bits)
+    }
+}
+
+/// `le`/`be`/`bswap` of `bits` bits on a little-endian target.
+pub fn swapped<W: Wide>(kind: EndKind, bits: u32, v: Scalar<W>) -> Scalar<W> {
+    match kind {
+        EndKind::Le => v.zext_bits(bits),
+        _ => v.reverse_bytes(bits / 8),
     }
 }
 
@@ -86,7 +119,7 @@ pub fn alu(op: AluOp, width: Width, dst: Reg, src: Source, regs: &[Reg; 11]) -> 
 /// `ptr + number` or `ptr - number`.
 fn moved(op: AluOp, p: Reg, k: Reg) -> Reg {
     let Kind::Ptr(region) = p.kind else { return Reg::unknown() };
-    let off = if op == AluOp::Sub { p.value - k.value } else { p.value + k.value };
+    let off = offset(op, p.value, k.value);
     // A moved packet pointer has proven nothing yet about its own range (unless the
     // move is by a known amount within it, kept as the rest of the range).
     let range = match (region, k.constant(), op) {
@@ -117,24 +150,18 @@ fn difference(w32: bool, a: Reg, b: Reg) -> Reg {
 
 /// `dst = -dst`.
 pub fn neg(width: Width, dst: Reg) -> Reg {
-    let v = -dst.value;
-    Reg::scalar(if width == Width::W32 { v.zext_low() } else { v })
+    Reg::scalar(negated(width == Width::W32, dst.value))
 }
 
 /// `dst = (sN) src`: sign extension of the low `bits` bits (then, at 32 bits, of the low
 /// half zero-extended).
 pub fn movsx(width: Width, bits: SxWidth, src: Reg) -> Reg {
-    let v = src.value.sext_bits(bits.bits());
-    Reg::scalar(if width == Width::W32 { v.zext_low() } else { v })
+    Reg::scalar(sign_extended(width == Width::W32, bits.bits(), src.value))
 }
 
 /// Byte swaps and truncations (`le16`, `be32`, `bswap64`, …) on a little-endian target.
 pub fn end(kind: EndKind, bits: EndWidth, dst: Reg) -> Reg {
-    let n = bits.bits();
-    Reg::scalar(match kind {
-        EndKind::Le => dst.value.zext_bits(n),
-        _ => dst.value.reverse_bytes(n / 8),
-    })
+    Reg::scalar(swapped(kind, bits.bits(), dst.value))
 }
 
 #[cfg(test)]

@@ -25,6 +25,11 @@ pub trait Wide: Word {
     fn zext(h: Self::Half) -> Self;
     /// `h` sign-extended.
     fn sext(h: Self::Half) -> Self;
+    /// Whether [`Scalar::sync`] reduces (always, but for the operator proofs, which
+    /// prove each operator once without its reduction: `smt::scalars`).
+    fn reduces() -> bool {
+        true
+    }
 }
 
 macro_rules! wide {
@@ -85,6 +90,43 @@ fn low_bounds<W: Wide>(b: Bounds<W>) -> Bounds<W::Half> {
     out
 }
 
+/// One step of the reduction between the widths.
+pub type Step<W> = fn(Scalar<W>) -> Scalar<W>;
+
+/// The reduction [`Scalar::sync`] as its steps, each of which keeps every member (the
+/// operator proofs prove each on its own: `smt::scalars`).
+pub fn sync_steps<W: Wide>() -> [Step<W>; 5] {
+    [
+        // The low half from what the full value tells of it, then its own parts.
+        |s| Scalar { low: s.low.meet(low_bounds::<W>(s.full.sync())).sync(), ..s },
+        // The full value's low bits are the low half's.
+        |s| {
+            let half_mask = W::zext(<W::Half as Word>::ones());
+            let high = Tnum { value: s.full.var.value.and(half_mask.not()), mask: s.full.var.mask.and(half_mask.not()) };
+            let low_bits = Tnum { value: W::zext(s.low.var.value), mask: W::zext(s.low.var.mask) };
+            let var = s.full.var.intersect(Tnum { value: high.value.or(low_bits.value), mask: high.mask.or(low_bits.mask) });
+            Scalar { full: Bounds { var, ..s.full }, ..s }
+        },
+        |s| Scalar { full: s.full.sync(), ..s },
+        // With the high half known to one value, the full range is the low half's range
+        // under it.
+        |s| {
+            let half = <W::Half as Word>::BITS;
+            let half_mask = W::zext(<W::Half as Word>::ones());
+            let b = s.full;
+            let hi_known = b.umin.shr(half).eq(b.umax.shr(half));
+            let base = b.umin.and(half_mask.not());
+            let full = Bounds {
+                umin: W::select(hi_known, b.umin.umax_of(base.or(W::zext(s.low.umin))), b.umin),
+                umax: W::select(hi_known, b.umax.umin_of(base.or(W::zext(s.low.umax))), b.umax),
+                ..b
+            };
+            Scalar { full, ..s }
+        },
+        |s| Scalar { full: s.full.sync(), ..s },
+    ]
+}
+
 impl<W: Wide> Scalar<W> {
     pub fn konst(c: W) -> Scalar<W> {
         Scalar { full: Bounds::konst(c), low: Bounds::konst(c.low()) }
@@ -103,27 +145,12 @@ impl<W: Wide> Scalar<W> {
         self.full.contains(x).and(self.low.contains(x.low()))
     }
 
-    /// Each width sharpened by the other, then by itself.
+    /// Each width sharpened by the other, then by itself: the [`sync_steps`] in order.
     pub fn sync(self) -> Scalar<W> {
-        let low = self.low.meet(low_bounds::<W>(self.full.sync())).sync();
-        // The full value's low bits are the low half's.
-        let half_mask = W::zext(<W::Half as Word>::ones());
-        let high = Tnum { value: self.full.var.value.and(half_mask.not()), mask: self.full.var.mask.and(half_mask.not()) };
-        let low_bits = Tnum { value: W::zext(low.var.value), mask: W::zext(low.var.mask) };
-        let var = self.full.var.intersect(Tnum { value: high.value.or(low_bits.value), mask: high.mask.or(low_bits.mask) });
-        // With the high half known to one value, the full range is the low half's range
-        // under it.
-        let half = <W::Half as Word>::BITS;
-        let b = Bounds { var, ..self.full }.sync();
-        let hi_known = b.umin.shr(half).eq(b.umax.shr(half));
-        let base = b.umin.and(half_mask.not());
-        let full = Bounds {
-            umin: W::select(hi_known, b.umin.umax_of(base.or(W::zext(low.umin))), b.umin),
-            umax: W::select(hi_known, b.umax.umin_of(base.or(W::zext(low.umax))), b.umax),
-            ..b
+        if !W::reduces() {
+            return self;
         }
-        .sync();
-        Scalar { full, low }
+        sync_steps::<W>().iter().fold(self, |s, step| step(s))
     }
 
     /// Every value of either.
