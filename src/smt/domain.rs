@@ -12,6 +12,10 @@
 //!
 //! Terms live in a per-thread arena and words are handles into it, so that they are
 //! `Copy` as the generic code needs. [`prove`] clears the arena before it builds a claim.
+//!
+//! Also what every claim is made of ([`Claim`], fresh symbolic tnums and bounds,
+//! [`first_failure`]), shared by `operators` and `scalars`, which import nothing from
+//! each other.
 
 use alloc::format;
 use alloc::string::String;
@@ -22,7 +26,11 @@ use core::fmt;
 use z3::ast::{Bool, BV};
 use z3::{SatResult, Solver};
 
+use alloc::boxed::Box;
+
+use crate::verifier::domain::bounds::Bounds;
 use crate::verifier::domain::scalar::Wide;
+use crate::verifier::domain::tnum::Tnum;
 use crate::verifier::domain::word::{Cond, Word};
 
 #[derive(Default)]
@@ -288,4 +296,50 @@ pub fn prove(build: impl FnOnce() -> Cnd) -> Outcome {
     };
     ARENA.with(|a| *a.borrow_mut() = Arena::default());
     out
+}
+
+/// One claim: its name (operator and width) and how to prove it.
+pub struct Claim {
+    pub name: String,
+    /// The operator it is about (the coverage gate counts these).
+    pub operator: &'static str,
+    pub bits: u32,
+    /// In the set the test command proves (within its time budget); `rvbpf prove
+    /// --verifier` proves every claim.
+    pub ci: bool,
+    pub prove: Box<dyn Fn() -> Outcome + Send + Sync>,
+}
+
+impl Claim {
+    /// What the claim is about: its domain and operator (`tnum add`, `scalar jeq32`).
+    pub fn subject(&self) -> &str {
+        self.name.split(" (").next().unwrap_or(&self.name)
+    }
+}
+
+/// A fresh, well-formed tnum: the symbols `{name}.value`, `{name}.mask`, and the
+/// condition that it is well-formed.
+pub fn tnum<W: Term>(name: &str) -> (Tnum<W>, Cnd) {
+    let t = Tnum { value: W::symbol(&format!("{name}.value")), mask: W::symbol(&format!("{name}.mask")) };
+    (t, t.well_formed())
+}
+
+/// A fresh bounds value: a tnum and four range ends, symbols `{name}.*`, and the
+/// condition that it is well-formed.
+pub fn bounds<W: Term>(name: &str) -> (Bounds<W>, Cnd) {
+    let (var, _) = tnum::<W>(name);
+    let b = Bounds {
+        var,
+        umin: W::symbol(&format!("{name}.umin")),
+        umax: W::symbol(&format!("{name}.umax")),
+        smin: W::symbol(&format!("{name}.smin")),
+        smax: W::symbol(&format!("{name}.smax")),
+    };
+    (b, b.well_formed())
+}
+
+/// The first outcome that is not a proof, or a proof when all are (lazily: the claims
+/// after a failure are not asked).
+pub fn first_failure(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
+    outcomes.into_iter().find(|o| *o != Outcome::Proven).unwrap_or(Outcome::Proven)
 }

@@ -30,30 +30,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::bpf::alu_at;
-use super::domain::{prove, Bv, Cnd, Outcome, Term};
+pub use super::domain::Claim;
+use super::domain::{bounds, first_failure, prove, tnum, Bv, Cnd, Outcome};
+use crate::verifier::domain::word::Cond;
 use crate::isa::AluOp;
 use crate::verifier::domain::bounds::Bounds;
 use crate::verifier::domain::tnum::Tnum;
-use crate::verifier::domain::word::{Cond, Word};
-
-/// One claim: its name (operator and width) and how to prove it.
-pub struct Claim {
-    pub name: String,
-    /// The operator it is about (the coverage gate counts these).
-    pub operator: &'static str,
-    pub bits: u32,
-    /// In the set the test command proves (within its time budget); `rvbpf prove
-    /// --verifier` proves every claim.
-    pub ci: bool,
-    pub prove: Box<dyn Fn() -> Outcome + Send + Sync>,
-}
-
-/// A fresh, well-formed tnum: the symbols `{name}.value`, `{name}.mask`, and the
-/// condition that it is well-formed.
-pub(super) fn tnum<W: Term>(name: &str) -> (Tnum<W>, Cnd) {
-    let t = Tnum { value: W::symbol(&format!("{name}.value")), mask: W::symbol(&format!("{name}.mask")) };
-    (t, t.well_formed())
-}
+use crate::verifier::domain::word::Word;
 
 /// The concrete `op` on two `N`-bit words, as the ISA defines it.
 fn concrete<const N: u32>(op: AluOp, x: Bv<N>, y: Bv<N>) -> Bv<N> {
@@ -140,20 +123,6 @@ fn tnum_claims<const N: u32>(out: &mut Vec<Claim>) {
     add("low", Box::new(|| first_failure((1..N).map(|bits| tnum_unary::<N>(move |a| a.low(bits), move |x| x.and(Bv::lit((1u64 << bits) - 1)))))));
 }
 
-/// A fresh bounds value: a tnum and four range ends, symbols `{name}.*`, and the
-/// condition that it is well-formed.
-pub(super) fn bounds<W: Term>(name: &str) -> (Bounds<W>, Cnd) {
-    let (var, _) = tnum::<W>(name);
-    let b = Bounds {
-        var,
-        umin: W::symbol(&format!("{name}.umin")),
-        umax: W::symbol(&format!("{name}.umax")),
-        smin: W::symbol(&format!("{name}.smin")),
-        smax: W::symbol(&format!("{name}.smax")),
-    };
-    (b, b.well_formed())
-}
-
 /// `op#` on bounds abstracts `op`: for x in a, y in b, `op(x, y)` is in `op#(a, b)`,
 /// whose tnum is well-formed. The operator alone, without the reduction after it.
 ///
@@ -207,12 +176,6 @@ fn bounds_unary<const N: u32>(abs: impl Fn(Bounds<Bv<N>>) -> Bounds<Bv<N>>, conc
 /// Runs `each(n)` for every shift amount `n` below the width, the first failure kept.
 pub(super) fn every_amount<const N: u32>(each: impl Fn(u32) -> Outcome) -> Outcome {
     first_failure((0..N).map(each))
-}
-
-/// The first outcome that is not a proof, or a proof when all are (lazily: the claims
-/// after a failure are not asked).
-pub(super) fn first_failure(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
-    outcomes.into_iter().find(|o| *o != Outcome::Proven).unwrap_or(Outcome::Proven)
 }
 
 /// The bounds claims at `N` bits.
@@ -269,13 +232,6 @@ fn bounds_claims<const N: u32>(out: &mut Vec<Claim>) {
         };
         first_failure([0, 3].into_iter().map(with))
     }));
-}
-
-impl Claim {
-    /// What the claim is about: its domain and operator (`tnum add`, `scalar jeq32`).
-    pub fn subject(&self) -> &str {
-        self.name.split(" (").next().unwrap_or(&self.name)
-    }
 }
 
 /// Every operator of the verifier's domains, each of which some claim must be about

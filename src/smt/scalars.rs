@@ -16,8 +16,7 @@ use alloc::format;
 use alloc::vec::Vec;
 
 use super::bpf::{alu_at, cond};
-use super::domain::{prove, without_reduction, Bv, Cnd, Outcome, Term};
-use super::operators::{bounds, first_failure, Claim};
+use super::domain::{bounds, first_failure, prove, without_reduction, Bv, Claim, Cnd, Outcome, Term};
 use crate::isa::{AluOp, EndKind, JmpCond};
 use crate::verifier::alu;
 use crate::verifier::domain::refine::refine;
