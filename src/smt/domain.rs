@@ -343,3 +343,8 @@ pub fn bounds<W: Term>(name: &str) -> (Bounds<W>, Cnd) {
 pub fn first_failure(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
     outcomes.into_iter().find(|o| *o != Outcome::Proven).unwrap_or(Outcome::Proven)
 }
+
+/// `x` lies in the unsigned and signed ranges of `b` (its tnum aside).
+pub fn in_ranges<W: Word>(b: Bounds<W>, x: W) -> W::C {
+    b.umin.ule(x).and(x.ule(b.umax)).and(b.smin.sle(x)).and(x.sle(b.smax))
+}

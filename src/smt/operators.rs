@@ -31,7 +31,7 @@ use alloc::vec::Vec;
 
 use super::bpf::alu_at;
 pub use super::domain::Claim;
-use super::domain::{bounds, first_failure, prove, tnum, Bv, Cnd, Outcome};
+use super::domain::{bounds, first_failure, in_ranges, prove, tnum, Bv, Cnd, Outcome};
 use crate::verifier::domain::word::Cond;
 use crate::isa::AluOp;
 use crate::verifier::domain::bounds::Bounds;
@@ -136,7 +136,6 @@ fn bounds_binary<const N: u32>(op: AluOp, abs: fn(Bounds<Bv<N>>, Bounds<Bv<N>>) 
             let (x, y) = (Bv::<N>::symbol("x"), Bv::<N>::symbol("y"));
             let z = concrete(op, x, y);
             let r = abs(a, b);
-            let in_ranges = |b: Bounds<Bv<N>>, x: Bv<N>| b.umin.ule(x).and(x.ule(b.umax)).and(b.smin.sle(x)).and(x.sle(b.smax));
             let in_bits = |b: Bounds<Bv<N>>, x: Bv<N>| b.var.well_formed().and(b.var.contains(x));
             let (bits, rs) = (in_bits(a, x).and(in_bits(b, y)), in_ranges(a, x).and(in_ranges(b, y)));
             let pre = |needs_bits: bool, needs_ranges: bool| {

@@ -16,7 +16,7 @@ use alloc::format;
 use alloc::vec::Vec;
 
 use super::bpf::{alu_at, cond};
-use super::domain::{bounds, first_failure, prove, without_reduction, Bv, Claim, Cnd, Outcome, Term};
+use super::domain::{bounds, first_failure, in_ranges, prove, without_reduction, Bv, Claim, Cnd, Outcome, Term};
 use crate::isa::{AluOp, EndKind, JmpCond};
 use crate::verifier::alu;
 use crate::verifier::domain::refine::refine;
@@ -92,11 +92,6 @@ where
         })
     };
     first_failure((0..4).map(part).chain([composed()]))
-}
-
-/// `x` in the ranges of `b`.
-fn in_ranges<W: Word>(b: Bounds<W>, x: W) -> W::C {
-    b.umin.ule(x).and(x.ule(b.umax)).and(b.smin.sle(x)).and(x.sle(b.smax))
 }
 
 /// The two scalars are the same, part by part.
