@@ -172,7 +172,7 @@ pub fn cmd_prove_operators(json_out: Option<&Path>, filter: Option<&str>, jobs: 
                     Said::Refuted(v) => ("refuted", Some(v.clone())),
                     Said::Unknown(why) => ("unknown", Some(why.clone())),
                 };
-                json!({"claim": c.name, "operator": c.operator, "bits": c.bits, "ci": c.ci, "result": result, "seconds": s, "counterexample": detail})
+                json!({"claim": c.name, "operator": c.operator, "bits": c.bits, "result": result, "seconds": s, "counterexample": detail})
             })
             .collect();
         let doc = json!({"z3": z3::full_version(), "threads": threads, "seconds": secs, "ok": failed.is_empty() && gaps.is_empty(),

@@ -59,8 +59,15 @@ pub fn refine<W: Wide>(cond: JmpCond, wide: bool, taken: bool, a: Scalar<W>, b: 
     }
 }
 
-/// [`refine`] at one width.
+/// [`refine`] at one width: the [`narrowed`] operands, each reduced.
 pub fn bounds<W: Word>(cond: JmpCond, taken: bool, a: Bounds<W>, b: Bounds<W>) -> (Bounds<W>, Bounds<W>) {
+    let (x, y) = narrowed(cond, taken, a, b);
+    (x.sync(), y.sync())
+}
+
+/// The operands narrowed by the branch at one width, without the reduction after it
+/// (the operator alone, which the operator proofs prove sound on its own).
+pub fn narrowed<W: Word>(cond: JmpCond, taken: bool, a: Bounds<W>, b: Bounds<W>) -> (Bounds<W>, Bounds<W>) {
     use JmpCond::*;
     let c = if taken {
         cond
@@ -109,13 +116,13 @@ pub fn bounds<W: Word>(cond: JmpCond, taken: bool, a: Bounds<W>, b: Bounds<W>) -
         Sle => b.smax.slt(a.smin),
         _ => <W::C as Cond>::truth(false),
     };
-    (Bounds::select(none, never(x), x).sync(), Bounds::select(none, never(y), y).sync())
+    (Bounds::select(none, never(x), x), Bounds::select(none, never(y), y))
 }
 
 /// `a > b` as `b < a` (and so on): the narrowing of the mirrored condition, its
 /// results swapped back.
 fn mirrored<W: Word>(c: JmpCond, b: Bounds<W>, a: Bounds<W>) -> (Bounds<W>, Bounds<W>) {
-    let (y, x) = bounds(c, true, b, a);
+    let (y, x) = narrowed(c, true, b, a);
     (x, y)
 }
 
@@ -148,7 +155,7 @@ fn set_clear<W: Word>(a: Bounds<W>, b: Bounds<W>) -> (Bounds<W>, Bounds<W>) {
 fn set_clear_bits<W: Word>(a: Bounds<W>, b: Bounds<W>) -> (Bounds<W>, Bounds<W>) {
     let clear = |x: Bounds<W>, k: Bounds<W>| {
         let zeros = Tnum { value: W::zero(), mask: k.var.value.not() };
-        Bounds::select(k.is_const(), Bounds { var: x.var.intersect(zeros), ..x }.sync(), x)
+        Bounds::select(k.is_const(), Bounds { var: x.var.intersect(zeros), ..x }, x)
     };
     (clear(a, b), clear(b, a))
 }
