@@ -18,11 +18,13 @@
 //!   semantics as z3 terms, translation validation of every compiled image;
 //! - [`runtime`]: the pipeline's stages, runs on a CPU pool, hook points, the `bpf()` layer;
 //! - [`conformance`]: the `.data` test format, the runner and the bpf_conformance plugin;
+//! - [`oracle`] (feature `std`): the verifier's soundness oracle: random programs, each
+//!   accepted one run with exact regions, its states checked at every instruction;
 //! - [`errno`]: the Linux errno values every layer reports.
 //!
 //! Imports only go down the layers (tests/layers.rs enforces it):
 //! `errno, isa < semantics < mem < env < prog < interp < maps < loader < helpers <
-//! verifier < jit < smt < runtime < conformance`; the `rvbpf` CLI (src/main.rs, src/cli/) sits
+//! verifier < jit < smt < runtime < conformance < oracle`; the `rvbpf` CLI (src/main.rs, src/cli/) sits
 //! on top and uses only the library.
 //!
 //! Without the `std` feature the core is `#![no_std]` + `alloc`.
@@ -46,4 +48,6 @@ pub mod jit;
 pub mod smt;
 pub mod runtime;
 pub mod conformance;
+#[cfg(feature = "std")]
+pub mod oracle;
 pub mod errno;

@@ -170,6 +170,23 @@ enum Cmd {
         #[arg(long)]
         verifier: bool,
     },
+    /// The verifier's soundness oracle: random programs, each accepted one run in the
+    /// checked interpreter with exact regions and its states checked at every
+    /// instruction; escapes printed reduced, with their seeds.
+    Oracle {
+        /// Programs to generate.
+        #[arg(long, default_value_t = 10_000)]
+        cases: u64,
+        /// The first seed (case k uses seed + k).
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Threads (default: one per core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Write the report (counts and every escape) as JSON.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// bpf_conformance plugin: program as hex on stdin, memory as a hex argument, r0 in hex on stdout.
     Plugin {
         /// Input memory as hex text.
@@ -215,6 +232,7 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
         Cmd::Conformance { paths, engine, json, jobs } => cli::conformance::cmd_conformance(&paths, engine, json, jobs),
         Cmd::Prove { json, filter, jobs, verifier: false } => cli::prove::cmd_prove(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Prove { json, filter, jobs, verifier: true } => cli::prove::cmd_prove_operators(json.as_deref(), filter.as_deref(), jobs),
+        Cmd::Oracle { cases, seed, jobs, json } => cli::oracle::cmd_oracle(cases, seed, jobs, json.as_deref()),
         Cmd::Plugin { memory, engine } => cli::plugin::cmd_plugin(memory.as_deref(), engine),
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-const LAYERS: &[&str] = &["errno", "isa", "semantics", "mem", "env", "prog", "interp", "maps", "loader", "helpers", "verifier", "jit", "smt", "runtime", "conformance"];
+const LAYERS: &[&str] = &["errno", "isa", "semantics", "mem", "env", "prog", "interp", "maps", "loader", "helpers", "verifier", "jit", "smt", "runtime", "conformance", "oracle"];
 
 /// Module path (`["jit", "rv64", "emit"]`) → its source with comments removed.
 fn modules() -> BTreeMap<Vec<String>, String> {

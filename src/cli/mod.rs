@@ -7,6 +7,7 @@ pub mod input;
 #[cfg(feature = "jit")]
 pub mod jit;
 pub mod load;
+pub mod oracle;
 pub mod plugin;
 #[cfg(feature = "smt")]
 pub mod prove;

@@ -30,7 +30,7 @@ use spin::RwLock;
 
 use crate::env::HelperError;
 use crate::helpers::{self, HelperCall, Proto};
-use crate::interp::{ExecError, Interpreter, NoTrace, RunOptions, DEFAULT_BUDGET};
+use crate::interp::{ExecError, Interpreter, NoTrace, RunOptions, Tracer, DEFAULT_BUDGET};
 use crate::isa::{DecodeError, HelperId, Program, RawInsn};
 use crate::loader::Object;
 use crate::maps::{Map, MapDef, MapError, BPF_ANY};
@@ -505,6 +505,17 @@ impl Runtime {
 
     /// Runs `prog` with `ctx` (and any tail calls it makes).
     pub fn run(&self, prog: &Arc<LoadedProgram>, ctx: &mut Context, opts: &RunConfig) -> Result<RunResult, RunError> {
+        self.run_inner(prog, ctx, opts, false, &mut NoTrace)
+    }
+
+    /// Runs `prog` with `ctx` in the checked interpreter with exact regions (each map
+    /// value its own region of `value_size` bytes: [`Map::exact_regions`]), reporting
+    /// each step to `tracer`: the soundness oracle's run. The engine in `opts` is ignored.
+    pub fn run_checked<T: Tracer>(&self, prog: &Arc<LoadedProgram>, ctx: &mut Context, opts: &RunConfig, tracer: &mut T) -> Result<RunResult, RunError> {
+        self.run_inner(prog, ctx, &RunConfig { engine: Engine::Interp, ..*opts }, true, tracer)
+    }
+
+    fn run_inner<T: Tracer>(&self, prog: &Arc<LoadedProgram>, ctx: &mut Context, opts: &RunConfig, exact: bool, tracer: &mut T) -> Result<RunResult, RunError> {
         if !ctx.fits(prog.prog_type) {
             return Err(RunError::WrongContext { context: ctx.kind(), prog_type: prog.prog_type.name() });
         }
@@ -517,10 +528,14 @@ impl Runtime {
         loop {
             let mut regions = Vec::with_capacity(ctx_mem.regions.len() + cur.map_regions.len());
             regions.extend_from_slice(&ctx_mem.regions);
-            regions.extend_from_slice(&cur.map_regions);
+            if exact {
+                regions.extend(cur.maps.iter().flat_map(|m| m.exact_regions()));
+            } else {
+                regions.extend_from_slice(&cur.map_regions);
+            }
             let mut env = env::ProgEnv { rt: self, prog: cur.clone(), cpu: cpu.id, tail_calls, packet: ctx_mem.packet };
             let out = match opts.engine {
-                Engine::Interp => cur.interp.run_with(ctx_mem.r1, ctx_mem.r2, regions, &mut env, &interp, &mut NoTrace),
+                Engine::Interp => cur.interp.run_with(ctx_mem.r1, ctx_mem.r2, regions, &mut env, &interp, tracer),
                 Engine::Jit => cur.jit_program()?.run_with(ctx_mem.r1, ctx_mem.r2, regions, &mut env),
                 Engine::Both => return Err(RunError::BothEngines),
             }

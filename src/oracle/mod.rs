@@ -1,0 +1,258 @@
+//! The soundness oracle (issue 13): random programs the verifier must judge
+//! ([`gen`]), and for each it accepts, runs in the checked interpreter on random
+//! packets, with exact regions (each map value its own region of `value_size` bytes)
+//! and a watcher ([`shadow`]) that sees reads of registers and stack bytes never
+//! written and checks, at every executed instruction, that the concrete registers lie
+//! in the verifier's abstract state there. A run-time fault in an accepted program, or a
+//! register outside its state, is a soundness escape; [`Oracle::reduce`] shrinks its
+//! program to the snippets (and lines) that still escape.
+//!
+//! The programs are XDP programs, the one program type whose every context field the
+//! runtime rewrites: an access to the context that was not rewritten is an escape too.
+
+pub mod gen;
+pub mod shadow;
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::isa::{asm, Program, RawInsn};
+use crate::maps::{Map, MapDef};
+use crate::prog::ProgType;
+use crate::runtime::{fd_array, Context, ProgramLoad, RunConfig, RunError, Runtime, StaticKernel, Task};
+use crate::verifier::{verify_with_states, NoLog, ProgramInfo};
+use gen::{Rng, Snippet};
+use shadow::{Bases, Shadow};
+
+/// Runs of each accepted program, each on its own random packet and map contents.
+pub const RUNS: usize = 4;
+
+/// The instruction budget of one run (the generated loops end within a few dozen).
+const BUDGET: u64 = 100_000;
+
+/// What the oracle found of one program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The verifier refused it: the reason.
+    Refused(String),
+    /// Accepted, and every run was safe: instructions checked against a state.
+    Safe { steps: u64 },
+    /// Accepted, and a run did what an accepted program must not.
+    Escape { slot: usize, what: String },
+}
+
+/// A soundness escape with what reproduces it.
+#[derive(Clone, Debug)]
+pub struct Escape {
+    /// The case's seed: `gen::snippets(&mut Rng(seed), MAX_SNIPPETS)` and the inputs.
+    pub seed: u64,
+    /// The reduced program, in rvbpf's assembly.
+    pub program: String,
+    pub slot: usize,
+    pub what: String,
+}
+
+/// Snippets per generated program, at most.
+pub const MAX_SNIPPETS: usize = 6;
+
+/// One oracle: a runtime and the maps its programs name (one per thread: runs change
+/// the maps).
+pub struct Oracle {
+    rt: Runtime,
+    maps: Vec<Arc<Map>>,
+}
+
+impl Default for Oracle {
+    fn default() -> Self {
+        Oracle::new()
+    }
+}
+
+impl Oracle {
+    pub fn new() -> Oracle {
+        let rt = Runtime::new(Arc::new(StaticKernel::new(Task::default())), 1);
+        let maps = gen::MAPS
+            .iter()
+            .map(|&(name, map_type, key_size, value_size, max_entries)| {
+                let def = MapDef { map_type, key_size, value_size, max_entries, map_flags: 0 };
+                rt.create_map(name, def).map(|(_, m)| m).unwrap_or_else(|e| unreachable!("the oracle's map {name}: {e}"))
+            })
+            .collect();
+        Oracle { rt, maps }
+    }
+
+    /// The verdict on the program of `snippets`, run on the inputs of `seed`.
+    pub fn judge(&self, snippets: &[Snippet], seed: u64) -> Verdict {
+        let text = gen::program(snippets);
+        let prog = match asm::assemble(&text).map_err(|e| e.to_string()).and_then(|i| Program::new(i).map_err(|e| e.to_string())) {
+            Ok(p) => p,
+            Err(e) => return Verdict::Refused(format!("not a program: {e}")),
+        };
+        let resolve = fd_array(&self.maps);
+        let helpers = |id| crate::helpers::linux(id).map(|h| (h.proto, h.types));
+        let t = ProgType::Xdp;
+        let mut log = NoLog;
+        let mut info = ProgramInfo { prog_type: t, ctx: t.ctx(), helpers: &helpers, gpl: true, maps: &resolve, log: &mut log, log_level: 0, clock: None };
+        let (verdict, analysis) = verify_with_states(&prog, &mut info);
+        let verified = match verdict {
+            Ok(v) => v,
+            Err(e) => return Verdict::Refused(e.to_string()),
+        };
+        let Some(analysis) = analysis else { return Verdict::Refused(String::from("accepted without an analysis")) };
+        let raw: Vec<RawInsn> = prog.iter().flat_map(|(_, i)| {
+            let (a, b) = i.encode();
+            core::iter::once(a).chain(b)
+        }).collect();
+        let req = ProgramLoad { name: "oracle", prog_type: t, insns: &raw, license: "GPL", functions: &[], maps: &resolve, log_level: 0 };
+        let loaded = match self.rt.load_program(&req) {
+            Ok(l) => l,
+            Err(e) => return Verdict::Escape { slot: 0, what: format!("verified, then refused by the load: {e}") },
+        };
+        let ctx_slots: Vec<usize> = verified.ctx_loads.iter().map(|&(s, _)| s).collect();
+        let mut rng = Rng(seed ^ 0x6f72_6163_6c65);
+        let mut steps = 0;
+        for _ in 0..RUNS {
+            self.scramble_maps(&mut rng);
+            let len = rng.pick(&[0usize, 1, 2, 8, 13, 14, 15, 16, 17, 24, 31, 32, 33, 48, 64, 300]);
+            let mut packet: Vec<u8> = (0..len).map(|_| rng.word() as u8).collect();
+            let data = packet.as_ptr() as u64;
+            let bases = Bases {
+                ctx: 0,
+                data,
+                data_end: data + len as u64,
+                maps: verified.maps.iter().map(|m| m.exact_regions().iter().map(|r| (r.start, r.len)).collect()).collect(),
+                sizes: verified.maps.iter().map(|m| (m.def().key_size as u64, m.def().value_size as u64)).collect(),
+                ctx_slots: ctx_slots.clone(),
+                ctx_len: core::mem::size_of::<crate::runtime::context::XdpBuff>() as u64,
+            };
+            let mut shadow = Shadow::new(prog.cfg(), &analysis, bases);
+            let mut ctx = Context::Xdp { packet: &mut packet, ingress_ifindex: rng.word() as u32, rx_queue_index: rng.below(4) as u32 };
+            let out = self.rt.run_checked(&loaded, &mut ctx, &RunConfig { budget: BUDGET, ..RunConfig::default() }, &mut shadow);
+            if let Some(f) = shadow.fault {
+                return Verdict::Escape { slot: f.slot, what: f.what };
+            }
+            match out {
+                Ok(_) => {}
+                Err(RunError::Exec { err, .. }) => return Verdict::Escape { slot: err.pc, what: err.kind.to_string() },
+                Err(e) => return Verdict::Escape { slot: 0, what: e.to_string() },
+            }
+            steps += shadow.steps;
+        }
+        Verdict::Safe { steps }
+    }
+
+    /// Random contents: every array value, and some of the hash's keys present.
+    fn scramble_maps(&self, rng: &mut Rng) {
+        for m in &self.maps {
+            let d = m.def();
+            for k in 0..d.max_entries {
+                let value: Vec<u8> = (0..d.value_size).map(|_| rng.word() as u8).collect();
+                let key = k.to_ne_bytes();
+                let present = d.map_type == crate::maps::map_type::ARRAY || rng.one_in(2);
+                // Updates within the map's own sizes cannot fail but for a full hash,
+                // which the deletes below prevent.
+                if present {
+                    let _ = m.update(&key, &value, 0);
+                } else {
+                    let _ = m.delete(&key);
+                }
+            }
+        }
+    }
+
+    /// The case of `seed`: its program and verdict.
+    pub fn case(&self, seed: u64) -> (Vec<Snippet>, Verdict) {
+        let snippets = gen::snippets(&mut Rng(seed), MAX_SNIPPETS);
+        let v = self.judge(&snippets, seed);
+        (snippets, v)
+    }
+
+    /// The smallest program found that still escapes: snippets dropped one at a time,
+    /// then lines, while the program still escapes on the inputs of `seed`.
+    pub fn reduce(&self, mut snippets: Vec<Snippet>, seed: u64) -> Vec<Snippet> {
+        let escapes = |s: &[Snippet]| matches!(self.judge(s, seed), Verdict::Escape { .. });
+        let mut changed = true;
+        while changed {
+            changed = false;
+            let mut i = 0;
+            while i < snippets.len() {
+                let mut fewer = snippets.clone();
+                fewer.remove(i);
+                if escapes(&fewer) {
+                    snippets = fewer;
+                    changed = true;
+                } else {
+                    i += 1;
+                }
+            }
+            for s in 0..snippets.len() {
+                let mut j = 0;
+                while j < snippets[s].lines.len() {
+                    let mut fewer = snippets.clone();
+                    fewer[s].lines.remove(j);
+                    if escapes(&fewer) {
+                        snippets = fewer;
+                        changed = true;
+                    } else {
+                        j += 1;
+                    }
+                }
+            }
+        }
+        snippets
+    }
+
+    /// The escape of `seed`, reduced, if its program escapes.
+    pub fn escape(&self, seed: u64) -> Option<Escape> {
+        let (snippets, v) = self.case(seed);
+        if !matches!(v, Verdict::Escape { .. }) {
+            return None;
+        }
+        let small = self.reduce(snippets, seed);
+        match self.judge(&small, seed) {
+            Verdict::Escape { slot, what } => Some(Escape { seed, program: gen::program(&small), slot, what }),
+            _ => unreachable!("reduction keeps an escaping program"),
+        }
+    }
+}
+
+/// What a campaign found.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    pub cases: u64,
+    pub accepted: u64,
+    pub refused: u64,
+    /// Instructions checked against a state, over every run.
+    pub steps: u64,
+    pub escapes: Vec<Escape>,
+}
+
+impl Tally {
+    /// Counts one case's verdict (and keeps its escape).
+    pub fn add(&mut self, oracle: &Oracle, seed: u64, v: &Verdict) {
+        self.cases += 1;
+        match v {
+            Verdict::Refused(_) => self.refused += 1,
+            Verdict::Safe { steps } => {
+                self.accepted += 1;
+                self.steps += steps;
+            }
+            Verdict::Escape { .. } => {
+                self.accepted += 1;
+                self.escapes.extend(oracle.escape(seed));
+            }
+        }
+    }
+
+    /// Both tallies.
+    pub fn merge(mut self, o: Tally) -> Tally {
+        self.cases += o.cases;
+        self.accepted += o.accepted;
+        self.refused += o.refused;
+        self.steps += o.steps;
+        self.escapes.extend(o.escapes);
+        self
+    }
+}
