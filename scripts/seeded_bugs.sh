@@ -13,7 +13,7 @@ cargo test $RV --test jit_differential --no-run 2>/dev/null
 rv64="qemu-riscv64 -L /usr/riscv64-linux-gnu ./target/riscv64gc-unknown-linux-gnu/release/rvbpf"
 export CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUNNER="qemu-riscv64 -L /usr/riscv64-linux-gnu"
 proof=$(cargo test --release --quiet --features seeded-bugs --test seeded_bugs -- --nocapture 2>&1 | grep " refused: " || true)
-bugs=$(sed -n '/^bugs! {/,/^}/p' src/jit/rv64/bugs.rs | grep -oE '^    [A-Za-z0-9]+:' | tr -d ' :')
+bugs=$(sed -n '/seeded_bug_set! {/,/^}/p' src/jit/rv64/bugs.rs | grep -oE '^    [A-Z][A-Za-z0-9]+:' | tr -d ' :')
 echo "| seeded bug | z3 check | conformance (--engine both) | differential (10,000 programs) |"
 echo "|---|---|---|---|"
 for b in $bugs; do

@@ -3,7 +3,7 @@
 # seeded-bugs build), host
 # unit/integration/property tests (including the llvm-objdump and Linux-kernel oracles
 # where available, the layering check, the z3 checker's tests), the seeded-bug test, the
-# conformance suite through the CLI, the
+# seeded verifier bugs against the soundness oracle, the conformance suite through the CLI, the
 # same test suite and runner built for riscv64 under qemu-riscv64 (where the JIT
 # executes: the suite on the interpreter, the JIT and both compared), and the no_std
 # core build.
@@ -22,6 +22,8 @@ echo "== host: cargo test"
 cargo test --release
 echo "== host: seeded JIT bugs, each refused by the z3 check with a counterexample"
 cargo test --release --features seeded-bugs --test seeded_bugs
+echo "== host: seeded verifier bugs, each caught by the soundness oracle (or listed as out of its reach)"
+cargo test --release --features seeded-bugs --test seeded_verifier_bugs
 echo "== riscv64 (qemu-riscv64): cargo test"
 cargo test --release --target "$RV" $RV_FEATURES
 echo "== no_std core for riscv64gc-unknown-none-elf"

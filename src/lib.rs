@@ -33,6 +33,60 @@
 
 extern crate alloc;
 
+/// A set of seeded bugs (feature `seeded-bugs`, for tests only): the enum `Bug` of
+/// them, each with its name and what it does, and the switch (`set`, `on`; the
+/// environment variable `env` switches one on for a whole process). The JIT's
+/// (`jit::rv64::bugs`) and the verifier's (`verifier::bugs`) are made by it.
+#[cfg(feature = "seeded-bugs")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! seeded_bug_set {
+    (env: $env:literal, $($name:ident: $what:literal,)*) => {
+        use core::sync::atomic::{AtomicU8, Ordering};
+
+        /// The seeded bugs.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum Bug { $($name,)* }
+
+        impl Bug {
+            pub const ALL: &'static [Bug] = &[$(Bug::$name,)*];
+            /// What it does, and where it shipped.
+            pub fn what(self) -> &'static str {
+                match self { $(Bug::$name => $what,)* }
+            }
+            pub fn name(self) -> &'static str {
+                match self { $(Bug::$name => stringify!($name),)* }
+            }
+        }
+
+        /// The active bug, + 1 (0: none).
+        static ACTIVE: AtomicU8 = AtomicU8::new(0);
+
+        /// Switches `bug` on (`None`: all off). The whole process sees it: tests that
+        /// seed bugs run alone in their own test binary.
+        pub fn set(bug: Option<Bug>) {
+            ACTIVE.store(bug.map_or(0, |b| b as u8 + 1), Ordering::SeqCst);
+        }
+
+        #[doc = concat!("Whether `bug` is on; `", $env, "=Name` in the environment switches one on for a whole process.")]
+        pub fn on(bug: Bug) -> bool {
+            #[cfg(feature = "std")]
+            {
+                static FROM_ENV: std::sync::Once = std::sync::Once::new();
+                FROM_ENV.call_once(|| {
+                    if let Ok(name) = std::env::var($env) {
+                        if let Some(b) = Bug::ALL.iter().find(|b| b.name() == name) {
+                            set(Some(*b));
+                        }
+                    }
+                });
+            }
+            ACTIVE.load(Ordering::Relaxed) == bug as u8 + 1
+        }
+    };
+}
+
 pub mod isa;
 pub mod semantics;
 pub mod maps;

@@ -83,13 +83,32 @@ fn off(rng: &mut Rng, n: u64) -> i64 {
     }
 }
 
+/// To `end` unless the packet has `bytes` bytes.
+fn guard(push: &mut impl FnMut(String), bytes: u64, end: &str) {
+    push("mov r1, r7".into());
+    push(format!("add r1, {bytes}"));
+    push(format!("jgt r1, r8, {end}"));
+}
+
+/// The packet byte at offset r2, read after its bound check (to `end` when past the
+/// packet); then the label `end`.
+fn read_at_r2(push: &mut impl FnMut(String), end: &str) {
+    push("mov r3, r7".into());
+    push("add r3, r2".into());
+    push("mov r4, r3".into());
+    push("add r4, 1".into());
+    push(format!("jgt r4, r8, {end}"));
+    push("ldxb r0, [r3+0]".into());
+    push(format!("{end}:"));
+}
+
 /// One snippet; `k` makes its labels unique.
 fn snippet(rng: &mut Rng, k: usize) -> Snippet {
     let l = |name: &str| format!("s{k}_{name}");
     let size = rng.pick(&[(1, "b"), (2, "h"), (4, "w"), (8, "dw")]);
     let mut v: Vec<String> = Vec::new();
     let mut push = |s: String| v.push(s);
-    let kind = match rng.below(10) {
+    let kind = match rng.below(12) {
         // A packet read after a bound check: right, off by one, or on the wrong branch.
         0 => {
             let (bytes, sz) = size;
@@ -223,9 +242,7 @@ fn snippet(rng: &mut Rng, k: usize) -> Snippet {
         // 32-bit arithmetic and sign extension on a number from the packet, then the
         // result checked as a packet offset.
         6 => {
-            push("mov r1, r7".into());
-            push("add r1, 2".into());
-            push(format!("jgt r1, r8, {}", l("end")));
+            guard(&mut push, 2, &l("end"));
             push("ldxh r2, [r7+0]".into());
             for _ in 0..1 + rng.below(3) {
                 let op = rng.pick(&["add32", "sub32", "and32", "or32", "lsh32", "rsh32", "arsh32", "mul32", "xor32", "add", "lsh", "rsh", "arsh"]);
@@ -239,13 +256,7 @@ fn snippet(rng: &mut Rng, k: usize) -> Snippet {
             if rng.one_in(4) {
                 push(format!("jslt r2, 0, {}", l("end")));
             }
-            push("mov r3, r7".into());
-            push("add r3, r2".into());
-            push("mov r4, r3".into());
-            push("add r4, 1".into());
-            push(format!("jgt r4, r8, {}", l("end")));
-            push("ldxb r0, [r3+0]".into());
-            push(format!("{}:", l("end")));
+            read_at_r2(&mut push, &l("end"));
             "alu32"
         }
         // A bounded loop.
@@ -257,6 +268,62 @@ fn snippet(rng: &mut Rng, k: usize) -> Snippet {
             push(format!("{} r1, {n}, {}", rng.pick(&["jlt", "jle", "jne"]), l("loop")));
             push("mov r9, r1".into());
             "loop"
+        }
+        // Two paths to one access of a map value: one checked for null, one not (the
+        // join must keep the or-null), or two lookups and the check on the other one.
+        10 => {
+            let m = rng.below(MAPS.len() as u64) as usize;
+            let key = rng.below(MAPS[m].4 as u64 + 1);
+            let lookup = |push: &mut dyn FnMut(String), key: u64| {
+                push(format!("stw [r10-4], {key}"));
+                push(format!("lddw r1, map_idx({m})"));
+                push("mov r2, r10".into());
+                push("add r2, -4".into());
+                push("call 1".into());
+            };
+            lookup(&mut push, key);
+            push("mov r9, r0".into());
+            if rng.one_in(2) {
+                push("call 7".into());
+                push(format!("jgt r0, {}, {}", rng.below(1 << 31), l("use")));
+                push(format!("jeq r9, 0, {}", l("end")));
+            } else {
+                lookup(&mut push, rng.below(MAPS[m].4 as u64 + 1));
+                push(format!("jeq r0, 0, {}", l("end")));
+                if rng.one_in(2) {
+                    push(format!("jeq r9, 0, {}", l("end")));
+                }
+            }
+            push(format!("{}:", l("use")));
+            push("ldxb r1, [r9+0]".into());
+            push(format!("{}:", l("end")));
+            push("mov r9, 0".into());
+            "map value paths"
+        }
+        // A shift or a negation of a bounded number, then used as a packet offset, its
+        // bound checked at 32 bits, signed or unsigned.
+        11 => {
+            guard(&mut push, 2, &l("end"));
+            push("ldxb r2, [r7+0]".into());
+            push("ldxb r5, [r7+1]".into());
+            match rng.below(3) {
+                0 => {
+                    push(format!("and r5, {}", rng.pick(&[1, 3, 7])));
+                    push(format!("{} r2, r5", rng.pick(&["lsh", "rsh", "lsh32", "arsh32"])));
+                }
+                1 => {
+                    push(format!("{} r2", rng.pick(&["neg", "neg32"])));
+                    push(format!("{} r2, {}", rng.pick(&["and32", "and"]), rng.pick(&[15, 31, 0xff])));
+                }
+                _ => push("sub32 r2, 8".into()),
+            }
+            let cond = rng.pick(&["jsgt32", "jgt32", "jsge32", "jgt", "jsgt"]);
+            push(format!("{cond} r2, {}, {}", 16 + off(rng, 3), l("end")));
+            if cond.starts_with("js") && !rng.one_in(4) {
+                push(format!("{} r2, 0, {}", rng.pick(&["jslt32", "jslt"]), l("end")));
+            }
+            read_at_r2(&mut push, &l("end"));
+            "shift, neg, jmp32"
         }
         // A context field: valid, past the end, or misaligned.
         8 => {

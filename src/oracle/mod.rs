@@ -110,6 +110,14 @@ impl Oracle {
             Ok(l) => l,
             Err(e) => return Verdict::Escape { slot: 0, what: format!("verified, then refused by the load: {e}") },
         };
+        let verdict = self.runs(&prog, &analysis, &verified, &loaded, seed);
+        // The runtime keeps what it loads: this program is done with.
+        self.rt.remove_program(loaded.id);
+        verdict
+    }
+
+    /// [`RUNS`] runs of the loaded program on the inputs of `seed`.
+    fn runs(&self, prog: &Program, analysis: &crate::verifier::analyze::Analysis, verified: &crate::verifier::Verified, loaded: &Arc<crate::runtime::LoadedProgram>, seed: u64) -> Verdict {
         let ctx_slots: Vec<usize> = verified.ctx_loads.iter().map(|&(s, _)| s).collect();
         let mut rng = Rng(seed ^ 0x6f72_6163_6c65);
         let mut steps = 0;
@@ -127,9 +135,9 @@ impl Oracle {
                 ctx_slots: ctx_slots.clone(),
                 ctx_len: core::mem::size_of::<crate::runtime::context::XdpBuff>() as u64,
             };
-            let mut shadow = Shadow::new(prog.cfg(), &analysis, bases);
+            let mut shadow = Shadow::new(prog.cfg(), analysis, bases);
             let mut ctx = Context::Xdp { packet: &mut packet, ingress_ifindex: rng.word() as u32, rx_queue_index: rng.below(4) as u32 };
-            let out = self.rt.run_checked(&loaded, &mut ctx, &RunConfig { budget: BUDGET, ..RunConfig::default() }, &mut shadow);
+            let out = self.rt.run_checked(loaded, &mut ctx, &RunConfig { budget: BUDGET, ..RunConfig::default() }, &mut shadow);
             if let Some(f) = shadow.fault {
                 return Verdict::Escape { slot: f.slot, what: f.what };
             }
@@ -210,11 +218,13 @@ impl Oracle {
         if !matches!(v, Verdict::Escape { .. }) {
             return None;
         }
-        let small = self.reduce(snippets, seed);
-        match self.judge(&small, seed) {
-            Verdict::Escape { slot, what } => Some(Escape { seed, program: gen::program(&small), slot, what }),
-            _ => unreachable!("reduction keeps an escaping program"),
-        }
+        let small = self.reduce(snippets.clone(), seed);
+        // Reduction keeps only programs that escape; should the reduced one not escape
+        // again (a run that depends on more than the seed), the whole program is shown.
+        [small, snippets].into_iter().find_map(|s| match self.judge(&s, seed) {
+            Verdict::Escape { slot, what } => Some(Escape { seed, program: gen::program(&s), slot, what }),
+            _ => None,
+        })
     }
 }
 

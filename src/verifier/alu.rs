@@ -8,7 +8,9 @@
 //! is not a pointer is always a fresh number, so no fact that depended on the old type
 //! survives a type change.
 
+use super::domain::bounds::Bounds;
 use super::domain::scalar::{Scalar, Wide};
+use super::domain::word::Word;
 use super::reg::{Kind, Reg, Region};
 use crate::isa::{AluOp, EndKind, EndWidth, Source, SxWidth, Width};
 
@@ -20,7 +22,9 @@ pub fn scalar_op(op: AluOp, w32: bool, a: Scalar<u64>, b: Scalar<u64>) -> Scalar
         return Scalar::konst(if w32 { crate::semantics::alu32(op, x, y) } else { crate::semantics::alu64(op, x, y) });
     }
     // Shift amounts are masked (the ISA); only a known amount gives known bits.
-    let amount = known(&b).map(|y| y as u32 & if w32 { 31 } else { 63 });
+    let mask = if w32 { 31 } else { 63 };
+    let amount = known(&b).map(|y| y as u32 & mask);
+    let amount = if amount.is_none() && crate::verifier_bug!(ShiftUnknownAmountPrecise) { Some(b.full.umin as u32 & mask) } else { amount };
     number(op, w32, a, b, amount)
 }
 
@@ -58,6 +62,7 @@ fn number32<W: Wide>(op: AluOp, a: Scalar<W>, b: Scalar<W>, amount: Option<u32>)
         (AluOp::Div, _) => a.alu32(b, |x, y| x.udiv(y)),
         (AluOp::Mod, _) => a.alu32(b, |x, y| x.urem(y)),
         (AluOp::Sdiv | AluOp::Smod, _) => Scalar::unknown().zext_low(),
+        (AluOp::Or, _) if crate::verifier_bug!(Or32BoundsFromMax) => a.alu32(b, |x, y| Bounds { umax: x.umax.umax_of(y.umax), ..(x | y) }),
         (AluOp::Or, _) => a.alu32(b, |x, y| x | y),
         (AluOp::And, _) => a.alu32(b, |x, y| x & y),
         (AluOp::Xor, _) => a.alu32(b, |x, y| x ^ y),
@@ -77,6 +82,9 @@ pub fn offset<W: Wide>(op: AluOp, off: Scalar<W>, k: Scalar<W>) -> Scalar<W> {
 
 /// `-v` at the width (at 32 bits, of the low half, zero-extended).
 pub fn negated<W: Wide>(w32: bool, v: Scalar<W>) -> Scalar<W> {
+    if w32 && crate::verifier_bug!(Neg32KeepsLow) {
+        return v.zext_low();
+    }
     if w32 { Scalar { low: -v.low, ..v }.zext_low() } else { -v }
 }
 

@@ -443,7 +443,8 @@ pub fn access(s: &State, p: &Reg, n: u8, off: i16, size: u64, write: bool, env: 
             let at = k as i64 + off as i64;
             let bad = CheckError::Ctx { off: at, size };
             let limit = ctx.size.map_or(u64::MAX, |s| s as u64);
-            if at < 0 || at as u64 + size > limit {
+            let end = if crate::verifier_bug!(CtxAccessStartOnly) { at as u64 + 1 } else { at as u64 + size };
+            if at < 0 || end > limit {
                 return Err(bad);
             }
             if write && !ctx.writable.iter().any(|&(s, e)| s as i64 <= at && at as u64 + size <= e as u64) {
@@ -463,7 +464,7 @@ pub fn access(s: &State, p: &Reg, n: u8, off: i16, size: u64, write: bool, env: 
             }
             Ok(Target::Stack { frame: frame as usize, lo, hi })
         }
-        Region::MapValue { map } => within("map value", (env.mem.value_size)(map).unwrap_or(0) as u64),
+        Region::MapValue { map } => within("map value", (env.mem.value_size)(map).unwrap_or(0) as u64 + crate::verifier_bug!(MapValueOffByOne) as u64),
         Region::Ringbuf { size: s } | Region::Mem { size: s } => within("mem", s),
         Region::Packet | Region::PacketMeta => {
             // Inside the packet, and inside what a comparison proved from the pointer.
@@ -594,7 +595,8 @@ fn arg(proto: &Proto, n: u8, s: &State, env: &CallEnv) -> Result<(), CheckError>
         Arg::MapKey | Arg::MapValue => {
             let m = map_arg(proto, s).ok_or_else(|| want("map_ptr before it"))?;
             let size = if kind == Arg::MapKey { (env.key_size)(m) } else { (env.mem.value_size)(m) };
-            bytes(size.unwrap_or(0) as u64, false)
+            // Checked as a write: inside the memory, written or not.
+            bytes(size.unwrap_or(0) as u64, kind == Arg::MapKey && crate::verifier_bug!(MapKeyUninit))
         }
         Arg::Mem | Arg::UninitMem => {
             let can_be_zero = proto.args.get(k + 1) == Some(&Arg::ConstSizeOrZero);

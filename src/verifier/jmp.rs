@@ -52,6 +52,7 @@ pub fn branch(state: &State, cond: JmpCond, width: Width, d: u8, src: Source, ta
 /// Whether the branch means `pkt <= pkt_end` (`swapped`: the end is the left operand).
 fn before_end(cond: JmpCond, taken: bool, swapped: bool) -> bool {
     use JmpCond::*;
+    let taken = taken != crate::verifier_bug!(PacketRangeWrongBranch);
     let c = if taken { Some(cond) } else { refine::negate(cond) };
     match (c, swapped) {
         // pkt < end or pkt <= end.
@@ -66,7 +67,7 @@ fn before_end(cond: JmpCond, taken: bool, swapped: bool) -> bool {
 fn null_check(state: &mut State, p: Reg, null: bool) {
     let Kind::PtrOrNull(region) = p.kind else { return };
     let fix = |r: &mut Reg| {
-        if r.kind == p.kind && (r.id == p.id && p.id != 0 || *r == p) {
+        if r.kind == p.kind && (r.id == p.id && p.id != 0 || *r == p || crate::verifier_bug!(NullCheckAnyId)) {
             *r = if null { Reg::konst(0) } else { Reg { kind: Kind::Ptr(region), ..*r } };
         }
     };
@@ -86,14 +87,14 @@ fn packet_range(state: &mut State, p: Reg) {
             if r.kind == Kind::Ptr(Region::Packet) {
                 if let Some(k) = r.constant() {
                     if (k as i64) >= 0 && k <= n {
-                        r.range = r.range.max(n - k);
+                        r.range = r.range.max(n - k + crate::verifier_bug!(PacketRangeOffByOne) as u64);
                     }
                 }
             }
         }),
         None if p.id != 0 => state.for_each_reg(|r| {
             if r.kind == Kind::Ptr(Region::Packet) && r.id == p.id && r.delta <= p.delta {
-                r.range = r.range.max((p.delta - r.delta) as u64);
+                r.range = r.range.max((p.delta - r.delta) as u64 + crate::verifier_bug!(PacketRangeOffByOne) as u64);
             }
         }),
         None => {}

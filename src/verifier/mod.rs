@@ -14,8 +14,24 @@
 //! [`call`]). The context loads to rewrite are those whose
 //! base register the analysis found to be the context.
 
+/// `verifier_bug!(Name)`: whether the seeded verifier bug `Name` is on; `false`
+/// without the feature.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! verifier_bug {
+    ($bug:ident) => {{
+        #[cfg(feature = "seeded-bugs")]
+        let on = $crate::verifier::bugs::on($crate::verifier::bugs::Bug::$bug);
+        #[cfg(not(feature = "seeded-bugs"))]
+        let on = false;
+        on
+    }};
+}
+
 pub mod alu;
 pub mod analyze;
+#[cfg(feature = "seeded-bugs")]
+pub mod bugs;
 pub mod call;
 pub mod check;
 pub mod domain;

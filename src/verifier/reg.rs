@@ -139,6 +139,7 @@ impl Reg {
         let kind = match (self.kind, o.kind) {
             (a, b) if a == b => a,
             (NotInit, _) | (_, NotInit) => NotInit,
+            (Ptr(a), PtrOrNull(b)) | (PtrOrNull(a), Ptr(b)) if a == b && crate::verifier_bug!(JoinDropsOrNull) => Ptr(a),
             (Ptr(a), PtrOrNull(b)) | (PtrOrNull(a), Ptr(b)) if a == b => PtrOrNull(a),
             _ => Mixed,
         };

@@ -3,29 +3,8 @@
 //! measure what catches it. Without the feature, [`seeded!`] is the constant `false` and
 //! none of the bug code is compiled in.
 
-use core::sync::atomic::{AtomicU8, Ordering};
-
-macro_rules! bugs {
-    ($($name:ident: $what:literal,)*) => {
-        /// The seeded bugs.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        #[repr(u8)]
-        pub enum Bug { $($name,)* }
-
-        impl Bug {
-            pub const ALL: &'static [Bug] = &[$(Bug::$name,)*];
-            /// What it does, and where real JITs shipped it.
-            pub fn what(self) -> &'static str {
-                match self { $(Bug::$name => $what,)* }
-            }
-            pub fn name(self) -> &'static str {
-                match self { $(Bug::$name => stringify!($name),)* }
-            }
-        }
-    };
-}
-
-bugs! {
+crate::seeded_bug_set! {
+    env: "RVBPF_SEEDED_BUG",
     LdxUnsignedAsSigned: "an unsigned byte load lowered as lb where lbu is meant (rbpf)",
     LdsxHalfAsUnsigned: "a sign-extending halfword load lowered as lhu",
     NoZextAlu32Reg: "no zero-extension after a 32-bit register ALU op (Jitterbug's RISC-V find, fe121ee531d1)",
@@ -51,30 +30,4 @@ bugs! {
     CallNoResult: "a helper's result not moved into r0 (rbpf PR #152)",
     EntryLeavesR5: "the entry does not clear r5: a host value reaches the program",
     StoreWordAsHalf: "a 32-bit store emitted as sh",
-}
-
-/// The active bug, + 1 (0: none).
-static ACTIVE: AtomicU8 = AtomicU8::new(0);
-
-/// Switches `bug` on (`None`: all off). The whole process sees it: tests that seed bugs
-/// run alone in their own test binary.
-pub fn set(bug: Option<Bug>) {
-    ACTIVE.store(bug.map_or(0, |b| b as u8 + 1), Ordering::SeqCst);
-}
-
-/// Whether `bug` is on; `RVBPF_SEEDED_BUG=Name` in the environment switches one on for a
-/// whole process (the CLI under qemu-riscv64).
-pub fn on(bug: Bug) -> bool {
-    #[cfg(feature = "std")]
-    {
-        static FROM_ENV: std::sync::Once = std::sync::Once::new();
-        FROM_ENV.call_once(|| {
-            if let Ok(name) = std::env::var("RVBPF_SEEDED_BUG") {
-                if let Some(b) = Bug::ALL.iter().find(|b| b.name() == name) {
-                    set(Some(*b));
-                }
-            }
-        });
-    }
-    ACTIVE.load(Ordering::Relaxed) == bug as u8 + 1
 }

@@ -142,7 +142,7 @@ impl<W: Word> Bounds<W> {
         Bounds {
             var: Tnum::select(self.var.includes(newer.var), self.var, Tnum { value: u.value.and(mask.not()), mask }),
             umin: W::select(newer.umin.ult(self.umin), below_u(newer.umin), self.umin),
-            umax: W::select(self.umax.ult(newer.umax), above_u(newer.umax), self.umax),
+            umax: W::select(self.umax.ult(newer.umax).and(W::C::truth(!crate::verifier_bug!(WideningNarrows))), above_u(newer.umax), self.umax),
             smin: W::select(newer.smin.slt(self.smin), below_s(newer.smin), self.smin),
             smax: W::select(self.smax.slt(newer.smax), above_s(newer.smax), self.smax),
         }
@@ -214,7 +214,7 @@ impl<W: Word> ops::Sub for Bounds<W> {
         // when the largest does.
         let none = o.umax.ule(self.umin);
         let all = self.umax.ult(o.umin);
-        let u_keep = none.or(all);
+        let u_keep = if crate::verifier_bug!(SubIgnoresWrap) { W::C::truth(true) } else { none.or(all) };
         let (slo, shi) = (self.smin.sub(o.smax), self.smax.sub(o.smin));
         let s_keep = signed_sub_same_wrap(self.smin, o.smax, self.smax, o.smin);
         Bounds {

@@ -54,8 +54,22 @@ pub fn refine<W: Wide>(cond: JmpCond, wide: bool, taken: bool, a: Scalar<W>, b: 
         let (x, y) = bounds(cond, taken, a.full, b.full);
         (Scalar { full: x, ..a }.sync(), Scalar { full: y, ..b }.sync())
     } else {
+        let cond = if crate::verifier_bug!(Jmp32SignedAsUnsigned) { unsigned(cond) } else { cond };
         let (x, y) = bounds(cond, taken, a.low, b.low);
         (Scalar { low: x, ..a }.sync(), Scalar { low: y, ..b }.sync())
+    }
+}
+
+/// The unsigned condition of the same order (a seeded bug's confusion).
+#[cfg_attr(not(feature = "seeded-bugs"), allow(dead_code))]
+fn unsigned(c: JmpCond) -> JmpCond {
+    use JmpCond::*;
+    match c {
+        Sgt => Gt,
+        Sge => Ge,
+        Slt => Lt,
+        Sle => Le,
+        _ => c,
     }
 }
 
