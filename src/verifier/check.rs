@@ -595,7 +595,8 @@ fn arg(proto: &Proto, n: u8, s: &State, env: &CallEnv) -> Result<(), CheckError>
         Arg::MapKey | Arg::MapValue => {
             let m = map_arg(proto, s).ok_or_else(|| want("map_ptr before it"))?;
             let size = if kind == Arg::MapKey { (env.key_size)(m) } else { (env.mem.value_size)(m) };
-            // Checked as a write: inside the memory, written or not.
+            // Read by the helper (the seeded bug checks the key as a write: inside the
+            // memory, written or not).
             bytes(size.unwrap_or(0) as u64, kind == Arg::MapKey && crate::verifier_bug!(MapKeyUninit))
         }
         Arg::Mem | Arg::UninitMem => {
