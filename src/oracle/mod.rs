@@ -159,8 +159,7 @@ impl Oracle {
                 let value: Vec<u8> = (0..d.value_size).map(|_| rng.word() as u8).collect();
                 let key = k.to_ne_bytes();
                 let present = d.map_type == crate::maps::map_type::ARRAY || rng.one_in(2);
-                // Updates within the map's own sizes cannot fail but for a full hash,
-                // which the deletes below prevent.
+                // Neither can fail: the keys are the map's own, no more than its entries.
                 if present {
                     let _ = m.update(&key, &value, 0);
                 } else {
