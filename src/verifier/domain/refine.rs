@@ -61,7 +61,6 @@ pub fn refine<W: Wide>(cond: JmpCond, wide: bool, taken: bool, a: Scalar<W>, b: 
 }
 
 /// The unsigned condition of the same order (a seeded bug's confusion).
-#[cfg_attr(not(feature = "seeded-bugs"), allow(dead_code))]
 fn unsigned(c: JmpCond) -> JmpCond {
     use JmpCond::*;
     match c {
