@@ -115,15 +115,18 @@ pub fn prog_load(prog_type: u32, code: &[u8], fd_array: &[i32], flags: u32) -> R
 /// instructions processed); the fd and the log, or errno and the log.
 pub fn prog_load_logged(prog_type: u32, code: &[u8], fd_array: &[i32], flags: u32, level: u32) -> Result<(i32, String), (i32, String)> {
     let license = b"GPL\0";
-    let mut log = vec![0u8; 1 << 20];
+    // Level 0: no log (the kernel refuses a buffer with it).
+    let mut log = vec![0u8; if level == 0 { 0 } else { 1 << 20 }];
     let mut a = [0u8; ATTR];
     put32(&mut a, 0, prog_type);
     put32(&mut a, 4, (code.len() / 8) as u32);
     put64(&mut a, 8, code.as_ptr() as u64);
     put64(&mut a, 16, license.as_ptr() as u64);
-    put32(&mut a, 24, level);
-    put32(&mut a, 28, log.len() as u32);
-    put64(&mut a, 32, log.as_mut_ptr() as u64);
+    if level != 0 {
+        put32(&mut a, 24, level);
+        put32(&mut a, 28, log.len() as u32);
+        put64(&mut a, 32, log.as_mut_ptr() as u64);
+    }
     put32(&mut a, 44, flags);
     if !fd_array.is_empty() {
         put64(&mut a, 120, fd_array.as_ptr() as u64);
