@@ -7,7 +7,8 @@
 //! other, in every register that holds a copy of it (the same id). A packet pointer `p`
 //! at a constant offset `n` compared with `data_end`, on the branch where `p <= data_end`,
 //! proves the first `n` bytes of the packet readable: every packet pointer at a constant
-//! offset `k <= n` gets the range `n - k`. Other comparisons of pointers teach nothing.
+//! offset `k <= n` gets the range `n - k` (one more where `p < data_end`). Other
+//! comparisons of pointers teach nothing.
 
 use super::domain::refine;
 use super::reg::{Kind, Reg, Region};
@@ -40,8 +41,16 @@ pub fn branch(state: &State, cond: JmpCond, width: Width, d: u8, src: Source, ta
         (Kind::PtrOrNull(_), Kind::Scalar) if null_test => null_check(&mut out, a, (cond == JmpCond::Eq) == taken),
         // A pointer is never null: `p == 0` is never taken.
         (Kind::Ptr(_), Kind::Scalar) if null_test && (cond == JmpCond::Ne) != taken => return None,
-        (Kind::Ptr(Region::Packet), Kind::Ptr(Region::PacketEnd)) if wide && before_end(cond, taken, false) => packet_range(&mut out, a),
-        (Kind::Ptr(Region::PacketEnd), Kind::Ptr(Region::Packet)) if wide && before_end(cond, taken, true) => packet_range(&mut out, b),
+        (Kind::Ptr(Region::Packet), Kind::Ptr(Region::PacketEnd)) if wide => {
+            if let Some(strict) = before_end(cond, taken, false) {
+                packet_range(&mut out, a, strict);
+            }
+        }
+        (Kind::Ptr(Region::PacketEnd), Kind::Ptr(Region::Packet)) if wide => {
+            if let Some(strict) = before_end(cond, taken, true) {
+                packet_range(&mut out, b, strict);
+            }
+        }
         // Anything else the checks allow (pointers into one region, packet pointers with
         // each other) teaches nothing: their outcome tells no address.
         _ => {}
@@ -49,17 +58,18 @@ pub fn branch(state: &State, cond: JmpCond, width: Width, d: u8, src: Source, ta
     Some(out)
 }
 
-/// Whether the branch means `pkt <= pkt_end` (`swapped`: the end is the left operand).
-fn before_end(cond: JmpCond, taken: bool, swapped: bool) -> bool {
+/// Whether the branch means `pkt <= pkt_end` (`swapped`: the end is the left operand),
+/// and if so whether strictly (`pkt < pkt_end`: the byte at `pkt` is in the packet too).
+fn before_end(cond: JmpCond, taken: bool, swapped: bool) -> Option<bool> {
     use JmpCond::*;
     let taken = taken != crate::verifier_bug!(PacketRangeWrongBranch);
     let c = if taken { Some(cond) } else { refine::negate(cond) };
-    match (c, swapped) {
-        // pkt < end or pkt <= end.
-        (Some(Lt | Le), false) => true,
-        // end > pkt or end >= pkt.
-        (Some(Gt | Ge), true) => true,
-        _ => false,
+    match (c?, swapped) {
+        // pkt < end, end > pkt.
+        (Lt, false) | (Gt, true) => Some(true),
+        // pkt <= end, end >= pkt.
+        (Le, false) | (Ge, true) => Some(false),
+        _ => None,
     }
 }
 
@@ -78,23 +88,36 @@ fn null_check(state: &mut State, p: Reg, null: bool) {
     }
 }
 
+/// The largest offset from `data` at which `p <= data_end` proves anything (the kernel's
+/// `MAX_PACKET_OFF`). Beyond it `data + offset` may wrap around the address space (a
+/// packet in the kernel's upper half, an offset up to 2^63), and a wrapped pointer passes
+/// the comparison while it points below the packet. Packets lie at least this far below
+/// the top of the address space.
+pub const MAX_PACKET_OFF: u64 = 0xffff;
+
 /// `p <= data_end` with `p` at constant offset `n`: every packet pointer at a constant
 /// offset `k <= n` may read `n - k` bytes. With `p` at a variable offset (an id) plus
-/// `d`: every packet pointer of the same id at `k <= d` may read `d - k` bytes.
-fn packet_range(state: &mut State, p: Reg) {
+/// `d`: every packet pointer of the same id at `k <= d` may read `d - k` bytes. One byte
+/// more when `strict` (`p < data_end`). Only when `p`'s offset is at most
+/// [`MAX_PACKET_OFF`].
+fn packet_range(state: &mut State, p: Reg, strict: bool) {
+    if p.value.full.umax > MAX_PACKET_OFF {
+        return;
+    }
+    let extra = strict as u64 + crate::verifier_bug!(PacketRangeOffByOne) as u64;
     match p.constant() {
         Some(n) => state.for_each_reg(|r| {
             if r.kind == Kind::Ptr(Region::Packet) {
                 if let Some(k) = r.constant() {
                     if (k as i64) >= 0 && k <= n {
-                        r.range = r.range.max(n - k + crate::verifier_bug!(PacketRangeOffByOne) as u64);
+                        r.range = r.range.max(n - k + extra);
                     }
                 }
             }
         }),
         None if p.id != 0 => state.for_each_reg(|r| {
             if r.kind == Kind::Ptr(Region::Packet) && r.id == p.id && r.delta <= p.delta {
-                r.range = r.range.max((p.delta - r.delta) as u64 + crate::verifier_bug!(PacketRangeOffByOne) as u64);
+                r.range = r.range.max((p.delta - r.delta) as u64 + extra);
             }
         }),
         None => {}
@@ -159,5 +182,37 @@ mod tests {
         // Off by one is not proven by `r4 >= r3` taken.
         let ge = branch(&s, JmpCond::Ge, Width::W64, 4, r(3), true).unwrap();
         assert_eq!(ge.regs[2].range, 0);
+        // Strictly before the end (`r4 >= r3` fails, `r3 > r4` holds): the byte at r4 too.
+        let lt = branch(&s, JmpCond::Ge, Width::W64, 4, r(3), false).unwrap();
+        assert_eq!((lt.regs[2].range, lt.regs[4].range), (15, 1));
+        let gt = branch(&s, JmpCond::Gt, Width::W64, 3, r(4), true).unwrap();
+        assert_eq!(gt.regs[2].range, 15);
+        // `r3 >= r4` fails: r4 is past the end, nothing is granted.
+        let past = branch(&s, JmpCond::Ge, Width::W64, 3, r(4), false).unwrap();
+        assert_eq!(past.regs[2].range, 0);
+    }
+
+    /// `data + 2^63 <= data_end` holds for a packet in the upper half of the address space
+    /// (the sum wraps): a pointer that far proves nothing, at a constant offset or a
+    /// variable one, and up to `MAX_PACKET_OFF` it does.
+    #[test]
+    fn no_range_from_a_pointer_beyond_the_largest_packet_offset() {
+        let mut s = State::entry();
+        s.regs[2] = Reg::ptr(Region::Packet);
+        s.regs[3] = Reg::ptr(Region::PacketEnd);
+        for (n, range) in [(MAX_PACKET_OFF, MAX_PACKET_OFF), (MAX_PACKET_OFF + 1, 0), (1 << 63, 0)] {
+            s.regs[4] = Reg::ptr_at(Region::Packet, n as i64);
+            let fall = branch(&s, JmpCond::Gt, Width::W64, 4, r(3), false).unwrap();
+            assert_eq!(fall.regs[2].range, range, "data + {n:#x}");
+        }
+        // data + [0, 2^32) + 1 with its copy at + 0.
+        let var = Scalar::of(Bounds::urange(0, u32::MAX as u64));
+        s.regs[5] = Reg { value: var, id: 9, ..Reg::ptr(Region::Packet) };
+        s.regs[4] = Reg { value: Scalar::of(Bounds::urange(1, 1 << 32)), id: 9, delta: 1, ..Reg::ptr(Region::Packet) };
+        let fall = branch(&s, JmpCond::Gt, Width::W64, 4, r(3), false).unwrap();
+        assert_eq!(fall.regs[5].range, 0);
+        s.regs[4].value = Scalar::of(Bounds::urange(1, MAX_PACKET_OFF));
+        let fall = branch(&s, JmpCond::Gt, Width::W64, 4, r(3), false).unwrap();
+        assert_eq!(fall.regs[5].range, 1);
     }
 }
