@@ -100,8 +100,9 @@ fn same_bounds<V: Word>(p: Bounds<V>, q: Bounds<V>) -> V::C {
 }
 
 /// `alu::number(op, w32, ..)` abstracts the ISA's `op` at the width, for every shift
-/// amount when `op` shifts (the amount is `b`'s one value, masked as the ISA masks it)
-/// and for an unknown amount.
+/// amount when `op` shifts (premised on `alu::shift_amount`, the code `scalar_op` takes
+/// the amount from, saying `b` is that one value: so the claim fails when it says so of
+/// a `b` with other members) and for an unknown amount.
 fn alu<W: Wide + Term>(op: AluOp, w32: bool) -> Outcome
 where
     W::Half: Term,
@@ -115,9 +116,9 @@ where
             let (x, y) = (W::symbol("x"), W::symbol("y"));
             let mut pre = wa.and(wb).and(a.contains(x)).and(b.contains(y));
             if let Some(n) = amount {
-                // What `scalar_op` passes: b is one value and n is it, masked.
-                let one = if w32 { b.low.var.mask.eq(<W::Half as Word>::zero()) } else { b.full.var.mask.eq(W::zero()) };
-                pre = pre.and(one).and(y.and(W::lit(bits as u64 - 1)).eq(W::lit(n as u64)));
+                // What `scalar_op` passes, by its own code: b is one value, n.
+                let (one, m) = alu::shift_amount(w32, b);
+                pre = pre.and(one).and(m.eq(W::lit(n as u64)));
             }
             let z = if w32 { half_op(op, x, y) } else { full_op(op, x, y) };
             (pre, alloc::vec![(alu::number(op, w32, a, b, amount), z)])

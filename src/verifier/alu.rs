@@ -10,7 +10,8 @@
 
 use super::domain::bounds::Bounds;
 use super::domain::scalar::{Scalar, Wide};
-use super::domain::word::Word;
+use super::domain::tnum::Tnum;
+use super::domain::word::{Cond, Word};
 use super::reg::{Kind, Reg, Region};
 use crate::isa::{AluOp, EndKind, EndWidth, Source, SxWidth, Width};
 
@@ -21,11 +22,22 @@ pub fn scalar_op(op: AluOp, w32: bool, a: Scalar<u64>, b: Scalar<u64>) -> Scalar
     if let (Some(x), Some(y)) = (known(&a), known(&b)) {
         return Scalar::konst(if w32 { crate::semantics::alu32(op, x, y) } else { crate::semantics::alu64(op, x, y) });
     }
-    // Shift amounts are masked (the ISA); only a known amount gives known bits.
-    let mask = if w32 { 31 } else { 63 };
-    let amount = known(&b).map(|y| y as u32 & mask);
-    let amount = if amount.is_none() && crate::verifier_bug!(ShiftUnknownAmountPrecise) { Some(b.full.umin as u32 & mask) } else { amount };
-    number(op, w32, a, b, amount)
+    let (one, amount) = shift_amount(w32, b);
+    number(op, w32, a, b, one.then_some(amount as u32))
+}
+
+/// The shift amount [`scalar_op`] gives [`number`]: whether `b` is one value at the
+/// width (its tnum there has no unknown bit), and that value masked as the ISA masks a
+/// shift amount. Generic over the word, so that the operator proofs (`smt::scalars`)
+/// premise each shift by `n` on this very code: `(true, n)` for every member of `b`.
+pub fn shift_amount<W: Wide>(w32: bool, b: Scalar<W>) -> (<W as Word>::C, W) {
+    let (bits, t) = if w32 { (<W::Half as Word>::BITS, Tnum { value: W::zext(b.low.var.value), mask: W::zext(b.low.var.mask) }) } else { (W::BITS, b.full.var) };
+    let mask = W::lit(bits as u64 - 1);
+    let one = t.mask.eq(W::zero());
+    if crate::verifier_bug!(ShiftUnknownAmountPrecise) {
+        return (<W::C as Cond>::truth(true), W::select(one, t.value, b.full.umin).and(mask));
+    }
+    (one, t.value.and(mask))
 }
 
 /// `op` on two numbers at the width, in the abstract domain: `amount` is the shift
