@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use rvbpf::oracle::shadow::Item;
 use rvbpf::oracle::{Oracle, Tally};
 use serde_json::json;
 
@@ -58,14 +59,19 @@ pub fn cmd_oracle(cases: u64, first: u64, jobs: Option<usize>, json_out: Option<
         tally.refused,
         tally.escapes.len()
     );
+    out += "   exercised: accepted programs whose runs reached each register type and check\n";
+    for (item, n) in Item::ALL.iter().zip(tally.exercised) {
+        out += &format!("      {:<30}{n:>8}\n", item.name());
+    }
     for e in &tally.escapes {
         out += &format!("\nescape, seed {}: at slot {}: {}\n{}", e.seed, e.slot, e.what, e.program);
     }
     super::print_out(&out);
     if let Some(path) = json_out {
         let escapes: Vec<serde_json::Value> = tally.escapes.iter().map(|e| json!({"seed": e.seed, "slot": e.slot, "what": e.what, "program": e.program})).collect();
+        let exercised: serde_json::Map<String, serde_json::Value> = Item::ALL.iter().zip(tally.exercised).map(|(i, n)| (i.name().to_string(), json!(n))).collect();
         let doc = json!({"programs": tally.cases, "first_seed": first, "accepted": tally.accepted, "refused": tally.refused,
-                         "runs_per_program": rvbpf::oracle::RUNS, "instructions_checked": tally.steps, "seconds": secs, "threads": threads, "escapes": escapes});
+                         "runs_per_program": rvbpf::oracle::RUNS, "instructions_checked": tally.steps, "exercised": exercised, "seconds": secs, "threads": threads, "escapes": escapes});
         std::fs::write(path, serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("report: {}", path.display());
     }

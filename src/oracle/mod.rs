@@ -24,7 +24,7 @@ use crate::prog::ProgType;
 use crate::runtime::{fd_array, Context, ProgramLoad, RunConfig, RunError, Runtime, StaticKernel, Task};
 use crate::verifier::{verify_with_states, NoLog, ProgramInfo};
 use gen::{Rng, Snippet};
-use shadow::{Bases, Shadow};
+use shadow::{Bases, Item, Items, Shadow};
 
 /// Runs of each accepted program, each on its own random packet and map contents.
 pub const RUNS: usize = 4;
@@ -37,8 +37,9 @@ const BUDGET: u64 = 100_000;
 pub enum Verdict {
     /// The verifier refused it: the reason.
     Refused(String),
-    /// Accepted, and every run was safe: instructions checked against a state.
-    Safe { steps: u64 },
+    /// Accepted, and every run was safe: instructions checked against a state, and what
+    /// the runs exercised.
+    Safe { steps: u64, exercised: Items },
     /// Accepted, and a run did what an accepted program must not.
     Escape { slot: usize, what: String },
 }
@@ -121,6 +122,7 @@ impl Oracle {
         let ctx_slots: Vec<usize> = verified.ctx_loads.iter().map(|&(s, _)| s).collect();
         let mut rng = Rng(seed ^ 0x6f72_6163_6c65);
         let mut steps = 0;
+        let mut exercised = Items::default();
         for _ in 0..RUNS {
             self.scramble_maps(&mut rng);
             let len = rng.pick(&[0usize, 1, 2, 8, 13, 14, 15, 16, 17, 24, 31, 32, 33, 48, 64, 300]);
@@ -147,8 +149,9 @@ impl Oracle {
                 Err(e) => return Verdict::Escape { slot: 0, what: e.to_string() },
             }
             steps += shadow.steps;
+            exercised = exercised.union(shadow.exercised);
         }
-        Verdict::Safe { steps }
+        Verdict::Safe { steps, exercised }
     }
 
     /// Random contents: every array value, and some of the hash's keys present.
@@ -235,6 +238,9 @@ pub struct Tally {
     pub refused: u64,
     /// Instructions checked against a state, over every run.
     pub steps: u64,
+    /// Accepted programs that exercised each [`Item`] (by `Item::ALL`'s order) in a safe
+    /// run.
+    pub exercised: [u64; Item::ALL.len()],
     pub escapes: Vec<Escape>,
 }
 
@@ -244,9 +250,12 @@ impl Tally {
         self.cases += 1;
         match v {
             Verdict::Refused(_) => self.refused += 1,
-            Verdict::Safe { steps } => {
+            Verdict::Safe { steps, exercised } => {
                 self.accepted += 1;
                 self.steps += steps;
+                for (n, item) in self.exercised.iter_mut().zip(Item::ALL) {
+                    *n += exercised.contains(item) as u64;
+                }
             }
             Verdict::Escape { .. } => {
                 self.accepted += 1;
@@ -261,6 +270,7 @@ impl Tally {
         self.accepted += o.accepted;
         self.refused += o.refused;
         self.steps += o.steps;
+        self.exercised.iter_mut().zip(o.exercised).for_each(|(n, m)| *n += m);
         self.escapes.extend(o.escapes);
         self
     }

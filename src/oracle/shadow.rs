@@ -18,6 +18,7 @@ use crate::isa::{AtomicOp, Insn, Source};
 use crate::mem::STACK_FRAME;
 use crate::verifier::analyze::Analysis;
 use crate::verifier::reg::{Kind, Reg, Region};
+use crate::verifier::domain::stack::Read;
 use crate::verifier::state::State;
 
 /// Where the regions a pointer type names begin, in this run.
@@ -43,6 +44,145 @@ pub struct Fault {
     pub what: String,
 }
 
+/// What a run exercised: the register types the concrete registers were checked
+/// against, and the checks the verifier made that the run then took. The oracle counts
+/// the programs that exercised each ([`super::Tally::exercised`]), so that a generator
+/// that stops reaching one is seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    Scalar,
+    PtrCtx,
+    PtrStack,
+    PtrPacket,
+    PtrPacketEnd,
+    PtrMap,
+    PtrMapValue,
+    PtrMapValueOrNull,
+    /// A load or store through each region.
+    AccessCtx,
+    AccessStack,
+    AccessPacket,
+    AccessMapValue,
+    /// A pointer stored to the stack, and a pointer loaded from it.
+    Spill,
+    Fill,
+    /// `ptr += number` (or `-=`) with a number not known to be one value.
+    VariablePointerMath,
+    /// A null check of a maybe-null pointer, each way.
+    NullCheckNull,
+    NullCheckNonNull,
+    /// A packet pointer compared with `data_end`.
+    PacketCheck,
+    /// ALU32 arithmetic, sign extension (`movsx`).
+    Alu32,
+    SignExtension,
+    /// A helper call.
+    HelperCall,
+    /// A jump backwards (a loop's next iteration).
+    BackEdge,
+}
+
+impl Item {
+    pub const ALL: [Item; 22] = [
+        Item::Scalar,
+        Item::PtrCtx,
+        Item::PtrStack,
+        Item::PtrPacket,
+        Item::PtrPacketEnd,
+        Item::PtrMap,
+        Item::PtrMapValue,
+        Item::PtrMapValueOrNull,
+        Item::AccessCtx,
+        Item::AccessStack,
+        Item::AccessPacket,
+        Item::AccessMapValue,
+        Item::Spill,
+        Item::Fill,
+        Item::VariablePointerMath,
+        Item::NullCheckNull,
+        Item::NullCheckNonNull,
+        Item::PacketCheck,
+        Item::Alu32,
+        Item::SignExtension,
+        Item::HelperCall,
+        Item::BackEdge,
+    ];
+
+    /// The name reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Item::Scalar => "register: scalar",
+            Item::PtrCtx => "register: ctx",
+            Item::PtrStack => "register: fp",
+            Item::PtrPacket => "register: pkt",
+            Item::PtrPacketEnd => "register: pkt_end",
+            Item::PtrMap => "register: map_ptr",
+            Item::PtrMapValue => "register: map_value",
+            Item::PtrMapValueOrNull => "register: map_value_or_null",
+            Item::AccessCtx => "access: ctx",
+            Item::AccessStack => "access: stack",
+            Item::AccessPacket => "access: packet",
+            Item::AccessMapValue => "access: map value",
+            Item::Spill => "spill of a pointer",
+            Item::Fill => "fill of a pointer",
+            Item::VariablePointerMath => "pointer plus a variable",
+            Item::NullCheckNull => "null check: null",
+            Item::NullCheckNonNull => "null check: not null",
+            Item::PacketCheck => "packet bound check",
+            Item::Alu32 => "alu32",
+            Item::SignExtension => "sign extension",
+            Item::HelperCall => "helper call",
+            Item::BackEdge => "loop back edge",
+        }
+    }
+
+    fn bit(self) -> u32 {
+        1 << self as u32
+    }
+
+    /// The register type a register of kind `k` exercises.
+    fn of_kind(k: Kind) -> Option<Item> {
+        Some(match k {
+            Kind::Scalar => Item::Scalar,
+            Kind::Ptr(Region::Ctx) => Item::PtrCtx,
+            Kind::Ptr(Region::Stack { .. }) => Item::PtrStack,
+            Kind::Ptr(Region::Packet) => Item::PtrPacket,
+            Kind::Ptr(Region::PacketEnd) => Item::PtrPacketEnd,
+            Kind::Ptr(Region::MapPtr { .. }) => Item::PtrMap,
+            Kind::Ptr(Region::MapValue { .. }) => Item::PtrMapValue,
+            Kind::PtrOrNull(Region::MapValue { .. }) => Item::PtrMapValueOrNull,
+            _ => return None,
+        })
+    }
+
+    /// The access a load or store through a pointer of kind `k` exercises.
+    fn access(k: Kind) -> Option<Item> {
+        Some(match k {
+            Kind::Ptr(Region::Ctx) => Item::AccessCtx,
+            Kind::Ptr(Region::Stack { .. }) => Item::AccessStack,
+            Kind::Ptr(Region::Packet) => Item::AccessPacket,
+            Kind::Ptr(Region::MapValue { .. }) => Item::AccessMapValue,
+            _ => return None,
+        })
+    }
+}
+
+/// A set of [`Item`]s.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Items(u32);
+
+impl Items {
+    pub fn insert(&mut self, i: Item) {
+        self.0 |= i.bit();
+    }
+    pub fn contains(self, i: Item) -> bool {
+        self.0 & i.bit() != 0
+    }
+    pub fn union(self, o: Items) -> Items {
+        Items(self.0 | o.0)
+    }
+}
+
 pub struct Shadow<'a> {
     cfg: &'a Cfg,
     analysis: &'a Analysis,
@@ -54,6 +194,10 @@ pub struct Shadow<'a> {
     pub fault: Option<Fault>,
     /// Instructions checked against a state.
     pub steps: u64,
+    /// What the run exercised.
+    pub exercised: Items,
+    /// The slot of the instruction run last.
+    last: Option<usize>,
 }
 
 impl<'a> Shadow<'a> {
@@ -61,7 +205,7 @@ impl<'a> Shadow<'a> {
         let mut regs = [false; 11];
         regs[1] = true;
         regs[10] = true;
-        Shadow { cfg, analysis, bases, top: None, regs, stack: [false; STACK_FRAME], fault: None, steps: 0 }
+        Shadow { cfg, analysis, bases, top: None, regs, stack: [false; STACK_FRAME], fault: None, steps: 0, exercised: Items::default(), last: None }
     }
 
     fn fail(&mut self, slot: usize, what: String) {
@@ -139,6 +283,69 @@ impl<'a> Shadow<'a> {
         })
     }
 
+    /// What `insn` at `pc` exercises, in `state`, the verifier's state there that the
+    /// registers lie in.
+    fn exercise(&mut self, pc: usize, insn: &Insn, state: &State, before: &[u64; 11]) {
+        if self.last.is_some_and(|l| pc <= l) {
+            self.exercised.insert(Item::BackEdge);
+        }
+        self.last = Some(pc);
+        let kind = |r: crate::isa::Reg| state.regs[r.index()].kind;
+        let mut add = |i: Option<Item>| {
+            if let Some(i) = i {
+                self.exercised.insert(i);
+            }
+        };
+        for (k, r) in state.regs.iter().enumerate() {
+            if self.regs[k] {
+                add(Item::of_kind(r.kind));
+            }
+        }
+        match *insn {
+            Insn::Alu { op, width, dst, src } => {
+                add((width == crate::isa::Width::W32).then_some(Item::Alu32));
+                let variable = match src {
+                    Source::Reg(r) => state.regs[r.index()].kind == Kind::Scalar && state.regs[r.index()].constant().is_none(),
+                    Source::Imm(_) => false,
+                };
+                let moves = matches!(op, crate::isa::AluOp::Add | crate::isa::AluOp::Sub) && matches!(kind(dst), Kind::Ptr(_));
+                add((moves && variable).then_some(Item::VariablePointerMath));
+            }
+            Insn::MovSx { .. } => add(Some(Item::SignExtension)),
+            Insn::Ldx { src, off, .. } => {
+                add(Item::access(kind(src)));
+                // A fill: an 8-byte load of a slot where the verifier holds a spilled pointer.
+                let r = state.regs[src.index()];
+                let slot = match (r.kind, r.constant()) {
+                    (Kind::Ptr(Region::Stack { frame: 0 }), Some(c)) => state.frames.first().and_then(|f| f.load(c as i64 + off as i64, 8).ok()),
+                    _ => None,
+                };
+                add(matches!(slot, Some(Read::Spilled(v)) if v.is_pointer()).then_some(Item::Fill));
+            }
+            Insn::St { dst, .. } | Insn::Atomic { dst, .. } => add(Item::access(kind(dst))),
+            Insn::Stx { dst, src, .. } => {
+                add(Item::access(kind(dst)));
+                add((matches!(kind(dst), Kind::Ptr(Region::Stack { .. })) && state.regs[src.index()].is_pointer()).then_some(Item::Spill));
+            }
+            Insn::Jmp { dst, src, .. } => {
+                let other = match src {
+                    Source::Reg(r) => Some(kind(r)),
+                    Source::Imm(_) => None,
+                };
+                if matches!(kind(dst), Kind::PtrOrNull(_)) && other.is_none() {
+                    // Which way: the run's value decides.
+                    add(Some(if before[dst.index()] == 0 { Item::NullCheckNull } else { Item::NullCheckNonNull }));
+                }
+                let pkt = |k: Option<Kind>| matches!(k, Some(Kind::Ptr(Region::Packet)));
+                let end = |k: Option<Kind>| matches!(k, Some(Kind::Ptr(Region::PacketEnd)));
+                let (d, o) = (Some(kind(dst)), other);
+                add(((pkt(d) && end(o)) || (end(d) && pkt(o))).then_some(Item::PacketCheck));
+            }
+            Insn::Call { .. } => add(Some(Item::HelperCall)),
+            _ => {}
+        }
+    }
+
     fn read_reg(&mut self, slot: usize, k: usize) {
         if !self.regs[k] {
             self.fail(slot, format!("reads r{k}, never written"));
@@ -163,10 +370,17 @@ impl Tracer for Shadow<'_> {
         if states.is_empty() {
             return self.fail(pc, String::from("runs an instruction the verifier found unreachable"));
         }
-        let why: Vec<String> = states.iter().filter_map(|s| self.outside(s, before)).collect();
-        if why.len() == states.len() {
+        let mut why = Vec::new();
+        let Some(state) = states.iter().find(|s| match self.outside(s, before) {
+            Some(w) => {
+                why.push(w);
+                false
+            }
+            None => true,
+        }) else {
             return self.fail(pc, format!("the registers are in no state of the verifier's here: {}", why[0]));
-        }
+        };
+        self.exercise(pc, insn, state, before);
         // Reads, then writes.
         let addr = |r: crate::isa::Reg, off: i16| before[r.index()].wrapping_add(off as i64 as u64);
         match *insn {
