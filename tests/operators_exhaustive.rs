@@ -17,6 +17,8 @@
 //!   pairs at 8 bits number about 10^19: no brute force reaches them, the proofs do.
 #![cfg(all(feature = "cli", feature = "smt", not(target_arch = "riscv64")))]
 
+use std::ops;
+
 use rayon::prelude::*;
 use rvbpf::isa::{AluOp, EndKind, JmpCond};
 use rvbpf::semantics;
@@ -250,19 +252,26 @@ fn c8(op: AluOp) -> impl Fn(u8, u8) -> u8 + Sync {
     move |x, y| op_at(op, 8, x as u64, y as u64) as u8
 }
 
-fn tnum_rows(rows: &mut Vec<Row>) {
-    let all = tnums();
-    println!("family: {} tnums", all.len());
-    type T = Tnum<u8>;
-    let ops: [Op<T>; 6] = [
+/// The binary operators tnums and bounds both write as `std::ops`.
+fn ring_ops<A>() -> [Op<A>; 6]
+where
+    A: ops::Add<Output = A> + ops::Sub<Output = A> + ops::BitAnd<Output = A> + ops::BitOr<Output = A> + ops::BitXor<Output = A> + ops::Mul<Output = A>,
+{
+    [
         ("add", AluOp::Add, |a, b| a + b),
         ("sub", AluOp::Sub, |a, b| a - b),
         ("and", AluOp::And, |a, b| a & b),
         ("or", AluOp::Or, |a, b| a | b),
         ("xor", AluOp::Xor, |a, b| a ^ b),
         ("mul", AluOp::Mul, |a, b| a * b),
-    ];
-    for (name, op, abs) in ops {
+    ]
+}
+
+fn tnum_rows(rows: &mut Vec<Row>) {
+    let all = tnums();
+    println!("family: {} tnums", all.len());
+    type T = Tnum<u8>;
+    for (name, op, abs) in ring_ops::<T>() {
         timed(rows, format!("tnum {name}"), || binary(&all, abs, c8(op), in_tnum));
     }
     timed(rows, "tnum neg", || unary(&all, |a: T| -a, |x: u8| x.wrapping_neg(), in_tnum));
@@ -293,17 +302,8 @@ fn bounds_rows(rows: &mut Vec<Row>) {
     let fam = bounds8();
     println!("family: {} bounds, {} members", fam.len(), fam.iter().map(|(_, xs)| xs.len()).sum::<usize>());
     type B = Bounds<u8>;
-    let ops: [Op<B>; 8] = [
-        ("add", AluOp::Add, |a, b| a + b),
-        ("sub", AluOp::Sub, |a, b| a - b),
-        ("and", AluOp::And, |a, b| a & b),
-        ("or", AluOp::Or, |a, b| a | b),
-        ("xor", AluOp::Xor, |a, b| a ^ b),
-        ("mul", AluOp::Mul, |a, b| a * b),
-        ("udiv", AluOp::Div, |a, b| a.udiv(b)),
-        ("urem", AluOp::Mod, |a, b| a.urem(b)),
-    ];
-    for (name, op, abs) in ops {
+    let division: [Op<B>; 2] = [("udiv", AluOp::Div, |a, b| a.udiv(b)), ("urem", AluOp::Mod, |a, b| a.urem(b))];
+    for (name, op, abs) in ring_ops::<B>().into_iter().chain(division) {
         timed(rows, format!("bounds {name}"), || binary(&fam, abs, c8(op), in_bounds));
     }
     timed(rows, "bounds neg", || unary(&fam, |a: B| -a, |x: u8| x.wrapping_neg(), in_bounds));
