@@ -16,6 +16,15 @@ use rvbpf::runtime::Engine;
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// Objects: the program type of sections whose names name none (`test`, `2/1`,
+    /// `socket1`), by its kernel name (`xdp`, `socket_filter`, `kprobe`, ...) or a section
+    /// name (`socket`, `tc`); an object whose only code is .text then has its global
+    /// functions as programs.
+    #[arg(long = "type", global = true, value_name = "TYPE")]
+    prog_type: Option<String>,
+    /// Objects: load one that has no programs (its maps only) instead of refusing it.
+    #[arg(long, global = true)]
+    allow_empty: bool,
 }
 
 #[derive(Subcommand)]
@@ -202,7 +211,11 @@ fn main() -> ExitCode {
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
-    match dispatch(cli.cmd) {
+    let opts = cli::input::load_options(cli.prog_type.as_deref(), cli.allow_empty);
+    match opts.and_then(|o| {
+        cli::input::set_load_options(o);
+        dispatch(cli.cmd)
+    }) {
         Ok(code) => code,
         Err(msg) => {
             eprintln!("rvbpf: error: {msg}");

@@ -199,3 +199,33 @@ fn jit_engine_off_riscv64_says_how_to_run_under_qemu() {
     let o = rvbpf(&["run", "--engine", "jit", "--trace", "examples/checksum.data"], "");
     assert!(err(&o).contains("cannot trace JIT code"), "{}", err(&o));
 }
+
+/// `--type` and `--allow-empty` on objects, and what `load --json` reports it skipped.
+#[test]
+fn objects_take_a_type_and_may_be_empty() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-objects");
+    std::fs::create_dir_all(&dir).unwrap();
+    let build = |name: &str, src: &str| {
+        let (c, o) = (dir.join(format!("{name}.bpf.c")), dir.join(format!("{name}.o")));
+        std::fs::write(&c, format!("#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n{src}")).unwrap();
+        let ok = Command::new("clang-19").args(["-O2", "-g", "-target", "bpf", "-I/usr/riscv64-linux-gnu/include", "-c"]).arg(&c).arg("-o").arg(&o).status().unwrap();
+        assert!(ok.success());
+        o.to_string_lossy().into_owned()
+    };
+    let socket1 = build("socket1", "SEC(\"socket1\") int prog(struct __sk_buff *s) { return s->len; }\n");
+    let o = rvbpf(&["load", &socket1], "");
+    assert!(!o.status.success() && err(&o).contains("section socket1") && err(&o).contains("--type"), "{}", err(&o));
+    let o = rvbpf(&["load", &socket1, "--type", "socket_filter", "--json"], "");
+    assert!(o.status.success(), "{}", err(&o));
+    let doc: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(doc["programs"][0]["type"], "socket_filter");
+    assert!(doc["skipped"].as_array().unwrap().iter().any(|s| s["section"] == ".debug_info" && s["reason"].as_str().unwrap().contains("DWARF")), "{}", doc["skipped"]);
+    // A section name names the type too; a word that is neither is refused.
+    assert!(rvbpf(&["verify", &socket1, "--type", "socket"], "").status.success());
+    let o = rvbpf(&["load", &socket1, "--type", "nonsense"], "");
+    assert!(!o.status.success() && err(&o).contains("--type nonsense: not a program type"), "{}", err(&o));
+    let empty = build("empty", "int unused_global;\n");
+    let o = rvbpf(&["load", &empty], "");
+    assert!(!o.status.success() && err(&o).contains("no programs") && err(&o).contains("--allow-empty"), "{}", err(&o));
+    assert!(rvbpf(&["load", &empty, "--allow-empty"], "").status.success());
+}

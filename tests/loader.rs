@@ -6,6 +6,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use rvbpf::loader::{self, LoadError, MapOrigin, RelocTarget};
+use rvbpf::prog::ProgType;
 use rvbpf::runtime::{Runtime, StaticKernel, Task};
 
 fn compile(example: &str) -> PathBuf {
@@ -125,4 +126,120 @@ fn set_section_size(elf: &mut [u8], name: &str, size: u64) {
         }
     }
     panic!("no section {name}");
+}
+
+/// Compiles C source `src` (written to the test's temporary directory as `name.bpf.c`).
+fn compile_source(name: &str, src: &str) -> Vec<u8> {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("loader-sources");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (c, o) = (dir.join(format!("{name}.bpf.c")), dir.join(format!("{name}.o")));
+    std::fs::write(&c, src).unwrap();
+    let ok = Command::new("clang-19").args(["-O2", "-g", "-target", "bpf", "-mcpu=v3", "-I/usr/riscv64-linux-gnu/include", "-c"]).arg(&c).arg("-o").arg(&o).status().expect("clang-19 is installed by scripts/setup.sh");
+    assert!(ok.success(), "clang-19 failed on {name}");
+    std::fs::read(&o).unwrap()
+}
+
+const HEADER: &str = "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\nchar LICENSE[] SEC(\"license\") = \"GPL\";\n";
+
+/// The symbol-table entry of symbol `name`: its byte offset in the file.
+fn symbol_entry(elf: &[u8], name: &str) -> usize {
+    use object::{Object, ObjectSymbol};
+    let file = object::File::parse(elf).unwrap();
+    let sym = file.symbols().find(|s| s.name() == Ok(name)).unwrap_or_else(|| panic!("no symbol {name}"));
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap()) as usize;
+    let (shoff, shentsize, shnum) = (u64_at(0x28), u16_at(0x3a), u16_at(0x3c));
+    let symtab = (0..shnum).map(|i| shoff + i * shentsize).find(|&sh| u32::from_le_bytes(elf[sh + 4..sh + 8].try_into().unwrap()) == 2).expect("a symbol table");
+    u64_at(symtab + 0x18) + sym.index().0 * 24
+}
+
+#[test]
+fn programs_are_found_as_libbpf_finds_them() {
+    let src = format!(
+        "{HEADER}SEC(\"xdp\") int first(struct xdp_md *c) {{ return XDP_PASS; }}\n\
+         SEC(\"xdp\") int second(struct xdp_md *c) {{ return XDP_DROP; }}\n\
+         SEC(\"xdp\") __attribute__((used)) static int hidden(struct xdp_md *c) {{ return XDP_TX; }}\n"
+    );
+    let obj = loader::load(&compile_source("several", &src), "several").unwrap();
+    let mut names: Vec<(&str, &str)> = obj.programs.iter().map(|p| (p.name.as_str(), p.section.as_str())).collect();
+    names.sort();
+    assert_eq!(names, [("first", "xdp"), ("hidden", "xdp"), ("second", "xdp")], "several per section, the static one too");
+}
+
+#[test]
+fn sections_that_name_no_type_take_the_given_one() {
+    let bytes = compile_source("named_test", &format!("{HEADER}SEC(\"test\") int prog(void *c) {{ return 0; }}\n"));
+    let err = loader::load(&bytes, "t").unwrap_err().to_string();
+    assert!(err.contains("section test") && err.contains("--type"), "{err}");
+    let opts = loader::LoadOptions { prog_type: Some(ProgType::SocketFilter), ..Default::default() };
+    let obj = loader::load_with(&bytes, "t", &opts).unwrap();
+    assert_eq!((obj.programs[0].name.as_str(), obj.programs[0].prog_type()), ("prog", ProgType::SocketFilter));
+    // A section that names a type keeps it.
+    let xdp = compile_source("named_xdp", &format!("{HEADER}SEC(\"xdp\") int p(struct xdp_md *c) {{ return XDP_PASS; }}\n"));
+    assert_eq!(loader::load_with(&xdp, "t", &opts).unwrap().programs[0].prog_type(), ProgType::Xdp);
+}
+
+#[test]
+fn a_text_only_object_has_its_global_functions_as_programs_of_the_given_type() {
+    let src = format!("{HEADER}__attribute__((noinline)) static int twice(int x) {{ return x * 2; }}\nint entry(void *c) {{ return twice((int)(long)c); }}\nint other(void *c) {{ return 1; }}\n");
+    let bytes = compile_source("text_only", &src);
+    let err = loader::load(&bytes, "t").unwrap_err();
+    assert!(matches!(&err, LoadError::NoPrograms(why) if why.contains(".text") && why.contains("--type")), "{err}");
+    let obj = loader::load_with(&bytes, "t", &loader::LoadOptions { prog_type: Some(ProgType::SocketFilter), ..Default::default() }).unwrap();
+    let mut names: Vec<&str> = obj.programs.iter().map(|p| p.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["entry", "other"], "global functions only; the static one is a subprogram");
+    assert_eq!(obj.program("entry").unwrap().functions.len(), 2, "with its subprogram linked");
+}
+
+#[test]
+fn an_object_without_programs_is_refused_unless_allowed() {
+    let src = format!("{HEADER}struct {{ __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, 4); }} counts SEC(\".maps\");\n");
+    let bytes = compile_source("maps_only", &src);
+    let err = loader::load(&bytes, "t").unwrap_err().to_string();
+    assert!(err.contains("no programs") && err.contains("--allow-empty"), "{err}");
+    let obj = loader::load_with(&bytes, "t", &loader::LoadOptions { allow_empty: true, ..Default::default() }).unwrap();
+    assert!(obj.programs.is_empty());
+    assert_eq!(obj.maps[0].name, "counts");
+}
+
+/// Old clang emitted program symbols with no type and no size: such a program is the
+/// section up to the next symbol, the same instructions as the function symbol gives.
+#[test]
+fn untyped_program_symbols_of_old_clang() {
+    let src = format!("{HEADER}SEC(\"xdp\") int prog(struct xdp_md *c) {{ return c->data_end - c->data > 10 ? XDP_PASS : XDP_DROP; }}\n");
+    let bytes = compile_source("old_style", &src);
+    let want = loader::load(&bytes, "t").unwrap().programs[0].insns.clone();
+    let mut old = bytes.clone();
+    let at = symbol_entry(&old, "prog");
+    old[at + 4] &= 0xf0; // STT_FUNC -> STT_NOTYPE (0), binding kept
+    old[at + 16..at + 24].copy_from_slice(&0u64.to_le_bytes());
+    let obj = loader::load(&old, "t").unwrap();
+    assert_eq!((obj.programs.len(), obj.programs[0].name.as_str()), (1, "prog"));
+    assert_eq!(obj.programs[0].insns, want);
+}
+
+#[test]
+fn unused_sections_are_reported_with_the_reason() {
+    let bytes = std::fs::read(compile("hello")).unwrap();
+    let obj = loader::load(&bytes, "hello").unwrap();
+    let reason = |name: &str| obj.skipped.iter().find(|s| s.section == name).map(|s| s.reason.clone());
+    assert!(reason(".debug_info").is_some_and(|r| r.contains("DWARF")), "{:?}", obj.skipped);
+    assert!(reason(".rel.debug_info").is_some_and(|r| r.contains("relocations of .debug_info")), "{:?}", obj.skipped);
+    assert!(reason(".llvm_addrsig").is_some(), "{:?}", obj.skipped);
+    assert_eq!(reason(".text").as_deref(), Some("empty code section"));
+    for used in [".maps", ".BTF", "license"] {
+        assert_eq!(reason(used), None, "{used} is used");
+    }
+    assert!(obj.skipped.iter().all(|s| !s.section.starts_with("kprobe")), "the program's section and its relocations are used");
+    assert!(obj.warnings.is_empty());
+    // A code section whose program symbol is gone: a warning, and the section listed.
+    let mut bare = std::fs::read(compile("xdp_count")).unwrap();
+    let name = loader::load(&bare, "x").unwrap().programs[0].name.clone();
+    let at = symbol_entry(&bare, &name);
+    bare[at + 4] = (bare[at + 4] & 0xf0) | 1; // STT_OBJECT
+    let obj = loader::load_with(&bare, "x", &loader::LoadOptions { allow_empty: true, ..Default::default() }).unwrap();
+    assert!(obj.programs.is_empty());
+    assert!(obj.warnings.iter().any(|w| w.contains("section xdp") && w.contains("no program")), "{:?}", obj.warnings);
+    assert!(obj.skipped.iter().any(|s| s.section == "xdp"), "{:?}", obj.skipped);
 }

@@ -4,10 +4,12 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use rvbpf::conformance;
 use rvbpf::isa::{asm, encode_all};
-use rvbpf::loader::{self, Object};
+use rvbpf::loader::{self, LoadOptions, Object};
+use rvbpf::prog::PROG_TYPES;
 
 /// A command's input.
 pub enum Input {
@@ -71,13 +73,40 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// How every command loads objects: `--type` and `--allow-empty`, set once by `main`.
+static LOAD_OPTIONS: OnceLock<LoadOptions> = OnceLock::new();
+
+/// The options `--type TYPE` (a kernel type name or a section name) and `--allow-empty`
+/// ask for.
+pub fn load_options(prog_type: Option<&str>, allow_empty: bool) -> Result<LoadOptions, String> {
+    let prog_type = match prog_type {
+        None => None,
+        Some(t) => {
+            let by_name = PROG_TYPES.iter().find(|r| r.name == t).map(|r| r.prog_type);
+            let found = by_name.or_else(|| loader::sections::classify(t).map(|k| k.prog_type));
+            let names: Vec<&str> = PROG_TYPES.iter().map(|r| r.name).collect();
+            Some(found.ok_or_else(|| format!("--type {t}: not a program type ({}) or a section name that names one", names.join(", ")))?)
+        }
+    };
+    Ok(LoadOptions { prog_type, allow_empty })
+}
+
+/// Sets the options every later object load uses.
+pub fn set_load_options(o: LoadOptions) {
+    let _ = LOAD_OPTIONS.set(o);
+}
+
 /// Parses an object; its name (libbpf's prefix for global-data maps) is the file name
-/// without `.o` and `.bpf`.
+/// without `.o` and `.bpf`. The loader's warnings go to stderr.
 fn object(bytes: &[u8], path: &Path) -> Result<Object, String> {
     let stem = path.file_name().and_then(|n| n.to_str()).unwrap_or("obj");
     let stem = stem.strip_suffix(".o").unwrap_or(stem);
     let stem = stem.strip_suffix(".bpf").unwrap_or(stem);
-    loader::load(bytes, stem).map_err(|e| format!("{}: {e}", path.display()))
+    let obj = loader::load_with(bytes, stem, LOAD_OPTIONS.get().unwrap_or(&LoadOptions::default())).map_err(|e| format!("{}: {e}", path.display()))?;
+    for w in &obj.warnings {
+        eprintln!("rvbpf: warning: {}: {w}", path.display());
+    }
+    Ok(obj)
 }
 
 /// The object's program `name`, or its only program.

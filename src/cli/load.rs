@@ -34,6 +34,8 @@ pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
                     "slot": r.slot, "symbol": r.symbol, "type": r.r_type, "target": reloc_text(&obj, &r.target),
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
+            "skipped": obj.skipped.iter().map(|s| json!({"section": s.section, "reason": s.reason})).collect::<Vec<_>>(),
+            "warnings": obj.warnings,
         });
         println!("{}", serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?);
         return Ok(ExitCode::SUCCESS);
@@ -60,6 +62,12 @@ pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
         }
         for r in &p.relocations {
             println!("    slot {:>4}: {} -> {}", r.slot, r.symbol, reloc_text(&obj, &r.target));
+        }
+    }
+    if !obj.skipped.is_empty() {
+        println!("skipped sections:");
+        for s in &obj.skipped {
+            println!("  {:<24} {}", s.section, s.reason);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -74,6 +74,8 @@ pub enum LoadError {
     Program { program: String, reason: String },
     #[error("section .BTF: {0}")]
     Btf(BtfError),
+    #[error("no programs: {0}; --allow-empty loads its maps only")]
+    NoPrograms(String),
     #[error("section .BTF.ext: {count} CO-RE relocation(s), first in section {section} at byte offset {offset} (kind {kind}); CO-RE is not supported yet")]
     CoRe { count: usize, section: String, offset: u32, kind: u32 },
 }
@@ -174,6 +176,25 @@ impl ProgramSpec {
     }
 }
 
+/// How to load an object whose section names do not say everything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The type of the programs in sections whose names name none (`test`, `2/1`,
+    /// `socket1`: iproute2's and PREVAIL's `--type`). With it, an object whose only code
+    /// is `.text` has its global functions as programs. A section whose name names a
+    /// type keeps that type.
+    pub prog_type: Option<ProgType>,
+    /// An object with no programs loads (its maps only) instead of being refused.
+    pub allow_empty: bool,
+}
+
+/// A section the loader did not use, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub section: String,
+    pub reason: String,
+}
+
 /// A parsed and relocated object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Object {
@@ -183,6 +204,12 @@ pub struct Object {
     pub kernel_version: Option<u32>,
     pub maps: Vec<MapSpec>,
     pub programs: Vec<ProgramSpec>,
+    /// Every section the loader did not use (debug info, unknown sections, code with no
+    /// program), with the reason.
+    pub skipped: Vec<Skipped>,
+    /// What a user should know that did not stop the load (a code section with no
+    /// program in it).
+    pub warnings: Vec<String>,
 }
 
 impl Object {
@@ -222,7 +249,13 @@ struct SymInfo<'a> {
 /// Parses, classifies and relocates an object. `name` is the object's name for
 /// global-data map names (libbpf uses the file name without `.o`).
 pub fn load(data: &[u8], name: &str) -> Result<Object, LoadError> {
-    Parser::new(data, name)?.run()
+    load_with(data, name, &LoadOptions::default())
+}
+
+/// [`load`] with options: a program type for sections that name none, and whether an
+/// object without programs is refused.
+pub fn load_with(data: &[u8], name: &str, opts: &LoadOptions) -> Result<Object, LoadError> {
+    Parser::new(data, name, *opts)?.run()
 }
 
 struct Parser<'a> {
@@ -233,6 +266,9 @@ struct Parser<'a> {
     /// Relocations of code sections are checked once here: whole instructions, in bounds.
     rels: BTreeMap<usize, BTreeMap<u64, (usize, u32)>>,
     text: Option<usize>,
+    /// Each REL section's target section.
+    rel_target: BTreeMap<usize, usize>,
+    opts: LoadOptions,
 }
 
 fn cstr(data: &[u8]) -> String {
@@ -253,7 +289,7 @@ fn internal_map_name(obj: &str, section: &str) -> String {
 }
 
 impl<'a> Parser<'a> {
-    fn new(data: &'a [u8], obj_name: &str) -> Result<Parser<'a>, LoadError> {
+    fn new(data: &'a [u8], obj_name: &str, opts: LoadOptions) -> Result<Parser<'a>, LoadError> {
         let ident = data.get(..16).ok_or_else(|| LoadError::Elf("shorter than an ELF header".into()))?;
         if ident[..4] != elf::ELFMAG {
             return Err(LoadError::Elf("no ELF magic".into()));
@@ -307,6 +343,7 @@ impl<'a> Parser<'a> {
             });
         }
         let mut rels = BTreeMap::new();
+        let mut rel_target = BTreeMap::new();
         for (idx, sh) in table.iter().enumerate() {
             if sh.sh_type(e) == elf::SHT_RELA {
                 return sec_err(sections[idx].name, "RELA relocations are not used by BPF objects");
@@ -318,6 +355,7 @@ impl<'a> Parser<'a> {
             if target >= sections.len() {
                 return sec_err(sections[idx].name, format!("relocates section {target}, which does not exist"));
             }
+            rel_target.insert(idx, target);
             let t = &sections[target];
             let code = t.sh_type == elf::SHT_PROGBITS.0 && t.flags & elf::SHF_EXECINSTR.0 != 0;
             let mut v = BTreeMap::new();
@@ -336,7 +374,7 @@ impl<'a> Parser<'a> {
             rels.insert(target, v);
         }
         let text = sections.iter().position(|s| s.name == ".text");
-        Ok(Parser { obj_name: obj_name.into(), sections, syms, rels, text })
+        Ok(Parser { obj_name: obj_name.into(), sections, syms, rels, text, rel_target, opts })
     }
 
     fn is_exec(&self, idx: usize) -> bool {
@@ -380,21 +418,84 @@ impl<'a> Parser<'a> {
             }
         }
         self.prog_array_values(&mut maps, &functions)?;
-        let mut programs = Vec::new();
-        for (fi, f) in functions.iter().enumerate() {
-            if Some(f.sec) == self.text {
-                continue;
-            }
-            programs.push(self.link(fi, &functions, &maps)?);
+        let mut entries: Vec<usize> = (0..functions.len()).filter(|&i| Some(functions[i].sec) != self.text).collect();
+        // A `.text`-only object with a type given: its global functions are programs.
+        if entries.is_empty() && self.opts.prog_type.is_some() {
+            entries = (0..functions.len()).filter(|&i| self.syms[functions[i].sym].bind != elf::STB_LOCAL.0).collect();
         }
-        Ok(Object { name: self.obj_name.clone(), license, kernel_version, maps, programs })
+        if entries.is_empty() && !self.opts.allow_empty {
+            return Err(LoadError::NoPrograms(self.why_no_programs(&functions)));
+        }
+        let programs = entries.iter().map(|&fi| self.link(fi, &functions, &maps)).collect::<Result<Vec<_>, _>>()?;
+        let (skipped, warnings) = self.skipped(&functions, &maps);
+        Ok(Object { name: self.obj_name.clone(), license, kernel_version, maps, programs, skipped, warnings })
     }
 
-    /// Every function symbol in an executable section, checked.
-    fn functions(&self) -> Result<Vec<Function>, LoadError> {
+    /// Why the object has no programs, for the error.
+    fn why_no_programs(&self, functions: &[Function]) -> String {
+        let in_text = functions.iter().filter(|f| Some(f.sec) == self.text).count();
+        if in_text > 0 {
+            format!("its only code is .text ({in_text} function(s), subprograms to libbpf); --type TYPE loads its global functions as programs")
+        } else if self.sections.iter().enumerate().any(|(i, _)| self.is_exec(i)) {
+            String::from("its code sections hold no function symbol")
+        } else {
+            String::from("it has no code section")
+        }
+    }
+
+    /// The sections the load did not use, each with the reason, and a warning for each
+    /// code section that gave no program.
+    fn skipped(&self, functions: &[Function], maps: &[MapSpec]) -> (Vec<Skipped>, Vec<String>) {
+        let mut warnings = Vec::new();
+        let used = |i: usize| {
+            let s = &self.sections[i];
+            matches!(s.name, "license" | "version" | "maps" | ".maps" | ".BTF" | ".BTF.ext" | "")
+                || s.sh_type == elf::SHT_SYMTAB.0
+                || s.sh_type == elf::SHT_STRTAB.0
+                || maps.iter().any(|m| m.section == s.name)
+                || functions.iter().any(|f| f.sec == i)
+        };
         let mut out = Vec::new();
+        for (i, s) in self.sections.iter().enumerate() {
+            if used(i) {
+                continue;
+            }
+            let reason = if s.sh_type == elf::SHT_REL.0 {
+                // Relocations of a used section were applied with it.
+                match self.rel_target.get(&i).copied() {
+                    Some(t) if used(t) => continue,
+                    Some(t) => format!("relocations of {}, which is not used", self.sections[t].name),
+                    None => String::from("relocations of no section"),
+                }
+            } else if s.name.starts_with(".debug") {
+                String::from("DWARF debug information: not needed to load")
+            } else if s.name == ".llvm_addrsig" {
+                String::from("LLVM's address-significance table: for linkers")
+            } else if self.is_exec(i) && s.data.is_empty() {
+                String::from("empty code section")
+            } else if self.is_exec(i) {
+                warnings.push(format!("section {}: code with no function symbol in it: no program comes from it", s.name));
+                String::from("code with no function symbol: no program")
+            } else {
+                String::from("not a section the loader uses")
+            };
+            out.push(Skipped { section: s.name.into(), reason });
+        }
+        (out, warnings)
+    }
+
+    /// Every program or subprogram symbol, checked: a function symbol in a code section,
+    /// or a global symbol of no type there (old clang emitted programs so; one without a
+    /// size runs to the next such symbol or the section's end). Static programs outside
+    /// `.text` count, and a section may hold several.
+    fn functions(&self) -> Result<Vec<Function>, LoadError> {
+        let old_style = |s: &SymInfo| {
+            s.st_type == elf::STT_NOTYPE.0 && s.bind != elf::STB_LOCAL.0 && s.shndx != 0 && (s.shndx as usize) < self.sections.len() && self.is_exec(s.shndx as usize)
+        };
+        let starts = |sec: u16| self.syms.iter().filter(move |s| s.shndx == sec && (s.st_type == elf::STT_FUNC.0 || old_style(s))).map(|s| s.value);
+        let mut out: Vec<Function> = Vec::new();
         for (si, s) in self.syms.iter().enumerate() {
-            if s.st_type != elf::STT_FUNC.0 {
+            if s.st_type != elf::STT_FUNC.0 && !old_style(s) {
                 continue;
             }
             let sec = s.shndx as usize;
@@ -405,22 +506,25 @@ impl<'a> Parser<'a> {
                 return Err(LoadError::Program { program: s.name.into(), reason: format!("function symbol in section {} which is not code", s.shndx) });
             }
             let section = &self.sections[sec];
-            if Some(sec) != self.text {
-                if s.bind == elf::STB_LOCAL.0 {
-                    return Err(LoadError::Program { program: s.name.into(), reason: "static programs outside .text are not supported (libbpf refuses them too)".into() });
-                }
-                if sections::classify(section.name).is_none() {
-                    return sec_err(section.name, "no program type matches this section name");
-                }
+            if Some(sec) != self.text && sections::classify(section.name).is_none() && self.opts.prog_type.is_none() {
+                return sec_err(section.name, "no program type matches this section name (--type TYPE loads its programs as that type)");
             }
-            let end = s.value.checked_add(s.size);
-            if s.value % 8 != 0 || s.size % 8 != 0 || s.size == 0 || end.is_none_or(|e| e > section.data.len() as u64) {
-                return Err(LoadError::Program { program: s.name.into(), reason: format!("symbol range {}+{} is not whole instructions inside section {}", s.value, s.size, section.name) });
+            let size = match s.size {
+                0 if s.st_type == elf::STT_NOTYPE.0 => starts(s.shndx).filter(|&v| v > s.value).min().unwrap_or(section.data.len() as u64).saturating_sub(s.value),
+                n => n,
+            };
+            let end = s.value.checked_add(size);
+            if s.value % 8 != 0 || size % 8 != 0 || size == 0 || end.is_none_or(|e| e > section.data.len() as u64) {
+                return Err(LoadError::Program { program: s.name.into(), reason: format!("symbol range {}+{size} is not whole instructions inside section {}", s.value, section.name) });
             }
-            out.push(Function { sym: si, sec, start: (s.value / 8) as usize, slots: (s.size / 8) as usize });
+            let f = Function { sym: si, sec, start: (s.value / 8) as usize, slots: (size / 8) as usize };
+            // A function symbol and an untyped one at the same place are one program.
+            match out.iter().position(|o| o.sec == f.sec && o.start == f.start) {
+                Some(k) if s.st_type == elf::STT_FUNC.0 => out[k] = f,
+                Some(_) => {}
+                None => out.push(f),
+            }
         }
-        // A code section (other than .text) whose bytes no program covers is suspicious
-        // but harmless; an empty program section is fine.
         Ok(out)
     }
 
@@ -557,7 +661,8 @@ impl<'a> Parser<'a> {
         let entry = functions[fi];
         let sec = &self.sections[entry.sec];
         let prog_name = self.syms[entry.sym].name;
-        let kind = sections::classify(sec.name).ok_or_else(|| LoadError::Section { section: sec.name.into(), reason: "no program type matches this section name".into() })?;
+        let forced = self.opts.prog_type.map(|prog_type| SectionKind { prog_type, is_return: false, attach: None, autoload: true });
+        let kind = sections::classify(sec.name).or(forced).ok_or_else(|| LoadError::Section { section: sec.name.into(), reason: "no program type matches this section name".into() })?;
         let slots = |f: &Function| -> Vec<RawInsn> {
             let d = &self.sections[f.sec].data[f.start * 8..(f.start + f.slots) * 8];
             d.chunks_exact(8).map(|c| RawInsn::from_bytes(c.try_into().unwrap_or_default())).collect()
