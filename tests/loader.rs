@@ -243,3 +243,58 @@ fn unused_sections_are_reported_with_the_reason() {
     assert!(obj.warnings.iter().any(|w| w.contains("section xdp") && w.contains("no program")), "{:?}", obj.warnings);
     assert!(obj.skipped.iter().any(|s| s.section == "xdp"), "{:?}", obj.skipped);
 }
+
+/// A legacy `maps` section of `defs` (each a list of u32 fields, all of one size) and an
+/// XDP program that looks up the first map.
+fn legacy_object(name: &str, fields: usize, defs: &[(&str, Vec<u32>)]) -> Vec<u8> {
+    let mut src = format!("{HEADER}struct def {{ unsigned int f[{fields}]; }};\n");
+    for (n, f) in defs {
+        let init: Vec<String> = f.iter().map(|v| v.to_string()).collect();
+        src += &format!("struct def {n} SEC(\"maps\") = {{ {{ {} }} }};\n", init.join(", "));
+    }
+    src += &format!("SEC(\"xdp\") int prog(struct xdp_md *c) {{ int k = 0; return bpf_map_lookup_elem(&{}, &k) ? XDP_PASS : XDP_DROP; }}\n", defs[0].0);
+    compile_source(name, &src)
+}
+
+#[test]
+fn legacy_map_definitions_of_every_size() {
+    // struct bpf_map_def as libbpf has it (20 bytes), with samples/bpf's inner_map_idx and
+    // numa_node (28), shorter (zero-filled) and longer with a zero tail.
+    for (fields, extra) in [(5, vec![]), (7, vec![0, 0]), (4, vec![]), (10, vec![0; 5])] {
+        let mut a = [2, 4, 8, 16, 1][..fields.min(5)].to_vec();
+        a.extend(&extra);
+        let mut b = [1, 4, 4, 64, 0][..fields.min(5)].to_vec();
+        b.extend(&extra);
+        let obj = loader::load(&legacy_object(&format!("legacy{fields}"), fields, &[("a", a), ("b", b)]), "t").unwrap_or_else(|e| panic!("{fields} fields: {e}"));
+        let defs: Vec<_> = obj.maps.iter().map(|m| (m.name.as_str(), m.def.map_type, m.def.key_size, m.def.value_size, m.def.max_entries, m.def.map_flags)).collect();
+        let flags = if fields >= 5 { 1 } else { 0 };
+        let max_b = if fields >= 4 { 64 } else { 0 };
+        assert_eq!(defs, [("a", 2, 4, 8, 16, flags), ("b", 1, 4, 4, max_b, 0)], "{fields} fields");
+        assert!(obj.maps.iter().all(|m| m.origin == MapOrigin::Legacy && m.pinning == loader::Pinning::None));
+    }
+    // A non-zero tail is an option rvbpf does not know: refused, the map named.
+    let err = loader::load(&legacy_object("legacy_tail", 10, &[("a", vec![2, 4, 8, 16, 0, 0, 0, 0, 0, 9])]), "t").unwrap_err().to_string();
+    assert!(err.contains("map a") && err.contains("non-zero bytes past the 28"), "{err}");
+    // iproute2's struct bpf_elf_map (36 bytes): pinning recorded in its convention.
+    let obj = loader::load(&legacy_object("elf_map", 9, &[("pinned", vec![1, 4, 8, 32, 0, 7, 2, 0, 0]), ("plain", vec![2, 4, 4, 1, 0, 0, 0, 0, 0])]), "t").unwrap();
+    let pins: Vec<_> = obj.maps.iter().map(|m| (m.name.as_str(), m.def.max_entries, m.pinning)).collect();
+    assert_eq!(pins, [("pinned", 32, loader::Pinning::GlobalNs), ("plain", 1, loader::Pinning::None)]);
+    let err = loader::load(&legacy_object("elf_inner", 9, &[("outer", vec![12, 4, 4, 1, 0, 0, 0, 0, 1])]), "t").unwrap_err().to_string();
+    assert!(err.contains("map outer") && err.contains("map-in-map"), "{err}");
+    // Symbols without a size (old toolchains): the same definitions.
+    let mut bytes = legacy_object("legacy_nosize", 5, &[("a", vec![2, 4, 8, 16, 0]), ("b", vec![1, 4, 4, 64, 0])]);
+    let want = loader::load(&bytes, "t").unwrap().maps;
+    for m in ["a", "b"] {
+        let at = symbol_entry(&bytes, m);
+        bytes[at + 16..at + 24].copy_from_slice(&0u64.to_le_bytes());
+    }
+    assert_eq!(loader::load(&bytes, "t").unwrap().maps, want);
+}
+
+#[test]
+fn btf_map_pinning_is_recorded() {
+    let src = format!("{HEADER}struct {{ __uint(type, BPF_MAP_TYPE_HASH); __type(key, int); __type(value, int); __uint(max_entries, 8); __uint(pinning, LIBBPF_PIN_BY_NAME); }} shared SEC(\".maps\");\n\
+                       SEC(\"xdp\") int prog(struct xdp_md *c) {{ int k = 0; return bpf_map_lookup_elem(&shared, &k) ? XDP_PASS : XDP_DROP; }}\n");
+    let obj = loader::load(&compile_source("pinned", &src), "t").unwrap();
+    assert_eq!(obj.maps[0].pinning, loader::Pinning::ByName);
+}

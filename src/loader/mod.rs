@@ -113,11 +113,29 @@ pub struct MapSpec {
     pub freeze: bool,
     /// Prog-array slots filled at load (`values = { [i] = &prog }`): (index, program).
     pub prog_values: Vec<(u32, String)>,
+    /// How the object asks for the map to be pinned (recorded: pinning by path is the
+    /// integrator's business).
+    pub pinning: Pinning,
     sec_idx: usize,
     sec_off: u64,
     sec_len: u64,
     /// Byte offset of a BTF map's `values` member.
     values_off: Option<u64>,
+}
+
+/// A map's pinning request, in the convention of the definition that made it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pinning {
+    #[default]
+    None,
+    /// libbpf's `LIBBPF_PIN_BY_NAME` (BTF `pinning = 1`).
+    ByName,
+    /// iproute2's `PIN_OBJECT_NS` (`bpf_elf_map.pinning = 1`).
+    ObjectNs,
+    /// iproute2's `PIN_GLOBAL_NS` (2).
+    GlobalNs,
+    /// iproute2's custom pinning (any other value, a path from its `id`).
+    Custom(u32),
 }
 
 /// What a relocation in a program resolved to.
@@ -528,33 +546,64 @@ impl<'a> Parser<'a> {
         Ok(out)
     }
 
+    /// The legacy `maps` section, as libbpf and iproute2 read it: one definition per
+    /// symbol, each the section's size over its symbols (old toolchains leave symbols
+    /// without a size). Definitions of 36 bytes are iproute2's `struct bpf_elf_map` (id,
+    /// pinning, inner map id and index after the five common fields); any other size is
+    /// `struct bpf_map_def`: 20 bytes, 28 with `inner_map_idx` and `numa_node`, a shorter
+    /// one zero-filled, a longer one with a zero tail.
     fn legacy_maps(&self) -> Result<Vec<MapSpec>, LoadError> {
         let Some(idx) = self.sections.iter().position(|s| s.name == "maps") else { return Ok(Vec::new()) };
         let data = self.sections[idx].data;
+        let syms: Vec<&SymInfo> = self.syms.iter().filter(|s| s.shndx as usize == idx && s.st_type != elf::STT_SECTION.0 && !s.name.is_empty()).collect();
+        if syms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = syms.len();
+        if data.is_empty() || data.len() % n != 0 || (data.len() / n) % 4 != 0 {
+            return sec_err("maps", format!("{} bytes for {n} map symbols: no definition size fits (libbpf's rule: the section's size over its symbols, a multiple of 4)", data.len()));
+        }
+        let def_sz = data.len() / n;
+        let elf_map = def_sz == 36;
         let mut out = Vec::new();
-        for s in &self.syms {
-            if s.shndx as usize != idx || s.st_type == elf::STT_SECTION.0 {
-                continue;
-            }
-            let def = s.value.checked_add(s.size).and_then(|e| data.get(s.value as usize..e as usize));
-            let Some(def) = def.filter(|d| d.len() >= 20) else {
-                return Err(LoadError::Map { map: s.name.into(), reason: format!("legacy definition at {}+{} is not a 20-byte struct bpf_map_def inside section maps", s.value, s.size) });
+        for s in syms {
+            let def = s.value.checked_add(def_sz as u64).and_then(|e| data.get(s.value as usize..e as usize));
+            let Some(def) = def else {
+                return Err(LoadError::Map { map: s.name.into(), reason: format!("definition at byte {} of section maps runs past its end ({def_sz}-byte definitions)", s.value) });
             };
-            if def[20..].iter().any(|&b| b != 0) {
-                return Err(LoadError::Map { map: s.name.into(), reason: "legacy definition has non-zero bytes beyond struct bpf_map_def".into() });
+            let word = |i: usize| def.get(4 * i..4 * i + 4).map_or(0, |w| u32::from_le_bytes(w.try_into().unwrap_or_default()));
+            // The fields each layout has; bytes past them must be zero.
+            let known = if elf_map { 36 } else { def_sz.min(28) };
+            if def[known..].iter().any(|&b| b != 0) {
+                return Err(LoadError::Map { map: s.name.into(), reason: format!("{def_sz}-byte definition has non-zero bytes past the {known} that struct bpf_map_def defines") });
             }
-            let f = |i: usize| u32::from_le_bytes(def[4 * i..4 * i + 4].try_into().unwrap_or_default());
+            let map_def = MapDef { map_type: word(0), key_size: word(1), value_size: word(2), max_entries: word(3), map_flags: word(4) };
+            let (inner, pinning) = if elf_map {
+                let pinning = match word(6) {
+                    0 => Pinning::None,
+                    1 => Pinning::ObjectNs,
+                    2 => Pinning::GlobalNs,
+                    v => Pinning::Custom(v),
+                };
+                (word(7) != 0 || word(8) != 0, pinning)
+            } else {
+                (word(5) != 0, Pinning::None)
+            };
+            if inner {
+                return Err(LoadError::Map { map: s.name.into(), reason: "names an inner map: map-in-map is not supported yet".into() });
+            }
             out.push(MapSpec {
                 name: s.name.into(),
-                def: MapDef { map_type: f(0), key_size: f(1), value_size: f(2), max_entries: f(3), map_flags: f(4) },
+                def: map_def,
                 origin: MapOrigin::Legacy,
                 section: "maps".into(),
                 data: None,
                 freeze: false,
                 prog_values: Vec::new(),
+                pinning,
                 sec_idx: idx,
                 sec_off: s.value,
-                sec_len: s.size,
+                sec_len: def_sz as u64,
                 values_off: None,
             });
         }
@@ -575,7 +624,7 @@ impl<'a> Parser<'a> {
             }
             let sym = self.syms.iter().find(|s| s.shndx as usize == idx && s.name == name);
             let Some(sym) = sym else { return Err(LoadError::Map { map: name.into(), reason: "no ELF symbol of this name in .maps".into() }) };
-            let (def, values_off) = map_def_from_btf(btf, var.size_or_type).map_err(|reason| LoadError::Map { map: name.into(), reason })?;
+            let (def, values_off, pinning) = map_def_from_btf(btf, var.size_or_type).map_err(|reason| LoadError::Map { map: name.into(), reason })?;
             out.push(MapSpec {
                 name: name.into(),
                 def,
@@ -584,6 +633,7 @@ impl<'a> Parser<'a> {
                 data: None,
                 freeze: false,
                 prog_values: Vec::new(),
+                pinning,
                 sec_idx: idx,
                 sec_off: sym.value,
                 sec_len: sym.size,
@@ -617,6 +667,7 @@ impl<'a> Parser<'a> {
                 data: if s.sh_type == elf::SHT_NOBITS.0 { None } else { Some(s.data.to_vec()) },
                 freeze: readonly,
                 prog_values: Vec::new(),
+                pinning: Pinning::None,
                 sec_idx: idx,
                 sec_off: 0,
                 sec_len: s.size,
@@ -804,7 +855,8 @@ impl<'a> Parser<'a> {
 
 /// Reads a BTF map definition struct (`__uint`, `__type`, `__array` members).
 /// Returns the definition and the byte offset of a `values` member, if any.
-fn map_def_from_btf(btf: &Btf, type_id: u32) -> Result<(MapDef, Option<u64>), String> {
+/// A BTF map definition: the map, the byte offset of its `values` member, its pinning.
+fn map_def_from_btf(btf: &Btf, type_id: u32) -> Result<(MapDef, Option<u64>, Pinning), String> {
     let id = btf.skip_mods(type_id).map_err(|e| e.to_string())?;
     let t = btf.get(id).ok_or("definition has no type")?;
     if t.kind != btf::kind::STRUCT {
@@ -823,6 +875,7 @@ fn map_def_from_btf(btf: &Btf, type_id: u32) -> Result<(MapDef, Option<u64>), St
     };
     let mut def = MapDef::default();
     let (mut has_type, mut key, mut value, mut values_off) = (false, None, None, None);
+    let mut pinning = Pinning::None;
     for m in btf.members(t) {
         let name = btf.str(m.name_off);
         match name {
@@ -836,8 +889,10 @@ fn map_def_from_btf(btf: &Btf, type_id: u32) -> Result<(MapDef, Option<u64>), St
             "value_size" => def.value_size = uint(m.type_id, name)?,
             "numa_node" | "map_extra" => {}
             "pinning" => {
-                if uint(m.type_id, name)? != 0 {
-                    return Err("pinning is not supported".into());
+                pinning = match uint(m.type_id, name)? {
+                    0 => Pinning::None,
+                    1 => Pinning::ByName,
+                    v => return Err(format!("pinning {v}: libbpf knows 0 (none) and 1 (LIBBPF_PIN_BY_NAME)")),
                 }
             }
             "key" => key = Some(size_of(m.type_id, name)?),
@@ -866,7 +921,7 @@ fn map_def_from_btf(btf: &Btf, type_id: u32) -> Result<(MapDef, Option<u64>), St
         }
         def.value_size = 4;
     }
-    Ok((def, values_off))
+    Ok((def, values_off, pinning))
 }
 
 #[cfg(test)]
