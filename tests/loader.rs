@@ -298,3 +298,16 @@ fn btf_map_pinning_is_recorded() {
     let obj = loader::load(&compile_source("pinned", &src), "t").unwrap();
     assert_eq!(obj.maps[0].pinning, loader::Pinning::ByName);
 }
+
+/// Objects from old toolchains with `e_machine` 0 load, with a warning; any other
+/// machine is refused.
+#[test]
+fn e_machine_zero_loads_with_a_warning() {
+    let mut bytes = std::fs::read(compile("xdp_count")).unwrap();
+    bytes[0x12..0x14].copy_from_slice(&0u16.to_le_bytes());
+    let obj = loader::load(&bytes, "x").unwrap();
+    assert_eq!(obj.programs.len(), 1);
+    assert!(obj.warnings.iter().any(|w| w.contains("e_machine is 0")), "{:?}", obj.warnings);
+    bytes[0x12..0x14].copy_from_slice(&62u16.to_le_bytes());
+    assert!(matches!(loader::load(&bytes, "x"), Err(LoadError::NotBpf(m)) if m.contains("e_machine is 62")));
+}

@@ -287,6 +287,8 @@ struct Parser<'a> {
     /// Each REL section's target section.
     rel_target: BTreeMap<usize, usize>,
     opts: LoadOptions,
+    /// Warnings found while parsing (the object loads).
+    warnings: Vec<String>,
 }
 
 fn cstr(data: &[u8]) -> String {
@@ -321,8 +323,13 @@ impl<'a> Parser<'a> {
         let hdr = elf::FileHeader64::<Endianness>::parse(data).map_err(elf_err)?;
         let e = hdr.endian().map_err(elf_err)?;
         let machine = hdr.e_machine(e);
-        if machine != elf::EM_BPF {
-            return Err(LoadError::NotBpf(format!("e_machine is {machine}, not EM_BPF (247)")));
+        let mut warnings = Vec::new();
+        match machine {
+            elf::EM_BPF => {}
+            // Old toolchains (clang before 3.9 era, some bpf-gcc builds) left it 0; libbpf and
+            // the kernel's tools load such objects.
+            elf::Machine(0) => warnings.push(String::from("e_machine is 0, not EM_BPF (247): an old toolchain's object, read as BPF")),
+            _ => return Err(LoadError::NotBpf(format!("e_machine is {machine}, not EM_BPF (247)"))),
         }
         let table = hdr.sections(e, data).map_err(elf_err)?;
         if table.len() > MAX_SECTIONS {
@@ -392,7 +399,7 @@ impl<'a> Parser<'a> {
             rels.insert(target, v);
         }
         let text = sections.iter().position(|s| s.name == ".text");
-        Ok(Parser { obj_name: obj_name.into(), sections, syms, rels, text, rel_target, opts })
+        Ok(Parser { obj_name: obj_name.into(), sections, syms, rels, text, rel_target, opts, warnings })
     }
 
     fn is_exec(&self, idx: usize) -> bool {
@@ -445,7 +452,8 @@ impl<'a> Parser<'a> {
             return Err(LoadError::NoPrograms(self.why_no_programs(&functions)));
         }
         let programs = entries.iter().map(|&fi| self.link(fi, &functions, &maps)).collect::<Result<Vec<_>, _>>()?;
-        let (skipped, warnings) = self.skipped(&functions, &maps);
+        let (skipped, mut warnings) = self.skipped(&functions, &maps);
+        warnings.splice(0..0, self.warnings.iter().cloned());
         Ok(Object { name: self.obj_name.clone(), license, kernel_version, maps, programs, skipped, warnings })
     }
 
