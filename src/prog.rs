@@ -102,6 +102,9 @@ pub struct ProgTypeInfo {
     /// none of these types' return values (cgroup, LSM, struct_ops, netfilter and
     /// sk_lookup programs have ranges; rvbpf does not run those types).
     pub ret: Option<(i64, i64)>,
+    /// Why the runtime cannot run programs of this type, for the types it cannot run
+    /// (they still load and verify).
+    pub not_runnable: Option<&'static str>,
 }
 
 /// Linux riscv64 `struct pt_regs` (`arch/riscv/include/asm/ptrace.h`): 36 registers.
@@ -199,14 +202,20 @@ const TC_SK_BUFF: CtxDescriptor = CtxDescriptor {
 
 /// Every program type, with its context.
 pub const PROG_TYPES: &[ProgTypeInfo] = &[
-    ProgTypeInfo { prog_type: ProgType::SocketFilter, name: "socket_filter", ctx: SK_BUFF, ret: None },
-    ProgTypeInfo { prog_type: ProgType::Kprobe, name: "kprobe", ctx: PT_REGS, ret: None },
-    ProgTypeInfo { prog_type: ProgType::SchedCls, name: "sched_cls", ctx: TC_SK_BUFF, ret: None },
-    ProgTypeInfo { prog_type: ProgType::Tracepoint, name: "tracepoint", ctx: CtxDescriptor { name: "tracepoint record", size: None, writable: &[], fields: &[], rewrite: false }, ret: None },
-    ProgTypeInfo { prog_type: ProgType::Xdp, name: "xdp", ctx: XDP_MD, ret: None },
-    ProgTypeInfo { prog_type: ProgType::PerfEvent, name: "perf_event", ctx: PT_REGS, ret: None },
-    ProgTypeInfo { prog_type: ProgType::RawTracepoint, name: "raw_tracepoint", ctx: CtxDescriptor { name: "u64 args[]", size: None, writable: &[], fields: &[], rewrite: false }, ret: None },
-    ProgTypeInfo { prog_type: ProgType::Syscall, name: "syscall", ctx: CtxDescriptor { name: "raw", size: None, writable: &[(0, u32::MAX)], fields: &[], rewrite: false }, ret: None },
+    ProgTypeInfo { prog_type: ProgType::SocketFilter, name: "socket_filter", ctx: SK_BUFF, ret: None, not_runnable: None },
+    ProgTypeInfo { prog_type: ProgType::Kprobe, name: "kprobe", ctx: PT_REGS, ret: None, not_runnable: None },
+    ProgTypeInfo {
+        prog_type: ProgType::SchedCls,
+        name: "sched_cls",
+        ctx: TC_SK_BUFF,
+        ret: None,
+        not_runnable: Some("the runtime lays out no __sk_buff with the packet pointers (data, data_end) a tc program reads"),
+    },
+    ProgTypeInfo { prog_type: ProgType::Tracepoint, name: "tracepoint", ctx: CtxDescriptor { name: "tracepoint record", size: None, writable: &[], fields: &[], rewrite: false }, ret: None, not_runnable: None },
+    ProgTypeInfo { prog_type: ProgType::Xdp, name: "xdp", ctx: XDP_MD, ret: None, not_runnable: None },
+    ProgTypeInfo { prog_type: ProgType::PerfEvent, name: "perf_event", ctx: PT_REGS, ret: None, not_runnable: None },
+    ProgTypeInfo { prog_type: ProgType::RawTracepoint, name: "raw_tracepoint", ctx: CtxDescriptor { name: "u64 args[]", size: None, writable: &[], fields: &[], rewrite: false }, ret: None, not_runnable: None },
+    ProgTypeInfo { prog_type: ProgType::Syscall, name: "syscall", ctx: CtxDescriptor { name: "raw", size: None, writable: &[(0, u32::MAX)], fields: &[], rewrite: false }, ret: None, not_runnable: None },
 ];
 
 impl ProgType {

@@ -228,4 +228,10 @@ fn objects_take_a_type_and_may_be_empty() {
     let o = rvbpf(&["load", &empty], "");
     assert!(!o.status.success() && err(&o).contains("no programs") && err(&o).contains("--allow-empty"), "{}", err(&o));
     assert!(rvbpf(&["load", &empty, "--allow-empty"], "").status.success());
+    // A type the runtime cannot run: it loads and verifies, and `run` says why it does not.
+    let tc = build("tc_len", "SEC(\"tc\") int cls(struct __sk_buff *s) { return s->len > 10; }\n");
+    assert!(rvbpf(&["verify", &tc], "").status.success());
+    let o = rvbpf(&["run", &tc], "");
+    assert!(!o.status.success() && err(&o).contains("cls (sched_cls): loadable and verifiable; not runnable here: "), "{}", err(&o));
+    assert!(out(&rvbpf(&["load", &tc], "")).contains("not runnable here"));
 }

@@ -29,7 +29,7 @@ pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
             })).collect::<Vec<_>>(),
             "programs": obj.programs.iter().map(|p| json!({
                 "name": p.name, "section": p.section, "type": p.prog_type().name(), "insns": p.insns.len(),
-                "attach": p.kind.attach, "functions": p.functions.iter().map(|(n, s)| json!({"name": n, "slot": s})).collect::<Vec<_>>(),
+                "attach": p.kind.attach, "runnable": p.prog_type().info().not_runnable.is_none(), "not_runnable": p.prog_type().info().not_runnable, "functions": p.functions.iter().map(|(n, s)| json!({"name": n, "slot": s})).collect::<Vec<_>>(),
                 "relocations": p.relocations.iter().map(|r| json!({
                     "slot": r.slot, "symbol": r.symbol, "type": r.r_type, "target": reloc_text(&obj, &r.target),
                 })).collect::<Vec<_>>(),
@@ -57,6 +57,9 @@ pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
     println!("programs:");
     for p in &obj.programs {
         println!("  {} ({}, section {}, {} slots)", p.name, p.prog_type().name(), p.section, p.insns.len());
+        if let Some(why) = p.prog_type().info().not_runnable {
+            println!("    loadable and verifiable; not runnable here: {why}");
+        }
         for (f, s) in p.functions.iter().skip(1) {
             println!("    subprogram {f} at slot {s}");
         }

@@ -215,6 +215,12 @@ struct ObjectArgs<'a> {
     engine: Engine,
 }
 
+/// What `run` says of a program of a type the runtime cannot run (the program-type
+/// table's reason).
+fn not_runnable(name: &str, t: ProgType) -> String {
+    format!("{name} ({}): loadable and verifiable; not runnable here: {}", t.name(), t.info().not_runnable.unwrap_or("no context for it in `rvbpf run`"))
+}
+
 fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, String> {
     let name = choose_program(obj, args.program, path)?.name.clone();
     let kernel = Arc::new(HostKernel::new(false));
@@ -239,7 +245,7 @@ fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, 
             }
             ProgType::Syscall => Context::Raw(&mut data),
             ProgType::RawTracepoint => return Err("raw_tracepoint programs take --ctx as u64 arguments; not supported by `run` yet".into()),
-            ProgType::SchedCls => return Err("sched_cls programs have no runnable context in rvbpf yet".into()),
+            ProgType::SchedCls => return Err(not_runnable(&name, prog.prog_type)),
         };
         let r = rt.run(&prog, &mut ctx, &opts).map_err(|e| e.to_string())?;
         insns += r.insns_executed;
