@@ -45,14 +45,20 @@ pub struct CtxField {
     /// Whether a load of part of it is allowed too: 1, 2, 4 or 8 bytes inside it, at an
     /// offset that is a multiple of the load's size (the kernel's narrow loads).
     pub narrow: bool,
+    /// An array (`cb[5]`): stores of any aligned part of it are allowed too, where the
+    /// type lets programs write it; a store to any other field writes it whole.
+    pub array: bool,
 }
 
 impl CtxField {
     pub const fn exact(name: &'static str, off: u16, size: u8, kind: FieldKind) -> CtxField {
-        CtxField { name, off, size, kind, narrow: false }
+        CtxField { name, off, size, kind, narrow: false, array: false }
     }
     pub const fn narrow(name: &'static str, off: u16, size: u8) -> CtxField {
-        CtxField { name, off, size, kind: FieldKind::Scalar, narrow: true }
+        CtxField { name, off, size, kind: FieldKind::Scalar, narrow: true, array: false }
+    }
+    pub const fn array(name: &'static str, off: u16, size: u8) -> CtxField {
+        CtxField { name, off, size, kind: FieldKind::Scalar, narrow: true, array: true }
     }
 }
 
@@ -87,6 +93,15 @@ impl CtxDescriptor {
     pub fn readable(&self, off: i64, size: u64) -> bool {
         let part = |f: &CtxField| f.narrow && f.off as i64 <= off && off as u64 + size <= f.off as u64 + f.size as u64 && off as u64 % size == 0;
         self.field(off as i16, size as usize).is_some() || self.fields.iter().any(part)
+    }
+
+    /// Whether a store of `size` bytes at `off` is allowed: inside a writable range and,
+    /// for a context that lists its fields, one whole field or an aligned part of an
+    /// array field (the kernel's `*_is_valid_access` for writes).
+    pub fn writable_at(&self, off: i64, size: u64) -> bool {
+        let inside = self.writable.iter().any(|&(s, e)| s as i64 <= off && off as u64 + size <= e as u64);
+        let part = |f: &CtxField| f.array && f.off as i64 <= off && off as u64 + size <= f.off as u64 + f.size as u64 && off as u64 % size == 0;
+        inside && (self.fields.is_empty() || self.field(off as i16, size as usize).is_some() || self.fields.iter().any(part))
     }
 }
 
@@ -139,7 +154,7 @@ pub mod sk_buff {
     pub const INGRESS_IFINDEX: CtxField = CtxField::narrow("ingress_ifindex", 36, 4);
     pub const IFINDEX: CtxField = CtxField::narrow("ifindex", 40, 4);
     /// `cb[5]`: the only part a socket filter may write.
-    pub const CB: CtxField = CtxField::narrow("cb", 48, 20);
+    pub const CB: CtxField = CtxField::array("cb", 48, 20);
 }
 
 /// The `__sk_buff` fields every program on a socket buffer may read (Linux 6.18's
@@ -184,18 +199,23 @@ const SK_BUFF: CtxDescriptor = CtxDescriptor {
 };
 
 /// A tc classifier's `struct __sk_buff` (`tc_cls_act_is_valid_access`): also
-/// `tc_classid` and direct packet access; it may write `mark`, `queue_mapping`,
-/// `priority`, `tc_index`, `cb` and `tc_classid`. rvbpf verifies tc programs but does not
+/// `tc_classid`, direct packet access, `tstamp`, `wire_len`, `tstamp_type` and
+/// `hwtstamp`; it may write `mark`, `queue_mapping`, `priority`, `tc_index`, `cb`,
+/// `tc_classid` and `tstamp`, each whole (`cb` in any aligned part). rvbpf verifies tc programs but does not
 /// run them; running them would need its packet fields rewritten, as xdp_md's are.
 const TC_SK_BUFF: CtxDescriptor = CtxDescriptor {
     name: "__sk_buff",
     size: Some(SK_BUFF_SIZE),
-    writable: &[(8, 16), (32, 36), (44, 68), (72, 76)],
+    writable: &[(8, 16), (32, 36), (44, 68), (72, 76), (152, 160)],
     fields: sk_buff_fields!(
         CtxField::narrow("tc_classid", 72, 4),
         CtxField::exact("data", 76, 4, FieldKind::PacketData),
         CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd),
-        CtxField::exact("data_meta", 140, 4, FieldKind::PacketMeta)
+        CtxField::exact("data_meta", 140, 4, FieldKind::PacketMeta),
+        CtxField::exact("tstamp", 152, 8, FieldKind::Scalar),
+        CtxField::narrow("wire_len", 160, 4),
+        CtxField::exact("tstamp_type", 180, 1, FieldKind::Scalar),
+        CtxField::exact("hwtstamp", 184, 8, FieldKind::Scalar)
     ),
     rewrite: false,
 };

@@ -447,7 +447,7 @@ pub fn access(s: &State, p: &Reg, n: u8, off: i16, size: u64, write: bool, env: 
             if at < 0 || end > limit {
                 return Err(bad);
             }
-            if write && !ctx.writable.iter().any(|&(s, e)| s as i64 <= at && at as u64 + size <= e as u64) {
+            if write && !ctx.writable_at(at, size) {
                 return Err(bad);
             }
             if !ctx.fields.is_empty() && (at as u64 % size != 0 || !write && !ctx.readable(at, size)) {
