@@ -13,10 +13,18 @@ pub enum ProgType {
     SocketFilter = 1,
     Kprobe = 2,
     SchedCls = 3,
+    SchedAct = 4,
     Tracepoint = 5,
     Xdp = 6,
     PerfEvent = 7,
+    CgroupSkb = 8,
+    LwtIn = 10,
+    LwtOut = 11,
+    LwtXmit = 12,
+    SkSkb = 14,
     RawTracepoint = 17,
+    LwtSeg6local = 19,
+    FlowDissector = 22,
     Syscall = 31,
 }
 
@@ -150,6 +158,8 @@ pub mod sk_buff {
     use super::CtxField;
     pub const LEN: CtxField = CtxField::narrow("len", 0, 4);
     pub const PKT_TYPE: CtxField = CtxField::narrow("pkt_type", 4, 4);
+    /// Every type on a socket buffer reads it but sk_skb.
+    pub const MARK: CtxField = CtxField::narrow("mark", 8, 4);
     pub const PROTOCOL: CtxField = CtxField::narrow("protocol", 16, 4);
     pub const INGRESS_IFINDEX: CtxField = CtxField::narrow("ingress_ifindex", 36, 4);
     pub const IFINDEX: CtxField = CtxField::narrow("ifindex", 40, 4);
@@ -157,7 +167,7 @@ pub mod sk_buff {
     pub const CB: CtxField = CtxField::array("cb", 48, 20);
 }
 
-/// The `__sk_buff` fields every program on a socket buffer may read (Linux 6.18's
+/// The `__sk_buff` fields every program on a socket buffer may read but `mark` (Linux 6.18's
 /// `bpf_skb_is_valid_access`, less what `sk_filter_is_valid_access` forbids): 32-bit
 /// numbers, each also in narrow loads. Not listed, so refused: `tc_classid`, `data`,
 /// `data_end`, `data_meta`, `family` to `local_port` (socket fields of sk_skb
@@ -168,7 +178,6 @@ macro_rules! sk_buff_fields {
         &[
             sk_buff::LEN,
             sk_buff::PKT_TYPE,
-            CtxField::narrow("mark", 8, 4),
             CtxField::narrow("queue_mapping", 12, 4),
             sk_buff::PROTOCOL,
             CtxField::narrow("vlan_present", 20, 4),
@@ -186,6 +195,25 @@ macro_rules! sk_buff_fields {
             $($extra),*
         ]
     };
+    // With the socket's family, addresses (each 32-bit word whole) and ports.
+    (sock; $($extra:expr),*) => {
+        sk_buff_fields!(
+            CtxField::narrow("family", 88, 4),
+            CtxField::exact("remote_ip4", 92, 4, FieldKind::Scalar),
+            CtxField::exact("local_ip4", 96, 4, FieldKind::Scalar),
+            CtxField::exact("remote_ip6[0]", 100, 4, FieldKind::Scalar),
+            CtxField::exact("remote_ip6[1]", 104, 4, FieldKind::Scalar),
+            CtxField::exact("remote_ip6[2]", 108, 4, FieldKind::Scalar),
+            CtxField::exact("remote_ip6[3]", 112, 4, FieldKind::Scalar),
+            CtxField::exact("local_ip6[0]", 116, 4, FieldKind::Scalar),
+            CtxField::exact("local_ip6[1]", 120, 4, FieldKind::Scalar),
+            CtxField::exact("local_ip6[2]", 124, 4, FieldKind::Scalar),
+            CtxField::exact("local_ip6[3]", 128, 4, FieldKind::Scalar),
+            CtxField::narrow("remote_port", 132, 4),
+            CtxField::narrow("local_port", 136, 4),
+            $($extra),*
+        )
+    };
 }
 
 /// A socket filter's `struct __sk_buff`: the fields above, `cb` the only part it may
@@ -194,7 +222,7 @@ const SK_BUFF: CtxDescriptor = CtxDescriptor {
     name: "__sk_buff",
     size: Some(SK_BUFF_SIZE),
     writable: &[(sk_buff::CB.off as u32, sk_buff::CB.off as u32 + sk_buff::CB.size as u32)],
-    fields: sk_buff_fields!(),
+    fields: sk_buff_fields!(sk_buff::MARK),
     rewrite: false,
 };
 
@@ -208,6 +236,7 @@ const TC_SK_BUFF: CtxDescriptor = CtxDescriptor {
     size: Some(SK_BUFF_SIZE),
     writable: &[(8, 16), (32, 36), (44, 68), (72, 76), (152, 160)],
     fields: sk_buff_fields!(
+        sk_buff::MARK,
         CtxField::narrow("tc_classid", 72, 4),
         CtxField::exact("data", 76, 4, FieldKind::PacketData),
         CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd),
@@ -220,6 +249,58 @@ const TC_SK_BUFF: CtxDescriptor = CtxDescriptor {
     rewrite: false,
 };
 
+/// A cgroup socket-buffer program's `struct __sk_buff` (`cg_skb_is_valid_access`, as
+/// root): the common fields, the socket's, direct packet reads, `tstamp`, `wire_len` and
+/// `hwtstamp`; it may write `mark`, `priority`, `cb` and `tstamp`.
+const CG_SK_BUFF: CtxDescriptor = CtxDescriptor {
+    name: "__sk_buff",
+    size: Some(SK_BUFF_SIZE),
+    writable: &[(8, 12), (32, 36), (48, 68), (152, 160)],
+    fields: sk_buff_fields!(sock;
+        sk_buff::MARK,
+        CtxField::exact("data", 76, 4, FieldKind::PacketData),
+        CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd),
+        CtxField::exact("tstamp", 152, 8, FieldKind::Scalar),
+        CtxField::exact("hwtstamp", 184, 8, FieldKind::Scalar)
+    ),
+    rewrite: false,
+};
+
+/// A lightweight-tunnel program's `struct __sk_buff` (`lwt_is_valid_access`): the
+/// common fields and direct packet reads; it may write `mark`, `priority` and `cb`.
+const LWT_SK_BUFF: CtxDescriptor = CtxDescriptor {
+    name: "__sk_buff",
+    size: Some(SK_BUFF_SIZE),
+    writable: &[(8, 12), (32, 36), (48, 68)],
+    fields: sk_buff_fields!(sk_buff::MARK, CtxField::exact("data", 76, 4, FieldKind::PacketData), CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd)),
+    rewrite: false,
+};
+
+/// An sk_skb program's `struct __sk_buff` (`sk_skb_is_valid_access`): the common fields
+/// but `mark`, the socket's, and direct packet access; it may write `priority` and
+/// `tc_index`.
+const SK_SKB_SK_BUFF: CtxDescriptor = CtxDescriptor {
+    name: "__sk_buff",
+    size: Some(SK_BUFF_SIZE),
+    writable: &[(32, 36), (44, 48)],
+    fields: sk_buff_fields!(sock; CtxField::exact("data", 76, 4, FieldKind::PacketData), CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd)),
+    rewrite: false,
+};
+
+
+/// A flow dissector's `struct __sk_buff` (`flow_dissector_is_valid_access`): direct
+/// packet reads and `flow_keys` only (a pointer rvbpf does not model, so not listed).
+const FLOW_SK_BUFF: CtxDescriptor = CtxDescriptor {
+    name: "__sk_buff",
+    size: Some(SK_BUFF_SIZE),
+    writable: &[],
+    fields: &[CtxField::exact("data", 76, 4, FieldKind::PacketData), CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd)],
+    rewrite: false,
+};
+
+/// Why the runtime cannot run the socket-buffer types other than socket filters.
+const NO_SKB_RUN: Option<&str> = Some("the runtime lays out no __sk_buff with the packet pointers (data, data_end) this type reads");
+
 /// Every program type, with its context.
 pub const PROG_TYPES: &[ProgTypeInfo] = &[
     ProgTypeInfo { prog_type: ProgType::SocketFilter, name: "socket_filter", ctx: SK_BUFF, ret: None, not_runnable: None },
@@ -229,8 +310,16 @@ pub const PROG_TYPES: &[ProgTypeInfo] = &[
         name: "sched_cls",
         ctx: TC_SK_BUFF,
         ret: None,
-        not_runnable: Some("the runtime lays out no __sk_buff with the packet pointers (data, data_end) a tc program reads"),
+        not_runnable: NO_SKB_RUN,
     },
+    ProgTypeInfo { prog_type: ProgType::SchedAct, name: "sched_act", ctx: TC_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
+    ProgTypeInfo { prog_type: ProgType::CgroupSkb, name: "cgroup_skb", ctx: CG_SK_BUFF, ret: Some((0, 1)), not_runnable: NO_SKB_RUN },
+    ProgTypeInfo { prog_type: ProgType::LwtIn, name: "lwt_in", ctx: LWT_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
+    ProgTypeInfo { prog_type: ProgType::LwtOut, name: "lwt_out", ctx: LWT_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
+    ProgTypeInfo { prog_type: ProgType::LwtXmit, name: "lwt_xmit", ctx: LWT_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
+    ProgTypeInfo { prog_type: ProgType::SkSkb, name: "sk_skb", ctx: SK_SKB_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
+    ProgTypeInfo { prog_type: ProgType::LwtSeg6local, name: "lwt_seg6local", ctx: LWT_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
+    ProgTypeInfo { prog_type: ProgType::FlowDissector, name: "flow_dissector", ctx: FLOW_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
     ProgTypeInfo { prog_type: ProgType::Tracepoint, name: "tracepoint", ctx: CtxDescriptor { name: "tracepoint record", size: None, writable: &[], fields: &[], rewrite: false }, ret: None, not_runnable: None },
     ProgTypeInfo { prog_type: ProgType::Xdp, name: "xdp", ctx: XDP_MD, ret: None, not_runnable: None },
     ProgTypeInfo { prog_type: ProgType::PerfEvent, name: "perf_event", ctx: PT_REGS, ret: None, not_runnable: None },
@@ -301,7 +390,7 @@ mod tests {
             assert_eq!(row.prog_type.info(), row, "one row per type");
             assert!(PROG_TYPES[..i].iter().all(|r| r.prog_type != row.prog_type && r.name != row.name), "{} listed twice", row.name);
         }
-        assert_eq!(ProgType::from_u32(4), None);
+        assert_eq!(ProgType::from_u32(9), None);
     }
 
     #[test]

@@ -75,7 +75,8 @@ fn context_accesses_match_the_kernel() {
 /// The accesses where rvbpf differs from the kernel by design, and why.
 fn documented(prog_type: &str, store: bool, width: u32, off: u32) -> Option<&'static str> {
     match (prog_type, store, width, off) {
-        ("socket_filter" | "sched_cls", false, 8, 168) => Some("__sk_buff.sk is a socket pointer: rvbpf tracks no socket types and refuses the load"),
+        (_, false, 8, 168) if prog_type != "xdp" => Some("__sk_buff.sk is a socket pointer: rvbpf tracks no socket types and refuses the load"),
+        ("flow_dissector", false, 8, 144) => Some("__sk_buff.flow_keys is a pointer to the dissector's keys: rvbpf does not model it and refuses the load"),
         ("xdp", false, 4, 20) => Some("xdp_md.egress_ifindex: the kernel gives it to devmap programs only; rvbpf has no attach types and reads it as 0 elsewhere"),
         _ => None,
     }

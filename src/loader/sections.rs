@@ -29,12 +29,24 @@ const DEFS: &[(&str, ProgType, bool)] = &[
     ("kretsyscall+", ProgType::Kprobe, true),
     ("tc", ProgType::SchedCls, false),
     ("classifier", ProgType::SchedCls, false),
+    ("action", ProgType::SchedAct, false),
     ("tracepoint+", ProgType::Tracepoint, false),
     ("tp+", ProgType::Tracepoint, false),
     ("raw_tracepoint+", ProgType::RawTracepoint, false),
     ("raw_tp+", ProgType::RawTracepoint, false),
     ("xdp", ProgType::Xdp, false),
     ("perf_event", ProgType::PerfEvent, false),
+    ("lwt_in", ProgType::LwtIn, false),
+    ("lwt_out", ProgType::LwtOut, false),
+    ("lwt_xmit", ProgType::LwtXmit, false),
+    ("lwt_seg6local", ProgType::LwtSeg6local, false),
+    ("sk_skb/stream_parser", ProgType::SkSkb, false),
+    ("sk_skb/stream_verdict", ProgType::SkSkb, false),
+    ("sk_skb", ProgType::SkSkb, false),
+    ("flow_dissector", ProgType::FlowDissector, false),
+    ("cgroup_skb/ingress", ProgType::CgroupSkb, false),
+    ("cgroup_skb/egress", ProgType::CgroupSkb, false),
+    ("cgroup/skb", ProgType::CgroupSkb, false),
     ("syscall", ProgType::Syscall, false),
 ];
 
@@ -78,5 +90,22 @@ mod tests {
         assert_eq!(classify("tp/syscalls/sys_enter_openat").unwrap().attach.as_deref(), Some("syscalls/sys_enter_openat"));
         assert_eq!(classify("raw_tp/sched_switch").unwrap().prog_type, ProgType::RawTracepoint);
         assert!(!classify("?syscall").unwrap().autoload);
+        for (sec, t) in [
+            ("cgroup_skb/ingress", ProgType::CgroupSkb),
+            ("cgroup_skb/egress", ProgType::CgroupSkb),
+            ("cgroup/skb", ProgType::CgroupSkb),
+            ("sk_skb/stream_parser", ProgType::SkSkb),
+            ("sk_skb/stream_verdict", ProgType::SkSkb),
+            ("sk_skb", ProgType::SkSkb),
+            ("lwt_in", ProgType::LwtIn),
+            ("lwt_out", ProgType::LwtOut),
+            ("lwt_xmit", ProgType::LwtXmit),
+            ("lwt_seg6local", ProgType::LwtSeg6local),
+            ("flow_dissector", ProgType::FlowDissector),
+            ("action", ProgType::SchedAct),
+        ] {
+            assert_eq!(classify(sec).map(|k| k.prog_type), Some(t), "{sec}");
+        }
+        assert_eq!(classify("sk_skb/other"), None, "sk_skb matches exactly or by its two attach names");
     }
 }
