@@ -155,11 +155,16 @@ const XDP_MD: CtxDescriptor = CtxDescriptor {
 
 /// The `__sk_buff` fields the runtime fills in (the others read as 0).
 pub mod sk_buff {
-    use super::CtxField;
+    use super::{CtxField, FieldKind};
     pub const LEN: CtxField = CtxField::narrow("len", 0, 4);
     pub const PKT_TYPE: CtxField = CtxField::narrow("pkt_type", 4, 4);
     /// Every type on a socket buffer reads it but sk_skb.
     pub const MARK: CtxField = CtxField::narrow("mark", 8, 4);
+    /// Direct packet access, for the types that have it.
+    pub const DATA: CtxField = CtxField::exact("data", 76, 4, FieldKind::PacketData);
+    pub const DATA_END: CtxField = CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd);
+    pub const TSTAMP: CtxField = CtxField::exact("tstamp", 152, 8, FieldKind::Scalar);
+    pub const HWTSTAMP: CtxField = CtxField::exact("hwtstamp", 184, 8, FieldKind::Scalar);
     pub const PROTOCOL: CtxField = CtxField::narrow("protocol", 16, 4);
     pub const INGRESS_IFINDEX: CtxField = CtxField::narrow("ingress_ifindex", 36, 4);
     pub const IFINDEX: CtxField = CtxField::narrow("ifindex", 40, 4);
@@ -229,8 +234,7 @@ const SK_BUFF: CtxDescriptor = CtxDescriptor {
 /// A tc classifier's `struct __sk_buff` (`tc_cls_act_is_valid_access`): also
 /// `tc_classid`, direct packet access, `tstamp`, `wire_len`, `tstamp_type` and
 /// `hwtstamp`; it may write `mark`, `queue_mapping`, `priority`, `tc_index`, `cb`,
-/// `tc_classid` and `tstamp`, each whole (`cb` in any aligned part). rvbpf verifies tc programs but does not
-/// run them; running them would need its packet fields rewritten, as xdp_md's are.
+/// `tc_classid` and `tstamp`, each whole (`cb` in any aligned part).
 const TC_SK_BUFF: CtxDescriptor = CtxDescriptor {
     name: "__sk_buff",
     size: Some(SK_BUFF_SIZE),
@@ -238,13 +242,13 @@ const TC_SK_BUFF: CtxDescriptor = CtxDescriptor {
     fields: sk_buff_fields!(
         sk_buff::MARK,
         CtxField::narrow("tc_classid", 72, 4),
-        CtxField::exact("data", 76, 4, FieldKind::PacketData),
-        CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd),
+        sk_buff::DATA,
+        sk_buff::DATA_END,
         CtxField::exact("data_meta", 140, 4, FieldKind::PacketMeta),
-        CtxField::exact("tstamp", 152, 8, FieldKind::Scalar),
+        sk_buff::TSTAMP,
         CtxField::narrow("wire_len", 160, 4),
         CtxField::exact("tstamp_type", 180, 1, FieldKind::Scalar),
-        CtxField::exact("hwtstamp", 184, 8, FieldKind::Scalar)
+        sk_buff::HWTSTAMP
     ),
     rewrite: false,
 };
@@ -256,13 +260,7 @@ const CG_SK_BUFF: CtxDescriptor = CtxDescriptor {
     name: "__sk_buff",
     size: Some(SK_BUFF_SIZE),
     writable: &[(8, 12), (32, 36), (48, 68), (152, 160)],
-    fields: sk_buff_fields!(sock;
-        sk_buff::MARK,
-        CtxField::exact("data", 76, 4, FieldKind::PacketData),
-        CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd),
-        CtxField::exact("tstamp", 152, 8, FieldKind::Scalar),
-        CtxField::exact("hwtstamp", 184, 8, FieldKind::Scalar)
-    ),
+    fields: sk_buff_fields!(sock; sk_buff::MARK, sk_buff::DATA, sk_buff::DATA_END, sk_buff::TSTAMP, sk_buff::HWTSTAMP),
     rewrite: false,
 };
 
@@ -272,7 +270,7 @@ const LWT_SK_BUFF: CtxDescriptor = CtxDescriptor {
     name: "__sk_buff",
     size: Some(SK_BUFF_SIZE),
     writable: &[(8, 12), (32, 36), (48, 68)],
-    fields: sk_buff_fields!(sk_buff::MARK, CtxField::exact("data", 76, 4, FieldKind::PacketData), CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd)),
+    fields: sk_buff_fields!(sk_buff::MARK, sk_buff::DATA, sk_buff::DATA_END),
     rewrite: false,
 };
 
@@ -283,10 +281,9 @@ const SK_SKB_SK_BUFF: CtxDescriptor = CtxDescriptor {
     name: "__sk_buff",
     size: Some(SK_BUFF_SIZE),
     writable: &[(32, 36), (44, 48)],
-    fields: sk_buff_fields!(sock; CtxField::exact("data", 76, 4, FieldKind::PacketData), CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd)),
+    fields: sk_buff_fields!(sock; sk_buff::DATA, sk_buff::DATA_END),
     rewrite: false,
 };
-
 
 /// A flow dissector's `struct __sk_buff` (`flow_dissector_is_valid_access`): direct
 /// packet reads and `flow_keys` only (a pointer rvbpf does not model, so not listed).
@@ -294,7 +291,7 @@ const FLOW_SK_BUFF: CtxDescriptor = CtxDescriptor {
     name: "__sk_buff",
     size: Some(SK_BUFF_SIZE),
     writable: &[],
-    fields: &[CtxField::exact("data", 76, 4, FieldKind::PacketData), CtxField::exact("data_end", 80, 4, FieldKind::PacketEnd)],
+    fields: &[sk_buff::DATA, sk_buff::DATA_END],
     rewrite: false,
 };
 
