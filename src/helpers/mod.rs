@@ -127,8 +127,9 @@ const NO: Arg = Arg::None;
 const BASE: ProgTypes = ProgTypes::ALL;
 /// kprobe, tracepoint, raw tracepoint, perf event (`bpf_tracing_func_proto`).
 const TRACING: ProgTypes = ProgTypes::of(&[Kprobe, Tracepoint, RawTracepoint, PerfEvent]);
-/// Programs on packets in an `sk_buff`.
-const SKB: ProgTypes = ProgTypes::of(&[SocketFilter, SchedCls]);
+/// Programs on packets in an `sk_buff` (each type's `*_func_proto` in Linux 6.18 gives
+/// `bpf_skb_load_bytes`, the flow dissector its own version of it).
+const SKB: ProgTypes = ProgTypes::of(&[SocketFilter, SchedCls, SchedAct, CgroupSkb, LwtIn, LwtOut, LwtXmit, LwtSeg6local, SkSkb, FlowDissector]);
 const SYSCALL: ProgTypes = ProgTypes::of(&[Syscall]);
 
 const fn row(id: i32, name: &'static str, ret: Ret, args: [Arg; 5], gpl_only: bool, types: ProgTypes, func: HelperFn) -> Helper {
@@ -210,6 +211,7 @@ mod tests {
         assert!(may(Kprobe, 4) && !may(Syscall, 4) && !may(Xdp, 4), "probe_read is for tracing");
         assert!(may(Syscall, 113) && may(Syscall, 16), "syscall programs read user and kernel memory");
         assert!(may(SocketFilter, 26) && may(SchedCls, 26) && !may(Xdp, 26) && !may(Kprobe, 26));
+        assert!([SchedAct, CgroupSkb, LwtIn, LwtOut, LwtXmit, LwtSeg6local, SkSkb, FlowDissector].iter().all(|&t| may(t, 26)), "every socket-buffer type loads bytes");
         assert!(!may(Xdp, 14), "no current task in XDP");
     }
 }
