@@ -326,8 +326,7 @@ impl<'a> Parser<'a> {
         let mut warnings = Vec::new();
         match machine {
             elf::EM_BPF => {}
-            // Old toolchains (clang before 3.9 era, some bpf-gcc builds) left it 0; libbpf and
-            // the kernel's tools load such objects.
+            // Some old toolchains left it 0; such objects are still BPF.
             elf::Machine(0) => warnings.push(String::from("e_machine is 0, not EM_BPF (247): an old toolchain's object, read as BPF")),
             _ => return Err(LoadError::NotBpf(format!("e_machine is {machine}, not EM_BPF (247)"))),
         }
