@@ -24,7 +24,9 @@ pub enum ProgType {
     SkSkb = 14,
     RawTracepoint = 17,
     LwtSeg6local = 19,
+    CgroupDevice = 15,
     FlowDissector = 22,
+    CgroupSysctl = 23,
     Syscall = 31,
 }
 
@@ -295,6 +297,29 @@ const FLOW_SK_BUFF: CtxDescriptor = CtxDescriptor {
     rewrite: false,
 };
 
+/// `struct bpf_cgroup_dev_ctx` (`cgroup_dev_is_valid_access`): `access_type` (in narrow
+/// loads too), `major` and `minor` (whole), read-only, 32 bits each.
+const CGROUP_DEV_CTX: CtxDescriptor = CtxDescriptor {
+    name: "bpf_cgroup_dev_ctx",
+    size: Some(12),
+    writable: &[],
+    fields: &[CtxField::narrow("access_type", 0, 4), CtxField::exact("major", 4, 4, FieldKind::Scalar), CtxField::exact("minor", 8, 4, FieldKind::Scalar)],
+    rewrite: false,
+};
+
+/// `struct bpf_sysctl` (`sysctl_is_valid_access`): `write` read-only and `file_pos`
+/// readable and writable whole, 32 bits each (in narrow loads too).
+const SYSCTL_CTX: CtxDescriptor = CtxDescriptor {
+    name: "bpf_sysctl",
+    size: Some(8),
+    writable: &[(4, 8)],
+    fields: &[CtxField::narrow("write", 0, 4), CtxField::narrow("file_pos", 4, 4)],
+    rewrite: false,
+};
+
+/// Why the runtime cannot run a cgroup program: it has no cgroups to attach it to.
+const NO_CGROUP_RUN: Option<&str> = Some("the runtime has no cgroup hooks and builds no context for this type");
+
 /// Why the runtime cannot run the socket-buffer types other than socket filters.
 const NO_SKB_RUN: Option<&str> = Some("the runtime lays out no __sk_buff with the packet pointers (data, data_end) this type reads");
 
@@ -317,6 +342,8 @@ pub const PROG_TYPES: &[ProgTypeInfo] = &[
     ProgTypeInfo { prog_type: ProgType::SkSkb, name: "sk_skb", ctx: SK_SKB_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
     ProgTypeInfo { prog_type: ProgType::LwtSeg6local, name: "lwt_seg6local", ctx: LWT_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
     ProgTypeInfo { prog_type: ProgType::FlowDissector, name: "flow_dissector", ctx: FLOW_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
+    ProgTypeInfo { prog_type: ProgType::CgroupDevice, name: "cgroup_device", ctx: CGROUP_DEV_CTX, ret: Some((0, 1)), not_runnable: NO_CGROUP_RUN },
+    ProgTypeInfo { prog_type: ProgType::CgroupSysctl, name: "cgroup_sysctl", ctx: SYSCTL_CTX, ret: Some((0, 1)), not_runnable: NO_CGROUP_RUN },
     ProgTypeInfo { prog_type: ProgType::Tracepoint, name: "tracepoint", ctx: CtxDescriptor { name: "tracepoint record", size: None, writable: &[], fields: &[], rewrite: false }, ret: None, not_runnable: None },
     ProgTypeInfo { prog_type: ProgType::Xdp, name: "xdp", ctx: XDP_MD, ret: None, not_runnable: None },
     ProgTypeInfo { prog_type: ProgType::PerfEvent, name: "perf_event", ctx: PT_REGS, ret: None, not_runnable: None },

@@ -85,3 +85,28 @@ fn documented(prog_type: &str, store: bool, width: u32, off: u32) -> Option<&'st
 fn verdict(accepts: bool) -> &'static str {
     if accepts { "accepts" } else { "refuses" }
 }
+
+/// The return ranges of the table against the kernel: a program returning each end of a
+/// type's range, and one past each, gets the kernel's verdict from rvbpf too (a type with
+/// no range accepts them all in both).
+#[test]
+fn return_ranges_match_the_kernel() {
+    if let Some(why) = linux::unavailable() {
+        println!("SKIP return_ranges_match_the_kernel: {why}");
+        return;
+    }
+    let mut differ = Vec::new();
+    for row in PROG_TYPES.iter().filter(|r| r.ctx.size.is_some() && !r.ctx.fields.is_empty()) {
+        let (lo, hi) = row.ret.unwrap_or((0, 1));
+        for r0 in [lo - 1, lo, hi, hi + 1] {
+            let text = format!("mov r0, {r0}\nexit\n");
+            let ours = rvbpf_accepts(row.prog_type, &text);
+            let code = encode_all(&asm::assemble(&text).unwrap());
+            let kernel = linux::prog_load(row.prog_type as u32, &code, &[], 0).map(linux::close).is_ok();
+            if ours != kernel {
+                differ.push(format!("{} returning {r0}: rvbpf {}, kernel {}", row.name, verdict(ours), verdict(kernel)));
+            }
+        }
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
+}

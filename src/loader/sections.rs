@@ -47,6 +47,8 @@ const DEFS: &[(&str, ProgType, bool)] = &[
     ("cgroup_skb/ingress", ProgType::CgroupSkb, false),
     ("cgroup_skb/egress", ProgType::CgroupSkb, false),
     ("cgroup/skb", ProgType::CgroupSkb, false),
+    ("cgroup/sysctl", ProgType::CgroupSysctl, false),
+    ("cgroup/dev", ProgType::CgroupDevice, false),
     ("syscall", ProgType::Syscall, false),
 ];
 
@@ -103,6 +105,8 @@ mod tests {
             ("lwt_seg6local", ProgType::LwtSeg6local),
             ("flow_dissector", ProgType::FlowDissector),
             ("action", ProgType::SchedAct),
+            ("cgroup/dev", ProgType::CgroupDevice),
+            ("cgroup/sysctl", ProgType::CgroupSysctl),
         ] {
             assert_eq!(classify(sec).map(|k| k.prog_type), Some(t), "{sec}");
         }

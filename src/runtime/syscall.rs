@@ -725,6 +725,7 @@ impl Bpf {
             }
             // The socket-buffer types the runtime verifies but does not run.
             ProgType::SchedCls | ProgType::SchedAct | ProgType::CgroupSkb | ProgType::LwtIn | ProgType::LwtOut | ProgType::LwtXmit | ProgType::SkSkb | ProgType::LwtSeg6local | ProgType::FlowDissector => return Err(ENOTSUPP),
+            ProgType::CgroupDevice | ProgType::CgroupSysctl => return Err(ENOTSUPP),
         };
         let duration = ((self.rt.kernel().ktime_ns() - t0) / runs as u64).min(u32::MAX as u64) as u32;
         // bpf_test_finish: a short output buffer gets what fits and ENOSPC.
