@@ -153,6 +153,7 @@ fn symbol_entry(elf: &[u8], name: &str) -> usize {
     u64_at(symtab + 0x18) + sym.index().0 * 24
 }
 
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: each compiles C with clang, and many concurrent spawns deadlock qemu-user's fork")]
 #[test]
 fn programs_are_found_as_libbpf_finds_them() {
     let src = format!(
@@ -166,6 +167,7 @@ fn programs_are_found_as_libbpf_finds_them() {
     assert_eq!(names, [("first", "xdp"), ("hidden", "xdp"), ("second", "xdp")], "several per section, the static one too");
 }
 
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: each compiles C with clang, and many concurrent spawns deadlock qemu-user's fork")]
 #[test]
 fn sections_that_name_no_type_take_the_given_one() {
     let bytes = compile_source("named_test", &format!("{HEADER}SEC(\"test\") int prog(void *c) {{ return 0; }}\n"));
@@ -179,6 +181,7 @@ fn sections_that_name_no_type_take_the_given_one() {
     assert_eq!(loader::load_with(&xdp, "t", &opts).unwrap().programs[0].prog_type(), ProgType::Xdp);
 }
 
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: each compiles C with clang, and many concurrent spawns deadlock qemu-user's fork")]
 #[test]
 fn a_text_only_object_has_its_global_functions_as_programs_of_the_given_type() {
     let src = format!("{HEADER}__attribute__((noinline)) static int twice(int x) {{ return x * 2; }}\nint entry(void *c) {{ return twice((int)(long)c); }}\nint other(void *c) {{ return 1; }}\n");
@@ -192,6 +195,7 @@ fn a_text_only_object_has_its_global_functions_as_programs_of_the_given_type() {
     assert_eq!(obj.program("entry").unwrap().functions.len(), 2, "with its subprogram linked");
 }
 
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: each compiles C with clang, and many concurrent spawns deadlock qemu-user's fork")]
 #[test]
 fn an_object_without_programs_is_refused_unless_allowed() {
     let src = format!("{HEADER}struct {{ __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, __u64); __uint(max_entries, 4); }} counts SEC(\".maps\");\n");
@@ -205,6 +209,7 @@ fn an_object_without_programs_is_refused_unless_allowed() {
 
 /// Old clang emitted program symbols with no type and no size: such a program is the
 /// section up to the next symbol, the same instructions as the function symbol gives.
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: each compiles C with clang, and many concurrent spawns deadlock qemu-user's fork")]
 #[test]
 fn untyped_program_symbols_of_old_clang() {
     let src = format!("{HEADER}SEC(\"xdp\") int prog(struct xdp_md *c) {{ return c->data_end - c->data > 10 ? XDP_PASS : XDP_DROP; }}\n");
@@ -219,6 +224,7 @@ fn untyped_program_symbols_of_old_clang() {
     assert_eq!(obj.programs[0].insns, want);
 }
 
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: each compiles C with clang, and many concurrent spawns deadlock qemu-user's fork")]
 #[test]
 fn unused_sections_are_reported_with_the_reason() {
     let bytes = std::fs::read(compile("hello")).unwrap();
@@ -256,6 +262,7 @@ fn legacy_object(name: &str, fields: usize, defs: &[(&str, Vec<u32>)]) -> Vec<u8
     compile_source(name, &src)
 }
 
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: each compiles C with clang, and many concurrent spawns deadlock qemu-user's fork")]
 #[test]
 fn legacy_map_definitions_of_every_size() {
     // struct bpf_map_def as libbpf has it (20 bytes), with samples/bpf's inner_map_idx and
@@ -291,6 +298,7 @@ fn legacy_map_definitions_of_every_size() {
     assert_eq!(loader::load(&bytes, "t").unwrap().maps, want);
 }
 
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: each compiles C with clang, and many concurrent spawns deadlock qemu-user's fork")]
 #[test]
 fn btf_map_pinning_is_recorded() {
     let src = format!("{HEADER}struct {{ __uint(type, BPF_MAP_TYPE_HASH); __type(key, int); __type(value, int); __uint(max_entries, 8); __uint(pinning, LIBBPF_PIN_BY_NAME); }} shared SEC(\".maps\");\n\
@@ -301,6 +309,7 @@ fn btf_map_pinning_is_recorded() {
 
 /// Objects from old toolchains with `e_machine` 0 load, with a warning; any other
 /// machine is refused.
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: each compiles C with clang, and many concurrent spawns deadlock qemu-user's fork")]
 #[test]
 fn e_machine_zero_loads_with_a_warning() {
     let mut bytes = std::fs::read(compile("xdp_count")).unwrap();
