@@ -25,6 +25,11 @@ struct Cli {
     /// Objects: load one that has no programs (its maps only) instead of refusing it.
     #[arg(long, global = true)]
     allow_empty: bool,
+    /// Objects: the BTF that CO-RE relocations are applied against: a raw BTF file (as
+    /// /sys/kernel/btf/vmlinux) or an ELF object with .BTF, or `local` for the object's
+    /// own types. Without it, the running kernel's /sys/kernel/btf/vmlinux.
+    #[arg(long, global = true, value_name = "FILE|local")]
+    btf: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -211,11 +216,8 @@ fn main() -> ExitCode {
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
-    let opts = cli::input::load_options(cli.prog_type.as_deref(), cli.allow_empty);
-    match opts.and_then(|o| {
-        cli::input::set_load_options(o);
-        dispatch(cli.cmd)
-    }) {
+    let opts = cli::input::set_load_options(cli.prog_type.as_deref(), cli.allow_empty, cli.btf.as_deref());
+    match opts.and_then(|()| dispatch(cli.cmd)) {
         Ok(code) => code,
         Err(msg) => {
             eprintln!("rvbpf: error: {msg}");

@@ -235,3 +235,40 @@ fn objects_take_a_type_and_may_be_empty() {
     assert!(!o.status.success() && err(&o).contains("cls (sched_cls): loadable and verifiable; not runnable here: "), "{}", err(&o));
     assert!(out(&rvbpf(&["load", &tc], "")).contains("not runnable here"));
 }
+
+/// `--btf`: CO-RE relocations against a file, listed by `load` (text and JSON); `local`;
+/// a file that is missing or not BTF is a clear error.
+#[test]
+fn objects_relocate_against_the_btf_given() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-core");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cc = |src: &str, out: &str, extra: &[&str]| {
+        let o = dir.join(out);
+        let ok = Command::new("clang-19").args(["-O2", "-g", "-target", "bpf", "-c"]).args(extra).arg(format!("tests/core/{src}")).arg("-o").arg(&o).current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
+        assert!(ok.success(), "clang-19 on {src}");
+        o.to_string_lossy().into_owned()
+    };
+    let obj = cc("core.bpf.c", "core.o", &["-D__TARGET_ARCH_riscv", "-I/usr/riscv64-linux-gnu/include"]);
+    let target = cc("target_b.c", "target_b.o", &[]);
+    let o = rvbpf(&["load", "--btf", &target, "--json", &obj], "");
+    assert!(o.status.success(), "{}", err(&o));
+    let doc: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    assert_eq!(doc["core"]["target"], target.as_str());
+    let relos = doc["core"]["relocations"].as_array().unwrap();
+    let flags = relos.iter().find(|r| r["local_spec"].as_str().unwrap().starts_with("core_task.comm (")).unwrap();
+    assert_eq!((flags["kind"].as_str(), flags["outcome"].as_str(), flags["orig"].as_u64(), flags["new"].as_u64()), (Some("byte_sz"), Some("patched"), Some(16), Some(32)), "{flags}");
+    let gone = relos.iter().find(|r| r["kind"] == "byte_off" && r["local_spec"].as_str().unwrap().starts_with("core_task.gone")).unwrap();
+    assert_eq!(gone["outcome"], "poisoned");
+    assert!(gone["target_type"].is_null() && gone["reason"].as_str().unwrap().contains("no target type has the field"), "{gone}");
+    let text = out(&rvbpf(&["load", "--btf", &target, &obj], ""));
+    assert!(text.contains(&format!("CO-RE relocations (target {target}):")), "{text}");
+    assert!(text.contains("kprobe/core_types insn   16: <enumval_value> [24] core_state::CS_B = 2  =>  [18] core_state::CS_B = 20: 2 -> 20"), "{text}");
+    // The verifier names a reachable poisoned instruction.
+    let o = rvbpf(&["verify", "--btf", &target, "--program", "core_fields", &obj], "");
+    assert!(!o.status.success() && out(&o).contains("invalid func unknown#195896080: reachable instruction poisoned by a CO-RE relocation"), "{}", out(&o));
+    assert!(rvbpf(&["verify", "--btf", "local", "--program", "core_fields", &obj], "").status.success());
+    let o = rvbpf(&["load", "--btf", "/nonexistent/btf", &obj], "");
+    assert!(!o.status.success() && err(&o).contains("--btf /nonexistent/btf: No such file"), "{}", err(&o));
+    let o = rvbpf(&["load", "--btf", "Cargo.toml", &obj], "");
+    assert!(!o.status.success() && err(&o).contains("target BTF: "), "{}", err(&o));
+}

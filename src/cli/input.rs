@@ -3,13 +3,13 @@
 //! reads it.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use rvbpf::conformance;
 use rvbpf::isa::{asm, encode_all};
-use rvbpf::loader::{self, LoadOptions, Object};
-use rvbpf::prog::PROG_TYPES;
+use rvbpf::loader::{self, co_re, CoreTarget, LoadError, LoadOptions, Object};
+use rvbpf::prog::{ProgType, PROG_TYPES};
 
 /// A command's input.
 pub enum Input {
@@ -73,12 +73,29 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// How every command loads objects: `--type` and `--allow-empty`, set once by `main`.
-static LOAD_OPTIONS: OnceLock<LoadOptions> = OnceLock::new();
+/// What CO-RE relocations go against, as `--btf` asks: a file's bytes (raw BTF or an
+/// ELF with `.BTF`), the object's own types, or (without `--btf`) the running kernel's
+/// BTF when the object needs one and the kernel has it.
+enum BtfChoice {
+    File(PathBuf, Vec<u8>),
+    Local,
+    Kernel,
+}
 
-/// The options `--type TYPE` (a kernel type name or a section name) and `--allow-empty`
-/// ask for.
-pub fn load_options(prog_type: Option<&str>, allow_empty: bool) -> Result<LoadOptions, String> {
+/// How every command loads objects, set once by `main`.
+struct CliLoad {
+    prog_type: Option<ProgType>,
+    allow_empty: bool,
+    btf: BtfChoice,
+}
+
+static CLI_LOAD: OnceLock<CliLoad> = OnceLock::new();
+/// The running kernel's BTF, read the first time an object needs it.
+static KERNEL_BTF: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+
+/// Reads `--type TYPE` (a kernel type name or a section name), `--allow-empty` and
+/// `--btf FILE|local`, and sets them for every later object load.
+pub fn set_load_options(prog_type: Option<&str>, allow_empty: bool, btf: Option<&Path>) -> Result<(), String> {
     let prog_type = match prog_type {
         None => None,
         Some(t) => {
@@ -88,12 +105,22 @@ pub fn load_options(prog_type: Option<&str>, allow_empty: bool) -> Result<LoadOp
             Some(found.ok_or_else(|| format!("--type {t}: not a program type ({}) or a section name that names one", names.join(", ")))?)
         }
     };
-    Ok(LoadOptions { prog_type, allow_empty })
+    let btf = match btf {
+        None => BtfChoice::Kernel,
+        Some(p) if p == Path::new("local") => BtfChoice::Local,
+        Some(p) => BtfChoice::File(p.to_path_buf(), std::fs::read(p).map_err(|e| format!("--btf {}: {e}", p.display()))?),
+    };
+    let _ = CLI_LOAD.set(CliLoad { prog_type, allow_empty, btf });
+    Ok(())
 }
 
-/// Sets the options every later object load uses.
-pub fn set_load_options(o: LoadOptions) {
-    let _ = LOAD_OPTIONS.set(o);
+/// The target the CO-RE relocations of the last loaded object went against, for `load`.
+pub fn core_target_name() -> String {
+    match CLI_LOAD.get().map(|c| &c.btf) {
+        Some(BtfChoice::File(p, _)) => p.display().to_string(),
+        Some(BtfChoice::Local) => "the object's own BTF (--btf local)".into(),
+        _ => co_re::KERNEL_BTF.into(),
+    }
 }
 
 /// Parses an object; its name (libbpf's prefix for global-data maps) is the file name
@@ -102,7 +129,23 @@ fn object(bytes: &[u8], path: &Path) -> Result<Object, String> {
     let stem = path.file_name().and_then(|n| n.to_str()).unwrap_or("obj");
     let stem = stem.strip_suffix(".o").unwrap_or(stem);
     let stem = stem.strip_suffix(".bpf").unwrap_or(stem);
-    let obj = loader::load_with(bytes, stem, LOAD_OPTIONS.get().unwrap_or(&LoadOptions::default())).map_err(|e| format!("{}: {e}", path.display()))?;
+    let cli = CLI_LOAD.get();
+    let mut opts = LoadOptions { prog_type: cli.and_then(|c| c.prog_type), allow_empty: cli.is_some_and(|c| c.allow_empty), core_target: CoreTarget::None };
+    opts.core_target = match cli.map(|c| &c.btf) {
+        Some(BtfChoice::File(_, b)) => CoreTarget::Btf(b),
+        Some(BtfChoice::Local) => CoreTarget::Local,
+        _ => CoreTarget::None,
+    };
+    let mut loaded = loader::load_with(bytes, stem, &opts);
+    // Without --btf, an object that needs a target gets the running kernel's, as libbpf
+    // gives it; where the kernel has none the loader's error says what to pass.
+    if matches!(loaded, Err(LoadError::NoCoreTarget { .. })) && opts.core_target == CoreTarget::None {
+        if let Ok(kernel) = KERNEL_BTF.get_or_init(|| std::fs::read(co_re::KERNEL_BTF).map_err(|e| e.to_string())) {
+            opts.core_target = CoreTarget::Btf(kernel);
+            loaded = loader::load_with(bytes, stem, &opts);
+        }
+    }
+    let obj = loaded.map_err(|e| format!("{}: {e}", path.display()))?;
     for w in &obj.warnings {
         eprintln!("rvbpf: warning: {}: {w}", path.display());
     }

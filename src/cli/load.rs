@@ -6,8 +6,30 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
+use rvbpf::loader::co_re::{self, Applied, Outcome};
 use rvbpf::loader::{Object, RelocTarget};
 use rvbpf::maps::map_type;
+
+/// A CO-RE relocation's result in words: `2456 -> 2468`, or why it was poisoned.
+fn core_outcome(a: &Applied) -> String {
+    match &a.outcome {
+        Outcome::Patched { orig, new } => format!("{orig} -> {new}"),
+        Outcome::Poisoned { reason } => format!("poisoned (call {:#x}): {reason}", co_re::POISON_IMM),
+    }
+}
+
+fn core_json(a: &Applied) -> serde_json::Value {
+    let (status, orig, new, reason) = match &a.outcome {
+        Outcome::Patched { orig, new } => ("patched", Some(*orig), Some(*new), None),
+        Outcome::Poisoned { reason } => ("poisoned", None, None, Some(reason.as_str())),
+    };
+    json!({
+        "section": a.section, "insn": a.insn, "kind": co_re::kind_name(a.kind), "local_type_id": a.local_id,
+        "local_type": a.local_type, "access": a.access, "local_spec": a.local_spec,
+        "target_type_id": a.target.as_ref().map(|t| t.0), "target_type": a.target.as_ref().map(|t| &t.1),
+        "target_spec": a.target.as_ref().map(|t| &t.2), "outcome": status, "orig": orig, "new": new, "reason": reason,
+    })
+}
 
 fn reloc_text(obj: &Object, t: &RelocTarget) -> String {
     match t {
@@ -34,6 +56,10 @@ pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
                     "slot": r.slot, "symbol": r.symbol, "type": r.r_type, "target": reloc_text(&obj, &r.target),
                 })).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
+            "core": if obj.core.is_empty() { serde_json::Value::Null } else { json!({
+                "target": super::input::core_target_name(),
+                "relocations": obj.core.iter().map(core_json).collect::<Vec<_>>(),
+            }) },
             "skipped": obj.skipped.iter().map(|s| json!({"section": s.section, "reason": s.reason})).collect::<Vec<_>>(),
             "warnings": obj.warnings,
         });
@@ -65,6 +91,13 @@ pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
         }
         for r in &p.relocations {
             println!("    slot {:>4}: {} -> {}", r.slot, r.symbol, reloc_text(&obj, &r.target));
+        }
+    }
+    if !obj.core.is_empty() {
+        println!("CO-RE relocations (target {}):", super::input::core_target_name());
+        for a in &obj.core {
+            let target = a.target.as_ref().map_or_else(|| "no target match".to_string(), |t| format!("[{}] {}", t.0, t.2));
+            println!("  {} insn {:>4}: <{}> [{}] {}  =>  {target}: {}", a.section, a.insn, co_re::kind_name(a.kind), a.local_id, a.local_spec, core_outcome(a));
         }
     }
     if !obj.skipped.is_empty() {

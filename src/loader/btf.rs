@@ -1,5 +1,6 @@
-//! A small, bounded BTF reader: enough to read BTF-defined maps (`.maps`) and to notice
-//! CO-RE relocations in `.BTF.ext`.
+//! A small, bounded BTF reader: BTF-defined maps (`.maps`), the CO-RE records of
+//! `.BTF.ext`, and a target BTF (the kernel's `/sys/kernel/btf/vmlinux`, or any other)
+//! to apply them against (`core.rs`).
 //!
 //! Every offset and count is checked against the section; a malformed section is an
 //! error naming the byte offset, never a panic.
@@ -48,7 +49,7 @@ fn bad<T>(offset: usize, reason: impl Into<String>) -> Result<T, BtfError> {
     Err(BtfError { offset, reason: reason.into() })
 }
 
-/// One type: the common header plus its trailing records.
+/// One type: the common header; its trailing records are [`Btf::extra`].
 #[derive(Clone, Debug)]
 pub struct Type {
     pub name_off: u32,
@@ -57,8 +58,8 @@ pub struct Type {
     pub kind_flag: bool,
     /// `size` or `type`, by kind.
     pub size_or_type: u32,
-    /// The trailing records, as u32 words.
-    pub extra: Vec<u32>,
+    /// The trailing records: `words[extra.0 .. extra.1]`.
+    extra: (u32, u32),
     /// Byte offset of the type in the section (for errors).
     pub offset: usize,
 }
@@ -68,15 +69,21 @@ pub struct Type {
 pub struct Member {
     pub name_off: u32,
     pub type_id: u32,
-    /// Bit offset (the bitfield size is dropped).
     pub bit_offset: u32,
+    /// Bits of a bitfield member (0: not a bitfield).
+    pub bitfield_size: u32,
 }
 
-/// Parsed BTF: types by id (id 0 is void) and the string table.
+/// Parsed BTF: types by id (id 0 is void) and the string table. The type section is
+/// read once into words; a type is its header and a range of them.
 pub struct Btf<'a> {
     types: Vec<Type>,
+    words: Vec<u32>,
     strings: &'a [u8],
 }
+
+/// BTF_INT_SIGNED in an INT's encoding.
+pub const INT_SIGNED: u32 = 1;
 
 fn u32_at(data: &[u8], off: usize) -> Option<u32> {
     Some(u32::from_le_bytes(data.get(off..off.checked_add(4)?)?.try_into().ok()?))
@@ -123,19 +130,20 @@ impl<'a> Btf<'a> {
         let str_r = sub(data, hdr_len, field(2), field(3), "string section")?;
         let strings = &data[str_r];
         let tdata = &data[types_r.clone()];
-        let mut types = alloc::vec![Type { name_off: 0, kind: 0, vlen: 0, kind_flag: false, size_or_type: 0, extra: Vec::new(), offset: 0 }];
-        let mut off = 0usize;
-        while off < tdata.len() {
-            let at = types_r.start + off;
+        let words: Vec<u32> = tdata.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let mut types = alloc::vec![Type { name_off: 0, kind: 0, vlen: 0, kind_flag: false, size_or_type: 0, extra: (0, 0), offset: 0 }];
+        let mut w = 0usize;
+        while w < words.len() {
+            let at = types_r.start + 4 * w;
             if types.len() > MAX_TYPES {
                 return bad(at, "too many types");
             }
-            let (Some(name_off), Some(info), Some(st)) = (u32_at(tdata, off), u32_at(tdata, off + 4), u32_at(tdata, off + 8)) else {
+            let (Some(&name_off), Some(&info), Some(&st)) = (words.get(w), words.get(w + 1), words.get(w + 2)) else {
                 return bad(at, "truncated type");
             };
             let kind = (info >> 24) & 0x1f;
             let vlen = info & 0xffff;
-            let words = match kind {
+            let n = match kind {
                 kind::INT | kind::VAR | kind::DECL_TAG => 1,
                 kind::PTR | kind::FWD | kind::TYPEDEF | kind::VOLATILE | kind::CONST | kind::RESTRICT | kind::FUNC | kind::FLOAT | kind::TYPE_TAG => 0,
                 kind::ARRAY => 3,
@@ -143,16 +151,18 @@ impl<'a> Btf<'a> {
                 kind::ENUM | kind::FUNC_PROTO => 2 * vlen as usize,
                 _ => return bad(at, alloc::format!("unknown BTF kind {kind}")),
             };
-            off += 12;
-            let end = off + 4 * words;
-            if end > tdata.len() {
+            let start = w + 3;
+            let end = start + n;
+            if end > words.len() {
                 return bad(at, "type runs past the type section");
             }
-            let extra = (0..words).map(|i| u32_at(tdata, off + 4 * i).unwrap_or(0)).collect();
-            types.push(Type { name_off, kind, vlen, kind_flag: info >> 31 != 0, size_or_type: st, extra, offset: at });
-            off = end;
+            types.push(Type { name_off, kind, vlen, kind_flag: info >> 31 != 0, size_or_type: st, extra: (start as u32, end as u32), offset: at });
+            w = end;
         }
-        Ok(Btf { types, strings })
+        if tdata.len() % 4 != 0 {
+            return bad(types_r.end - tdata.len() % 4, "truncated type");
+        }
+        Ok(Btf { types, words, strings })
     }
 
     pub fn type_count(&self) -> usize {
@@ -161,6 +171,54 @@ impl<'a> Btf<'a> {
 
     pub fn get(&self, id: u32) -> Option<&Type> {
         self.types.get(id as usize).filter(|_| id != 0)
+    }
+
+    /// The type `id`, void (kind 0) for id 0; `None` past the last type.
+    pub fn get_or_void(&self, id: u32) -> Option<&Type> {
+        self.types.get(id as usize)
+    }
+
+    /// A type's trailing records, as u32 words.
+    pub fn extra(&self, t: &Type) -> &[u32] {
+        &self.words[t.extra.0 as usize..t.extra.1 as usize]
+    }
+
+    /// An ARRAY's (element type, index type, number of elements).
+    pub fn array(&self, t: &Type) -> (u32, u32, u32) {
+        match self.extra(t) {
+            [e, i, n] => (*e, *i, *n),
+            _ => (0, 0, 0),
+        }
+    }
+
+    /// An INT's encoding bits (`INT_SIGNED`, char, bool).
+    pub fn int_encoding(&self, t: &Type) -> u32 {
+        self.extra(t).first().map_or(0, |d| (d >> 24) & 0xf)
+    }
+
+    /// An INT's bit offset (non-zero only in deprecated bitfield-like integers).
+    pub fn int_offset(&self, t: &Type) -> u32 {
+        self.extra(t).first().map_or(0, |d| (d >> 16) & 0xff)
+    }
+
+    /// The enumerators of an ENUM or ENUM64: (name offset, value as the 64 bits the
+    /// type gives, sign-extended from 32 for a signed ENUM).
+    pub fn enumerators(&self, t: &Type) -> Vec<(u32, u64)> {
+        match t.kind {
+            kind::ENUM => self.extra(t).chunks_exact(2).map(|e| (e[0], if t.kind_flag { e[1] as i32 as i64 as u64 } else { e[1] as u64 })).collect(),
+            kind::ENUM64 => self.extra(t).chunks_exact(3).map(|e| (e[0], (e[2] as u64) << 32 | e[1] as u64)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A FUNC_PROTO's parameter types.
+    pub fn params(&self, t: &Type) -> Vec<u32> {
+        self.extra(t).chunks_exact(2).map(|p| p[1]).collect()
+    }
+
+    /// Every type id, 1 upwards.
+    pub fn ids(&self) -> core::ops::Range<u32> {
+        1..self.types.len() as u32
     }
 
     /// The NUL-terminated string at `off` ("" when out of range or not UTF-8).
@@ -199,8 +257,8 @@ impl<'a> Btf<'a> {
                 }
                 kind::PTR => return mult.checked_mul(8).ok_or(BtfError { offset: t.offset, reason: "size overflows".into() }),
                 kind::ARRAY => {
-                    mult = mult.checked_mul(t.extra[2] as u64).ok_or(BtfError { offset: t.offset, reason: "size overflows".into() })?;
-                    id = t.extra[0];
+                    mult = mult.checked_mul(self.array(t).2 as u64).ok_or(BtfError { offset: t.offset, reason: "size overflows".into() })?;
+                    id = self.array(t).0;
                 }
                 _ => return bad(t.offset, alloc::format!("type {id} (kind {}) has no size", t.kind)),
             }
@@ -210,56 +268,35 @@ impl<'a> Btf<'a> {
 
     /// Members of a struct or union.
     pub fn members(&self, t: &Type) -> Vec<Member> {
-        t.extra
+        self.extra(t)
             .chunks_exact(3)
-            .map(|m| Member { name_off: m[0], type_id: m[1], bit_offset: if t.kind_flag { m[2] & 0xff_ffff } else { m[2] } })
+            .map(|m| Member {
+                name_off: m[0],
+                type_id: m[1],
+                bit_offset: if t.kind_flag { m[2] & 0xff_ffff } else { m[2] },
+                bitfield_size: if t.kind_flag { m[2] >> 24 } else { 0 },
+            })
             .collect()
     }
 
     /// The DATASEC named `name`: its (var type id, offset, size) entries.
     pub fn datasec(&self, name: &str) -> Option<Vec<(u32, u32, u32)>> {
         let t = self.types.iter().find(|t| t.kind == kind::DATASEC && self.str(t.name_off) == name)?;
-        Some(t.extra.chunks_exact(3).map(|e| (e[0], e[1], e[2])).collect())
+        Some(self.extra(t).chunks_exact(3).map(|e| (e[0], e[1], e[2])).collect())
     }
 }
 
-/// What `.BTF.ext` says about CO-RE: the number of relocation records and the first one.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CoreRelos {
-    pub count: usize,
-    /// Section name, instruction byte offset, kind of the first record.
-    pub first: Option<(String, u32, u32)>,
-}
-
-/// Reads the CO-RE part of `.BTF.ext` (names resolved in `btf`).
-pub fn core_relos(ext: &[u8], btf: Option<&Btf>) -> Result<CoreRelos, BtfError> {
+/// The sub-section of `.BTF.ext` whose offset and length are at header byte `field`
+/// (24: CO-RE relocations): its start in `ext` and its bytes, `None` when absent or empty.
+pub fn ext_subsection(ext: &[u8], field: usize) -> Result<Option<(usize, &[u8])>, BtfError> {
     let hdr_len = header(ext)?;
-    if hdr_len < 32 {
-        return Ok(CoreRelos { count: 0, first: None });
+    if hdr_len < field + 8 {
+        return Ok(None);
     }
-    let (off, len) = (u32_at(ext, 24).unwrap_or(0), u32_at(ext, 28).unwrap_or(0));
+    let (off, len) = (u32_at(ext, field).unwrap_or(0), u32_at(ext, field + 4).unwrap_or(0));
     if len == 0 {
-        return Ok(CoreRelos { count: 0, first: None });
+        return Ok(None);
     }
     let r = sub(ext, hdr_len, off, len, "CO-RE relocation section")?;
-    let d = &ext[r.clone()];
-    let rec = u32_at(d, 0).unwrap_or(0) as usize;
-    if rec < 16 {
-        return bad(r.start, alloc::format!("CO-RE record size {rec} below 16"));
-    }
-    let (mut at, mut count, mut first) = (4usize, 0usize, None);
-    while at + 8 <= d.len() {
-        let (sec, n) = (u32_at(d, at).unwrap_or(0), u32_at(d, at + 4).unwrap_or(0) as usize);
-        at += 8;
-        let Some(bytes) = n.checked_mul(rec).filter(|b| at + b <= d.len()) else {
-            return bad(r.start + at, "CO-RE records run past the section");
-        };
-        if n > 0 && first.is_none() {
-            let name = btf.map(|b| String::from(b.str(sec))).unwrap_or_default();
-            first = Some((name, u32_at(d, at).unwrap_or(0), u32_at(d, at + 12).unwrap_or(0)));
-        }
-        count += n;
-        at += bytes;
-    }
-    Ok(CoreRelos { count, first })
+    Ok(Some((r.start, &ext[r])))
 }

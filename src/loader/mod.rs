@@ -16,6 +16,7 @@
 //! checked, and errors name the section, instruction and byte offset.
 
 pub mod btf;
+pub mod co_re;
 pub mod sections;
 
 use alloc::collections::BTreeMap;
@@ -76,8 +77,12 @@ pub enum LoadError {
     Btf(BtfError),
     #[error("no programs: {0}; --allow-empty loads its maps only")]
     NoPrograms(String),
-    #[error("section .BTF.ext: {count} CO-RE relocation(s), first in section {section} at byte offset {offset} (kind {kind}); CO-RE is not supported yet")]
-    CoRe { count: usize, section: String, offset: u32, kind: u32 },
+    #[error("section {section}, instruction {insn}: {reason}")]
+    CoRe { section: String, insn: usize, reason: String },
+    #[error("section .BTF.ext: {count} CO-RE relocation(s) need a target BTF: give one (--btf FILE; the running kernel's is {kernel}), or --btf local to take the object's own types as the target's")]
+    NoCoreTarget { count: usize, kernel: &'static str },
+    #[error("target BTF: {0}")]
+    CoreTarget(String),
 }
 
 fn elf_err(e: object::read::Error) -> LoadError {
@@ -194,9 +199,22 @@ impl ProgramSpec {
     }
 }
 
+/// What CO-RE relocations are applied against.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CoreTarget<'a> {
+    /// None: an object with CO-RE relocations is refused ([`LoadError::NoCoreTarget`]).
+    #[default]
+    None,
+    /// The object's own `.BTF`: every relocation keeps its compile-time value (for a
+    /// kernel without BTF whose headers the object was compiled against).
+    Local,
+    /// A target BTF: raw (as `/sys/kernel/btf/vmlinux`) or an ELF file with `.BTF`.
+    Btf(&'a [u8]),
+}
+
 /// How to load an object whose section names do not say everything.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct LoadOptions {
+pub struct LoadOptions<'a> {
     /// The type of the programs in sections whose names name none (`test`, `2/1`,
     /// `socket1`: iproute2's and PREVAIL's `--type`). With it, an object whose only code
     /// is `.text` has its global functions as programs. A section whose name names a
@@ -204,6 +222,8 @@ pub struct LoadOptions {
     pub prog_type: Option<ProgType>,
     /// An object with no programs loads (its maps only) instead of being refused.
     pub allow_empty: bool,
+    /// The BTF that CO-RE relocations are applied against.
+    pub core_target: CoreTarget<'a>,
 }
 
 /// A section the loader did not use, and why.
@@ -228,6 +248,8 @@ pub struct Object {
     /// What a user should know that did not stop the load (a code section with no
     /// program in it).
     pub warnings: Vec<String>,
+    /// Every CO-RE relocation applied, in `.BTF.ext` order.
+    pub core: Vec<co_re::Applied>,
 }
 
 impl Object {
@@ -272,7 +294,7 @@ pub fn load(data: &[u8], name: &str) -> Result<Object, LoadError> {
 
 /// [`load`] with options: a program type for sections that name none, and whether an
 /// object without programs is refused.
-pub fn load_with(data: &[u8], name: &str, opts: &LoadOptions) -> Result<Object, LoadError> {
+pub fn load_with(data: &[u8], name: &str, opts: &LoadOptions<'_>) -> Result<Object, LoadError> {
     Parser::new(data, name, *opts)?.run()
 }
 
@@ -286,7 +308,9 @@ struct Parser<'a> {
     text: Option<usize>,
     /// Each REL section's target section.
     rel_target: BTreeMap<usize, usize>,
-    opts: LoadOptions,
+    opts: LoadOptions<'a>,
+    /// Code sections CO-RE patched: their instructions, read instead of the section's.
+    patched: BTreeMap<usize, Vec<RawInsn>>,
     /// Warnings found while parsing (the object loads).
     warnings: Vec<String>,
 }
@@ -309,7 +333,7 @@ fn internal_map_name(obj: &str, section: &str) -> String {
 }
 
 impl<'a> Parser<'a> {
-    fn new(data: &'a [u8], obj_name: &str, opts: LoadOptions) -> Result<Parser<'a>, LoadError> {
+    fn new(data: &'a [u8], obj_name: &str, opts: LoadOptions<'a>) -> Result<Parser<'a>, LoadError> {
         let ident = data.get(..16).ok_or_else(|| LoadError::Elf("shorter than an ELF header".into()))?;
         if ident[..4] != elf::ELFMAG {
             return Err(LoadError::Elf("no ELF magic".into()));
@@ -398,7 +422,7 @@ impl<'a> Parser<'a> {
             rels.insert(target, v);
         }
         let text = sections.iter().position(|s| s.name == ".text");
-        Ok(Parser { obj_name: obj_name.into(), sections, syms, rels, text, rel_target, opts, warnings })
+        Ok(Parser { obj_name: obj_name.into(), sections, syms, rels, text, rel_target, opts, warnings, patched: BTreeMap::new() })
     }
 
     fn is_exec(&self, idx: usize) -> bool {
@@ -406,7 +430,7 @@ impl<'a> Parser<'a> {
         s.sh_type == elf::SHT_PROGBITS.0 && s.flags & elf::SHF_EXECINSTR.0 != 0
     }
 
-    fn run(self) -> Result<Object, LoadError> {
+    fn run(mut self) -> Result<Object, LoadError> {
         let mut license = String::from("");
         let mut kernel_version = None;
         let mut btf_data = None;
@@ -426,12 +450,11 @@ impl<'a> Parser<'a> {
             }
         }
         let btf = btf_data.map(Btf::parse).transpose().map_err(LoadError::Btf)?;
-        if let Some(ext) = ext_data {
-            let core = btf::core_relos(ext, btf.as_ref()).map_err(|e| LoadError::Section { section: ".BTF.ext".into(), reason: e.to_string() })?;
-            if let Some((section, offset, kind)) = core.first {
-                return Err(LoadError::CoRe { count: core.count, section, offset, kind });
-            }
-        }
+        let core = match (ext_data, &btf) {
+            (Some(ext), Some(local)) => self.relocate_core(ext, local, btf_data.unwrap_or_default())?,
+            (Some(_), None) => return sec_err(".BTF.ext", "present without .BTF"),
+            _ => Vec::new(),
+        };
         let functions = self.functions()?;
         let mut maps = self.legacy_maps()?;
         maps.extend(self.btf_maps(btf.as_ref())?);
@@ -453,7 +476,47 @@ impl<'a> Parser<'a> {
         let programs = entries.iter().map(|&fi| self.link(fi, &functions, &maps)).collect::<Result<Vec<_>, _>>()?;
         let (skipped, mut warnings) = self.skipped(&functions, &maps);
         warnings.splice(0..0, self.warnings.iter().cloned());
-        Ok(Object { name: self.obj_name.clone(), license, kernel_version, maps, programs, skipped, warnings })
+        Ok(Object { name: self.obj_name.clone(), license, kernel_version, maps, programs, skipped, warnings, core })
+    }
+
+    /// Applies the CO-RE records of `ext` to copies of the code sections they name, as
+    /// libbpf does before linking: a `.text` function's copy is then the relocated one
+    /// in every program that calls it.
+    fn relocate_core(&mut self, ext: &[u8], local: &Btf, local_raw: &'a [u8]) -> Result<Vec<co_re::Applied>, LoadError> {
+        let records = co_re::records(ext, local).map_err(|e| LoadError::Section { section: ".BTF.ext".into(), reason: e.to_string() })?;
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let raw = match self.opts.core_target {
+            CoreTarget::None => return Err(LoadError::NoCoreTarget { count: records.len(), kernel: co_re::KERNEL_BTF }),
+            CoreTarget::Local => local_raw,
+            CoreTarget::Btf(b) => b,
+        };
+        let target = co_re::Target::parse(raw).map_err(LoadError::CoreTarget)?;
+        let mut cache = BTreeMap::new();
+        let mut out = Vec::with_capacity(records.len());
+        for rec in &records {
+            let insn = rec.insn_off as usize / 8;
+            let at = |reason: String| LoadError::CoRe { section: rec.section.clone(), insn, reason };
+            let Some(idx) = self.sections.iter().position(|s| s.name == rec.section) else {
+                return Err(at("CO-RE relocation names a section the object does not have".into()));
+            };
+            if !self.is_exec(idx) {
+                return Err(at("CO-RE relocation of a section that holds no code".into()));
+            }
+            // libbpf skips the programs it will not load (`?` sections).
+            if sections::classify(rec.section.as_str()).is_some_and(|k| !k.autoload) {
+                continue;
+            }
+            let data = self.sections[idx].data;
+            if rec.insn_off % 8 != 0 || insn >= data.len() / 8 {
+                return Err(at(format!("CO-RE relocation at byte offset {}, not an instruction of the section", rec.insn_off)));
+            }
+            let insns = self.patched.entry(idx).or_insert_with(|| data.chunks_exact(8).map(|c| RawInsn::from_bytes(c.try_into().unwrap_or_default())).collect());
+            let applied = co_re::apply(local, &target, rec, insns, insn, &mut cache).map_err(|e| LoadError::CoRe { section: e.section, insn: e.insn, reason: e.reason })?;
+            out.push(applied);
+        }
+        Ok(out)
     }
 
     /// Why the object has no programs, for the error.
@@ -626,7 +689,7 @@ impl<'a> Parser<'a> {
             let name = btf.name(var_id);
             let var = btf.get(var_id).filter(|t| t.kind == btf::kind::VAR);
             let Some(var) = var else { return Err(LoadError::Map { map: name.into(), reason: format!("DATASEC entry {var_id} is not a VAR") }) };
-            if var.extra.first() != Some(&1) {
+            if btf.extra(var).first() != Some(&1) {
                 return Err(LoadError::Map { map: name.into(), reason: "unsupported map linkage (must be global)".into() });
             }
             let sym = self.syms.iter().find(|s| s.shndx as usize == idx && s.name == name);
@@ -722,6 +785,9 @@ impl<'a> Parser<'a> {
         let forced = self.opts.prog_type.map(|prog_type| SectionKind { prog_type, is_return: false, attach: None, autoload: true });
         let kind = sections::classify(sec.name).or(forced).ok_or_else(|| LoadError::Section { section: sec.name.into(), reason: "no program type matches this section name".into() })?;
         let slots = |f: &Function| -> Vec<RawInsn> {
+            if let Some(p) = self.patched.get(&f.sec) {
+                return p[f.start..f.start + f.slots].to_vec();
+            }
             let d = &self.sections[f.sec].data[f.start * 8..(f.start + f.slots) * 8];
             d.chunks_exact(8).map(|c| RawInsn::from_bytes(c.try_into().unwrap_or_default())).collect()
         };
@@ -873,7 +939,7 @@ fn map_def_from_btf(btf: &Btf, type_id: u32) -> Result<(MapDef, Option<u64>, Pin
     let uint = |tid: u32, field: &str| -> Result<u32, String> {
         let p = btf.get(tid).filter(|p| p.kind == btf::kind::PTR).ok_or(format!("`{field}` is not declared with __uint"))?;
         let a = btf.get(p.size_or_type).filter(|a| a.kind == btf::kind::ARRAY).ok_or(format!("`{field}` is not declared with __uint"))?;
-        Ok(a.extra[2])
+        Ok(btf.array(a).2)
     };
     let size_of = |tid: u32, field: &str| -> Result<u32, String> {
         let p = btf.get(tid).filter(|p| p.kind == btf::kind::PTR).ok_or(format!("`{field}` is not declared with __type"))?;

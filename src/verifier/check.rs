@@ -52,6 +52,7 @@ use super::state::State;
 use crate::helpers::{Arg, Proto, Ret};
 use crate::isa::{AluOp, AtomicOp, HelperId, Insn, JmpCond, LdKind, Source, Width};
 use crate::mem::MAX_FRAMES;
+use crate::loader::co_re::POISON_IMM;
 
 /// The helper whose success ends the program (`bpf_tail_call`).
 pub const TAIL_CALL: HelperId = HelperId(12);
@@ -160,6 +161,8 @@ pub enum CheckError {
     NoVar(i32),
     #[error("invalid func unknown#{0}")]
     UnknownHelper(i32),
+    #[error("invalid func unknown#{id}: reachable instruction poisoned by a CO-RE relocation the target BTF cannot satisfy (`rvbpf load` lists it)", id = POISON_IMM)]
+    CoRePoison,
     #[error("callx R{0}: the helper id is not one known number")]
     UnknownCallx(u8),
     #[error("tail_call is not allowed in a bpf-to-bpf call")]
@@ -541,6 +544,9 @@ pub fn helper(callee: Callee, s: &State, env: &CallEnv) -> Result<(HelperId, Pro
             r.constant().filter(|_| r.kind == Kind::Scalar).and_then(HelperId::from_reg).ok_or(CheckError::UnknownCallx(n))?
         }
     };
+    if id.get() == POISON_IMM {
+        return Err(CheckError::CoRePoison);
+    }
     let proto = (env.helper)(id).ok_or(CheckError::UnknownHelper(id.get()))?;
     Ok((id, proto))
 }

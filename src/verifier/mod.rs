@@ -52,6 +52,7 @@ use alloc::vec::Vec;
 use crate::errno::{E2BIG, EACCES, EINVAL};
 use crate::helpers::Proto;
 use crate::isa::{HelperId, Insn, LdKind, Program};
+use crate::loader::co_re::POISON_IMM;
 use crate::maps::{Map, MAX_USED_MAPS};
 use crate::prog::{CtxDescriptor, CtxField, ProgType, ProgTypes};
 use call::CallEnv;
@@ -276,10 +277,15 @@ fn ctx_loads(prog: &Program, a: &analyze::Analysis, ctx: &CtxDescriptor) -> Resu
 }
 
 /// Every helper call names a helper that exists, that this program type may call and,
-/// when it is GPL-only, a GPL-compatible program.
+/// when it is GPL-only, a GPL-compatible program. A call the loader poisoned (an
+/// unsatisfied CO-RE relocation) is left to the analysis, which refuses it only where it
+/// is reachable, as the kernel does.
 fn check_helpers(prog: &Program, info: &ProgramInfo) -> Result<(), VerifyError> {
     for (pc, insn) in prog.iter() {
         let Insn::Call { helper: id } = *insn else { continue };
+        if id.get() == POISON_IMM {
+            continue;
+        }
         let Some((proto, types)) = (info.helpers)(id) else { return Err(VerifyError::UnknownHelper { pc, id, name: "unknown" }) };
         if !types.contains(info.prog_type) {
             return Err(VerifyError::HelperNotAllowed { pc, id, name: proto.name, prog_type: info.prog_type.name() });
