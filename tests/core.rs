@@ -273,3 +273,58 @@ fn vmlinux_object_matches_libbpf() {
         assert!(mine.is_ok() && kernel.is_ok(), "{}: rvbpf {mine:?}, Linux {kernel:?}", p.name);
     }
 }
+
+/// Malformed CO-RE records: each field of a record forged to values that name nothing
+/// (an instruction past the section or between slots, a type id past the last type, an
+/// access string that is not one or walks past a member or an element, an unknown kind)
+/// gives an error naming the section and instruction, or a poisoning, never a panic;
+/// and the record that stays valid gives what it gave before.
+#[test]
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: compiles C with clang and gcc, and concurrent spawns deadlock qemu-user's fork")]
+fn malformed_records_are_errors_not_panics() {
+    use object::{Object as _, ObjectSection};
+    let b = built();
+    let raw = std::fs::read(&b.core).unwrap();
+    let target = std::fs::read(&b.targets[0].1).unwrap();
+    let file = object::File::parse(&*raw).unwrap();
+    let ext = file.section_by_name(".BTF.ext").unwrap();
+    let (ext_off, _) = ext.file_range().unwrap();
+    let ext_off = ext_off as usize;
+    let word = |d: &[u8], at: usize| u32::from_le_bytes(d[at..at + 4].try_into().unwrap());
+    let hdr_len = word(&raw, ext_off + 4) as usize;
+    let core_off = ext_off + hdr_len + word(&raw, ext_off + 24) as usize;
+    // Record size, then the first group: section name, count, records.
+    let first = core_off + 12;
+    let string = |s: &str| {
+        let btf = file.section_by_name(".BTF").unwrap().data().unwrap();
+        let (h, so) = (word(btf, 4) as usize, word(btf, 16) as usize);
+        let strs = &btf[h + so..];
+        strs.windows(s.len() + 1).position(|w| &w[..s.len()] == s.as_bytes() && w[s.len()] == 0).map(|p| p as u32)
+    };
+    let mut forged = 0;
+    let strings = ["0", "0:99", "0:13:9:0", "x", ":", "0:1:2:3:4:5:6:7:8", ""].iter().filter_map(|s| string(s)).chain([0xffff_fff0]);
+    let cases: Vec<(usize, u32)> = [1u32 << 20, 4, 3].into_iter().map(|v| (0, v)).chain([0u32, 99_999, 1].into_iter().map(|v| (4, v))).chain(strings.map(|v| (8, v))).chain([13u32, 99, 6].into_iter().map(|v| (12, v))).collect();
+    for (field, value) in cases {
+        let mut bad = raw.clone();
+        bad[first + field..first + field + 4].copy_from_slice(&value.to_le_bytes());
+        let r = load_against_bytes(&bad, CoreTarget::Btf(&target));
+        match r {
+            Ok(obj) => {
+                println!("field {field} = {value}: loads ({:?})", obj.core[0].outcome);
+                assert!(!obj.core.is_empty());
+            }
+            Err(e @ LoadError::CoRe { .. }) => {
+                let text = e.to_string();
+                assert!(text.starts_with("section kprobe/core_fields, instruction "), "{text}");
+                println!("field {field} = {value}: {text}");
+                forged += 1;
+            }
+            Err(e) => panic!("record field {field} = {value}: {e}"),
+        }
+    }
+    assert!(forged >= 10, "only {forged} forged records were refused");
+}
+
+fn load_against_bytes(raw: &[u8], target: CoreTarget) -> Result<Object, LoadError> {
+    loader::load_with(raw, "core", &LoadOptions { core_target: target, ..LoadOptions::default() })
+}

@@ -1,6 +1,6 @@
 //! A small, bounded BTF reader: BTF-defined maps (`.maps`), the CO-RE records of
 //! `.BTF.ext`, and a target BTF (the kernel's `/sys/kernel/btf/vmlinux`, or any other)
-//! to apply them against (`core.rs`).
+//! to apply them against (`co_re.rs`).
 //!
 //! Every offset and count is checked against the section; a malformed section is an
 //! error naming the byte offset, never a panic.
@@ -178,9 +178,10 @@ impl<'a> Btf<'a> {
         self.types.get(id as usize)
     }
 
-    /// A type's trailing records, as u32 words.
+    /// A type's trailing records, as u32 words (none for a type of another BTF whose
+    /// records lie past this one's).
     pub fn extra(&self, t: &Type) -> &[u32] {
-        &self.words[t.extra.0 as usize..t.extra.1 as usize]
+        self.words.get(t.extra.0 as usize..t.extra.1 as usize).unwrap_or_default()
     }
 
     /// An ARRAY's (element type, index type, number of elements).
