@@ -27,6 +27,19 @@ const DEFS: &[(&str, ProgType, bool)] = &[
     ("uretprobe+", ProgType::Kprobe, true),
     ("ksyscall+", ProgType::Kprobe, false),
     ("kretsyscall+", ProgType::Kprobe, true),
+    ("kprobe.multi+", ProgType::Kprobe, false),
+    ("kretprobe.multi+", ProgType::Kprobe, true),
+    ("kprobe.session+", ProgType::Kprobe, false),
+    ("uprobe.multi+", ProgType::Kprobe, false),
+    ("uretprobe.multi+", ProgType::Kprobe, true),
+    ("uprobe.session+", ProgType::Kprobe, false),
+    ("usdt+", ProgType::Kprobe, false),
+    ("tc/ingress", ProgType::SchedCls, false),
+    ("tc/egress", ProgType::SchedCls, false),
+    ("tcx/ingress", ProgType::SchedCls, false),
+    ("tcx/egress", ProgType::SchedCls, false),
+    ("netkit/primary", ProgType::SchedCls, false),
+    ("netkit/peer", ProgType::SchedCls, false),
     ("tc", ProgType::SchedCls, false),
     ("classifier", ProgType::SchedCls, false),
     ("action", ProgType::SchedAct, false),
@@ -107,9 +120,22 @@ mod tests {
             ("action", ProgType::SchedAct),
             ("cgroup/dev", ProgType::CgroupDevice),
             ("cgroup/sysctl", ProgType::CgroupSysctl),
+            ("kprobe.multi/vfs_*", ProgType::Kprobe),
+            ("kretprobe.multi/vfs_*", ProgType::Kprobe),
+            ("kprobe.session/x", ProgType::Kprobe),
+            ("uprobe.multi//bin/sh:main", ProgType::Kprobe),
+            ("uretprobe.multi", ProgType::Kprobe),
+            ("uprobe.session", ProgType::Kprobe),
+            ("usdt/libc.so.6:libc:setjmp", ProgType::Kprobe),
+            ("tc/ingress", ProgType::SchedCls),
+            ("tcx/egress", ProgType::SchedCls),
+            ("netkit/peer", ProgType::SchedCls),
         ] {
             assert_eq!(classify(sec).map(|k| k.prog_type), Some(t), "{sec}");
         }
         assert_eq!(classify("sk_skb/other"), None, "sk_skb matches exactly or by its two attach names");
+        assert!(classify("kretprobe.multi/x").unwrap().is_return && classify("uretprobe.multi").unwrap().is_return);
+        assert_eq!(classify("tc/other"), None, "tc matches exactly or by its two attach points");
+        assert_eq!(classify("kprobe.multix"), None);
     }
 }
