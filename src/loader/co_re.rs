@@ -395,8 +395,8 @@ fn names_essentially_equal(a: &str, b: &str) -> bool {
 /// `bpf_core_fields_are_compat`.
 fn fields_compat(lb: &Btf, mut lid: u32, tb: &Btf, mut tid: u32) -> Result<bool, String> {
     for _ in 0..MAX_DEPTH {
-        let (l, lt) = strip(lb, lid)?;
-        let (t, tt) = strip(tb, tid)?;
+        let (_, lt) = strip(lb, lid)?;
+        let (_, tt) = strip(tb, tid)?;
         if is_composite(lt) && is_composite(tt) {
             return Ok(true);
         }
@@ -413,7 +413,6 @@ fn fields_compat(lb: &Btf, mut lid: u32, tb: &Btf, mut tid: u32) -> Result<bool,
             kind::ARRAY => {
                 lid = lb.array(lt).0;
                 tid = tb.array(tt).0;
-                let _ = (l, t);
             }
             _ => return Ok(false),
         }
@@ -524,8 +523,8 @@ fn types_compat(lb: &Btf, lid: u32, tb: &Btf, tid: u32, level: u32) -> Result<bo
     }
     let (mut lid, mut tid) = (lid, tid);
     for _ in 0..MAX_DEPTH {
-        let (l, lt) = strip(lb, lid)?;
-        let (t, tt) = strip(tb, tid)?;
+        let (_, lt) = strip(lb, lid)?;
+        let (_, tt) = strip(tb, tid)?;
         if !kinds_compat(lt, tt) {
             return Ok(false);
         }
@@ -551,7 +550,6 @@ fn types_compat(lb: &Btf, lid: u32, tb: &Btf, tid: u32, level: u32) -> Result<bo
             }
             _ => return Ok(false),
         }
-        let _ = (l, t);
     }
     Err("type chain too deep".into())
 }
