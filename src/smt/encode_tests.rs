@@ -107,7 +107,7 @@ const SHOPS: [ShOp; 3] = [ShOp::Slli, ShOp::Srli, ShOp::Srai];
 /// Every (a, b) register pair, and every 12-bit immediate with the pairs rotating.
 fn pairs_and_imm12() -> impl Iterator<Item = (XReg, XReg, Imm12)> {
     let pairs = (0..1024u32).flat_map(|p| [0i64, 1, -1, 2047, -2048].map(move |v| (x(p), x(p / 32), Imm12::new(v).unwrap())));
-    let imms = (-2048..2048i64).map(|v| (x(v as u32 * 7), x(v as u32 * 13 + 5), Imm12::new(v).unwrap()));
+    let imms = (-2048..2048i64).map(|v| (x((v as u32).wrapping_mul(7)), x((v as u32).wrapping_mul(13).wrapping_add(5)), Imm12::new(v).unwrap()));
     pairs.chain(imms)
 }
 

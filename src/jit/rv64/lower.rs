@@ -1093,8 +1093,8 @@ mod tests {
             match x % 4 {
                 0 => x as i32,
                 1 => (x >> 8) as i32 % 5000,
-                2 => ((x >> 8) as i32) << (x % 31) as i32,
-                _ => [0, 1, -1, 2047, 2048, -2048, -2049, i32::MAX, i32::MIN, 0x7fff_f800][(x >> 8) as usize % 10] + ((x >> 40) % 3) as i32 - 1,
+                2 => ((x >> 8) as i32).wrapping_shl((x % 31) as u32),
+                _ => [0, 1, -1, 2047, 2048, -2048, -2049, i32::MAX, i32::MIN, 0x7fff_f800][(x >> 8) as usize % 10].wrapping_add(((x >> 40) % 3) as i32 - 1),
             }
         }
     }
