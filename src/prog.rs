@@ -18,16 +18,94 @@ pub enum ProgType {
     Xdp = 6,
     PerfEvent = 7,
     CgroupSkb = 8,
+    CgroupSock = 9,
     LwtIn = 10,
     LwtOut = 11,
     LwtXmit = 12,
+    SockOps = 13,
     SkSkb = 14,
-    RawTracepoint = 17,
-    LwtSeg6local = 19,
     CgroupDevice = 15,
+    SkMsg = 16,
+    RawTracepoint = 17,
+    CgroupSockAddr = 18,
+    LwtSeg6local = 19,
+    LircMode2 = 20,
+    SkReuseport = 21,
     FlowDissector = 22,
     CgroupSysctl = 23,
+    RawTracepointWritable = 24,
+    CgroupSockopt = 25,
+    Tracing = 26,
+    StructOps = 27,
+    Ext = 28,
+    Lsm = 29,
+    SkLookup = 30,
     Syscall = 31,
+    Netfilter = 32,
+}
+
+/// `enum bpf_attach_type` (Linux 6.18 uapi): the `expected_attach_type` libbpf gives each
+/// section name. Where one changes a type's context or return range, the type's row lists
+/// it among its [`Variant`]s.
+pub mod attach {
+    pub const CGROUP_INET_INGRESS: u32 = 0;
+    pub const CGROUP_INET_EGRESS: u32 = 1;
+    pub const CGROUP_INET_SOCK_CREATE: u32 = 2;
+    pub const CGROUP_SOCK_OPS: u32 = 3;
+    pub const SK_SKB_STREAM_PARSER: u32 = 4;
+    pub const SK_SKB_STREAM_VERDICT: u32 = 5;
+    pub const CGROUP_DEVICE: u32 = 6;
+    pub const SK_MSG_VERDICT: u32 = 7;
+    pub const CGROUP_INET4_BIND: u32 = 8;
+    pub const CGROUP_INET6_BIND: u32 = 9;
+    pub const CGROUP_INET4_CONNECT: u32 = 10;
+    pub const CGROUP_INET6_CONNECT: u32 = 11;
+    pub const CGROUP_INET4_POST_BIND: u32 = 12;
+    pub const CGROUP_INET6_POST_BIND: u32 = 13;
+    pub const CGROUP_UDP4_SENDMSG: u32 = 14;
+    pub const CGROUP_UDP6_SENDMSG: u32 = 15;
+    pub const LIRC_MODE2: u32 = 16;
+    pub const FLOW_DISSECTOR: u32 = 17;
+    pub const CGROUP_SYSCTL: u32 = 18;
+    pub const CGROUP_UDP4_RECVMSG: u32 = 19;
+    pub const CGROUP_UDP6_RECVMSG: u32 = 20;
+    pub const CGROUP_GETSOCKOPT: u32 = 21;
+    pub const CGROUP_SETSOCKOPT: u32 = 22;
+    pub const TRACE_RAW_TP: u32 = 23;
+    pub const TRACE_FENTRY: u32 = 24;
+    pub const TRACE_FEXIT: u32 = 25;
+    pub const MODIFY_RETURN: u32 = 26;
+    pub const LSM_MAC: u32 = 27;
+    pub const TRACE_ITER: u32 = 28;
+    pub const CGROUP_INET4_GETPEERNAME: u32 = 29;
+    pub const CGROUP_INET6_GETPEERNAME: u32 = 30;
+    pub const CGROUP_INET4_GETSOCKNAME: u32 = 31;
+    pub const CGROUP_INET6_GETSOCKNAME: u32 = 32;
+    pub const XDP_DEVMAP: u32 = 33;
+    pub const CGROUP_INET_SOCK_RELEASE: u32 = 34;
+    pub const XDP_CPUMAP: u32 = 35;
+    pub const SK_LOOKUP: u32 = 36;
+    pub const XDP: u32 = 37;
+    pub const SK_SKB_VERDICT: u32 = 38;
+    pub const SK_REUSEPORT_SELECT: u32 = 39;
+    pub const SK_REUSEPORT_SELECT_OR_MIGRATE: u32 = 40;
+    pub const PERF_EVENT: u32 = 41;
+    pub const TRACE_KPROBE_MULTI: u32 = 42;
+    pub const LSM_CGROUP: u32 = 43;
+    pub const STRUCT_OPS: u32 = 44;
+    pub const NETFILTER: u32 = 45;
+    pub const TCX_INGRESS: u32 = 46;
+    pub const TCX_EGRESS: u32 = 47;
+    pub const TRACE_UPROBE_MULTI: u32 = 48;
+    pub const CGROUP_UNIX_CONNECT: u32 = 49;
+    pub const CGROUP_UNIX_SENDMSG: u32 = 50;
+    pub const CGROUP_UNIX_RECVMSG: u32 = 51;
+    pub const CGROUP_UNIX_GETPEERNAME: u32 = 52;
+    pub const CGROUP_UNIX_GETSOCKNAME: u32 = 53;
+    pub const NETKIT_PRIMARY: u32 = 54;
+    pub const NETKIT_PEER: u32 = 55;
+    pub const TRACE_KPROBE_SESSION: u32 = 56;
+    pub const TRACE_UPROBE_SESSION: u32 = 57;
 }
 
 /// What a field of a context struct holds.
@@ -43,6 +121,39 @@ pub enum FieldKind {
     PacketMeta,
 }
 
+/// Which loads of part of a context field are allowed besides the load of all of it (the
+/// kernel's narrow loads). Widths are bit sets: bit n allows loads of 2^n bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parts {
+    /// None.
+    Whole,
+    /// Loads of these widths at the field's first byte only.
+    Start(u8),
+    /// Loads of these widths inside the field's first `span` bytes, each at an offset that
+    /// is a multiple of its width.
+    Within { span: u8, widths: u8 },
+}
+
+/// Bit sets of load and store widths.
+pub mod widths {
+    pub const B: u8 = 1;
+    pub const H: u8 = 2;
+    pub const W: u8 = 4;
+    pub const DW: u8 = 8;
+    /// Every width.
+    pub const ANY: u8 = B | H | W | DW;
+    /// The bit of a width in bytes (0 for a width that is none of 1, 2, 4, 8).
+    pub const fn of(bytes: u64) -> u8 {
+        match bytes {
+            1 => B,
+            2 => H,
+            4 => W,
+            8 => DW,
+            _ => 0,
+        }
+    }
+}
+
 /// One field of a context struct that programs may load, when the type lists its fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CtxField {
@@ -52,23 +163,58 @@ pub struct CtxField {
     /// Size in bytes of the load that reads it.
     pub size: u8,
     pub kind: FieldKind,
-    /// Whether a load of part of it is allowed too: 1, 2, 4 or 8 bytes inside it, at an
-    /// offset that is a multiple of the load's size (the kernel's narrow loads).
-    pub narrow: bool,
-    /// An array (`cb[5]`): stores of any aligned part of it are allowed too, where the
-    /// type lets programs write it; a store to any other field writes it whole.
-    pub array: bool,
+    /// The loads of part of it that are allowed.
+    pub parts: Parts,
+    /// The widths of the stores of part of it allowed (each at a multiple of its width),
+    /// where the type lets programs write it; a store of all of it needs no bit here.
+    pub part_stores: u8,
 }
 
 impl CtxField {
+    /// Loaded whole only.
     pub const fn exact(name: &'static str, off: u16, size: u8, kind: FieldKind) -> CtxField {
-        CtxField { name, off, size, kind, narrow: false, array: false }
+        CtxField { name, off, size, kind, parts: Parts::Whole, part_stores: 0 }
     }
+    /// A number also loaded in parts of any width, anywhere inside it.
     pub const fn narrow(name: &'static str, off: u16, size: u8) -> CtxField {
-        CtxField { name, off, size, kind: FieldKind::Scalar, narrow: true, array: false }
+        CtxField { name, off, size, kind: FieldKind::Scalar, parts: Parts::Within { span: size, widths: widths::ANY }, part_stores: 0 }
     }
+    /// A number also loaded in parts narrower than it, at its first byte only.
+    pub const fn start(name: &'static str, off: u16, size: u8) -> CtxField {
+        // The widths below a power of two `size`, as a bit set of widths, are `size - 1`.
+        CtxField { name, off, size, kind: FieldKind::Scalar, parts: Parts::Start(size - 1), part_stores: 0 }
+    }
+    /// An array (`cb[5]`): loads and stores of any aligned part of it.
     pub const fn array(name: &'static str, off: u16, size: u8) -> CtxField {
-        CtxField { name, off, size, kind: FieldKind::Scalar, narrow: true, array: true }
+        CtxField::narrow(name, off, size).stores(widths::ANY)
+    }
+    /// The same field with parts loaded as `parts` says.
+    pub const fn parts(self, parts: Parts) -> CtxField {
+        CtxField { parts, ..self }
+    }
+    /// The same field with stores of parts of these widths allowed.
+    pub const fn stores(self, part_stores: u8) -> CtxField {
+        CtxField { part_stores, ..self }
+    }
+
+    /// Whether `[off, off + size)` lies inside the field.
+    fn holds(&self, off: i64, size: u64) -> bool {
+        self.off as i64 <= off && off as u64 + size <= self.off as u64 + self.size as u64
+    }
+
+    /// Whether a load of `size` bytes at `off` reads part of it (not all of it).
+    fn part_load(&self, off: i64, size: u64) -> bool {
+        let w = widths::of(size);
+        match self.parts {
+            Parts::Whole => false,
+            Parts::Start(ws) => ws & w != 0 && off == self.off as i64 && self.holds(off, size),
+            Parts::Within { span, widths } => widths & w != 0 && off as u64 % size == 0 && self.off as i64 <= off && off as u64 + size <= self.off as u64 + span as u64,
+        }
+    }
+
+    /// Whether a store of `size` bytes at `off` writes part of it (not all of it).
+    fn part_store(&self, off: i64, size: u64) -> bool {
+        self.part_stores & widths::of(size) != 0 && off as u64 % size == 0 && self.holds(off, size)
     }
 }
 
@@ -98,20 +244,18 @@ impl CtxDescriptor {
         self.fields.iter().find(|f| f.off as i64 == off as i64 && f.size as usize == size)
     }
 
-    /// Whether a load of `size` bytes at `off` reads one field, whole or (a narrow one)
-    /// in part, for a context that lists its fields.
+    /// Whether a load of `size` bytes at `off` reads one field, whole or in an allowed
+    /// part, for a context that lists its fields.
     pub fn readable(&self, off: i64, size: u64) -> bool {
-        let part = |f: &CtxField| f.narrow && f.off as i64 <= off && off as u64 + size <= f.off as u64 + f.size as u64 && off as u64 % size == 0;
-        self.field(off as i16, size as usize).is_some() || self.fields.iter().any(part)
+        self.field(off as i16, size as usize).is_some() || self.fields.iter().any(|f| f.part_load(off, size))
     }
 
     /// Whether a store of `size` bytes at `off` is allowed: inside a writable range and,
-    /// for a context that lists its fields, one whole field or an aligned part of an
-    /// array field (the kernel's `*_is_valid_access` for writes).
+    /// for a context that lists its fields, one whole field or a part its `part_stores`
+    /// allow (the kernel's `*_is_valid_access` for writes).
     pub fn writable_at(&self, off: i64, size: u64) -> bool {
         let inside = self.writable.iter().any(|&(s, e)| s as i64 <= off && off as u64 + size <= e as u64);
-        let part = |f: &CtxField| f.array && f.off as i64 <= off && off as u64 + size <= f.off as u64 + f.size as u64 && off as u64 % size == 0;
-        inside && (self.fields.is_empty() || self.field(off as i16, size as usize).is_some() || self.fields.iter().any(part))
+        inside && (self.fields.is_empty() || self.field(off as i16, size as usize).is_some() || self.fields.iter().any(|f| f.part_store(off, size)))
     }
 }
 
@@ -123,13 +267,26 @@ pub struct ProgTypeInfo {
     pub name: &'static str,
     pub ctx: CtxDescriptor,
     /// The signed range r0 must lie in at the program's exit, for the types whose kernel
-    /// verifier checks one (`check_return_code`); `None`: any number. Linux 6.18 checks
-    /// none of these types' return values (cgroup, LSM, struct_ops, netfilter and
-    /// sk_lookup programs have ranges; rvbpf does not run those types).
+    /// verifier checks one (Linux 6.18's `check_return_code`); `None`: any number.
     pub ret: Option<(i64, i64)>,
     /// Why the runtime cannot run programs of this type, for the types it cannot run
     /// (they still load and verify).
     pub not_runnable: Option<&'static str>,
+    /// The attach types that give programs of this type another context or return range
+    /// than the row's (which hold for every other attach type).
+    pub variants: &'static [Variant],
+}
+
+/// A program type at one attach type (`expected_attach_type`), where that changes what
+/// the program sees or must return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Variant {
+    /// The [`attach`] value.
+    pub attach: u32,
+    /// libbpf's section name for it (`cgroup/connect4`).
+    pub name: &'static str,
+    pub ctx: CtxDescriptor,
+    pub ret: Option<(i64, i64)>,
 }
 
 /// Linux riscv64 `struct pt_regs` (`arch/riscv/include/asm/ptrace.h`): 36 registers.
@@ -317,38 +474,389 @@ const SYSCTL_CTX: CtxDescriptor = CtxDescriptor {
     rewrite: false,
 };
 
+/// `struct bpf_sock` fields every cgroup socket program reads (`bpf_sock_is_valid_access`):
+/// `family`, `type` and `protocol` (parts at their start), `dst_port` (a 16-bit port in a
+/// 32-bit word, loaded whole or in parts of its first two bytes), the destination
+/// addresses (in parts), `state` and `rx_queue_mapping`. Stores go to
+/// `bound_dev_if`, `mark` and `priority` only, at socket creation and release.
+macro_rules! bpf_sock_fields {
+    ($($extra:expr),*) => {
+        &[
+            $($extra,)*
+            CtxField::start("family", 4, 4),
+            CtxField::start("type", 8, 4),
+            CtxField::start("protocol", 12, 4),
+            CtxField::exact("dst_port", 48, 4, FieldKind::Scalar).parts(Parts::Within { span: 2, widths: widths::B | widths::H }),
+            CtxField::narrow("dst_ip4", 52, 4),
+            CtxField::narrow("dst_ip6[0]", 56, 4),
+            CtxField::narrow("dst_ip6[1]", 60, 4),
+            CtxField::narrow("dst_ip6[2]", 64, 4),
+            CtxField::narrow("dst_ip6[3]", 68, 4),
+            CtxField::start("state", 72, 4),
+            CtxField::start("rx_queue_mapping", 76, 4),
+        ]
+    };
+}
+
+/// A cgroup socket program's `struct bpf_sock` at creation and release: it may also read
+/// and write `bound_dev_if`, `mark` and `priority`.
+const SOCK_CREATE: CtxDescriptor = CtxDescriptor {
+    name: "bpf_sock",
+    size: Some(80),
+    writable: &[(0, 4), (16, 24)],
+    fields: bpf_sock_fields!(
+        CtxField::exact("bound_dev_if", 0, 4, FieldKind::Scalar),
+        CtxField::exact("mark", 16, 4, FieldKind::Scalar),
+        CtxField::exact("priority", 20, 4, FieldKind::Scalar)
+    ),
+    rewrite: false,
+};
+
+/// After an IPv4 bind: the bound address and port too, all read-only.
+const SOCK_POST_BIND4: CtxDescriptor = CtxDescriptor {
+    writable: &[],
+    fields: bpf_sock_fields!(CtxField::narrow("src_ip4", 24, 4), CtxField::start("src_port", 44, 4)),
+    ..SOCK_CREATE
+};
+
+/// After an IPv6 bind.
+const SOCK_POST_BIND6: CtxDescriptor = CtxDescriptor {
+    writable: &[],
+    fields: bpf_sock_fields!(
+        CtxField::narrow("src_ip6[0]", 28, 4),
+        CtxField::narrow("src_ip6[1]", 32, 4),
+        CtxField::narrow("src_ip6[2]", 36, 4),
+        CtxField::narrow("src_ip6[3]", 40, 4),
+        CtxField::start("src_port", 44, 4)
+    ),
+    ..SOCK_CREATE
+};
+
+/// `struct bpf_sock_addr` fields every attach type reads (`sock_addr_is_valid_access`):
+/// `user_family`, `family`, `type`, `protocol` whole and `user_port` in parts; the port
+/// is written whole. The address fields depend on the attach type; `sk` is a socket
+/// pointer rvbpf does not track, so not listed.
+macro_rules! sock_addr_fields {
+    ($($extra:expr),*) => {
+        &[
+            CtxField::exact("user_family", 0, 4, FieldKind::Scalar),
+            $($extra,)*
+            CtxField::narrow("user_port", 24, 4),
+            CtxField::exact("family", 28, 4, FieldKind::Scalar),
+            CtxField::exact("type", 32, 4, FieldKind::Scalar),
+            CtxField::exact("protocol", 36, 4, FieldKind::Scalar),
+        ]
+    };
+}
+
+/// An IPv6 address in `struct bpf_sock_addr`: loads of any part, stores of 4 or 8 bytes.
+const fn sock_addr_ip6(name: &'static str, off: u16) -> CtxField {
+    CtxField::narrow(name, off, 16).stores(widths::W | widths::DW)
+}
+
+/// A unix-socket address hook's `struct bpf_sock_addr`: no IP address.
+const SOCK_ADDR_UNIX: CtxDescriptor = CtxDescriptor { name: "bpf_sock_addr", size: Some(72), writable: &[(24, 28)], fields: sock_addr_fields!(), rewrite: false };
+/// An IPv4 hook's: `user_ip4` too, read in parts and written whole.
+const SOCK_ADDR4: CtxDescriptor = CtxDescriptor { writable: &[(4, 8), (24, 28)], fields: sock_addr_fields!(CtxField::narrow("user_ip4", 4, 4)), ..SOCK_ADDR_UNIX };
+/// An IPv6 hook's: `user_ip6`.
+const SOCK_ADDR6: CtxDescriptor = CtxDescriptor { writable: &[(8, 28)], fields: sock_addr_fields!(sock_addr_ip6("user_ip6", 8)), ..SOCK_ADDR_UNIX };
+/// IPv4 `sendmsg`: the message's source address `msg_src_ip4` too.
+const SOCK_ADDR4_SENDMSG: CtxDescriptor =
+    CtxDescriptor { writable: &[(4, 8), (24, 28), (40, 44)], fields: sock_addr_fields!(CtxField::narrow("user_ip4", 4, 4), CtxField::narrow("msg_src_ip4", 40, 4)), ..SOCK_ADDR_UNIX };
+/// IPv6 `sendmsg`: `msg_src_ip6` too.
+const SOCK_ADDR6_SENDMSG: CtxDescriptor =
+    CtxDescriptor { writable: &[(8, 28), (44, 60)], fields: sock_addr_fields!(sock_addr_ip6("user_ip6", 8), sock_addr_ip6("msg_src_ip6", 44)), ..SOCK_ADDR_UNIX };
+
+/// `struct bpf_sock_ops` (`sock_ops_is_valid_access`): 32-bit fields read whole, `reply`
+/// and `sk_txhash` written whole, the two byte counters and `skb_hwtstamp` in 64 bits,
+/// and the TCP header as packet data (`skb_data`, `skb_data_end`). `sk` is a socket
+/// pointer rvbpf does not track: not listed.
+const SOCK_OPS: CtxDescriptor = CtxDescriptor {
+    name: "bpf_sock_ops",
+    size: Some(224),
+    writable: &[(4, 8), (164, 168)],
+    fields: &[
+        CtxField::exact("op", 0, 4, FieldKind::Scalar),
+        CtxField::exact("args[0]", 4, 4, FieldKind::Scalar),
+        CtxField::exact("args[1]", 8, 4, FieldKind::Scalar),
+        CtxField::exact("args[2]", 12, 4, FieldKind::Scalar),
+        CtxField::exact("args[3]", 16, 4, FieldKind::Scalar),
+        CtxField::exact("family", 20, 4, FieldKind::Scalar),
+        CtxField::exact("remote_ip4", 24, 4, FieldKind::Scalar),
+        CtxField::exact("local_ip4", 28, 4, FieldKind::Scalar),
+        CtxField::exact("remote_ip6[0]", 32, 4, FieldKind::Scalar),
+        CtxField::exact("remote_ip6[1]", 36, 4, FieldKind::Scalar),
+        CtxField::exact("remote_ip6[2]", 40, 4, FieldKind::Scalar),
+        CtxField::exact("remote_ip6[3]", 44, 4, FieldKind::Scalar),
+        CtxField::exact("local_ip6[0]", 48, 4, FieldKind::Scalar),
+        CtxField::exact("local_ip6[1]", 52, 4, FieldKind::Scalar),
+        CtxField::exact("local_ip6[2]", 56, 4, FieldKind::Scalar),
+        CtxField::exact("local_ip6[3]", 60, 4, FieldKind::Scalar),
+        CtxField::exact("remote_port", 64, 4, FieldKind::Scalar),
+        CtxField::exact("local_port", 68, 4, FieldKind::Scalar),
+        CtxField::exact("is_fullsock", 72, 4, FieldKind::Scalar),
+        CtxField::exact("snd_cwnd", 76, 4, FieldKind::Scalar),
+        CtxField::exact("srtt_us", 80, 4, FieldKind::Scalar),
+        CtxField::exact("bpf_sock_ops_cb_flags", 84, 4, FieldKind::Scalar),
+        CtxField::exact("state", 88, 4, FieldKind::Scalar),
+        CtxField::exact("rtt_min", 92, 4, FieldKind::Scalar),
+        CtxField::exact("snd_ssthresh", 96, 4, FieldKind::Scalar),
+        CtxField::exact("rcv_nxt", 100, 4, FieldKind::Scalar),
+        CtxField::exact("snd_nxt", 104, 4, FieldKind::Scalar),
+        CtxField::exact("snd_una", 108, 4, FieldKind::Scalar),
+        CtxField::exact("mss_cache", 112, 4, FieldKind::Scalar),
+        CtxField::exact("ecn_flags", 116, 4, FieldKind::Scalar),
+        CtxField::exact("rate_delivered", 120, 4, FieldKind::Scalar),
+        CtxField::exact("rate_interval_us", 124, 4, FieldKind::Scalar),
+        CtxField::exact("packets_out", 128, 4, FieldKind::Scalar),
+        CtxField::exact("retrans_out", 132, 4, FieldKind::Scalar),
+        CtxField::exact("total_retrans", 136, 4, FieldKind::Scalar),
+        CtxField::exact("segs_in", 140, 4, FieldKind::Scalar),
+        CtxField::exact("data_segs_in", 144, 4, FieldKind::Scalar),
+        CtxField::exact("segs_out", 148, 4, FieldKind::Scalar),
+        CtxField::exact("data_segs_out", 152, 4, FieldKind::Scalar),
+        CtxField::exact("lost_out", 156, 4, FieldKind::Scalar),
+        CtxField::exact("sacked_out", 160, 4, FieldKind::Scalar),
+        CtxField::exact("sk_txhash", 164, 4, FieldKind::Scalar),
+        CtxField::exact("bytes_received", 168, 8, FieldKind::Scalar),
+        CtxField::exact("bytes_acked", 176, 8, FieldKind::Scalar),
+        CtxField::exact("skb_data", 192, 8, FieldKind::PacketData),
+        CtxField::exact("skb_data_end", 200, 8, FieldKind::PacketEnd),
+        CtxField::exact("skb_len", 208, 4, FieldKind::Scalar),
+        CtxField::start("skb_tcp_flags", 212, 4),
+        CtxField::exact("skb_hwtstamp", 216, 8, FieldKind::Scalar),
+    ],
+    rewrite: false,
+};
+
+/// `struct bpf_sockopt` in a `getsockopt` hook (`cg_sockopt_is_valid_access`): the option
+/// value as packet data (`optval`, `optval_end`), `level` and `optname` read-only,
+/// `optlen` and `retval` writable, whole. `sk` is a socket pointer: not listed.
+const SOCKOPT_GET: CtxDescriptor = CtxDescriptor {
+    name: "bpf_sockopt",
+    size: Some(40),
+    writable: &[(32, 40)],
+    fields: &[
+        CtxField::exact("optval", 8, 8, FieldKind::PacketData),
+        CtxField::exact("optval_end", 16, 8, FieldKind::PacketEnd),
+        CtxField::exact("level", 24, 4, FieldKind::Scalar),
+        CtxField::exact("optname", 28, 4, FieldKind::Scalar),
+        CtxField::exact("optlen", 32, 4, FieldKind::Scalar),
+        CtxField::exact("retval", 36, 4, FieldKind::Scalar),
+    ],
+    rewrite: false,
+};
+
+/// In a `setsockopt` hook: `level`, `optname` and `optlen` writable, no `retval`.
+const SOCKOPT_SET: CtxDescriptor = CtxDescriptor {
+    writable: &[(24, 36)],
+    fields: &[
+        CtxField::exact("optval", 8, 8, FieldKind::PacketData),
+        CtxField::exact("optval_end", 16, 8, FieldKind::PacketEnd),
+        CtxField::exact("level", 24, 4, FieldKind::Scalar),
+        CtxField::exact("optname", 28, 4, FieldKind::Scalar),
+        CtxField::exact("optlen", 32, 4, FieldKind::Scalar),
+    ],
+    ..SOCKOPT_GET
+};
+
+/// `struct sk_msg_md` (`sk_msg_is_valid_access`): the message as packet data and the
+/// socket's addresses and ports, read-only and whole. `sk`: not listed.
+const SK_MSG_MD: CtxDescriptor = CtxDescriptor {
+    name: "sk_msg_md",
+    size: Some(80),
+    writable: &[],
+    fields: &[
+        CtxField::exact("data", 0, 8, FieldKind::PacketData),
+        CtxField::exact("data_end", 8, 8, FieldKind::PacketEnd),
+        CtxField::exact("family", 16, 4, FieldKind::Scalar),
+        CtxField::exact("remote_ip4", 20, 4, FieldKind::Scalar),
+        CtxField::exact("local_ip4", 24, 4, FieldKind::Scalar),
+        CtxField::exact("remote_ip6[0]", 28, 4, FieldKind::Scalar),
+        CtxField::exact("remote_ip6[1]", 32, 4, FieldKind::Scalar),
+        CtxField::exact("remote_ip6[2]", 36, 4, FieldKind::Scalar),
+        CtxField::exact("remote_ip6[3]", 40, 4, FieldKind::Scalar),
+        CtxField::exact("local_ip6[0]", 44, 4, FieldKind::Scalar),
+        CtxField::exact("local_ip6[1]", 48, 4, FieldKind::Scalar),
+        CtxField::exact("local_ip6[2]", 52, 4, FieldKind::Scalar),
+        CtxField::exact("local_ip6[3]", 56, 4, FieldKind::Scalar),
+        CtxField::exact("remote_port", 60, 4, FieldKind::Scalar),
+        CtxField::exact("local_port", 64, 4, FieldKind::Scalar),
+        CtxField::exact("size", 68, 4, FieldKind::Scalar),
+    ],
+    rewrite: false,
+};
+
+/// `struct bpf_sk_lookup` (`sk_lookup_is_valid_access`): the connection's 32-bit fields,
+/// read-only, in parts too. `sk` (and `cookie`, which shares its place): not listed.
+const SK_LOOKUP_CTX: CtxDescriptor = CtxDescriptor {
+    name: "bpf_sk_lookup",
+    size: Some(72),
+    writable: &[],
+    fields: &[
+        CtxField::narrow("family", 8, 4),
+        CtxField::narrow("protocol", 12, 4),
+        CtxField::narrow("remote_ip4", 16, 4),
+        CtxField::narrow("remote_ip6[0]", 20, 4),
+        CtxField::narrow("remote_ip6[1]", 24, 4),
+        CtxField::narrow("remote_ip6[2]", 28, 4),
+        CtxField::narrow("remote_ip6[3]", 32, 4),
+        CtxField::narrow("remote_port", 36, 4),
+        CtxField::narrow("local_ip4", 40, 4),
+        CtxField::narrow("local_ip6[0]", 44, 4),
+        CtxField::narrow("local_ip6[1]", 48, 4),
+        CtxField::narrow("local_ip6[2]", 52, 4),
+        CtxField::narrow("local_ip6[3]", 56, 4),
+        CtxField::narrow("local_port", 60, 4),
+        CtxField::narrow("ingress_ifindex", 64, 4),
+    ],
+    rewrite: false,
+};
+
+/// `struct sk_reuseport_md` (`sk_reuseport_is_valid_access`): the packet from its
+/// transport header, `len`, `ip_protocol` and `bind_inany` in parts, `eth_protocol` in
+/// 16-bit halves, `hash` whole; read-only. `sk` and `migrating_sk`: not listed.
+const SK_REUSEPORT_MD: CtxDescriptor = CtxDescriptor {
+    name: "sk_reuseport_md",
+    size: Some(56),
+    writable: &[],
+    fields: &[
+        CtxField::exact("data", 0, 8, FieldKind::PacketData),
+        CtxField::exact("data_end", 8, 8, FieldKind::PacketEnd),
+        CtxField::narrow("len", 16, 4),
+        CtxField::exact("eth_protocol", 20, 4, FieldKind::Scalar).parts(Parts::Within { span: 4, widths: widths::H }),
+        CtxField::narrow("ip_protocol", 24, 4),
+        CtxField::narrow("bind_inany", 28, 4),
+        CtxField::exact("hash", 32, 4, FieldKind::Scalar),
+    ],
+    rewrite: false,
+};
+
+/// A lirc decoder's context (`lirc_mode2_is_valid_access`): one 32-bit sample, read whole.
+const LIRC_SAMPLE: CtxDescriptor =
+    CtxDescriptor { name: "u32 sample", size: Some(4), writable: &[], fields: &[CtxField::exact("sample", 0, 4, FieldKind::Scalar)], rewrite: false };
+
+/// `struct bpf_nf_ctx` (`nf_is_valid_access`): two BTF pointers, read whole. rvbpf reads
+/// them as numbers, so a program that dereferences them is refused.
+const NF_CTX: CtxDescriptor = CtxDescriptor {
+    name: "bpf_nf_ctx",
+    size: Some(16),
+    writable: &[],
+    fields: &[CtxField::exact("state", 0, 8, FieldKind::Scalar), CtxField::exact("skb", 8, 8, FieldKind::Scalar)],
+    rewrite: false,
+};
+
+/// The arguments of a BTF-typed hook (`tp_btf`, fentry, fexit, fmod_ret, LSM, iterators,
+/// struct_ops members, freplace), as 64-bit words; how many the kernel takes from the
+/// target's BTF prototype, which rvbpf does not resolve, so the size is open.
+const BTF_ARGS: CtxDescriptor = CtxDescriptor { name: "u64 args[] (from the target's BTF)", size: None, writable: &[], fields: &[], rewrite: false };
+
+/// Why the runtime cannot run a type with no hook in it.
+const NO_HOOK_RUN: Option<&str> = Some("the runtime has no hook of this type and builds no context for it");
+
+/// Why the runtime cannot run a BTF-typed hook.
+const NO_BTF_RUN: Option<&str> = Some("its context comes from a kernel function's BTF prototype; the runtime has no such hooks");
+
+/// The cgroup socket hooks other than socket creation (the row's).
+const CGROUP_SOCK_VARIANTS: &[Variant] = &[
+    Variant { attach: attach::CGROUP_INET4_POST_BIND, name: "cgroup/post_bind4", ctx: SOCK_POST_BIND4, ret: Some((0, 1)) },
+    Variant { attach: attach::CGROUP_INET6_POST_BIND, name: "cgroup/post_bind6", ctx: SOCK_POST_BIND6, ret: Some((0, 1)) },
+];
+
+/// The socket-address hooks. Their kernel checks `expected_attach_type`; the row's
+/// context (connect4's) is what a program given none gets.
+const SOCK_ADDR_VARIANTS: &[Variant] = &[
+    Variant { attach: attach::CGROUP_INET4_BIND, name: "cgroup/bind4", ctx: SOCK_ADDR4, ret: Some((0, 3)) },
+    Variant { attach: attach::CGROUP_INET6_BIND, name: "cgroup/bind6", ctx: SOCK_ADDR6, ret: Some((0, 3)) },
+    Variant { attach: attach::CGROUP_INET4_CONNECT, name: "cgroup/connect4", ctx: SOCK_ADDR4, ret: Some((0, 1)) },
+    Variant { attach: attach::CGROUP_INET6_CONNECT, name: "cgroup/connect6", ctx: SOCK_ADDR6, ret: Some((0, 1)) },
+    Variant { attach: attach::CGROUP_UDP4_SENDMSG, name: "cgroup/sendmsg4", ctx: SOCK_ADDR4_SENDMSG, ret: Some((0, 1)) },
+    Variant { attach: attach::CGROUP_UDP6_SENDMSG, name: "cgroup/sendmsg6", ctx: SOCK_ADDR6_SENDMSG, ret: Some((0, 1)) },
+    Variant { attach: attach::CGROUP_UDP4_RECVMSG, name: "cgroup/recvmsg4", ctx: SOCK_ADDR4, ret: Some((1, 1)) },
+    Variant { attach: attach::CGROUP_UDP6_RECVMSG, name: "cgroup/recvmsg6", ctx: SOCK_ADDR6, ret: Some((1, 1)) },
+    Variant { attach: attach::CGROUP_INET4_GETPEERNAME, name: "cgroup/getpeername4", ctx: SOCK_ADDR4, ret: Some((1, 1)) },
+    Variant { attach: attach::CGROUP_INET6_GETPEERNAME, name: "cgroup/getpeername6", ctx: SOCK_ADDR6, ret: Some((1, 1)) },
+    Variant { attach: attach::CGROUP_INET4_GETSOCKNAME, name: "cgroup/getsockname4", ctx: SOCK_ADDR4, ret: Some((1, 1)) },
+    Variant { attach: attach::CGROUP_INET6_GETSOCKNAME, name: "cgroup/getsockname6", ctx: SOCK_ADDR6, ret: Some((1, 1)) },
+    Variant { attach: attach::CGROUP_UNIX_CONNECT, name: "cgroup/connect_unix", ctx: SOCK_ADDR_UNIX, ret: Some((0, 1)) },
+    Variant { attach: attach::CGROUP_UNIX_SENDMSG, name: "cgroup/sendmsg_unix", ctx: SOCK_ADDR_UNIX, ret: Some((0, 1)) },
+    Variant { attach: attach::CGROUP_UNIX_RECVMSG, name: "cgroup/recvmsg_unix", ctx: SOCK_ADDR_UNIX, ret: Some((1, 1)) },
+    Variant { attach: attach::CGROUP_UNIX_GETPEERNAME, name: "cgroup/getpeername_unix", ctx: SOCK_ADDR_UNIX, ret: Some((1, 1)) },
+    Variant { attach: attach::CGROUP_UNIX_GETSOCKNAME, name: "cgroup/getsockname_unix", ctx: SOCK_ADDR_UNIX, ret: Some((1, 1)) },
+];
+
+/// The tracing attach types' return ranges (`check_return_code`): fentry and fexit
+/// return 0, iterators 0 or 1, tp_btf and fmod_ret anything (the row's).
+const TRACING_VARIANTS: &[Variant] = &[
+    Variant { attach: attach::TRACE_FENTRY, name: "fentry", ctx: BTF_ARGS, ret: Some((0, 0)) },
+    Variant { attach: attach::TRACE_FEXIT, name: "fexit", ctx: BTF_ARGS, ret: Some((0, 0)) },
+    Variant { attach: attach::TRACE_ITER, name: "iter", ctx: BTF_ARGS, ret: Some((0, 1)) },
+];
+
 /// Why the runtime cannot run a cgroup program: it has no cgroups to attach it to.
 const NO_CGROUP_RUN: Option<&str> = Some("the runtime has no cgroup hooks and builds no context for this type");
 
 /// Why the runtime cannot run the socket-buffer types other than socket filters.
 const NO_SKB_RUN: Option<&str> = Some("the runtime lays out no __sk_buff with the packet pointers (data, data_end) this type reads");
 
+/// A row with no variants.
+const fn row(prog_type: ProgType, name: &'static str, ctx: CtxDescriptor, ret: Option<(i64, i64)>, not_runnable: Option<&'static str>) -> ProgTypeInfo {
+    ProgTypeInfo { prog_type, name, ctx, ret, not_runnable, variants: &[] }
+}
+
+impl ProgTypeInfo {
+    /// The same row with these variants.
+    const fn variants(self, variants: &'static [Variant]) -> ProgTypeInfo {
+        ProgTypeInfo { variants, ..self }
+    }
+}
+
+/// A tracepoint's record: its layout is the tracepoint's own.
+const TP_RECORD: CtxDescriptor = CtxDescriptor { name: "tracepoint record", size: None, writable: &[], fields: &[], rewrite: false };
+/// A raw tracepoint's arguments.
+const RAW_TP_ARGS: CtxDescriptor = CtxDescriptor { name: "u64 args[]", size: None, writable: &[], fields: &[], rewrite: false };
+
+/// The egress hook of a cgroup socket-buffer program may also return 2 and 3 (drop or
+/// pass, with congestion notification).
+const CGROUP_SKB_VARIANTS: &[Variant] = &[Variant { attach: attach::CGROUP_INET_EGRESS, name: "cgroup_skb/egress", ctx: CG_SK_BUFF, ret: Some((0, 3)) }];
+
 /// Every program type, with its context.
 pub const PROG_TYPES: &[ProgTypeInfo] = &[
-    ProgTypeInfo { prog_type: ProgType::SocketFilter, name: "socket_filter", ctx: SK_BUFF, ret: None, not_runnable: None },
-    ProgTypeInfo { prog_type: ProgType::Kprobe, name: "kprobe", ctx: PT_REGS, ret: None, not_runnable: None },
-    ProgTypeInfo {
-        prog_type: ProgType::SchedCls,
-        name: "sched_cls",
-        ctx: TC_SK_BUFF,
-        ret: None,
-        not_runnable: NO_SKB_RUN,
-    },
-    ProgTypeInfo { prog_type: ProgType::SchedAct, name: "sched_act", ctx: TC_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
-    ProgTypeInfo { prog_type: ProgType::CgroupSkb, name: "cgroup_skb", ctx: CG_SK_BUFF, ret: Some((0, 1)), not_runnable: NO_SKB_RUN },
-    ProgTypeInfo { prog_type: ProgType::LwtIn, name: "lwt_in", ctx: LWT_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
-    ProgTypeInfo { prog_type: ProgType::LwtOut, name: "lwt_out", ctx: LWT_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
-    ProgTypeInfo { prog_type: ProgType::LwtXmit, name: "lwt_xmit", ctx: LWT_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
-    ProgTypeInfo { prog_type: ProgType::SkSkb, name: "sk_skb", ctx: SK_SKB_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
-    ProgTypeInfo { prog_type: ProgType::LwtSeg6local, name: "lwt_seg6local", ctx: LWT_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
-    ProgTypeInfo { prog_type: ProgType::FlowDissector, name: "flow_dissector", ctx: FLOW_SK_BUFF, ret: None, not_runnable: NO_SKB_RUN },
-    ProgTypeInfo { prog_type: ProgType::CgroupDevice, name: "cgroup_device", ctx: CGROUP_DEV_CTX, ret: Some((0, 1)), not_runnable: NO_CGROUP_RUN },
-    ProgTypeInfo { prog_type: ProgType::CgroupSysctl, name: "cgroup_sysctl", ctx: SYSCTL_CTX, ret: Some((0, 1)), not_runnable: NO_CGROUP_RUN },
-    ProgTypeInfo { prog_type: ProgType::Tracepoint, name: "tracepoint", ctx: CtxDescriptor { name: "tracepoint record", size: None, writable: &[], fields: &[], rewrite: false }, ret: None, not_runnable: None },
-    ProgTypeInfo { prog_type: ProgType::Xdp, name: "xdp", ctx: XDP_MD, ret: None, not_runnable: None },
-    ProgTypeInfo { prog_type: ProgType::PerfEvent, name: "perf_event", ctx: PT_REGS, ret: None, not_runnable: None },
-    ProgTypeInfo { prog_type: ProgType::RawTracepoint, name: "raw_tracepoint", ctx: CtxDescriptor { name: "u64 args[]", size: None, writable: &[], fields: &[], rewrite: false }, ret: None, not_runnable: None },
-    ProgTypeInfo { prog_type: ProgType::Syscall, name: "syscall", ctx: CtxDescriptor { name: "raw", size: None, writable: &[(0, u32::MAX)], fields: &[], rewrite: false }, ret: None, not_runnable: None },
+    row(ProgType::SocketFilter, "socket_filter", SK_BUFF, None, None),
+    row(ProgType::Kprobe, "kprobe", PT_REGS, None, None),
+    row(ProgType::SchedCls, "sched_cls", TC_SK_BUFF, None, NO_SKB_RUN),
+    row(ProgType::SchedAct, "sched_act", TC_SK_BUFF, None, NO_SKB_RUN),
+    row(ProgType::CgroupSkb, "cgroup_skb", CG_SK_BUFF, Some((0, 1)), NO_SKB_RUN).variants(CGROUP_SKB_VARIANTS),
+    row(ProgType::CgroupSock, "cgroup_sock", SOCK_CREATE, Some((0, 1)), NO_CGROUP_RUN).variants(CGROUP_SOCK_VARIANTS),
+    row(ProgType::LwtIn, "lwt_in", LWT_SK_BUFF, None, NO_SKB_RUN),
+    row(ProgType::LwtOut, "lwt_out", LWT_SK_BUFF, None, NO_SKB_RUN),
+    row(ProgType::LwtXmit, "lwt_xmit", LWT_SK_BUFF, None, NO_SKB_RUN),
+    row(ProgType::SockOps, "sock_ops", SOCK_OPS, Some((0, 1)), NO_CGROUP_RUN),
+    row(ProgType::SkSkb, "sk_skb", SK_SKB_SK_BUFF, None, NO_SKB_RUN),
+    row(ProgType::CgroupDevice, "cgroup_device", CGROUP_DEV_CTX, Some((0, 1)), NO_CGROUP_RUN),
+    row(ProgType::SkMsg, "sk_msg", SK_MSG_MD, None, NO_HOOK_RUN),
+    row(ProgType::RawTracepoint, "raw_tracepoint", RAW_TP_ARGS, None, None),
+    row(ProgType::CgroupSockAddr, "cgroup_sock_addr", SOCK_ADDR4, Some((0, 1)), NO_CGROUP_RUN).variants(SOCK_ADDR_VARIANTS),
+    row(ProgType::LwtSeg6local, "lwt_seg6local", LWT_SK_BUFF, None, NO_SKB_RUN),
+    row(ProgType::LircMode2, "lirc_mode2", LIRC_SAMPLE, None, NO_HOOK_RUN),
+    row(ProgType::SkReuseport, "sk_reuseport", SK_REUSEPORT_MD, None, NO_HOOK_RUN),
+    row(ProgType::FlowDissector, "flow_dissector", FLOW_SK_BUFF, None, NO_SKB_RUN),
+    row(ProgType::CgroupSysctl, "cgroup_sysctl", SYSCTL_CTX, Some((0, 1)), NO_CGROUP_RUN),
+    row(ProgType::RawTracepointWritable, "raw_tracepoint_writable", RAW_TP_ARGS, None, NO_HOOK_RUN),
+    row(ProgType::CgroupSockopt, "cgroup_sockopt", SOCKOPT_GET, Some((0, 1)), NO_CGROUP_RUN)
+        .variants(&[Variant { attach: attach::CGROUP_SETSOCKOPT, name: "cgroup/setsockopt", ctx: SOCKOPT_SET, ret: Some((0, 1)) }]),
+    row(ProgType::Tracing, "tracing", BTF_ARGS, None, NO_BTF_RUN).variants(TRACING_VARIANTS),
+    row(ProgType::StructOps, "struct_ops", BTF_ARGS, None, NO_BTF_RUN),
+    row(ProgType::Ext, "ext", BTF_ARGS, None, NO_BTF_RUN),
+    // LSM hooks returning int; a void hook returns anything and a bool one 0 or 1 in
+    // Linux, which rvbpf cannot tell without the hook's BTF.
+    row(ProgType::Lsm, "lsm", BTF_ARGS, Some((-4095, 0)), NO_BTF_RUN),
+    row(ProgType::SkLookup, "sk_lookup", SK_LOOKUP_CTX, Some((0, 1)), NO_HOOK_RUN),
+    row(ProgType::Tracepoint, "tracepoint", TP_RECORD, None, None),
+    row(ProgType::Xdp, "xdp", XDP_MD, None, None),
+    row(ProgType::PerfEvent, "perf_event", PT_REGS, None, None),
+    row(ProgType::Syscall, "syscall", CtxDescriptor { name: "raw", size: None, writable: &[(0, u32::MAX)], fields: &[], rewrite: false }, None, None),
+    row(ProgType::Netfilter, "netfilter", NF_CTX, Some((0, 1)), NO_HOOK_RUN),
 ];
 
 impl ProgType {
@@ -371,6 +879,37 @@ impl ProgType {
     /// What r1 points to.
     pub fn ctx(self) -> &'static CtxDescriptor {
         &self.info().ctx
+    }
+
+    /// The variant for attach type `attach`, where it has one.
+    pub fn variant(self, attach: Option<u32>) -> Option<&'static Variant> {
+        self.info().variants.iter().find(|v| Some(v.attach) == attach)
+    }
+
+    /// What r1 points to in a program of this type attached as `attach`.
+    pub fn ctx_at(self, attach: Option<u32>) -> &'static CtxDescriptor {
+        self.variant(attach).map_or(self.ctx(), |v| &v.ctx)
+    }
+
+    /// Whether `BPF_PROG_LOAD` takes `expected_attach_type` `attach` for this type (the
+    /// kernel's `bpf_prog_load_check_attach`, less the BTF-typed hooks, which also need
+    /// an `attach_btf_id` rvbpf's bpf() layer does not take).
+    pub fn accepts_attach(self, attach: u32) -> bool {
+        use crate::prog::attach as a;
+        match self {
+            ProgType::CgroupSockAddr => self.variant(Some(attach)).is_some(),
+            ProgType::CgroupSockopt => matches!(attach, a::CGROUP_GETSOCKOPT | a::CGROUP_SETSOCKOPT),
+            ProgType::SkLookup => attach == a::SK_LOOKUP,
+            ProgType::SkReuseport => matches!(attach, 0 | a::SK_REUSEPORT_SELECT | a::SK_REUSEPORT_SELECT_OR_MIGRATE),
+            ProgType::Netfilter => attach == a::NETFILTER,
+            ProgType::Tracing | ProgType::StructOps | ProgType::Ext | ProgType::Lsm => false,
+            _ => true,
+        }
+    }
+
+    /// The range r0 must lie in at exit in a program attached as `attach`.
+    pub fn ret_at(self, attach: Option<u32>) -> Option<(i64, i64)> {
+        self.variant(attach).map_or(self.info().ret, |v| v.ret)
     }
 }
 
@@ -414,7 +953,8 @@ mod tests {
             assert_eq!(row.prog_type.info(), row, "one row per type");
             assert!(PROG_TYPES[..i].iter().all(|r| r.prog_type != row.prog_type && r.name != row.name), "{} listed twice", row.name);
         }
-        assert_eq!(ProgType::from_u32(9), None);
+        assert_eq!(ProgType::from_u32(0), None);
+        assert_eq!(ProgType::from_u32(33), None);
     }
 
     #[test]

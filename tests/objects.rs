@@ -345,15 +345,7 @@ fn every_fixture_and_example_program_gets_the_kernels_verdict() {
     }
     let (mut alike, mut listed, mut differ) = (0, 0, Vec::new());
     for (what, obj) in &objects {
-        let fds: Vec<i32> = obj.maps.iter().map(|m| linux::map_create(&m.name, m.def.map_type, m.def.key_size, m.def.value_size, m.def.max_entries, m.def.map_flags).unwrap_or_else(|e| panic!("{what}: kernel map {}: errno {e}", m.name))).collect();
-        for (m, &fd) in obj.maps.iter().zip(&fds) {
-            if let Some(d) = &m.data {
-                linux::map_update(fd, &0u32.to_ne_bytes(), d, 0).unwrap();
-            }
-            if m.freeze {
-                linux::map_freeze(fd).unwrap();
-            }
-        }
+        let fds = linux::object_maps(what, obj);
         let rt = Runtime::new(Arc::new(StaticKernel::new(Task::default())), 2);
         let maps: Vec<Arc<rvbpf::maps::Map>> = rt.create_object_maps(obj).unwrap().into_iter().map(|m| m.map).collect();
         let resolve = rvbpf::runtime::fd_array(&maps);
@@ -366,7 +358,7 @@ fn every_fixture_and_example_program_gets_the_kernels_verdict() {
                 }
                 Err((e, log)) => Err(format!("errno {e}: {}", log.lines().rev().find(|l| !l.is_empty() && !l.starts_with("processed")).unwrap_or(""))),
             };
-            let req = rvbpf::runtime::ProgramLoad { name: &p.name, prog_type: p.prog_type(), insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, log_level: 0 };
+            let req = rvbpf::runtime::ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, log_level: 0 };
             let ours = rt.load_program(&req).map(drop).map_err(|e| e.to_string());
             let key = format!("{what} {}", p.name);
             match (&ours, &kernel) {

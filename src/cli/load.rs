@@ -51,7 +51,7 @@ pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
             })).collect::<Vec<_>>(),
             "programs": obj.programs.iter().map(|p| json!({
                 "name": p.name, "section": p.section, "type": p.prog_type().name(), "insns": p.insns.len(),
-                "attach": p.kind.attach, "runnable": p.prog_type().info().not_runnable.is_none(), "not_runnable": p.prog_type().info().not_runnable, "functions": p.functions.iter().map(|(n, s)| json!({"name": n, "slot": s})).collect::<Vec<_>>(),
+                "attach": p.kind.attach, "expected_attach_type": p.kind.attach_type, "sleepable": p.kind.sleepable, "runnable": p.prog_type().info().not_runnable.is_none(), "not_runnable": p.prog_type().info().not_runnable, "functions": p.functions.iter().map(|(n, s)| json!({"name": n, "slot": s})).collect::<Vec<_>>(),
                 "relocations": p.relocations.iter().map(|r| json!({
                     "slot": r.slot, "symbol": r.symbol, "type": r.r_type, "target": reloc_text(&obj, &r.target),
                 })).collect::<Vec<_>>(),

@@ -245,9 +245,8 @@ fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, 
             }
             ProgType::Syscall => Context::Raw(&mut data),
             ProgType::RawTracepoint => return Err("raw_tracepoint programs take --ctx as u64 arguments; not supported by `run` yet".into()),
-            ProgType::SchedCls | ProgType::SchedAct | ProgType::CgroupSkb | ProgType::LwtIn | ProgType::LwtOut | ProgType::LwtXmit | ProgType::SkSkb | ProgType::LwtSeg6local | ProgType::FlowDissector | ProgType::CgroupDevice | ProgType::CgroupSysctl => {
-                return Err(not_runnable(&name, prog.prog_type))
-            }
+            // The types whose row says why the runtime cannot run them.
+            _ => return Err(not_runnable(&name, prog.prog_type)),
         };
         let r = rt.run(&prog, &mut ctx, &opts).map_err(|e| e.to_string())?;
         insns += r.insns_executed;

@@ -123,14 +123,17 @@ use Arg::{Anything, ConstMapPtr, ConstSize, ConstSizeOrZero, Ctx, MapKey, MapVal
 use ProgType::*;
 
 const NO: Arg = Arg::None;
-/// Every program type rvbpf has (`bpf_base_func_proto`).
+/// Every program type (`bpf_base_func_proto`, which in Linux 6.18 also gives every type,
+/// as root, the current task's ids and name and `probe_read_{user,kernel}[_str]`).
 const BASE: ProgTypes = ProgTypes::ALL;
-/// kprobe, tracepoint, raw tracepoint, perf event (`bpf_tracing_func_proto`).
-const TRACING: ProgTypes = ProgTypes::of(&[Kprobe, Tracepoint, RawTracepoint, PerfEvent]);
+/// The types whose `*_func_proto` falls back to `bpf_tracing_func_proto`: kprobe,
+/// tracepoint, raw tracepoint (writable too), perf event, and the BTF-typed tracing and
+/// LSM hooks (those two are not compared with the kernel: it loads them only with a BTF
+/// attach target).
+const TRACING: ProgTypes = ProgTypes::of(&[Kprobe, Tracepoint, RawTracepoint, RawTracepointWritable, PerfEvent, Tracing, Lsm]);
 /// Programs on packets in an `sk_buff` (each type's `*_func_proto` in Linux 6.18 gives
-/// `bpf_skb_load_bytes`, the flow dissector its own version of it).
-const SKB: ProgTypes = ProgTypes::of(&[SocketFilter, SchedCls, SchedAct, CgroupSkb, LwtIn, LwtOut, LwtXmit, LwtSeg6local, SkSkb, FlowDissector]);
-const SYSCALL: ProgTypes = ProgTypes::of(&[Syscall]);
+/// `bpf_skb_load_bytes`; the flow dissector and sk_reuseport their own versions of it).
+const SKB: ProgTypes = ProgTypes::of(&[SocketFilter, SchedCls, SchedAct, CgroupSkb, LwtIn, LwtOut, LwtXmit, LwtSeg6local, SkSkb, FlowDissector, SkReuseport]);
 
 const fn row(id: i32, name: &'static str, ret: Ret, args: [Arg; 5], gpl_only: bool, types: ProgTypes, func: HelperFn) -> Helper {
     Helper { proto: Proto { id: HelperId(id), name, ret, args, gpl_only }, types, func }
@@ -147,15 +150,15 @@ pub const LINUX: &[Helper] = &[
     row(7, "get_prandom_u32", Ret::Integer, [NO; 5], false, BASE, linux::get_prandom_u32),
     row(8, "get_smp_processor_id", Ret::Integer, [NO; 5], false, BASE, linux::get_smp_processor_id),
     row(12, "tail_call", Ret::Void, [Ctx, ConstMapPtr, Anything, NO, NO], false, BASE, linux::tail_call),
-    row(14, "get_current_pid_tgid", Ret::Integer, [NO; 5], false, TRACING.and(SYSCALL), linux::get_current_pid_tgid),
-    row(15, "get_current_uid_gid", Ret::Integer, [NO; 5], false, TRACING.and(SYSCALL), linux::get_current_uid_gid),
-    row(16, "get_current_comm", Ret::Integer, [UninitMem, ConstSize, NO, NO, NO], false, TRACING.and(SYSCALL), linux::get_current_comm),
+    row(14, "get_current_pid_tgid", Ret::Integer, [NO; 5], false, BASE, linux::get_current_pid_tgid),
+    row(15, "get_current_uid_gid", Ret::Integer, [NO; 5], false, BASE, linux::get_current_uid_gid),
+    row(16, "get_current_comm", Ret::Integer, [UninitMem, ConstSize, NO, NO, NO], false, BASE, linux::get_current_comm),
     row(26, "skb_load_bytes", Ret::Integer, [Ctx, Anything, UninitMem, ConstSize, NO], false, SKB, linux::skb_load_bytes),
     row(45, "probe_read_str", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING, linux::probe_read_str),
-    row(112, "probe_read_user", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING.and(SYSCALL), linux::probe_read),
-    row(113, "probe_read_kernel", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING.and(SYSCALL), linux::probe_read),
-    row(114, "probe_read_user_str", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING.and(SYSCALL), linux::probe_read_str),
-    row(115, "probe_read_kernel_str", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, TRACING.and(SYSCALL), linux::probe_read_str),
+    row(112, "probe_read_user", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, BASE, linux::probe_read),
+    row(113, "probe_read_kernel", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, BASE, linux::probe_read),
+    row(114, "probe_read_user_str", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, BASE, linux::probe_read_str),
+    row(115, "probe_read_kernel_str", Ret::Integer, [UninitMem, ConstSizeOrZero, Anything, NO, NO], true, BASE, linux::probe_read_str),
     row(125, "ktime_get_boot_ns", Ret::Integer, [NO; 5], false, BASE, linux::ktime_get_boot_ns),
     row(130, "ringbuf_output", Ret::Integer, [ConstMapPtr, Mem, ConstSizeOrZero, Anything, NO], false, BASE, linux::ringbuf_output),
     row(131, "ringbuf_reserve", Ret::RingbufMemOrNull, [ConstMapPtr, Anything, Anything, NO, NO], false, BASE, linux::ringbuf_reserve),
@@ -212,6 +215,8 @@ mod tests {
         assert!(may(Syscall, 113) && may(Syscall, 16), "syscall programs read user and kernel memory");
         assert!(may(SocketFilter, 26) && may(SchedCls, 26) && !may(Xdp, 26) && !may(Kprobe, 26));
         assert!([SchedAct, CgroupSkb, LwtIn, LwtOut, LwtXmit, LwtSeg6local, SkSkb, FlowDissector].iter().all(|&t| may(t, 26)), "every socket-buffer type loads bytes");
-        assert!(!may(Xdp, 14), "no current task in XDP");
+        assert!(may(Xdp, 14) && may(SkLookup, 113), "Linux 6.18's base helpers include the current task's and probe_read_kernel");
+        assert!(may(SkReuseport, 26) && !may(SockOps, 26), "sk_reuseport loads bytes, sock_ops does not");
+        assert!(may(RawTracepointWritable, 4) && may(Tracing, 4) && !may(CgroupSock, 4), "the tracing set");
     }
 }

@@ -782,7 +782,7 @@ impl<'a> Parser<'a> {
         let entry = functions[fi];
         let sec = &self.sections[entry.sec];
         let prog_name = self.syms[entry.sym].name;
-        let forced = self.opts.prog_type.map(|prog_type| SectionKind { prog_type, is_return: false, attach: None, autoload: true });
+        let forced = self.opts.prog_type.map(|prog_type| SectionKind { prog_type, is_return: false, attach: None, autoload: true, attach_type: None, sleepable: prog_type == ProgType::Syscall });
         let kind = sections::classify(sec.name).or(forced).ok_or_else(|| LoadError::Section { section: sec.name.into(), reason: "no program type matches this section name".into() })?;
         let slots = |f: &Function| -> Vec<RawInsn> {
             if let Some(p) = self.patched.get(&f.sec) {

@@ -151,6 +151,9 @@ impl ProgError {
 pub struct ProgramLoad<'a> {
     pub name: &'a str,
     pub prog_type: ProgType,
+    /// `expected_attach_type` ([`crate::prog::attach`]), where given: it may change the
+    /// context and the return range.
+    pub attach: Option<u32>,
     pub insns: &'a [RawInsn],
     pub license: &'a str,
     /// Names of the program's functions by first slot (the loader's function list;
@@ -441,7 +444,7 @@ impl Runtime {
         let clock: Option<&dyn Fn() -> u64> = Some(&clock);
         #[cfg(not(feature = "std"))]
         let clock = None;
-        let mut info = ProgramInfo { prog_type: req.prog_type, ctx: req.prog_type.ctx(), helpers: &helpers, gpl, maps: req.maps, log, log_level: req.log_level, clock };
+        let mut info = ProgramInfo { prog_type: req.prog_type, attach: req.attach, ctx: req.prog_type.ctx_at(req.attach), helpers: &helpers, gpl, maps: req.maps, log, log_level: req.log_level, clock };
         let verified = verifier::verify(&prog, &mut info)?;
         // fix up ld_imm64, then rewrite context accesses
         let prog = context::convert_ctx_accesses(fixup(&prog, &verified), req.prog_type, &verified.ctx_loads);
@@ -472,7 +475,7 @@ impl Runtime {
         let resolve = fd_array(&by_index);
         let mut programs = Vec::new();
         for p in obj.programs.iter().filter(|p| p.kind.autoload) {
-            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, log_level: 0 };
+            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, log_level: 0 };
             let loaded = self.load_program(&req).map_err(|err| ObjectError::Program { program: p.name.clone(), err })?;
             programs.push(loaded);
         }

@@ -631,7 +631,12 @@ impl Bpf {
             };
             self.map_fd(fd as u32).map_err(|errno| MapRefError { errno, reason: format!("fd {fd} is not pointing to valid bpf_map") })
         };
-        let req = ProgramLoad { name: &name, prog_type, insns: &insns, license: &license, functions: &[], maps: &resolve, log_level: verifier_level(a.u32(24)) };
+        let attach = a.u32(68);
+        if !prog_type.accepts_attach(attach) {
+            log.line(&format!("rvbpf: expected_attach_type {attach} is not one a {} program can have", prog_type.name()));
+            return Err(EINVAL);
+        }
+        let req = ProgramLoad { name: &name, prog_type, attach: Some(attach), insns: &insns, license: &license, functions: &[], maps: &resolve, log_level: verifier_level(a.u32(24)) };
         // The stages write what they checked, or why they refused, to the log.
         let p = self.rt.load_program_logged(&req, log).map_err(|e| e.errno())?;
         Ok(self.install(File::Prog(p)) as i64)
@@ -723,9 +728,8 @@ impl Bpf {
                 run(&mut Context::Tracepoint(&rec))?;
                 (None, Some(rec))
             }
-            // The socket-buffer types the runtime verifies but does not run.
-            ProgType::SchedCls | ProgType::SchedAct | ProgType::CgroupSkb | ProgType::LwtIn | ProgType::LwtOut | ProgType::LwtXmit | ProgType::SkSkb | ProgType::LwtSeg6local | ProgType::FlowDissector => return Err(ENOTSUPP),
-            ProgType::CgroupDevice | ProgType::CgroupSysctl => return Err(ENOTSUPP),
+            // The types the runtime verifies but does not run (`not_runnable` in their row).
+            _ => return Err(ENOTSUPP),
         };
         let duration = ((self.rt.kernel().ktime_ns() - t0) / runs as u64).min(u32::MAX as u64) as u32;
         // bpf_test_finish: a short output buffer gets what fits and ENOSPC.

@@ -17,14 +17,14 @@ fn raw(src: &str) -> Vec<RawInsn> {
 
 fn load(rt: &Runtime, t: ProgType, src: &str, license: &str) -> Result<Arc<LoadedProgram>, ProgError> {
     let insns = raw(src);
-    rt.load_program(&ProgramLoad { name: "t", prog_type: t, insns: &insns, license, functions: &[], maps: &fd_array(&[]), log_level: 0 })
+    rt.load_program(&ProgramLoad { name: "t", prog_type: t, attach: None, insns: &insns, license, functions: &[], maps: &fd_array(&[]), log_level: 0 })
 }
 
 #[test]
 fn helper_checks_at_load() {
     let rt = rt();
     assert!(matches!(load(&rt, ProgType::Syscall, "call 9999\nexit", "GPL"), Err(ProgError::Verify(VerifyError::UnknownHelper { pc: 0, .. }))));
-    assert!(matches!(load(&rt, ProgType::Xdp, "call 14\nexit", "GPL"), Err(ProgError::Verify(VerifyError::HelperNotAllowed { .. }))), "xdp has no current task");
+    assert!(matches!(load(&rt, ProgType::Xdp, "call 4\nexit", "GPL"), Err(ProgError::Verify(VerifyError::HelperNotAllowed { .. }))), "probe_read is for tracing types");
     // probe_read_kernel(fp - 8, 8, 0): GPL-only.
     let read = "mov %r1, %r10\nadd %r1, -8\nmov %r2, 8\nmov %r3, 0\ncall 113\nexit";
     assert!(matches!(load(&rt, ProgType::Kprobe, read, "MIT"), Err(ProgError::Verify(VerifyError::GplOnly { .. }))));
@@ -74,7 +74,7 @@ fn kprobe_context_is_read_only() {
 fn self_tail_caller(rt: &Runtime, src: &str) -> Arc<LoadedProgram> {
     let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
     let insns = raw(src);
-    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&pa)), log_level: 0 }).unwrap();
+    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&pa)), log_level: 0 }).unwrap();
     pa.update(&0u32.to_ne_bytes(), &p.id.to_ne_bytes(), 0).unwrap();
     p
 }
@@ -105,7 +105,7 @@ fn tail_call_from_a_subprogram_is_refused_at_load() {
     let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
     // main calls the subprogram at slot 2, which tail-calls (slot 5).
     let insns = raw("call local +1\nexit\nlddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
-    let req = ProgramLoad { name: "t", prog_type: ProgType::Syscall, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&pa)), log_level: 0 };
+    let req = ProgramLoad { name: "t", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&pa)), log_level: 0 };
     let e = rt.load_program(&req).unwrap_err();
     assert_eq!(e.to_string(), "5: tail_call is not allowed in a bpf-to-bpf call");
 }

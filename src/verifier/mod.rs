@@ -113,6 +113,9 @@ impl LogSink for NoLog {
 /// What the verify stage knows about the program it checks, beyond its instructions.
 pub struct ProgramInfo<'a> {
     pub prog_type: ProgType,
+    /// Its `expected_attach_type` ([`crate::prog::attach`]), where it has one: some decide
+    /// the return range.
+    pub attach: Option<u32>,
     /// What r1 points to.
     pub ctx: &'a CtxDescriptor,
     /// The helper prototypes.
@@ -218,7 +221,7 @@ pub fn verify_with_states(prog: &Program, info: &mut ProgramInfo) -> (Result<Ver
     let map = |kind: LdKind, imm: i32| index.get(&(matches!(kind, LdKind::MapIdx | LdKind::MapValueIdx), imm)).copied();
     let env = CallEnv { mem: &mem, key_size: &key_size, helper: &helper, map: &map, var: &|_| None };
     let deadline = info.clock.zip(start).map(|(c, s)| (c, s + MAX_USEC));
-    let opts = analyze::Options { env: &env, entry: State::entry(), ret: info.prog_type.info().ret, max_steps: MAX_PROCESSED, deadline };
+    let opts = analyze::Options { env: &env, entry: State::entry(), ret: info.prog_type.ret_at(info.attach), max_steps: MAX_PROCESSED, deadline };
     let result = analyze::analyze(prog, &opts);
     let (analysis, refused) = match result {
         Ok(a) => (a, None),

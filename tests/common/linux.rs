@@ -136,6 +136,36 @@ pub fn prog_load_logged(prog_type: u32, code: &[u8], fd_array: &[i32], flags: u3
     r.map(|fd| (fd as i32, text.clone())).map_err(|e| (e, text))
 }
 
+/// BPF_PROG_LOAD of a GPL program with `expected_attach_type` `attach`, logged at level 1;
+/// the fd, or errno and the log.
+pub fn prog_load_as(prog_type: u32, attach: u32, code: &[u8]) -> Result<i32, (i32, String)> {
+    prog_load_full(prog_type, attach, 0, code, &[], 0)
+}
+
+/// BPF_PROG_LOAD of a GPL program with `expected_attach_type`, `attach_btf_id` (in
+/// vmlinux; 0: none), `fd_array` and `prog_flags`, logged at level 1; the fd, or errno
+/// and the log.
+pub fn prog_load_full(prog_type: u32, attach: u32, attach_btf_id: u32, code: &[u8], fd_array: &[i32], flags: u32) -> Result<i32, (i32, String)> {
+    let license = b"GPL\0";
+    let mut log = vec![0u8; 1 << 16];
+    let mut a = [0u8; ATTR];
+    put32(&mut a, 0, prog_type);
+    put32(&mut a, 4, (code.len() / 8) as u32);
+    put64(&mut a, 8, code.as_ptr() as u64);
+    put64(&mut a, 16, license.as_ptr() as u64);
+    put32(&mut a, 24, 1);
+    put32(&mut a, 28, log.len() as u32);
+    put64(&mut a, 32, log.as_mut_ptr() as u64);
+    put32(&mut a, 44, flags);
+    put32(&mut a, 68, attach);
+    put32(&mut a, 108, attach_btf_id);
+    if !fd_array.is_empty() {
+        put64(&mut a, 120, fd_array.as_ptr() as u64);
+    }
+    let r = bpf(5, &mut a);
+    r.map(|fd| fd as i32).map_err(|e| (e, String::from_utf8_lossy(&log).trim_end_matches('\0').to_string()))
+}
+
 /// BPF_PROG_TEST_RUN: (retval, data_out).
 pub fn test_run(fd: i32, data: &[u8], ctx: &mut [u8]) -> Result<(u32, Vec<u8>), i32> {
     let mut out = vec![0u8; data.len() + 512];
@@ -167,4 +197,20 @@ pub fn pin_to_cpu0() {
         libc::CPU_SET(0, &mut set);
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
+}
+
+/// The maps of a loaded object created in the kernel, in the object's order (what its
+/// `BPF_PSEUDO_MAP_IDX` references index as an `fd_array`): global data written and
+/// `.rodata` frozen, as libbpf does. Panics naming the map the kernel refuses.
+pub fn object_maps(what: &str, obj: &rvbpf::loader::Object) -> Vec<i32> {
+    let fds: Vec<i32> = obj.maps.iter().map(|m| map_create(&m.name, m.def.map_type, m.def.key_size, m.def.value_size, m.def.max_entries, m.def.map_flags).unwrap_or_else(|e| panic!("{what}: kernel map {}: errno {e}", m.name))).collect();
+    for (m, &fd) in obj.maps.iter().zip(&fds) {
+        if let Some(d) = &m.data {
+            map_update(fd, &0u32.to_ne_bytes(), d, 0).unwrap();
+        }
+        if m.freeze {
+            map_freeze(fd).unwrap();
+        }
+    }
+    fds
 }
