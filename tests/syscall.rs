@@ -382,6 +382,21 @@ fn prog_load_and_test_run_agree() {
     let mut big = load(6, &exit7, 2, 0, 0, false, 0, 300);
     big.0[200] = 1;
     cases.push(lc("non-zero past the union", big));
+    // expected_attach_type: required by some types, and it decides the return range.
+    let exit1: Vec<u8> = [0xb7u8, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0].to_vec();
+    let attached = |ptype: u32, code: &Vec<u8>, attach: u32| {
+        let mut l = load(ptype, code, 2, 0, 0, false, 0, ATTR_SIZE);
+        put32(&mut l.0, 68, attach);
+        l
+    };
+    cases.push(lc("sock_addr without an attach type", attached(18, &exit1, 0)));
+    cases.push(lc("sock_addr connect4", attached(18, &exit1, 10)));
+    cases.push(lc("sock_addr recvmsg4 returning 1", attached(18, &exit1, 19)));
+    cases.push(lc("sock_addr recvmsg4 returning 7", attached(18, &exit7, 19)));
+    cases.push(lc("cgroup_skb egress returning 7", attached(8, &exit7, 1)));
+    cases.push(lc("sk_lookup without its attach type", attached(30, &exit1, 0)));
+    cases.push(lc("sk_lookup", attached(30, &exit1, 36)));
+    cases.push(lc("sockopt with a sock_addr attach type", attached(25, &exit1, 10)));
     let mut bad_name = load(6, &exit7, 2, 0, 0, false, 0, ATTR_SIZE);
     bad_name.0[48..52].copy_from_slice(b"a b\0");
     cases.push(lc("bad program name", bad_name));

@@ -57,7 +57,8 @@ const PACKET_IDS: u32 = 1 << 31;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AnalysisError {
     #[error("{pc}: {msg}")]
-    At { pc: usize, msg: String },
+    /// `errno`: what Linux answers `BPF_PROG_LOAD` with for this refusal.
+    At { pc: usize, msg: String, errno: i32 },
     #[error("{0}")]
     Graph(#[from] super::graph::GraphError),
     #[error("{0}")]
@@ -192,10 +193,10 @@ fn fixpoint(prog: &Program, opts: &Options, analysis: &mut Analysis) -> Result<(
         // Taken out while it steps (no copy), put back before the successors merge.
         let Some(state) = contexts[c].states[i].take() else { continue };
         let pc = cfg.slot_of(i);
-        let at = |msg: String| AnalysisError::At { pc, msg };
+        let at = |msg: String| AnalysisError::At { pc, msg, errno: crate::errno::EACCES };
         let outs = step(&insns[i], &state, opts, pc);
         contexts[c].states[i] = Some(state);
-        for (next, out) in outs.map_err(at)? {
+        for (next, out) in outs.map_err(|(msg, errno)| AnalysisError::At { pc, msg, errno })? {
             let (goes, j, from) = edge(prog, &contexts[c].calls, i, &next).map_err(at)?;
             let c2 = match goes {
                 Goes::Same => c,
@@ -419,8 +420,9 @@ fn one(next: Next, s: Box<State>) -> Succ {
 /// One instruction's successor states (`pc`: its slot; `pc + 1` is the id a helper call
 /// there gives the values it makes, so a reference's id names its instruction), once its
 /// checks hold.
-fn step(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Result<Succ, String> {
-    check::all(&check::of(insn, pc, opts.ret), s, opts.env).map_err(|e| e.to_string())?;
+/// A refusal is its message and the errno Linux gives it.
+fn step(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Result<Succ, (String, i32)> {
+    check::all(&check::of(insn, pc, opts.ret), s, opts.env).map_err(|e| (e.to_string(), e.errno()))?;
     Ok(transfer(insn, s, opts, pc))
 }
 

@@ -191,6 +191,17 @@ pub enum CheckError {
     ReturnsStack,
 }
 
+impl CheckError {
+    /// The errno Linux 6.18 gives the refusal: EINVAL for a return value out of range
+    /// (`check_return_code`), EACCES for the others.
+    pub fn errno(&self) -> i32 {
+        match self {
+            CheckError::ReturnRange { .. } => crate::errno::EINVAL,
+            _ => crate::errno::EACCES,
+        }
+    }
+}
+
 /// At most 8 checks (a helper call's), without allocating.
 #[derive(Clone, Copy, Debug)]
 pub struct Checks {

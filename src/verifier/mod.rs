@@ -49,7 +49,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::errno::{E2BIG, EACCES, EINVAL};
+use crate::errno::{E2BIG, EINVAL};
 use crate::helpers::Proto;
 use crate::isa::{HelperId, Insn, LdKind, Program};
 use crate::loader::co_re::POISON_IMM;
@@ -168,7 +168,7 @@ impl VerifyError {
         match self {
             VerifyError::Lddw { errno, .. } => *errno,
             VerifyError::TooManyMaps | VerifyError::Unsafe(AnalysisError::NoFixpoint(_) | AnalysisError::TimeOut(_)) => E2BIG,
-            VerifyError::Unsafe(AnalysisError::At { .. }) => EACCES,
+            VerifyError::Unsafe(AnalysisError::At { errno, .. }) => *errno,
             _ => EINVAL,
         }
     }
