@@ -214,3 +214,36 @@ fn every_program_gets_the_kernels_verdict() {
     assert!(refused >= 14, "the refused programs are refused by both: only {refused}");
     assert!(accepted >= 100, "only {accepted} programs accepted by both");
 }
+
+/// LIBBPF_PIN_BY_NAME in the runtime's namespace: a second object reuses the map the
+/// first pinned (and sees what the first object's program wrote in it), its other maps are
+/// its own, a definition that differs is refused naming both, and after `unpin` the name
+/// makes a new map.
+#[test]
+fn maps_pinned_by_name_are_shared_in_the_runtime() {
+    use rvbpf::runtime::{Context, ObjectError, PtRegs, RunConfig};
+    let obj = &objects().iter().find(|(l, _, _)| l == "btf_maps.v3.o").expect("btf_maps.v3.o").2;
+    let rt = Runtime::new(Arc::new(StaticKernel::new(Task::default())), 1);
+    let a = rt.load_object(obj).unwrap();
+    let head = a.program("head").unwrap();
+    rt.run(head, &mut Context::Kprobe(&PtRegs::default()), &RunConfig::default()).unwrap();
+    let b = rt.load_object(obj).unwrap();
+    let map = |o: &rvbpf::runtime::LoadedObject, n: &str| o.maps[obj.maps.iter().position(|m| m.name == n).unwrap()].clone();
+    assert!(Arc::ptr_eq(&map(&a, "pinned").map, &map(&b, "pinned").map), "the pinned map is shared");
+    assert_eq!(map(&a, "pinned").id, map(&b, "pinned").id);
+    assert!(!Arc::ptr_eq(&map(&a, "per_cpu").map, &map(&b, "per_cpu").map), "maps not pinned are each object's own");
+    let mut v = [0u8; 8];
+    map(&b, "pinned").map.lookup(&0u32.to_ne_bytes(), &mut v).expect("the first object's program wrote key 0");
+    assert_eq!(u64::from_ne_bytes(v), 1);
+    let mut other = obj.clone();
+    other.maps.iter_mut().find(|m| m.name == "pinned").unwrap().def.max_entries = 65;
+    match rt.load_object(&other) {
+        Err(e @ ObjectError::PinnedIncompatible { .. }) => assert!(e.to_string().contains("max_entries 64") && e.to_string().contains("max_entries 65"), "{e}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a pinned map with another definition was reused"),
+    }
+    assert!(rt.unpin("pinned").is_some() && rt.pinned_map("pinned").is_none());
+    let c = rt.load_object(&other).unwrap();
+    assert!(!Arc::ptr_eq(&map(&a, "pinned").map, &map(&c, "pinned").map), "unpinned: a new map");
+    assert_eq!(rt.pinned_map("pinned").unwrap().map.def().max_entries, 65);
+}

@@ -292,6 +292,9 @@ pub struct Runtime {
     maps: RwLock<BTreeMap<u32, Arc<Map>>>,
     progs: RwLock<BTreeMap<u32, Arc<LoadedProgram>>>,
     custom: RwLock<BTreeMap<HelperId, (Proto, HelperImpl)>>,
+    /// Maps pinned by name (`LIBBPF_PIN_BY_NAME`): the runtime's own namespace, in place of
+    /// the files libbpf would make under `/sys/fs/bpf`.
+    pinned: RwLock<BTreeMap<String, ObjectMap>>,
     pub hooks: hooks::Hooks,
 }
 
@@ -324,6 +327,15 @@ pub enum ObjectError {
     Map { map: String, err: MapError },
     #[error("program {program}: {err}")]
     Program { program: String, err: ProgError },
+    /// libbpf's `map_is_reuse_compat`: a map pinned by name is reused only with the same
+    /// definition.
+    #[error("map {map}: pinned by name with another definition ({pinned}), not this object's ({wanted})")]
+    PinnedIncompatible { map: String, pinned: String, wanted: String },
+}
+
+/// A map definition as a message shows it.
+fn def_text(d: &MapDef) -> String {
+    format!("type {} key {} value {} max_entries {} flags {:#x}", crate::maps::map_type::name(d.map_type), d.key_size, d.value_size, d.max_entries, d.map_flags)
 }
 
 impl Runtime {
@@ -338,6 +350,7 @@ impl Runtime {
             maps: RwLock::new(BTreeMap::new()),
             progs: RwLock::new(BTreeMap::new()),
             custom: RwLock::new(BTreeMap::new()),
+            pinned: RwLock::new(BTreeMap::new()),
             hooks: hooks::Hooks::default(),
         }
     }
@@ -494,6 +507,16 @@ impl Runtime {
         let mut maps = Vec::new();
         for spec in &obj.maps {
             let merr = |err| ObjectError::Map { map: spec.name.clone(), err };
+            let by_name = spec.pinning == crate::loader::Pinning::ByName;
+            // A map pinned by name is reused as it is (libbpf: no initial data again).
+            if let Some(old) = by_name.then(|| self.pinned.read().get(&spec.name).cloned()).flatten() {
+                let (have, want) = (*old.map.def(), spec.def);
+                if have != want {
+                    return Err(ObjectError::PinnedIncompatible { map: spec.name.clone(), pinned: def_text(&have), wanted: def_text(&want) });
+                }
+                maps.push(old);
+                continue;
+            }
             let (id, map) = self.create_map(&spec.name, spec.def).map_err(merr)?;
             if let Some(data) = &spec.data {
                 map.update(&0u32.to_ne_bytes(), data, BPF_ANY).map_err(merr)?;
@@ -501,9 +524,23 @@ impl Runtime {
             if spec.freeze {
                 map.freeze().map_err(merr)?;
             }
+            if by_name {
+                self.pinned.write().insert(spec.name.clone(), ObjectMap { id, map: map.clone() });
+            }
             maps.push(ObjectMap { id, map });
         }
         Ok(maps)
+    }
+
+    /// The map pinned by name `name` (`LIBBPF_PIN_BY_NAME`), if an object pinned one.
+    pub fn pinned_map(&self, name: &str) -> Option<ObjectMap> {
+        self.pinned.read().get(name).cloned()
+    }
+
+    /// Unpins the map pinned by name `name`; the next object that pins one by that name
+    /// creates it afresh. The map lives on while programs use it.
+    pub fn unpin(&self, name: &str) -> Option<ObjectMap> {
+        self.pinned.write().remove(name)
     }
 
     /// Runs `prog` with `ctx` (and any tail calls it makes).
