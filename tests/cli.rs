@@ -234,6 +234,14 @@ fn objects_take_a_type_and_may_be_empty() {
     let o = rvbpf(&["run", &tc], "");
     assert!(!o.status.success() && err(&o).contains("cls (sched_cls): loadable and verifiable; not runnable here: "), "{}", err(&o));
     assert!(out(&rvbpf(&["load", &tc], "")).contains("not runnable here"));
+    // A section name given to --type gives its attach type, which decides the return range
+    // (recvmsg hooks must return 1) and shows in `load --json`.
+    let addr = build("addr", "SEC(\"hook\") int h(struct bpf_sock_addr *c) { return c->user_port == 0 ? 0 : 1; }\n");
+    assert!(rvbpf(&["verify", &addr, "--type", "cgroup_sock_addr"], "").status.success());
+    let o = rvbpf(&["verify", &addr, "--type", "cgroup/recvmsg4"], "");
+    assert!(!o.status.success() && out(&o).contains("should have been in [1, 1]"), "{}{}", out(&o), err(&o));
+    let doc: serde_json::Value = serde_json::from_str(&out(&rvbpf(&["load", &addr, "--type", "cgroup/connect6", "--json"], ""))).unwrap();
+    assert_eq!((doc["programs"][0]["type"].as_str(), doc["programs"][0]["expected_attach_type"].as_u64()), (Some("cgroup_sock_addr"), Some(11)));
 }
 
 /// `--btf`: CO-RE relocations against a file, listed by `load` (text and JSON); `local`;

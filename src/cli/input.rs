@@ -85,6 +85,7 @@ enum BtfChoice {
 /// How every command loads objects, set once by `main`.
 struct CliLoad {
     prog_type: Option<ProgType>,
+    attach_type: Option<u32>,
     allow_empty: bool,
     btf: BtfChoice,
 }
@@ -96,13 +97,15 @@ static KERNEL_BTF: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
 /// Reads `--type TYPE` (a kernel type name or a section name), `--allow-empty` and
 /// `--btf FILE|local`, and sets them for every later object load.
 pub fn set_load_options(prog_type: Option<&str>, allow_empty: bool, btf: Option<&Path>) -> Result<(), String> {
-    let prog_type = match prog_type {
-        None => None,
+    // A section name gives its attach type too.
+    let (prog_type, attach_type) = match prog_type {
+        None => (None, None),
         Some(t) => {
-            let by_name = PROG_TYPES.iter().find(|r| r.name == t).map(|r| r.prog_type);
-            let found = by_name.or_else(|| loader::sections::classify(t).map(|k| k.prog_type));
+            let by_name = PROG_TYPES.iter().find(|r| r.name == t).map(|r| (r.prog_type, None));
+            let found = by_name.or_else(|| loader::sections::classify(t).map(|k| (k.prog_type, k.attach_type)));
             let names: Vec<&str> = PROG_TYPES.iter().map(|r| r.name).collect();
-            Some(found.ok_or_else(|| format!("--type {t}: not a program type ({}) or a section name that names one", names.join(", ")))?)
+            let (t, a) = found.ok_or_else(|| format!("--type {t}: not a program type ({}) or a section name that names one", names.join(", ")))?;
+            (Some(t), a)
         }
     };
     let btf = match btf {
@@ -110,7 +113,7 @@ pub fn set_load_options(prog_type: Option<&str>, allow_empty: bool, btf: Option<
         Some(p) if p == Path::new("local") => BtfChoice::Local,
         Some(p) => BtfChoice::File(p.to_path_buf(), std::fs::read(p).map_err(|e| format!("--btf {}: {e}", p.display()))?),
     };
-    let _ = CLI_LOAD.set(CliLoad { prog_type, allow_empty, btf });
+    let _ = CLI_LOAD.set(CliLoad { prog_type, attach_type, allow_empty, btf });
     Ok(())
 }
 
@@ -130,7 +133,7 @@ fn object(bytes: &[u8], path: &Path) -> Result<Object, String> {
     let stem = stem.strip_suffix(".o").unwrap_or(stem);
     let stem = stem.strip_suffix(".bpf").unwrap_or(stem);
     let cli = CLI_LOAD.get();
-    let mut opts = LoadOptions { prog_type: cli.and_then(|c| c.prog_type), allow_empty: cli.is_some_and(|c| c.allow_empty), core_target: CoreTarget::None };
+    let mut opts = LoadOptions { prog_type: cli.and_then(|c| c.prog_type), attach_type: cli.and_then(|c| c.attach_type), allow_empty: cli.is_some_and(|c| c.allow_empty), core_target: CoreTarget::None };
     opts.core_target = match cli.map(|c| &c.btf) {
         Some(BtfChoice::File(_, b)) => CoreTarget::Btf(b),
         Some(BtfChoice::Local) => CoreTarget::Local,

@@ -220,6 +220,9 @@ pub struct LoadOptions<'a> {
     /// is `.text` has its global functions as programs. A section whose name names a
     /// type keeps that type.
     pub prog_type: Option<ProgType>,
+    /// With `prog_type`: the `expected_attach_type` of those programs (`--type
+    /// cgroup/recvmsg4`).
+    pub attach_type: Option<u32>,
     /// An object with no programs loads (its maps only) instead of being refused.
     pub allow_empty: bool,
     /// The BTF that CO-RE relocations are applied against.
@@ -782,7 +785,7 @@ impl<'a> Parser<'a> {
         let entry = functions[fi];
         let sec = &self.sections[entry.sec];
         let prog_name = self.syms[entry.sym].name;
-        let forced = self.opts.prog_type.map(|prog_type| SectionKind { prog_type, is_return: false, attach: None, autoload: true, attach_type: None, sleepable: prog_type == ProgType::Syscall });
+        let forced = self.opts.prog_type.map(|prog_type| SectionKind { prog_type, is_return: false, attach: None, autoload: true, attach_type: self.opts.attach_type, sleepable: prog_type == ProgType::Syscall });
         let kind = sections::classify(sec.name).or(forced).ok_or_else(|| LoadError::Section { section: sec.name.into(), reason: "no program type matches this section name".into() })?;
         let slots = |f: &Function| -> Vec<RawInsn> {
             if let Some(p) = self.patched.get(&f.sec) {
