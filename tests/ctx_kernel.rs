@@ -64,12 +64,8 @@ fn cases(with_ctx: bool) -> Vec<Case> {
                 continue;
             }
             let ret = c.ret.map_or(0, |r| r.0);
-            let code = encode_all(&asm::assemble(&format!("mov r0, {ret}\nexit\n")).unwrap());
-            match linux::prog_load_as(t as u32, c.attach, &code) {
-                Ok(fd) => {
-                    linux::close(fd);
-                    out.push(c);
-                }
+            match kernel_load(&c, &format!("mov r0, {ret}\nexit\n")) {
+                Ok(()) => out.push(c),
                 Err((errno, log)) => println!("SKIP {}: the kernel refuses even `mov r0, {ret}; exit` (errno {errno}: {}): not built into this kernel, or it needs a BTF attach target", c.label, log.lines().last().unwrap_or("")),
             }
         }
@@ -86,9 +82,14 @@ fn rvbpf_accepts(c: &Case, text: &str) -> bool {
     verify(&prog, &mut info).is_ok()
 }
 
-fn kernel_accepts(c: &Case, text: &str) -> bool {
+/// Loads `text` into the kernel as case `c`: `Ok`, or errno and the log.
+fn kernel_load(c: &Case, text: &str) -> Result<(), (i32, String)> {
     let code = encode_all(&asm::assemble(text).unwrap());
-    linux::prog_load_as(c.prog_type as u32, c.attach, &code).map(linux::close).is_ok()
+    linux::prog_load_as(c.prog_type as u32, c.attach, &code).map(linux::close)
+}
+
+fn kernel_accepts(c: &Case, text: &str) -> bool {
+    kernel_load(c, text).is_ok()
 }
 
 #[test]
@@ -181,12 +182,8 @@ fn helper_sets_match_the_kernel() {
         let ret = c.ret.map_or(0, |r| r.0);
         for h in rvbpf::helpers::LINUX {
             let id = h.proto.id.0;
-            let code = encode_all(&asm::assemble(&format!("call {id}\nmov r0, {ret}\nexit\n")).unwrap());
-            let kernel = match linux::prog_load_as(c.prog_type as u32, c.attach, &code) {
-                Ok(fd) => {
-                    linux::close(fd);
-                    true
-                }
+            let kernel = match kernel_load(c, &format!("call {id}\nmov r0, {ret}\nexit\n")) {
+                Ok(()) => true,
                 Err((_, log)) => !log.contains("cannot use helper") && !log.contains("unknown func"),
             };
             let ours = h.types.contains(c.prog_type);
