@@ -171,7 +171,7 @@ fn fixtures_cover_the_issue() {
         assert!(sections.iter().any(|s| s.starts_with(want)), "no fixture in a {want} section");
     }
     let kinds: Vec<u32> = fx.iter().filter(|f| f.error.is_none()).flat_map(|f| load(f, "v3").unwrap().maps.into_iter().map(|m| m.def.map_type)).collect();
-    for t in [map_type::HASH, map_type::ARRAY, map_type::PERCPU_ARRAY, map_type::PERCPU_HASH, map_type::LRU_HASH, map_type::PROG_ARRAY, map_type::RINGBUF] {
+    for t in [map_type::HASH, map_type::ARRAY, map_type::PERCPU_ARRAY, map_type::PERCPU_HASH, map_type::LRU_HASH, map_type::PROG_ARRAY, map_type::RINGBUF, map_type::ARRAY_OF_MAPS, map_type::HASH_OF_MAPS] {
         assert!(kinds.contains(&t), "no fixture with a {} map", map_type::name(t));
     }
 }
@@ -220,17 +220,7 @@ fn fixtures_run_as_specified() {
 
 /// Loads an object's maps and programs into the kernel; returns map fds and program fds.
 fn kernel_instantiate(obj: &Object, what: &str) -> (Vec<i32>, Vec<(String, i32)>) {
-    let mut fds = Vec::new();
-    for m in &obj.maps {
-        let fd = linux::map_create(&m.name, m.def.map_type, m.def.key_size, m.def.value_size, m.def.max_entries, m.def.map_flags).unwrap_or_else(|e| panic!("{what}: kernel map {}: errno {e}", m.name));
-        if let Some(d) = &m.data {
-            linux::map_update(fd, &0u32.to_ne_bytes(), d, 0).unwrap();
-        }
-        if m.freeze {
-            linux::map_freeze(fd).unwrap();
-        }
-        fds.push(fd);
-    }
+    let fds = linux::object_maps(what, obj);
     let mut progs = Vec::new();
     for p in &obj.programs {
         let flags = if p.prog_type() == ProgType::Syscall { 1 << 4 } else { 0 }; // BPF_F_SLEEPABLE: required
@@ -291,7 +281,7 @@ fn fixtures_match_linux() {
                 }
             }
             for (m, &fd) in obj.maps.iter().zip(&fds) {
-                if matches!(m.def.map_type, map_type::RINGBUF | map_type::PROG_ARRAY) {
+                if matches!(m.def.map_type, map_type::RINGBUF | map_type::PROG_ARRAY | map_type::ARRAY_OF_MAPS | map_type::HASH_OF_MAPS) {
                     continue;
                 }
                 let map = loaded.map(&m.name).unwrap();

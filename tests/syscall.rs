@@ -448,3 +448,184 @@ fn prog_load_and_test_run_agree() {
     assert!(disagree.is_empty(), "PROG_LOAD/PROG_TEST_RUN disagree with the kernel:\n{}", disagree.join("\n"));
     println!("{} PROG_LOAD/PROG_TEST_RUN cases agree with the kernel", cases.len());
 }
+
+/// One step of the map-in-map differential: maps are named by the index of the step
+/// that created them, so that each side uses its own fds.
+enum Mim {
+    /// type, key size, value size, max_entries, flags, inner template (a step's map, or a
+    /// raw fd).
+    Create(u32, u32, u32, u32, u32, Fd),
+    /// outer map, key, inner map (a step's map, or a raw fd), flags.
+    Update(usize, u32, Fd, u64),
+    Lookup(usize, u32),
+    Delete(usize, u32),
+    NextKey(usize, Option<u32>),
+}
+
+#[derive(Clone, Copy)]
+enum Fd {
+    Map(usize),
+    Raw(u32),
+}
+
+/// What a step gave, comparable across the two sides: a lookup's id is replaced by the
+/// step that created the map it names.
+#[derive(Debug, PartialEq)]
+enum Got {
+    Ok,
+    Err(i32),
+    Map(Option<usize>),
+    Key(u32),
+}
+
+/// One side's bpf(): a command and its attr, the result or errno.
+type Side<'a> = dyn Fn(u32, &mut [u8]) -> Result<i64, i32> + 'a;
+/// Which step's map (by the side's fds) a map id names.
+type IdOf<'a> = dyn Fn(u32, &[Option<i32>]) -> Option<usize> + 'a;
+
+#[test]
+fn map_in_map_commands_agree() {
+    if kernel_missing() {
+        return;
+    }
+    use Fd::{Map as M, Raw};
+    use Mim::*;
+    const AOM: u32 = 12;
+    const HOM: u32 = 13;
+    const INNER_MAP: u32 = 1 << 12;
+    let steps = [
+        Create(2, 4, 8, 4, 0, Raw(0)),                // 0: array template
+        Create(1, 4, 8, 16, 0, Raw(0)),               // 1: hash template
+        Create(3, 4, 4, 2, 0, Raw(0)),                // 2: prog array
+        Create(27, 0, 0, 4096, 0, Raw(0)),            // 3: ring buffer
+        Create(2, 4, 8, 4, INNER_MAP, Raw(0)),        // 4: array template, any max_entries
+        Create(AOM, 4, 4, 4, 0, M(0)),                // 5: array of arrays
+        Create(HOM, 4, 4, 2, 0, M(1)),                // 6: hash of hashes
+        Create(AOM, 4, 4, 4, 0, M(2)),                // prog arrays cannot be inner maps
+        Create(AOM, 4, 4, 4, 0, M(5)),                // nor maps-in-maps
+        Create(AOM, 4, 4, 4, 0, Raw(4000)),           // nor a closed fd
+        Create(AOM, 4, 8, 4, 0, M(0)),                // the value is a 4-byte fd
+        Create(AOM, 8, 4, 4, 0, M(0)),                // an array's key is 4 bytes
+        Create(AOM, 4, 4, 0, 0, M(0)),                // max_entries 0
+        Create(AOM, 4, 4, 2, 0, M(3)),                // 13: array of ring buffers
+        Create(AOM, 4, 4, 2, 0, M(4)),                // 14: array of BPF_F_INNER_MAP arrays
+        Create(2, 4, 8, 4, 0, Raw(0)),                // 15: another array like 0
+        Create(2, 4, 8, 9, 0, Raw(0)),                // 16: an array with 9 entries
+        Create(1, 4, 8, 99, 0, Raw(0)),               // 17: a hash with 99 entries
+        Create(2, 4, 8, 9, INNER_MAP, Raw(0)),        // 18: INNER_MAP array, 9 entries
+        Update(5, 0, M(15), 0),
+        Update(5, 1, M(0), 0),
+        Update(5, 2, M(16), 0),                       // max_entries differs
+        Update(5, 3, M(1), 0),                        // another type
+        Update(5, 4, M(15), 0),                       // past max_entries
+        Update(5, 0, M(15), 1),                       // arrays take only BPF_ANY
+        Update(5, 3, Raw(4000), 0),                   // a closed fd
+        Update(5, 3, M(2), 0),                        // a prog array
+        Update(6, 7, M(17), 0),                       // hashes: max_entries may differ
+        Update(6, 7, M(1), 1),                        // BPF_NOEXIST on a present key
+        Update(6, 8, M(1), 2),                        // BPF_EXIST on an absent key
+        Update(6, 8, M(1), 0),
+        Update(6, 9, M(1), 0),                        // full
+        Update(6, 9, M(0), 1),                        // another type, BPF_NOEXIST
+        Update(6, 7, M(1), 4),                        // unknown flags
+        Update(13, 1, M(3), 0),
+        Update(14, 0, M(18), 0),
+        Update(14, 1, M(16), 0),                      // flags differ from the template
+        Lookup(5, 0),
+        Lookup(5, 1),
+        Lookup(5, 2),
+        Lookup(5, 9),
+        Lookup(6, 7),
+        Lookup(6, 8),
+        Lookup(6, 5),
+        Lookup(13, 1),
+        Lookup(14, 0),
+        NextKey(5, None),
+        NextKey(5, Some(1)),
+        NextKey(5, Some(3)),
+        NextKey(5, Some(77)),
+        Delete(5, 1),
+        Lookup(5, 1),
+        Delete(5, 1),
+        Delete(5, 4),
+        Delete(6, 8),
+        Delete(6, 8),
+        Lookup(6, 8),
+        Update(6, 8, M(17), 1),
+        Lookup(6, 8),
+    ];
+    let b = ours();
+    let mut kfds: Vec<Option<i32>> = Vec::new();
+    let mut ofds: Vec<Option<i32>> = Vec::new();
+    let (mut disagree, mut got) = (Vec::new(), Vec::new());
+    for (i, step) in steps.iter().enumerate() {
+        // Each side, its own fds: (side's call, side's fds).
+        let outcome = |call: &Side, fds: &mut Vec<Option<i32>>, id_of: &IdOf| -> Got {
+            let fd = |f: Fd| match f {
+                Fd::Map(k) => fds[k].unwrap_or(4001) as u32,
+                Fd::Raw(n) => n,
+            };
+            let mut a = vec![0u8; ATTR_SIZE];
+            let mut value = [0u8; 4];
+            let (c, out, key) = match *step {
+                Create(t, k, v, max, flags, inner) => {
+                    for (off, x) in [(0, t), (4, k), (8, v), (12, max), (16, flags), (20, fd(inner))] {
+                        put32(&mut a, off, x);
+                    }
+                    let r = call(cmd::MAP_CREATE, &mut a);
+                    fds.push(r.ok().map(|fd| fd as i32));
+                    return r.map_or_else(Got::Err, |_| Got::Ok);
+                }
+                Update(m, k, inner, flags) => {
+                    value = fd(inner).to_ne_bytes();
+                    linux::put64(&mut a, 24, flags);
+                    (cmd::MAP_UPDATE_ELEM, m, k)
+                }
+                Lookup(m, k) => (cmd::MAP_LOOKUP_ELEM, m, k),
+                Delete(m, k) => (cmd::MAP_DELETE_ELEM, m, k),
+                NextKey(m, k) => (cmd::MAP_GET_NEXT_KEY, m, k.unwrap_or(0)),
+            };
+            let key = key.to_ne_bytes();
+            fds.push(None);
+            put32(&mut a, 0, fds[out].unwrap_or(4001) as u32);
+            let key_at = if matches!(step, NextKey(_, None)) { 0 } else { key.as_ptr() as u64 };
+            linux::put64(&mut a, 8, key_at);
+            if c != cmd::MAP_DELETE_ELEM {
+                linux::put64(&mut a, 16, value.as_mut_ptr() as u64);
+            }
+            match (call(c, &mut a), step) {
+                (Err(e), _) => Got::Err(e),
+                (Ok(_), Lookup(..)) => Got::Map(id_of(u32::from_ne_bytes(value), fds)),
+                (Ok(_), NextKey(..)) => Got::Key(u32::from_ne_bytes(value)),
+                (Ok(_), _) => Got::Ok,
+            }
+        };
+        let kernel = |c: u32, a: &mut [u8]| linux::bpf(c as i64, a);
+        let k_id = |id: u32, fds: &[Option<i32>]| {
+            fds.iter().position(|f| f.is_some_and(|fd| {
+                let mut info = [0u8; 80];
+                let mut a = vec![0u8; ATTR_SIZE];
+                put32(&mut a, 0, fd as u32);
+                put32(&mut a, 4, info.len() as u32);
+                linux::put64(&mut a, 8, info.as_mut_ptr() as u64);
+                linux::bpf(15, &mut a).is_ok() && u32::from_ne_bytes(info[4..8].try_into().unwrap()) == id
+            }))
+        };
+        let k = outcome(&kernel, &mut kfds, &k_id);
+        let rt = b.runtime().clone();
+        let o_id = |id: u32, fds: &[Option<i32>]| {
+            let m = rt.map(id)?;
+            fds.iter().position(|f| f.and_then(|fd| b.map(fd)).is_some_and(|x| Arc::ptr_eq(&x, &m)))
+        };
+        let o = outcome(&|c, a| ours_call(&b, c, a), &mut ofds, &o_id);
+        got.push(format!("{k:?}"));
+        if k != o {
+            disagree.push(format!("step {i}: kernel {k:?}, rvbpf {o:?}"));
+        }
+    }
+    for fd in kfds.into_iter().flatten() {
+        linux::close(fd);
+    }
+    println!("map-in-map: {} steps, {} disagree; the kernel's answers: {}", steps.len(), disagree.len(), got.join(" "));
+    assert!(disagree.is_empty(), "{}", disagree.join("\n"));
+}

@@ -48,6 +48,8 @@ pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
                 "name": m.name, "type": map_type::name(m.def.map_type), "key_size": m.def.key_size,
                 "value_size": m.def.value_size, "max_entries": m.def.max_entries, "flags": m.def.map_flags,
                 "section": m.section, "origin": format!("{:?}", m.origin).to_lowercase(),
+                "inner": m.inner.map(|d| json!({"type": map_type::name(d.map_type), "key_size": d.key_size, "value_size": d.value_size, "max_entries": d.max_entries, "flags": d.map_flags})),
+                "values": m.map_values.iter().map(|(i, n)| json!({"index": i, "map": n})).chain(m.prog_values.iter().map(|(i, n)| json!({"index": i, "program": n}))).collect::<Vec<_>>(),
             })).collect::<Vec<_>>(),
             "programs": obj.programs.iter().map(|p| json!({
                 "name": p.name, "section": p.section, "type": p.prog_type().name(), "insns": p.insns.len(),
@@ -79,6 +81,12 @@ pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
             m.def.map_flags,
             m.section
         );
+        if let Some(d) = m.inner {
+            println!("      inner map: {} key {} value {} max {} flags {:#x}", map_type::name(d.map_type), d.key_size, d.value_size, d.max_entries, d.map_flags);
+        }
+        for (i, n) in &m.map_values {
+            println!("      [{i}] = map {n}");
+        }
     }
     println!("programs:");
     for p in &obj.programs {

@@ -197,7 +197,7 @@ pub fn analyze_in_env(prog: &Program, mem_len: usize) -> Result<crate::verifier:
         LdKind::MapIdx | LdKind::MapValueIdx if imm == 0 => Some(0),
         _ => None,
     };
-    let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &helper, map: &map, var: &|v| (v == 0).then_some(8) };
+    let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), map_type: &|m| (m == 0).then_some(crate::maps::map_type::ARRAY), helper: &helper, map: &map, var: &|v| (v == 0).then_some(8) };
     let r1 = if mem_len == 0 { Reg::konst(0) } else { Reg::ptr(Region::Mem { size: mem_len as u64 }) };
     let opts = Options { env: &env, entry: State::entry_with(r1, Reg::konst(mem_len as u64)), ret: None, max_steps: crate::verifier::MAX_PROCESSED, deadline: None };
     analyze(prog, &opts)

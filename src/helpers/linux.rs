@@ -7,6 +7,7 @@
 //! error that stops the run (the verifier will rule those out before a program runs).
 
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -30,6 +31,12 @@ fn len_arg(v: u64) -> Result<usize, HelperError> {
 pub(super) fn map_lookup_elem(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
     let m = c.map(a[0])?;
     let key = c.mem.read(a[1], m.def().key_size as usize)?;
+    if let Some(outer) = m.of_maps() {
+        // The inner map is the handle; one put in after the run began reads as absent
+        // (the run's view of the outer map is the one it started with).
+        let inner = outer.get(key).filter(|(_, im)| c.inner.iter().any(|h| Arc::ptr_eq(h, im)));
+        return ok(inner.map_or(0, |(_, im)| Arc::as_ptr(&im) as u64));
+    }
     ok(m.prog_lookup(key, c.cpu).unwrap_or(0))
 }
 

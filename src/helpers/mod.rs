@@ -88,6 +88,9 @@ pub struct HelperCall<'a> {
     pub kernel: &'a dyn Kernel,
     /// The maps the program uses; a map argument is one of their handles.
     pub maps: &'a [Arc<Map>],
+    /// The inner maps its maps-in-maps held when the run began: what a lookup in an
+    /// outer map may yield, and what this run may pass as a map argument besides `maps`.
+    pub inner: &'a [Arc<Map>],
     /// Packet bytes for `bpf_skb_load_bytes` (socket filters).
     pub packet: Option<(u64, usize)>,
     /// The running program's type (a tail call must stay within it).
@@ -100,7 +103,8 @@ pub struct HelperCall<'a> {
 impl HelperCall<'_> {
     /// The map whose handle the program passed, among the maps it uses.
     pub fn map(&self, handle: u64) -> Result<&Arc<Map>, HelperError> {
-        self.maps.iter().find(|m| Arc::as_ptr(m) as u64 == handle).ok_or(HelperError::Invalid("argument is not a map the program uses"))
+        let is = |m: &&Arc<Map>| Arc::as_ptr(m) as u64 == handle;
+        self.maps.iter().find(is).or_else(|| self.inner.iter().find(is)).ok_or(HelperError::Invalid("argument is not a map the program uses"))
     }
 }
 

@@ -29,7 +29,7 @@ use object::read::elf::{FileHeader, SectionHeader, Sym};
 use object::Endianness;
 
 use crate::isa::{cfg, RawInsn};
-use crate::maps::{create_flags, map_type, MapDef, MAX_USED_MAPS};
+use crate::maps::{create_flags, is_map_in_map, map_type, MapDef, MAX_USED_MAPS};
 use btf::{Btf, BtfError};
 pub use sections::SectionKind;
 use crate::prog::ProgType;
@@ -118,6 +118,13 @@ pub struct MapSpec {
     pub freeze: bool,
     /// Prog-array slots filled at load (`values = { [i] = &prog }`): (index, program).
     pub prog_values: Vec<(u32, String)>,
+    /// A map-in-map's inner template: the definition every map put in it must match
+    /// (`__array(values, struct {...})`, `bpf_map_def.inner_map_idx`, or iproute2's
+    /// `inner_id`).
+    pub inner: Option<MapDef>,
+    /// Map-in-map slots filled at load (`values = { [i] = &map }`, or iproute2's
+    /// `inner_idx`): (index, map of this object).
+    pub map_values: Vec<(u32, String)>,
     /// How the object asks for the map to be pinned (recorded: pinning by path is the
     /// integrator's business).
     pub pinning: Pinning,
@@ -467,7 +474,7 @@ impl<'a> Parser<'a> {
                 return Err(LoadError::Map { map: m.name.clone(), reason: "defined twice".into() });
             }
         }
-        self.prog_array_values(&mut maps, &functions)?;
+        self.static_values(&mut maps, &functions)?;
         let mut entries: Vec<usize> = (0..functions.len()).filter(|&i| Some(functions[i].sec) != self.text).collect();
         // A `.text`-only object with a type given: its global functions are programs.
         if entries.is_empty() && self.opts.prog_type.is_some() {
@@ -625,6 +632,12 @@ impl<'a> Parser<'a> {
     /// pinning, inner map id and index after the five common fields); any other size is
     /// `struct bpf_map_def`: 20 bytes, 28 with `inner_map_idx` and `numa_node`, a shorter
     /// one zero-filled, a longer one with a zero tail.
+    ///
+    /// Map-in-map, as the two conventions' loaders read it: a `bpf_map_def` outer map
+    /// names its template by `inner_map_idx`, the index of a definition in the section
+    /// (samples/bpf); an iproute2 outer map names the `id` of its template by `inner_id`,
+    /// and every map with that `id` and no `inner_id` of its own goes in at slot
+    /// `inner_idx` (unless it is `u32::MAX`).
     fn legacy_maps(&self) -> Result<Vec<MapSpec>, LoadError> {
         let Some(idx) = self.sections.iter().position(|s| s.name == "maps") else { return Ok(Vec::new()) };
         let data = self.sections[idx].data;
@@ -639,7 +652,9 @@ impl<'a> Parser<'a> {
         let def_sz = data.len() / n;
         let elf_map = def_sz == 36;
         let mut out = Vec::new();
-        for s in syms {
+        // (id, inner_id, inner_idx) of iproute2 definitions; inner_map_idx of others.
+        let mut links = Vec::new();
+        for s in &syms {
             let def = s.value.checked_add(def_sz as u64).and_then(|e| data.get(s.value as usize..e as usize));
             let Some(def) = def else {
                 return Err(LoadError::Map { map: s.name.into(), reason: format!("definition at byte {} of section maps runs past its end ({def_sz}-byte definitions)", s.value) });
@@ -651,20 +666,18 @@ impl<'a> Parser<'a> {
                 return Err(LoadError::Map { map: s.name.into(), reason: format!("{def_sz}-byte definition has non-zero bytes past the {known} that struct bpf_map_def defines") });
             }
             let map_def = MapDef { map_type: word(0), key_size: word(1), value_size: word(2), max_entries: word(3), map_flags: word(4) };
-            let (inner, pinning) = if elf_map {
-                let pinning = match word(6) {
+            let pinning = if elf_map {
+                links.push((word(5), word(7), word(8)));
+                match word(6) {
                     0 => Pinning::None,
                     1 => Pinning::ObjectNs,
                     2 => Pinning::GlobalNs,
                     v => Pinning::Custom(v),
-                };
-                (word(7) != 0 || word(8) != 0, pinning)
+                }
             } else {
-                (word(5) != 0, Pinning::None)
+                links.push((0, 0, word(5)));
+                Pinning::None
             };
-            if inner {
-                return Err(LoadError::Map { map: s.name.into(), reason: "names an inner map: map-in-map is not supported yet".into() });
-            }
             out.push(MapSpec {
                 name: s.name.into(),
                 def: map_def,
@@ -673,12 +686,43 @@ impl<'a> Parser<'a> {
                 data: None,
                 freeze: false,
                 prog_values: Vec::new(),
+                inner: None,
+                map_values: Vec::new(),
                 pinning,
                 sec_idx: idx,
                 sec_off: s.value,
                 sec_len: def_sz as u64,
                 values_off: None,
             });
+        }
+        for i in 0..out.len() {
+            if !is_map_in_map(out[i].def.map_type) {
+                continue;
+            }
+            let merr = |reason: String| Err(LoadError::Map { map: out[i].name.clone(), reason });
+            let (_, inner_id, inner_idx) = links[i];
+            let template = if elf_map {
+                match (inner_id, links.iter().position(|l| l.0 == inner_id && l.1 == 0)) {
+                    (0, _) => return merr("map-in-map with no inner_id: iproute2 needs the id of its inner map".into()),
+                    (_, None) => return merr(format!("inner map with id {inner_id} not found in section maps")),
+                    (_, Some(t)) => t,
+                }
+            } else {
+                // The index counts definitions in section order.
+                let at = out.iter().position(|m| m.sec_off == inner_idx as u64 * def_sz as u64);
+                match at {
+                    Some(t) if t != i => t,
+                    _ => return merr(format!("inner_map_idx {inner_idx} names no other definition of section maps ({} definitions)", out.len())),
+                }
+            };
+            if is_map_in_map(out[template].def.map_type) {
+                return merr(format!("inner map {} holds maps itself (one level of map-in-map)", out[template].name));
+            }
+            out[i].inner = Some(out[template].def);
+            if elf_map {
+                let members = (0..out.len()).filter(|&j| links[j].0 == inner_id && links[j].1 == 0 && links[j].2 != u32::MAX);
+                out[i].map_values = members.map(|j| (links[j].2, out[j].name.clone())).collect();
+            }
         }
         Ok(out)
     }
@@ -697,7 +741,7 @@ impl<'a> Parser<'a> {
             }
             let sym = self.syms.iter().find(|s| s.shndx as usize == idx && s.name == name);
             let Some(sym) = sym else { return Err(LoadError::Map { map: name.into(), reason: "no ELF symbol of this name in .maps".into() }) };
-            let (def, values_off, pinning) = map_def_from_btf(btf, var.size_or_type).map_err(|reason| LoadError::Map { map: name.into(), reason })?;
+            let BtfMap { def, values_off, pinning, inner } = map_def_from_btf(btf, var.size_or_type, true).map_err(|reason| LoadError::Map { map: name.into(), reason })?;
             out.push(MapSpec {
                 name: name.into(),
                 def,
@@ -706,6 +750,8 @@ impl<'a> Parser<'a> {
                 data: None,
                 freeze: false,
                 prog_values: Vec::new(),
+                inner,
+                map_values: Vec::new(),
                 pinning,
                 sec_idx: idx,
                 sec_off: sym.value,
@@ -740,6 +786,8 @@ impl<'a> Parser<'a> {
                 data: if s.sh_type == elf::SHT_NOBITS.0 { None } else { Some(s.data.to_vec()) },
                 freeze: readonly,
                 prog_values: Vec::new(),
+                inner: None,
+                map_values: Vec::new(),
                 pinning: Pinning::None,
                 sec_idx: idx,
                 sec_off: 0,
@@ -750,8 +798,9 @@ impl<'a> Parser<'a> {
         out
     }
 
-    /// `.rel.maps`: `values = { [i] = &prog }` of prog arrays.
-    fn prog_array_values(&self, maps: &mut [MapSpec], functions: &[Function]) -> Result<(), LoadError> {
+    /// `.rel.maps`: `values = { [i] = &prog }` of prog arrays and `values = { [i] = &map }`
+    /// of maps-in-maps.
+    fn static_values(&self, maps: &mut [MapSpec], functions: &[Function]) -> Result<(), LoadError> {
         let Some(idx) = self.sections.iter().position(|s| s.name == ".maps") else { return Ok(()) };
         let Some(rels) = self.rels.get(&idx) else { return Ok(()) };
         for (&off, &(sym, r_type)) in rels {
@@ -771,6 +820,13 @@ impl<'a> Parser<'a> {
                 return Err(at(format!("values[{slot}] beyond max_entries {}", maps[mi].def.max_entries)));
             }
             let s = &self.syms[sym];
+            if is_map_in_map(maps[mi].def.map_type) {
+                let inner = maps.iter().position(|m| m.sec_idx == idx && m.sec_off == s.value && s.shndx as usize == idx);
+                let Some(inner) = inner else { return Err(at(format!("symbol {} is not a map of section .maps", s.name))) };
+                let name = maps[inner].name.clone();
+                maps[mi].map_values.push((slot as u32, name));
+                continue;
+            }
             if !functions.iter().any(|f| f.sym == sym && Some(f.sec) != self.text) {
                 return Err(at(format!("symbol {} is not a program", s.name)));
             }
@@ -932,7 +988,7 @@ impl<'a> Parser<'a> {
 /// Reads a BTF map definition struct (`__uint`, `__type`, `__array` members).
 /// Returns the definition and the byte offset of a `values` member, if any.
 /// A BTF map definition: the map, the byte offset of its `values` member, its pinning.
-fn map_def_from_btf(btf: &Btf, type_id: u32) -> Result<(MapDef, Option<u64>, Pinning), String> {
+fn map_def_from_btf(btf: &Btf, type_id: u32, outer: bool) -> Result<BtfMap, String> {
     let id = btf.skip_mods(type_id).map_err(|e| e.to_string())?;
     let t = btf.get(id).ok_or("definition has no type")?;
     if t.kind != btf::kind::STRUCT {
@@ -950,7 +1006,7 @@ fn map_def_from_btf(btf: &Btf, type_id: u32) -> Result<(MapDef, Option<u64>, Pin
         u32::try_from(n).map_err(|_| format!("`{field}` is larger than 4 GiB"))
     };
     let mut def = MapDef::default();
-    let (mut has_type, mut key, mut value, mut values_off) = (false, None, None, None);
+    let (mut has_type, mut key, mut value, mut values_off, mut values_type) = (false, None, None, None, 0);
     let mut pinning = Pinning::None;
     for m in btf.members(t) {
         let name = btf.str(m.name_off);
@@ -973,7 +1029,10 @@ fn map_def_from_btf(btf: &Btf, type_id: u32) -> Result<(MapDef, Option<u64>, Pin
             }
             "key" => key = Some(size_of(m.type_id, name)?),
             "value" => value = Some(size_of(m.type_id, name)?),
-            "values" => values_off = Some(m.bit_offset as u64 / 8),
+            "values" => {
+                values_off = Some(m.bit_offset as u64 / 8);
+                values_type = m.type_id;
+            }
             other => return Err(format!("unknown map field `{other}`")),
         }
     }
@@ -988,17 +1047,48 @@ fn map_def_from_btf(btf: &Btf, type_id: u32) -> Result<(MapDef, Option<u64>, Pin
             *explicit = sz;
         }
     }
+    let mut inner = None;
     if values_off.is_some() {
-        if def.map_type != map_type::PROG_ARRAY {
-            return Err("`values` is only supported for prog arrays".into());
+        let in_map = is_map_in_map(def.map_type);
+        if def.map_type != map_type::PROG_ARRAY && !in_map {
+            return Err("`values` is only for prog arrays and maps-in-maps".into());
         }
-        if value.is_some() {
-            return Err("a prog array with `values` takes no `value` type".into());
+        if def.value_size != 0 && def.value_size != 4 {
+            return Err(format!("value size {} conflicts with `values`, whose elements are 4-byte fds", def.value_size));
         }
         def.value_size = 4;
+        // `__array(values, T)` is a flexible array of pointers to T: a function
+        // prototype for a prog array, an inner map's definition for a map-in-map.
+        let elem = btf.get(values_type).filter(|a| a.kind == btf::kind::ARRAY).map(|a| btf.array(a).0);
+        let target = elem.and_then(|e| btf.skip_mods(e).ok()).and_then(|e| btf.get(e)).filter(|p| p.kind == btf::kind::PTR).map(|p| p.size_or_type);
+        let Some(target) = target else { return Err("`values` is not declared with __array (an array of pointers)".into()) };
+        if in_map {
+            if !outer {
+                return Err("an inner map cannot hold maps itself (one level of map-in-map)".into());
+            }
+            let t = map_def_from_btf(btf, target, false).map_err(|e| format!("inner map: {e}"))?;
+            if is_map_in_map(t.def.map_type) {
+                return Err("an inner map cannot hold maps itself (one level of map-in-map)".into());
+            }
+            inner = Some(t.def);
+        }
+    } else if is_map_in_map(def.map_type) && outer {
+        return Err("a map-in-map needs `__array(values, struct {...})` to define its inner map".into());
     }
-    Ok((def, values_off, pinning))
+    Ok(BtfMap { def, values_off, pinning, inner })
 }
+
+/// A map definition as `.maps` gives it.
+struct BtfMap {
+    def: MapDef,
+    /// Byte offset of the `values` member.
+    values_off: Option<u64>,
+    pinning: Pinning,
+    /// A map-in-map's inner template.
+    inner: Option<MapDef>,
+}
+
+
 
 #[cfg(test)]
 mod tests {

@@ -124,7 +124,7 @@ impl ArrayMap {
 }
 
 /// Arrays' `get_next_key`: a missing or out-of-range key restarts at 0.
-fn next_index(key: Option<&[u8]>, max_entries: u32, out: &mut [u8]) -> Result<(), MapError> {
+pub(super) fn next_index(key: Option<&[u8]>, max_entries: u32, out: &mut [u8]) -> Result<(), MapError> {
     let next = match key.map(index) {
         Some(i) if i < max_entries => {
             if i == max_entries - 1 {

@@ -18,10 +18,12 @@
 
 mod array;
 mod hash;
+mod of_maps;
 mod ringbuf;
 
 use alloc::boxed::Box;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -31,6 +33,7 @@ use crate::mem::Region;
 
 pub use array::{ArrayMap, ProgArray};
 pub use hash::HashMap;
+pub use of_maps::{is_map_in_map, OfMaps};
 pub use ringbuf::RingBuf;
 
 /// `enum bpf_map_type` values rvbpf implements.
@@ -41,6 +44,8 @@ pub mod map_type {
     pub const PERCPU_HASH: u32 = 5;
     pub const PERCPU_ARRAY: u32 = 6;
     pub const LRU_HASH: u32 = 9;
+    pub const ARRAY_OF_MAPS: u32 = 12;
+    pub const HASH_OF_MAPS: u32 = 13;
     pub const RINGBUF: u32 = 27;
 
     /// The kernel's name of a map type, for listings.
@@ -56,8 +61,8 @@ pub mod map_type {
             4 => "perf_event_array",
             10 => "lru_percpu_hash",
             11 => "lpm_trie",
-            12 => "array_of_maps",
-            13 => "hash_of_maps",
+            ARRAY_OF_MAPS => "array_of_maps",
+            HASH_OF_MAPS => "hash_of_maps",
             22 => "queue",
             23 => "stack",
             _ => "unknown",
@@ -193,6 +198,7 @@ pub enum Storage {
     Hash(HashMap),
     ProgArray(ProgArray),
     RingBuf(RingBuf),
+    OfMaps(OfMaps),
 }
 
 /// One BPF map.
@@ -218,7 +224,34 @@ pub fn valid_name(name: &str) -> bool {
 
 impl Map {
     /// Creates a map as `BPF_MAP_CREATE` would, with `ncpus` possible CPUs for per-CPU maps.
+    /// A map-in-map needs its inner template: [`Map::create_of_maps`].
     pub fn create(name: &str, def: MapDef, ncpus: u32) -> Result<Map, MapError> {
+        Self::check_create(name, &def)?;
+        let ncpus = ncpus.max(1);
+        let storage = match def.map_type {
+            map_type::ARRAY | map_type::PERCPU_ARRAY => Storage::Array(ArrayMap::new(&def, ncpus)?),
+            map_type::PROG_ARRAY => Storage::ProgArray(ProgArray::new(&def)?),
+            map_type::HASH | map_type::PERCPU_HASH | map_type::LRU_HASH => Storage::Hash(HashMap::new(&def, ncpus)?),
+            map_type::RINGBUF => Storage::RingBuf(RingBuf::new(&def)?),
+            t if is_map_in_map(t) => return err(EINVAL, "a map-in-map needs an inner map as its template (inner_map_fd)"),
+            _ => return err(EINVAL, "map type not supported"),
+        };
+        Ok(Map { name: name.into(), def, ncpus, frozen: AtomicBool::new(false), storage })
+    }
+
+    /// Creates an array or hash of maps whose elements must match `inner`
+    /// (`BPF_MAP_CREATE` with `inner_map_fd`).
+    pub fn create_of_maps(name: &str, def: MapDef, inner: &Map, ncpus: u32) -> Result<Map, MapError> {
+        Self::check_create(name, &def)?;
+        if !is_map_in_map(def.map_type) {
+            return err(EINVAL, "only a map-in-map takes an inner map");
+        }
+        let storage = Storage::OfMaps(OfMaps::new(&def, inner)?);
+        Ok(Map { name: name.into(), def, ncpus: ncpus.max(1), frozen: AtomicBool::new(false), storage })
+    }
+
+    /// What every map type checks first: the name and the flag combinations.
+    fn check_create(name: &str, def: &MapDef) -> Result<(), MapError> {
         use create_flags::*;
         if !valid_name(name) {
             return err(EINVAL, "map name must be at most 15 characters of [A-Za-z0-9_.]");
@@ -230,15 +263,7 @@ impl Map {
         if matches!(def.map_type, map_type::PERCPU_ARRAY | map_type::PERCPU_HASH) && f & NUMA_NODE != 0 {
             return err(EINVAL, "per-CPU maps cannot be bound to a NUMA node");
         }
-        let ncpus = ncpus.max(1);
-        let storage = match def.map_type {
-            map_type::ARRAY | map_type::PERCPU_ARRAY => Storage::Array(ArrayMap::new(&def, ncpus)?),
-            map_type::PROG_ARRAY => Storage::ProgArray(ProgArray::new(&def)?),
-            map_type::HASH | map_type::PERCPU_HASH | map_type::LRU_HASH => Storage::Hash(HashMap::new(&def, ncpus)?),
-            map_type::RINGBUF => Storage::RingBuf(RingBuf::new(&def)?),
-            _ => return err(EINVAL, "map type not supported"),
-        };
-        Ok(Map { name: name.into(), def, ncpus, frozen: AtomicBool::new(false), storage })
+        Ok(())
     }
 
     pub fn name(&self) -> &str {
@@ -268,6 +293,13 @@ impl Map {
     pub fn prog_array(&self) -> Option<&ProgArray> {
         match &self.storage {
             Storage::ProgArray(p) => Some(p),
+            _ => None,
+        }
+    }
+    /// The elements of an array or hash of maps.
+    pub fn of_maps(&self) -> Option<&OfMaps> {
+        match &self.storage {
+            Storage::OfMaps(o) => Some(o),
             _ => None,
         }
     }
@@ -320,12 +352,14 @@ impl Map {
             Storage::Array(a) => a.lookup(key, out),
             Storage::Hash(h) => h.lookup(key, out),
             Storage::ProgArray(p) => p.lookup(key, out),
+            Storage::OfMaps(o) => o.lookup(key, out),
             Storage::RingBuf(_) => unreachable!(),
         }
     }
 
     /// `BPF_MAP_UPDATE_ELEM`. For a prog array the value is a program id (the bpf()
-    /// layer turns the caller's fd into it).
+    /// layer turns the caller's fd into it); a map-in-map takes a map:
+    /// [`Map::update_inner`].
     pub fn update(&self, key: &[u8], value: &[u8], flags: u64) -> Result<(), MapError> {
         self.user_may_write()?;
         if flags & BPF_F_LOCK != 0 {
@@ -339,7 +373,19 @@ impl Map {
             Storage::Array(a) => a.update(key, value, flags, None),
             Storage::Hash(h) => h.update(key, value, flags, None),
             Storage::ProgArray(p) => p.update(key, value, flags),
+            Storage::OfMaps(_) => err(EINVAL, "a map-in-map's value is a map: update it with one"),
             Storage::RingBuf(_) => unreachable!(),
+        }
+    }
+
+    /// `BPF_MAP_UPDATE_ELEM` of a map-in-map: puts `inner`, whose id is `id`, at `key`
+    /// (the bpf() layer turns the caller's fd into both).
+    pub fn update_inner(&self, key: &[u8], id: u32, inner: &Arc<Map>, flags: u64) -> Result<(), MapError> {
+        self.user_may_write()?;
+        self.check_key(key)?;
+        match &self.storage {
+            Storage::OfMaps(o) => o.update(key, id, inner, flags),
+            _ => err(EINVAL, "not a map-in-map: its values are bytes"),
         }
     }
 
@@ -351,6 +397,7 @@ impl Map {
             Storage::Array(_) => err(EINVAL, "array elements cannot be deleted"),
             Storage::Hash(h) => h.delete(key),
             Storage::ProgArray(p) => p.delete(key),
+            Storage::OfMaps(o) => o.delete(key),
             Storage::RingBuf(_) => unreachable!(),
         }
     }
@@ -369,6 +416,7 @@ impl Map {
             Storage::Array(a) => a.get_next_key(key, out),
             Storage::ProgArray(p) => p.get_next_key(key, out),
             Storage::Hash(h) => h.get_next_key(key, out),
+            Storage::OfMaps(o) => o.get_next_key(key, out),
             Storage::RingBuf(_) => unreachable!(),
         }
     }
@@ -401,7 +449,8 @@ impl Map {
     }
 
     /// Program view: address of the current CPU's value for `key`, or `None` (the
-    /// helper returns NULL). `key` has already been read from program memory.
+    /// helper returns NULL). `key` has already been read from program memory. A
+    /// map-in-map's lookup is the inner map: [`OfMaps::get`].
     pub fn prog_lookup(&self, key: &[u8], cpu: u32) -> Option<u64> {
         if key.len() != self.def.key_size as usize {
             return None;
@@ -409,7 +458,7 @@ impl Map {
         match &self.storage {
             Storage::Array(a) => a.prog_lookup(key, cpu),
             Storage::Hash(h) => h.prog_lookup(key, cpu),
-            Storage::ProgArray(_) | Storage::RingBuf(_) => None,
+            Storage::ProgArray(_) | Storage::RingBuf(_) | Storage::OfMaps(_) => None,
         }
     }
 
@@ -428,7 +477,7 @@ impl Map {
         match &self.storage {
             Storage::Array(a) => a.update(key, value, flags, Some(cpu)),
             Storage::Hash(h) => h.update(key, value, flags, Some(cpu)),
-            Storage::ProgArray(_) | Storage::RingBuf(_) => err(EOPNOTSUPP, "programs cannot update this map type"),
+            Storage::ProgArray(_) | Storage::RingBuf(_) | Storage::OfMaps(_) => err(EOPNOTSUPP, "programs cannot update this map type"),
         }
     }
 
@@ -443,7 +492,7 @@ impl Map {
         match &self.storage {
             Storage::Array(_) => err(EINVAL, "array elements cannot be deleted"),
             Storage::Hash(h) => h.delete(key),
-            Storage::ProgArray(_) | Storage::RingBuf(_) => err(EOPNOTSUPP, "programs cannot delete from this map type"),
+            Storage::ProgArray(_) | Storage::RingBuf(_) | Storage::OfMaps(_) => err(EOPNOTSUPP, "programs cannot delete from this map type"),
         }
     }
 
@@ -471,7 +520,7 @@ impl Map {
             Storage::Array(a) => alloc::vec![a.region(writable)],
             Storage::Hash(h) => alloc::vec![h.region(writable)],
             Storage::RingBuf(r) => alloc::vec![r.region()],
-            Storage::ProgArray(_) => Vec::new(),
+            Storage::ProgArray(_) | Storage::OfMaps(_) => Vec::new(),
         }
     }
 

@@ -17,6 +17,8 @@ pub(crate) struct ProgEnv<'r> {
     pub tail_calls: u32,
     /// Packet bytes for `bpf_skb_load_bytes` (socket filters).
     pub packet: Option<(u64, usize)>,
+    /// The inner maps of the program's maps-in-maps, held for the run.
+    pub inner: &'r [Arc<crate::maps::Map>],
 }
 
 impl Env for ProgEnv<'_> {
@@ -26,6 +28,7 @@ impl Env for ProgEnv<'_> {
             cpu: self.cpu,
             kernel: &*self.rt.kernel,
             maps: &self.prog.maps,
+            inner: self.inner,
             packet: self.packet,
             prog_type: self.prog.prog_type,
             tail_calls: self.tail_calls,

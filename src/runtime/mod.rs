@@ -375,6 +375,15 @@ impl Runtime {
         Ok((id, map))
     }
 
+    /// Creates an array or hash of maps whose elements must match `inner`
+    /// (`BPF_MAP_CREATE` with `inner_map_fd`); returns its id.
+    pub fn create_map_of_maps(&self, name: &str, def: MapDef, inner: &Map) -> Result<(u32, Arc<Map>), MapError> {
+        let map = Arc::new(Map::create_of_maps(name, def, inner, self.ncpus)?);
+        let id = self.new_id();
+        self.maps.write().insert(id, map.clone());
+        Ok((id, map))
+    }
+
     pub fn map(&self, id: u32) -> Option<Arc<Map>> {
         self.maps.read().get(&id).cloned()
     }
@@ -517,7 +526,15 @@ impl Runtime {
                 maps.push(old);
                 continue;
             }
-            let (id, map) = self.create_map(&spec.name, spec.def).map_err(merr)?;
+            let (id, map) = match &spec.inner {
+                // As libbpf: the template is created, serves the outer map's creation,
+                // and goes.
+                Some(t) => {
+                    let template = Map::create("inner", *t, self.ncpus).map_err(merr)?;
+                    self.create_map_of_maps(&spec.name, spec.def, &template).map_err(merr)?
+                }
+                None => self.create_map(&spec.name, spec.def).map_err(merr)?,
+            };
             if let Some(data) = &spec.data {
                 map.update(&0u32.to_ne_bytes(), data, BPF_ANY).map_err(merr)?;
             }
@@ -528,6 +545,15 @@ impl Runtime {
                 self.pinned.write().insert(spec.name.clone(), ObjectMap { id, map: map.clone() });
             }
             maps.push(ObjectMap { id, map });
+        }
+        // Maps-in-maps' `values`, once every map exists.
+        for (spec, outer) in obj.maps.iter().zip(&maps) {
+            for (idx, name) in &spec.map_values {
+                let merr = |err| ObjectError::Map { map: spec.name.clone(), err };
+                let inner = obj.maps.iter().position(|m| &m.name == name).map(|k| &maps[k]);
+                let Some(inner) = inner else { return Err(merr(MapError { errno: crate::errno::ENOENT, what: "a `values` entry names no map of the object" })) };
+                outer.map.update_inner(&idx.to_ne_bytes(), inner.id, &inner.map, BPF_ANY).map_err(merr)?;
+            }
         }
         Ok(maps)
     }
@@ -566,14 +592,18 @@ impl Runtime {
         let mut tail_calls = 0;
         let mut executed = 0;
         loop {
+            // The inner maps held now stay alive, and accessible, until the run ends (as
+            // RCU keeps them in Linux).
+            let inner: Vec<Arc<Map>> = cur.maps.iter().filter_map(|m| m.of_maps()).flat_map(|o| o.inner_maps()).collect();
             let mut regions = Vec::with_capacity(ctx_mem.regions.len() + cur.map_regions.len());
             regions.extend_from_slice(&ctx_mem.regions);
             if exact {
-                regions.extend(cur.maps.iter().flat_map(|m| m.exact_regions()));
+                regions.extend(cur.maps.iter().chain(&inner).flat_map(|m| m.exact_regions()));
             } else {
                 regions.extend_from_slice(&cur.map_regions);
+                regions.extend(inner.iter().flat_map(|m| m.regions()));
             }
-            let mut env = env::ProgEnv { rt: self, prog: cur.clone(), cpu: cpu.id, tail_calls, packet: ctx_mem.packet };
+            let mut env = env::ProgEnv { rt: self, prog: cur.clone(), cpu: cpu.id, tail_calls, packet: ctx_mem.packet, inner: &inner };
             let out = match opts.engine {
                 Engine::Interp => cur.interp.run_with(ctx_mem.r1, ctx_mem.r2, regions, &mut env, &interp, tracer),
                 Engine::Jit => cur.jit_program()?.run_with(ctx_mem.r1, ctx_mem.r2, regions, &mut env),

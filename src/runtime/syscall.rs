@@ -427,7 +427,12 @@ impl Bpf {
         let def = MapDef { map_type: a.u32(0), key_size: a.u32(4), value_size: a.u32(8), max_entries: a.u32(12), map_flags: flags };
         // Linux allocates before it copies the name: allocation errors come first.
         let name = obj_name(&a.b[28..44]);
-        let (id, map) = self.rt.create_map(name.as_deref().unwrap_or(""), def).map_err(|e| e.errno)?;
+        let created = match crate::maps::is_map_in_map(def.map_type) {
+            // bpf_map_meta_alloc: the template is an open map.
+            true => self.rt.create_map_of_maps(name.as_deref().unwrap_or(""), def, &*self.map_fd(a.u32(20))?),
+            false => self.rt.create_map(name.as_deref().unwrap_or(""), def),
+        };
+        let (id, map) = created.map_err(|e| e.errno)?;
         if let Err(e) = name {
             self.rt.remove_map(id);
             return Err(e);
@@ -499,6 +504,22 @@ impl Bpf {
             }
             let prog = self.prog_fd(u32::from_ne_bytes(value[..4].try_into().expect("value_size 4")))?;
             value.copy_from_slice(&prog.id.to_ne_bytes());
+        }
+        if let Some(outer) = map.of_maps() {
+            // An array checks its flags and index before the fd, as a prog array does.
+            if outer.is_array() && flags != BPF_ANY {
+                return Err(EINVAL);
+            }
+            if !outer.index_ok(&key) {
+                return Err(E2BIG);
+            }
+            let fd = u32::from_ne_bytes(value[..4].try_into().expect("value_size 4"));
+            let (id, inner) = match self.files.lock().get(&(fd as i32)) {
+                None => return Err(EBADF),
+                Some(File::Map { id, map }) => (*id, map.clone()),
+                Some(_) => return Err(EINVAL),
+            };
+            return map.update_inner(&key, id, &inner, flags).map(|()| 0).map_err(|e| e.errno);
         }
         map.update(&key, &value, flags).map_err(|e| e.errno)?;
         Ok(0)

@@ -119,3 +119,38 @@ fn integrator_helpers_run_and_cannot_shadow_linux_ids() {
     let p = load(&rt, ProgType::Syscall, "mov %r1, 21\ncall 1000\nexit", "GPL").unwrap();
     assert_eq!(rt.run(&p, &mut Context::Raw(&mut []), &RunConfig::default()).unwrap().r0, 42);
 }
+
+/// A lookup in an array of maps yields the inner map held when the run began: a program
+/// reads through it, sees a replacement on its next run, and NULL once the slot is empty.
+#[test]
+fn a_map_in_map_lookup_yields_the_inner_map_of_the_run() {
+    use crate::maps::{map_type, Map, MapDef};
+    let rt = rt();
+    let inner_def = MapDef { map_type: map_type::ARRAY, key_size: 4, value_size: 8, max_entries: 2, map_flags: 0 };
+    let (a_id, a) = rt.create_map("a", inner_def).unwrap();
+    let (b_id, b) = rt.create_map("b", inner_def).unwrap();
+    a.update(&1u32.to_ne_bytes(), &11u64.to_ne_bytes(), 0).unwrap();
+    b.update(&1u32.to_ne_bytes(), &22u64.to_ne_bytes(), 0).unwrap();
+    let outer_def = MapDef { map_type: map_type::ARRAY_OF_MAPS, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 };
+    let (_, outer) = rt.create_map_of_maps("outer", outer_def, &Map::create("t", inner_def, 1).unwrap()).unwrap();
+    outer.update_inner(&0u32.to_ne_bytes(), a_id, &a, 0).unwrap();
+    // r0 = outer[0] ? outer[0][1] : 99
+    let src = "stw [%r10-4], 0\nlddw %r1, map_idx(0)\nmov %r2, %r10\nadd %r2, -4\ncall 1\nmov %r6, 99\njeq %r0, 0, +7\nstw [%r10-8], 1\nmov %r1, %r0\nmov %r2, %r10\nadd %r2, -8\ncall 1\njeq %r0, 0, +1\nldxdw %r6, [%r0]\nmov %r0, %r6\nexit";
+    let insns = raw(src);
+    let req = ProgramLoad { name: "t", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&outer)), log_level: 0 };
+    let p = rt.load_program(&req).unwrap();
+    for engine in engines() {
+        let run = |p: &Arc<LoadedProgram>| rt.run(p, &mut Context::Raw(&mut []), &RunConfig { engine, ..RunConfig::default() }).unwrap().r0;
+        outer.update_inner(&0u32.to_ne_bytes(), a_id, &a, 0).unwrap();
+        assert_eq!(run(&p), 11);
+        outer.update_inner(&0u32.to_ne_bytes(), b_id, &b, 0).unwrap();
+        assert_eq!(run(&p), 22, "the replacement, on the next run");
+        outer.delete(&0u32.to_ne_bytes()).unwrap();
+        assert_eq!(run(&p), 99, "an empty slot is NULL");
+    }
+    // The inner map is typed by the template: reading past its 8-byte value is refused.
+    let past = src.replace("ldxdw %r6, [%r0]", "ldxdw %r6, [%r0+8]");
+    let insns = raw(&past);
+    let e = rt.load_program(&ProgramLoad { insns: &insns, ..req }).unwrap_err();
+    assert_eq!(e.to_string(), "14: invalid access to map value, value_size=8 off=8 size=8");
+}

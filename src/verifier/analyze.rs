@@ -509,7 +509,7 @@ fn transfer(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Succ {
 /// A helper call whose checks hold.
 fn helper_call(s: &State, callee: check::Callee, opts: &Options, site: u32) -> Succ {
     match check::helper(callee, s, opts.env) {
-        Ok((_, proto)) => one(Next::Fall, Box::new(call::call(s, &proto, site))),
+        Ok((_, proto)) => one(Next::Fall, Box::new(call::call(s, &proto, site, opts.env))),
         Err(_) => None.into_iter().chain(None),
     }
 }
@@ -536,11 +536,11 @@ mod tests {
         ProgType::Xdp.ctx()
     }
 
-    /// An environment with one map (index 0: 4-byte keys, 16-byte values, named by fd 7)
-    /// and the Linux helpers.
+    /// An environment with two maps (index 0: an array of 4-byte keys and 16-byte values,
+    /// named by fd 7; index 1: a ring buffer, fd 8) and the Linux helpers.
     fn with_env<R>(ctx: &CtxDescriptor, f: impl FnOnce(&CallEnv) -> R) -> R {
         let mem = MemEnv { ctx, value_size: &|m| (m == 0).then_some(16) };
-        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &|id| crate::helpers::linux(id).map(|h| h.proto), map: &|_, fd| (fd == 7).then_some(0), var: &|_| None };
+        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), map_type: &|m| [crate::maps::map_type::ARRAY, crate::maps::map_type::RINGBUF].get(m as usize).copied(), helper: &|id| crate::helpers::linux(id).map(|h| h.proto), map: &|_, fd| (7..=8).contains(&fd).then_some(fd as u32 - 7), var: &|_| None };
         f(&env)
     }
 
@@ -727,8 +727,12 @@ mod tests {
         p[4] = Insn::Call { helper: HelperId(99) };
         assert_eq!(analyze_insns(p, xdp()).unwrap_err().to_string(), "5: invalid func unknown#99");
         let mut p = prog(true);
+        p[1] = Insn::LdImm64 { kind: LdKind::MapFd, dst: r(1), imm: 9, next_imm: 0 };
+        assert_eq!(analyze_insns(p, xdp()).unwrap_err().to_string(), "1: fd 9 is not pointing to valid bpf_map");
+        // A ring buffer has no elements to look up (Linux's check_map_func_compatibility).
+        let mut p = prog(true);
         p[1] = Insn::LdImm64 { kind: LdKind::MapFd, dst: r(1), imm: 8, next_imm: 0 };
-        assert_eq!(analyze_insns(p, xdp()).unwrap_err().to_string(), "1: fd 8 is not pointing to valid bpf_map");
+        assert_eq!(analyze_insns(p, xdp()).unwrap_err().to_string(), "5: cannot pass map_type 27 into func bpf_map_lookup_elem#1");
     }
 
     #[test]
@@ -805,7 +809,7 @@ mod tests {
         assert!(with_range(Some((0, 4))).is_ok());
         assert_eq!(with_range(Some((0, 1))).unwrap_err().to_string(), "1: At program exit the register R0 has smin=3 smax=3 should have been in [0, 1]");
         // A ring-buffer record reserved must be submitted or discarded on every path.
-        let reserve = "lddw r1, map_fd(7)\nmov r2, 8\nmov r3, 0\ncall 131\n";
+        let reserve = "lddw r1, map_fd(8)\nmov r2, 8\nmov r3, 0\ncall 131\n";
         let submit = format!("{reserve}jeq r0, 0, +3\nmov r1, r0\nmov r2, 0\ncall 132\nmov r0, 0\nexit");
         assert!(run(&submit).is_ok());
         let leak = format!("{reserve}jeq r0, 0, +3\nmov r1, r0\nmov r2, 0\nja +0\nmov r0, 0\nexit");

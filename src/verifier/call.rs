@@ -11,7 +11,7 @@
 
 use super::domain::scalar::Scalar;
 use super::mem::MemEnv;
-use super::reg::{Kind, Reg, Region};
+use super::reg::{Kind, Reg, Region, INNER};
 use super::state::State;
 use crate::helpers::{Arg, Proto, Ret};
 
@@ -20,6 +20,9 @@ pub struct CallEnv<'a> {
     pub mem: &'a MemEnv<'a>,
     /// A map's key size, by its index in the program's map list.
     pub key_size: &'a dyn Fn(u32) -> Option<u32>,
+    /// A map's type, by its index; an index with [`INNER`] set stands for the inner
+    /// template of the map-in-map at the index without it.
+    pub map_type: &'a dyn Fn(u32) -> Option<u32>,
     /// The prototype of a helper this program may call.
     pub helper: &'a dyn Fn(crate::isa::HelperId) -> Option<Proto>,
     /// The index in the program's map list of the map a pseudo `lddw` names.
@@ -33,7 +36,7 @@ pub struct CallEnv<'a> {
 /// maybe-null result gets: one per call site, so that the analysis converges. An older
 /// value from the same site (a loop's previous round) loses the id first, so a null
 /// check never refines a value it did not test.
-pub fn call(state: &State, proto: &Proto, site: u32) -> State {
+pub fn call(state: &State, proto: &Proto, site: u32, env: &CallEnv) -> State {
     let mut out = state.clone();
     for k in 0..5 {
         let r = state.regs[k + 1];
@@ -69,7 +72,13 @@ pub fn call(state: &State, proto: &Proto, site: u32) -> State {
         Ret::Void => Reg::not_init(),
         Ret::MapValueOrNull => {
             let id = fresh(&mut out);
-            Reg { kind: Kind::PtrOrNull(Region::MapValue { map: map_arg(proto, state).unwrap_or(0) }), value: Scalar::konst(0), id, range: 0, delta: 0 }
+            let map = map_arg(proto, state).unwrap_or(0);
+            // A lookup in a map-in-map yields the inner map (or null).
+            let region = match (env.map_type)(map) {
+                Some(t) if crate::maps::is_map_in_map(t) && map & INNER == 0 => Region::MapPtr { map: map | INNER },
+                _ => Region::MapValue { map },
+            };
+            Reg { kind: Kind::PtrOrNull(region), value: Scalar::konst(0), id, range: 0, delta: 0 }
         }
         Ret::RingbufMemOrNull => {
             // The reservation's size is its second argument.
@@ -121,6 +130,20 @@ mod tests {
         Proto { id: HelperId(1), name: "test", ret, args, gpl_only: false }
     }
 
+    /// Map 3 is an array, map 5 an array of maps, whose template is a hash.
+    fn call(s: &State, proto: &Proto, site: u32) -> State {
+        use crate::maps::map_type::{ARRAY, ARRAY_OF_MAPS, HASH};
+        let map_type = |m: u32| match m {
+            3 => Some(ARRAY),
+            5 => Some(ARRAY_OF_MAPS),
+            m if m == 5 | INNER => Some(HASH),
+            _ => Option::None,
+        };
+        let mem = MemEnv { ctx: crate::prog::ProgType::Xdp.ctx(), value_size: &|_| Some(8) };
+        let env = CallEnv { mem: &mem, key_size: &|_| Some(4), map_type: &map_type, helper: &|_| Option::None, map: &|_, _| Option::None, var: &|_| Option::None };
+        super::call(s, proto, site, &env)
+    }
+
     #[test]
     fn a_lookup_returns_a_maybe_null_value_with_the_sites_id() {
         let lookup = proto(Ret::MapValueOrNull, [ConstMapPtr, MapKey, None, None, None]);
@@ -136,6 +159,20 @@ mod tests {
         (again.regs[1], again.regs[2]) = (s.regs[1], s.regs[2]);
         let twice = call(&again, &lookup, 1);
         assert_eq!((twice.regs[0].id, twice.regs[6].id), (1, 0));
+    }
+
+    #[test]
+    fn a_lookup_in_a_map_in_map_returns_its_inner_template_or_null() {
+        let lookup = proto(Ret::MapValueOrNull, [ConstMapPtr, MapKey, None, None, None]);
+        let mut s = State::entry();
+        s.regs[1] = Reg::ptr(Region::MapPtr { map: 5 });
+        s.regs[2] = Reg::ptr_at(Region::Stack { frame: 0 }, -4);
+        let outer = call(&s, &lookup, 1);
+        assert_eq!(outer.regs[0].kind, Kind::PtrOrNull(Region::MapPtr { map: 5 | INNER }));
+        // The inner map, null-checked, is a map argument; its lookup yields its value.
+        s.regs[1] = Reg::ptr(Region::MapPtr { map: 5 | INNER });
+        let inner = call(&s, &lookup, 2);
+        assert_eq!(inner.regs[0].kind, Kind::PtrOrNull(Region::MapValue { map: 5 | INNER }));
     }
 
     #[test]

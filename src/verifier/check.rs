@@ -117,6 +117,9 @@ pub enum Check {
 pub enum CheckError {
     #[error("R{0} !read_ok")]
     NotInit(u8),
+    /// Linux's `check_map_func_compatibility`: a helper and a map that do not go together.
+    #[error("cannot pass map_type {map_type} into func bpf_{name}#{id}")]
+    MapFunc { map_type: u32, name: &'static str, id: i32 },
     #[error("R{0} has different types on the paths that reach here")]
     Mixed(u8),
     #[error("frame pointer is read only")]
@@ -196,7 +199,7 @@ impl CheckError {
     /// (`check_return_code`), EACCES for the others.
     pub fn errno(&self) -> i32 {
         match self {
-            CheckError::ReturnRange { .. } => crate::errno::EINVAL,
+            CheckError::ReturnRange { .. } | CheckError::MapFunc { .. } => crate::errno::EINVAL,
             _ => crate::errno::EACCES,
         }
     }
@@ -606,7 +609,7 @@ fn arg(proto: &Proto, n: u8, s: &State, env: &CallEnv) -> Result<(), CheckError>
     match kind {
         Arg::None | Arg::Anything | Arg::ConstSize | Arg::ConstSizeOrZero => Ok(()),
         Arg::ConstMapPtr => match r.kind {
-            Kind::Ptr(Region::MapPtr { .. }) => Ok(()),
+            Kind::Ptr(Region::MapPtr { map }) => map_fits_helper((env.map_type)(map).unwrap_or(0), proto),
             _ => Err(want("map_ptr")),
         },
         Arg::MapKey | Arg::MapValue => {
@@ -630,6 +633,29 @@ fn arg(proto: &Proto, n: u8, s: &State, env: &CallEnv) -> Result<(), CheckError>
         Arg::RingbufRecord => Ok(()),
         Arg::ConstStr => bytes(1, false),
     }
+}
+
+/// Linux's `check_map_func_compatibility` for the map types rvbpf has: prog arrays,
+/// ring buffers and maps-in-maps take only their own helpers, and those helpers take
+/// only them.
+fn map_fits_helper(map_type: u32, proto: &Proto) -> Result<(), CheckError> {
+    use crate::maps::map_type::*;
+    let id = proto.id.0;
+    let own: &[i32] = match map_type {
+        PROG_ARRAY => &[12],
+        RINGBUF => &[130, 131, 134],
+        ARRAY_OF_MAPS | HASH_OF_MAPS => &[1],
+        _ => &[],
+    };
+    let needs = match id {
+        12 => Some(PROG_ARRAY),
+        130 | 131 | 134 => Some(RINGBUF),
+        _ => None,
+    };
+    if !own.is_empty() && !own.contains(&id) || needs.is_some_and(|t| t != map_type) {
+        return Err(CheckError::MapFunc { map_type, name: proto.name, id });
+    }
+    Ok(())
 }
 
 /// The largest value a size argument (register `n`) may hold.
@@ -702,7 +728,7 @@ mod tests {
             12 => Some(tail),
             _ => Option::None,
         };
-        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), helper: &helper, map: &|_, i| (i == 7).then_some(0), var: &|i| (i == 0).then_some(8) };
+        let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), map_type: &|m| (m == 0).then_some(crate::maps::map_type::ARRAY), helper: &helper, map: &|_, i| (i == 7).then_some(0), var: &|i| (i == 0).then_some(8) };
         holds(&c, s, &env)
     }
 

@@ -213,13 +213,22 @@ pub fn verify_with_states(prog: &Program, info: &mut ProgramInfo) -> (Result<Ver
         Err(e) => return (Err(e), None),
     };
     let maps = &verified.maps;
-    let value_size = |m: u32| maps.get(m as usize).map(|m| m.def().value_size);
-    let key_size = |m: u32| maps.get(m as usize).map(|m| m.def().key_size);
+    // The definition of map `m`, or of the inner template of map-in-map `m & !INNER`.
+    let def = |m: u32| {
+        let map = maps.get((m & !reg::INNER) as usize)?;
+        if m & reg::INNER == 0 {
+            return Some(*map.def());
+        }
+        map.of_maps().map(|o| *o.template())
+    };
+    let value_size = |m: u32| def(m).map(|d| d.value_size);
+    let key_size = |m: u32| def(m).map(|d| d.key_size);
+    let map_type = |m: u32| def(m).map(|d| d.map_type);
     let mem = MemEnv { ctx: info.ctx, value_size: &value_size };
     let helpers = info.helpers;
     let helper = |id| helpers(id).map(|(p, _)| p);
     let map = |kind: LdKind, imm: i32| index.get(&(matches!(kind, LdKind::MapIdx | LdKind::MapValueIdx), imm)).copied();
-    let env = CallEnv { mem: &mem, key_size: &key_size, helper: &helper, map: &map, var: &|_| None };
+    let env = CallEnv { mem: &mem, key_size: &key_size, map_type: &map_type, helper: &helper, map: &map, var: &|_| None };
     let deadline = info.clock.zip(start).map(|(c, s)| (c, s + MAX_USEC));
     let opts = analyze::Options { env: &env, entry: State::entry(), ret: info.prog_type.ret_at(info.attach), max_steps: MAX_PROCESSED, deadline };
     let result = analyze::analyze(prog, &opts);

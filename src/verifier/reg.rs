@@ -17,6 +17,10 @@ use super::domain::scalar::{Scalar, Thresholds};
 use super::domain::stack::Spill;
 use super::domain::tnum::Tnum;
 
+/// Set in a map index that stands for the inner template of the map-in-map at the index
+/// without it: what a lookup in that map yields (Linux's `inner_map_meta`).
+pub const INNER: u32 = 1 << 31;
+
 /// What a pointer points into.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Region {
@@ -243,6 +247,7 @@ impl fmt::Display for Reg {
                     fields.push(format!("r={}", self.range));
                 }
                 match r {
+                    Region::MapPtr { map } | Region::MapValue { map } if map & INNER != 0 => fields.push(format!("map={}.inner", map & !INNER)),
                     Region::MapPtr { map } | Region::MapValue { map } => fields.push(format!("map={map}")),
                     Region::Ringbuf { size } | Region::Mem { size } => fields.push(format!("sz={size}")),
                     _ => {}

@@ -47,12 +47,18 @@ pub fn possible_cpus() -> u32 {
 }
 
 pub fn map_create(name: &str, map_type: u32, key_size: u32, value_size: u32, max_entries: u32, flags: u32) -> Result<i32, i32> {
+    map_create_in(name, map_type, key_size, value_size, max_entries, flags, 0)
+}
+
+/// `BPF_MAP_CREATE` with an `inner_map_fd` (for maps-in-maps).
+pub fn map_create_in(name: &str, map_type: u32, key_size: u32, value_size: u32, max_entries: u32, flags: u32, inner_fd: i32) -> Result<i32, i32> {
     let mut a = [0u8; ATTR];
     put32(&mut a, 0, map_type);
     put32(&mut a, 4, key_size);
     put32(&mut a, 8, value_size);
     put32(&mut a, 12, max_entries);
     put32(&mut a, 16, flags);
+    put32(&mut a, 20, inner_fd as u32);
     let n = name.len().min(15);
     a[28..28 + n].copy_from_slice(&name.as_bytes()[..n]);
     bpf(0, &mut a).map(|fd| fd as i32)
@@ -203,13 +209,28 @@ pub fn pin_to_cpu0() {
 /// `BPF_PSEUDO_MAP_IDX` references index as an `fd_array`): global data written and
 /// `.rodata` frozen, as libbpf does. Panics naming the map the kernel refuses.
 pub fn object_maps(what: &str, obj: &rvbpf::loader::Object) -> Vec<i32> {
-    let fds: Vec<i32> = obj.maps.iter().map(|m| map_create(&m.name, m.def.map_type, m.def.key_size, m.def.value_size, m.def.max_entries, m.def.map_flags).unwrap_or_else(|e| panic!("{what}: kernel map {}: errno {e}", m.name))).collect();
+    let create = |m: &rvbpf::loader::MapSpec| {
+        let d = m.def;
+        // A map-in-map's template, as libbpf makes it: created for the outer map's
+        // creation, closed after.
+        let inner = m.inner.map(|t| map_create("inner", t.map_type, t.key_size, t.value_size, t.max_entries, t.map_flags).unwrap_or_else(|e| panic!("{what}: kernel inner map of {}: errno {e}", m.name)));
+        let fd = map_create_in(&m.name, d.map_type, d.key_size, d.value_size, d.max_entries, d.map_flags, inner.unwrap_or(0)).unwrap_or_else(|e| panic!("{what}: kernel map {}: errno {e}", m.name));
+        if let Some(t) = inner {
+            close(t);
+        }
+        fd
+    };
+    let fds: Vec<i32> = obj.maps.iter().map(create).collect();
     for (m, &fd) in obj.maps.iter().zip(&fds) {
         if let Some(d) = &m.data {
             map_update(fd, &0u32.to_ne_bytes(), d, 0).unwrap();
         }
         if m.freeze {
             map_freeze(fd).unwrap();
+        }
+        for (idx, name) in &m.map_values {
+            let k = obj.maps.iter().position(|i| &i.name == name).expect("the loader checked the name");
+            map_update(fd, &idx.to_ne_bytes(), &fds[k].to_ne_bytes(), 0).unwrap_or_else(|e| panic!("{what}: kernel map {} [{idx}] = {name}: errno {e}", m.name));
         }
     }
     fds
