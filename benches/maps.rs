@@ -90,7 +90,7 @@ fn helper_calls(c: &mut Criterion) {
     let mut g = c.benchmark_group("helper");
     for (name, src) in [("100x map_lookup_elem", body(lookup)), ("100x no call", body(same_without)), ("100x get_prandom_u32", body("call 7\n"))] {
         let insns = raw(&src);
-        let p = rt.load_program(&ProgramLoad { name: "b", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &rvbpf::runtime::fd_array(std::slice::from_ref(&arr)), log_level: 0 }).unwrap();
+        let p = rt.load_program(&ProgramLoad { name: "b", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &rvbpf::runtime::fd_array(std::slice::from_ref(&arr)), returns_void: false, log_level: 0 }).unwrap();
         g.bench_function(name, |b| b.iter(|| rt.run(&p, &mut Context::Raw(&mut []), &RunConfig::default()).unwrap().r0));
     }
     g.finish();

@@ -106,7 +106,7 @@ fn ours(c: &Case) -> usize {
     let resolve = fd_array(&c.maps);
     let helpers = |id| rvbpf::helpers::linux(id).map(|h| (h.proto, h.types));
     let mut log = NoLog;
-    let mut info = ProgramInfo { prog_type: c.prog_type, attach: None, ctx: c.prog_type.ctx(), helpers: &helpers, gpl: true, maps: &resolve, log: &mut log, log_level: 0, clock: None };
+    let mut info = ProgramInfo { prog_type: c.prog_type, attach: None, ctx: c.prog_type.ctx(), helpers: &helpers, gpl: true, maps: &resolve, log: &mut log, returns_void: false, log_level: 0, clock: None };
     verify(&c.program, &mut info).map(|v| v.processed).unwrap_or_else(|e| panic!("{}: {e}", c.name))
 }
 

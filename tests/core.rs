@@ -85,7 +85,7 @@ fn verdict(obj: &Object, prog: &str) -> Result<(), String> {
     let maps: Vec<Arc<rvbpf::maps::Map>> = rt.create_object_maps(obj).unwrap().into_iter().map(|m| m.map).collect();
     let resolve = rvbpf::runtime::fd_array(&maps);
     let p = obj.program(prog).unwrap_or_else(|| panic!("no program {prog}"));
-    let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, log_level: 0 };
+    let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, returns_void: false, log_level: 0 };
     rt.load_program(&req).map(drop).map_err(|e| e.to_string())
 }
 

@@ -30,8 +30,6 @@ const DIFFERENCES: &[(&str, &str)] = &[];
 /// Program types the corpus has no program of, and why.
 const NOT_IN_CORPUS: &[(ProgType, &str)] = &[
     (ProgType::LircMode2, "the kernel here is built without CONFIG_BPF_LIRC_MODE2, so it cannot give a verdict"),
-    (ProgType::StructOps, "a struct_ops program needs its `.struct_ops` map, which the loader does not read yet"),
-    (ProgType::Ext, "freplace needs the program it replaces loaded first (attach_prog_fd)"),
 ];
 
 fn dir() -> PathBuf {
@@ -120,24 +118,78 @@ fn every_object_loads_with_its_programs() {
     println!("corpus: {} objects from {} sources, {} program types", objs.len(), sources().len(), types.len());
 }
 
-/// vmlinux's BTF ids by (kind, name), from bpftool.
+/// The BTF ids of `file` (an object, or vmlinux) by (kind, name), from bpftool.
+fn btf_ids(file: &Path) -> HashMap<(String, String), u32> {
+    let out = Command::new("bpftool").args(["btf", "dump", "file"]).arg(file).output().expect("bpftool is installed by scripts/setup.sh");
+    let mut m = HashMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        // [ID] KIND 'NAME' ...
+        let Some(rest) = line.strip_prefix('[') else { continue };
+        let mut w = rest.splitn(3, ' ');
+        let (Some(id), Some(kind), Some(name)) = (w.next(), w.next(), w.next()) else { continue };
+        let Some(name) = name.strip_prefix('\'').and_then(|n| n.split('\'').next()) else { continue };
+        if let Ok(id) = id.trim_end_matches(']').parse() {
+            m.insert((kind.to_string(), name.to_string()), id);
+        }
+    }
+    m
+}
+
+/// vmlinux's BTF ids by (kind, name).
 fn vmlinux_ids() -> &'static HashMap<(String, String), u32> {
     static M: OnceLock<HashMap<(String, String), u32>> = OnceLock::new();
-    M.get_or_init(|| {
-        let out = Command::new("bpftool").args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux"]).output().expect("bpftool is installed by scripts/setup.sh");
-        let mut m = HashMap::new();
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
-            // [ID] KIND 'NAME' ...
-            let Some(rest) = line.strip_prefix('[') else { continue };
-            let mut w = rest.splitn(3, ' ');
-            let (Some(id), Some(kind), Some(name)) = (w.next(), w.next(), w.next()) else { continue };
-            let Some(name) = name.strip_prefix('\'').and_then(|n| n.split('\'').next()) else { continue };
-            if let Ok(id) = id.trim_end_matches(']').parse() {
-                m.insert((kind.to_string(), name.to_string()), id);
-            }
+    M.get_or_init(|| btf_ids(Path::new("/sys/kernel/btf/vmlinux")))
+}
+
+/// What loading an object's freplace programs into Linux takes, as libbpf does it: the
+/// object's BTF in the kernel, each program's `func_info` from it, and the program whose
+/// global function an extension replaces loaded first (its `attach_prog_fd`).
+struct Freplace {
+    btf_fd: i32,
+    ids: HashMap<(String, String), u32>,
+    targets: Vec<i32>,
+}
+
+impl Freplace {
+    fn new(label: &str) -> Freplace {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("corpus").join(label);
+        let elf = std::fs::read(&path).unwrap();
+        let file = object::File::parse(&*elf).unwrap();
+        let raw = object::Object::section_by_name(&file, ".BTF").and_then(|s| object::ObjectSection::data(&s).ok()).expect("the corpus is compiled with -g").to_vec();
+        let btf_fd = linux::btf_load(&raw).unwrap_or_else(|(e, log)| panic!("{label}: the kernel refuses the object's BTF: errno {e}: {log}"));
+        Freplace { btf_fd, ids: btf_ids(&path), targets: Vec::new() }
+    }
+
+    fn func(&self, name: &str) -> u32 {
+        self.ids.get(&("FUNC".to_string(), name.to_string())).copied().unwrap_or_else(|| panic!("no FUNC {name} in the object's BTF"))
+    }
+
+    /// `func_info` of code whose functions start where `functions` says.
+    fn func_info(&self, functions: &[(String, usize)]) -> Vec<[u32; 2]> {
+        functions.iter().map(|(n, slot)| [*slot as u32, self.func(n)]).collect()
+    }
+
+    /// Loads `code` as the extension `p` (its functions as `functions`): its target, the
+    /// object's program holding the function it replaces, is loaded first.
+    fn load(&mut self, obj: &Object, p: &ProgramSpec, code: &[u8], functions: &[(String, usize)], fds: &[i32]) -> Result<i32, (i32, String)> {
+        let name = p.kind.attach.clone().unwrap_or_default();
+        let target = obj.programs.iter().find(|q| q.prog_type() != ProgType::Ext && q.functions.iter().any(|(f, _)| *f == name)).unwrap_or_else(|| panic!("{}: no program holds {name}", p.name));
+        let tinfo = self.func_info(&target.functions);
+        let with = linux::WithBtf { btf_fd: self.btf_fd, func_info: &tinfo, attach_prog_fd: 0 };
+        let tfd = linux::prog_load_btf(target.prog_type() as u32, target.kind.attach_type.unwrap_or(0), 0, &target.bytes(), fds, 0, Some(&with)).unwrap_or_else(|(e, log)| panic!("{}: the kernel refuses the target {}: errno {e}: {log}", p.name, target.name));
+        self.targets.push(tfd);
+        let info = self.func_info(functions);
+        let with = linux::WithBtf { btf_fd: self.btf_fd, func_info: &info, attach_prog_fd: tfd };
+        linux::prog_load_btf(p.prog_type() as u32, 0, self.func(&name), code, fds, 0, Some(&with))
+    }
+}
+
+impl Drop for Freplace {
+    fn drop(&mut self) {
+        for &fd in self.targets.iter().chain([&self.btf_fd]) {
+            linux::close(fd);
         }
-        m
-    })
+    }
 }
 
 /// The vmlinux BTF id the kernel attaches a BTF-typed program to (libbpf's names: the
@@ -149,6 +201,10 @@ fn attach_btf_id(p: &ProgramSpec) -> Result<u32, String> {
         (ProgType::Tracing, Some(attach::TRACE_ITER)) => ("FUNC", format!("bpf_iter_{target}")),
         (ProgType::Tracing, _) => ("FUNC", target),
         (ProgType::Lsm, _) => ("FUNC", format!("bpf_lsm_{target}")),
+        (ProgType::StructOps, _) => match &p.struct_ops {
+            Some(so) => ("STRUCT", so.type_name.clone()),
+            None => return Err("a struct_ops program no .struct_ops map names".into()),
+        },
         _ => return Ok(0),
     };
     vmlinux_ids().get(&(kind.to_string(), name.clone())).copied().ok_or(format!("no {kind} {name} in vmlinux"))
@@ -170,10 +226,17 @@ fn every_program_gets_the_kernels_verdict() {
         let rt = Runtime::new(Arc::new(StaticKernel::new(Task::default())), 2);
         let maps: Vec<Arc<rvbpf::maps::Map>> = rt.create_object_maps(obj).unwrap().into_iter().map(|m| m.map).collect();
         let resolve = rvbpf::runtime::fd_array(&maps);
+        let mut freplace = obj.programs.iter().any(|p| p.prog_type() == ProgType::Ext).then(|| Freplace::new(label));
         for p in &obj.programs {
             let flags = if p.kind.sleepable { 1 << 4 } else { 0 };
             let btf_id = attach_btf_id(p).unwrap_or_else(|e| panic!("{label} {}: {e}", p.name));
-            let kernel = match linux::prog_load_full(p.prog_type() as u32, p.kind.attach_type.unwrap_or(0), btf_id, &p.bytes(), &fds, flags) {
+            // A struct_ops program's expected_attach_type is its member's index.
+            let attach = p.struct_ops.as_ref().map_or(p.kind.attach_type.unwrap_or(0), |so| so.index);
+            let mut kernel_load = |code: &[u8], functions: &[(String, usize)]| match freplace.as_mut() {
+                Some(f) if p.prog_type() == ProgType::Ext => f.load(obj, p, code, functions, &fds),
+                _ => linux::prog_load_full(p.prog_type() as u32, attach, btf_id, code, &fds, flags),
+            };
+            let kernel = match kernel_load(&p.bytes(), &p.functions) {
                 Ok(fd) => {
                     linux::close(fd);
                     Ok(())
@@ -185,11 +248,12 @@ fn every_program_gets_the_kernels_verdict() {
             let low = p.prog_type().ret_at(p.kind.attach_type).map_or(0, |r| r.0) as i32;
             let mut trivial = [0xb7u8, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
             trivial[4..8].copy_from_slice(&low.to_le_bytes());
-            if kernel.is_err() && linux::prog_load_full(p.prog_type() as u32, p.kind.attach_type.unwrap_or(0), btf_id, &trivial, &[], flags).map(linux::close).is_err() {
+            let entry = [(p.name.clone(), 0)];
+            if kernel.is_err() && kernel_load(&trivial, &entry).map(linux::close).is_err() {
                 skipped.insert(format!("{} ({})", p.section, p.prog_type().name()));
                 continue;
             }
-            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, log_level: 0 };
+            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, returns_void: p.returns_void(), log_level: 0 };
             let ours = rt.load_program(&req).map(drop).map_err(|e| e.to_string());
             let key = format!("{name} {}", p.name);
             match (&ours, &kernel) {

@@ -78,7 +78,7 @@ fn rvbpf_accepts(c: &Case, text: &str) -> bool {
     let helpers = |id| rvbpf::helpers::linux(id).map(|h| (h.proto, h.types));
     let maps = |_: MapRef| Err(MapRefError { errno: rvbpf::errno::EINVAL, reason: String::from("no maps") });
     let mut log = NoLog;
-    let mut info = ProgramInfo { prog_type: c.prog_type, attach: Some(c.attach), ctx: c.ctx, helpers: &helpers, gpl: true, maps: &maps, log: &mut log, log_level: 0, clock: None };
+    let mut info = ProgramInfo { prog_type: c.prog_type, attach: Some(c.attach), ctx: c.ctx, helpers: &helpers, gpl: true, maps: &maps, log: &mut log, returns_void: false, log_level: 0, clock: None };
     verify(&prog, &mut info).is_ok()
 }
 

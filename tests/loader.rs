@@ -320,3 +320,37 @@ fn e_machine_zero_loads_with_a_warning() {
     bytes[0x12..0x14].copy_from_slice(&62u16.to_le_bytes());
     assert!(matches!(loader::load(&bytes, "x"), Err(LoadError::NotBpf(m)) if m.contains("e_machine is 62")));
 }
+
+/// Maps-in-maps and struct_ops maps the loader must refuse, each with the map or the
+/// relocation named, and what it reads from good ones.
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: each compiles C with clang, and many concurrent spawns deadlock qemu-user's fork")]
+#[test]
+fn maps_in_maps_and_struct_ops_maps_are_read_or_refused_saying_where() {
+    let refused = |_what: &str, bytes: Vec<u8>| loader::load(&bytes, "t").map(|_| ()).unwrap_err().to_string();
+    // samples/bpf: the template by index; itself, or past the end, names none.
+    let good = loader::load(&legacy_object("mim28", 7, &[("outer", vec![13, 4, 4, 8, 0, 1, 0]), ("tmpl", vec![2, 4, 8, 4, 0, 0, 0])]), "t").unwrap();
+    assert_eq!(good.maps[0].inner, Some(good.maps[1].def));
+    for idx in [0, 2] {
+        let err = refused("self", legacy_object(&format!("mim28_{idx}"), 7, &[("outer", vec![13, 4, 4, 8, 0, idx, 0]), ("tmpl", vec![2, 4, 8, 4, 0, 0, 0])]));
+        assert!(err.contains("map outer") && err.contains(&format!("inner_map_idx {idx} names no other definition")), "{err}");
+    }
+    // iproute2: the template by id, which must exist and not hold maps itself.
+    let err = refused("noid", legacy_object("mim_noid", 9, &[("outer", vec![12, 4, 4, 1, 0, 0, 0, 5, 0]), ("x", vec![2, 4, 8, 1, 0, 6, 0, 0, 0])]));
+    assert!(err.contains("map outer") && err.contains("inner map with id 5 not found"), "{err}");
+    let err = refused("nested", legacy_object("mim_nested", 9, &[("outer", vec![12, 4, 4, 1, 0, 0, 0, 5, 0]), ("x", vec![12, 4, 4, 1, 0, 5, 0, 0, 0])]));
+    assert!(err.contains("holds maps itself"), "{err}");
+    // BTF: a map-in-map needs its inner definition.
+    let src = format!("{HEADER}struct {{ __uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS); __uint(max_entries, 1); __type(key, __u32); __type(value, __u32); }} outer SEC(\".maps\");\nSEC(\"xdp\") int p(struct xdp_md *c) {{ int k = 0; return bpf_map_lookup_elem(&outer, &k) ? 1 : 2; }}\n");
+    let err = refused("btf", compile_source("mim_btf", &src));
+    assert!(err.contains("map outer") && err.contains("__array(values"), "{err}");
+    // struct_ops: a member may name only a struct_ops program.
+    let src = format!("{HEADER}struct ops {{ int (*f)(void *); }};\nSEC(\"xdp\") int not_ops(void *c) {{ return 1; }}\nSEC(\".struct_ops\") struct ops o = {{ .f = (void *)not_ops }};\n");
+    let err = refused("ops", compile_source("bad_struct_ops", &src));
+    assert!(err.contains(".rel.struct_ops") && err.contains("relocation at offset 0") && err.contains("not_ops is not a program of a struct_ops section"), "{err}");
+    let src = format!("{HEADER}struct ops {{ int (*f)(void *); void (*g)(void *); }};\nSEC(\"struct_ops/f\") int f_impl(void *c) {{ return 1; }}\nSEC(\"struct_ops/g\") void g_impl(void *c) {{ }}\nSEC(\".struct_ops\") struct ops o = {{ .f = (void *)f_impl, .g = (void *)g_impl }};\n");
+    let obj = loader::load(&compile_source("good_struct_ops", &src), "t").unwrap();
+    let g = obj.program("g_impl").unwrap().struct_ops.clone().unwrap();
+    assert_eq!((g.type_name.as_str(), g.member.as_str(), g.index, g.returns_void), ("ops", "g", 1, true));
+    assert!(!obj.program("f_impl").unwrap().returns_void());
+    assert_eq!(obj.maps.iter().find(|m| m.name == "o").unwrap().data.as_deref(), Some(&[0u8; 16][..]), "the program slots are zero");
+}

@@ -348,7 +348,7 @@ fn every_fixture_and_example_program_gets_the_kernels_verdict() {
                 }
                 Err((e, log)) => Err(format!("errno {e}: {}", log.lines().rev().find(|l| !l.is_empty() && !l.starts_with("processed")).unwrap_or(""))),
             };
-            let req = rvbpf::runtime::ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, log_level: 0 };
+            let req = rvbpf::runtime::ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, returns_void: false, log_level: 0 };
             let ours = rt.load_program(&req).map(drop).map_err(|e| e.to_string());
             let key = format!("{what} {}", p.name);
             match (&ours, &kernel) {

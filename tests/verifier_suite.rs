@@ -176,7 +176,7 @@ fn run_rvbpf(c: &Case, prog: &Program) -> (Result<(), String>, Option<Analysis>)
             };
             let helpers = |id| rvbpf::helpers::linux(id).map(|h| (h.proto, h.types));
             let mut log = String::new();
-            let mut info = ProgramInfo { prog_type: t, attach: None, ctx: t.ctx(), helpers: &helpers, gpl: true, maps: &resolve, log: &mut log, log_level: 0, clock: None };
+            let mut info = ProgramInfo { prog_type: t, attach: None, ctx: t.ctx(), helpers: &helpers, gpl: true, maps: &resolve, log: &mut log, returns_void: false, log_level: 0, clock: None };
             let (r, a) = verify_with_states(prog, &mut info);
             (r.map(|_| ()).map_err(|e| e.to_string()), a)
         }

@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
     let helpers = |id| rvbpf::helpers::linux(id).map(|h| (h.proto, h.types));
     for t in PROG_TYPES {
         let mut log = NoLog;
-        let mut info = ProgramInfo { prog_type: t.prog_type, attach: None, ctx: &t.ctx, helpers: &helpers, gpl: true, maps: &resolve, log: &mut log, log_level: 2, clock: None };
+        let mut info = ProgramInfo { prog_type: t.prog_type, attach: None, ctx: &t.ctx, helpers: &helpers, gpl: true, maps: &resolve, log: &mut log, returns_void: false, log_level: 2, clock: None };
         let _ = verify(&prog, &mut info);
     }
 });

@@ -50,10 +50,11 @@ pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
                 "section": m.section, "origin": format!("{:?}", m.origin).to_lowercase(),
                 "inner": m.inner.map(|d| json!({"type": map_type::name(d.map_type), "key_size": d.key_size, "value_size": d.value_size, "max_entries": d.max_entries, "flags": d.map_flags})),
                 "values": m.map_values.iter().map(|(i, n)| json!({"index": i, "map": n})).chain(m.prog_values.iter().map(|(i, n)| json!({"index": i, "program": n}))).collect::<Vec<_>>(),
+                "struct_ops": m.struct_ops.as_ref().map(|so| json!({"type": so.type_name, "members": so.members.iter().map(|(mb, i, p)| json!({"member": mb, "index": i, "program": p})).collect::<Vec<_>>()})),
             })).collect::<Vec<_>>(),
             "programs": obj.programs.iter().map(|p| json!({
                 "name": p.name, "section": p.section, "type": p.prog_type().name(), "insns": p.insns.len(),
-                "attach": p.kind.attach, "expected_attach_type": p.kind.attach_type, "sleepable": p.kind.sleepable, "runnable": p.prog_type().info().not_runnable.is_none(), "not_runnable": p.prog_type().info().not_runnable, "functions": p.functions.iter().map(|(n, s)| json!({"name": n, "slot": s})).collect::<Vec<_>>(),
+                "attach": p.kind.attach, "expected_attach_type": p.kind.attach_type, "struct_ops": p.struct_ops.as_ref().map(|so| json!({"type": so.type_name, "member": so.member, "index": so.index})), "sleepable": p.kind.sleepable, "runnable": p.prog_type().info().not_runnable.is_none(), "not_runnable": p.prog_type().info().not_runnable, "functions": p.functions.iter().map(|(n, s)| json!({"name": n, "slot": s})).collect::<Vec<_>>(),
                 "relocations": p.relocations.iter().map(|r| json!({
                     "slot": r.slot, "symbol": r.symbol, "type": r.r_type, "target": reloc_text(&obj, &r.target),
                 })).collect::<Vec<_>>(),
@@ -86,6 +87,9 @@ pub fn cmd_load(path: &Path, as_json: bool) -> Result<ExitCode, String> {
         }
         for (i, n) in &m.map_values {
             println!("      [{i}] = map {n}");
+        }
+        if let Some(so) = &m.struct_ops {
+            println!("      struct {}: {}", so.type_name, so.members.iter().map(|(mb, _, p)| format!(".{mb} = {p}")).collect::<Vec<_>>().join(", "));
         }
     }
     println!("programs:");

@@ -65,7 +65,7 @@ pub fn cmd_verify(input: &Path, program: Option<&str>, level: u32, as_json: bool
                 .into_iter()
                 .map(|p| {
                     let mut log = Collect::default();
-                    let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, log_level: level };
+                    let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, returns_void: p.returns_void(), log_level: level };
                     let refused = rt.load_program_logged(&req, &mut log).err().map(|e| {
                         let pc = match &e {
                             ProgError::Verify(VerifyError::Unsafe(a)) => a.pc(),

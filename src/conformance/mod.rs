@@ -199,7 +199,7 @@ pub fn analyze_in_env(prog: &Program, mem_len: usize) -> Result<crate::verifier:
     };
     let env = CallEnv { mem: &mem, key_size: &|m| (m == 0).then_some(4), map_type: &|m| (m == 0).then_some(crate::maps::map_type::ARRAY), helper: &helper, map: &map, var: &|v| (v == 0).then_some(8) };
     let r1 = if mem_len == 0 { Reg::konst(0) } else { Reg::ptr(Region::Mem { size: mem_len as u64 }) };
-    let opts = Options { env: &env, entry: State::entry_with(r1, Reg::konst(mem_len as u64)), ret: None, max_steps: crate::verifier::MAX_PROCESSED, deadline: None };
+    let opts = Options { env: &env, entry: State::entry_with(r1, Reg::konst(mem_len as u64)), ret: None, returns_void: false, max_steps: crate::verifier::MAX_PROCESSED, deadline: None };
     analyze(prog, &opts)
 }
 

@@ -102,6 +102,36 @@ pub enum MapOrigin {
     Legacy,
     /// A global data section (`.data*`, `.rodata*`, `.bss*`): one-element array.
     Data,
+    /// A variable of `.struct_ops` or `.struct_ops.link`: a kernel struct of function
+    /// pointers the object's programs fill.
+    StructOps,
+}
+
+/// What a `.struct_ops` map fills: the kernel struct, by name, and its members set to
+/// programs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StructOpsSpec {
+    /// The struct's name (`tcp_congestion_ops`), the kernel type it is matched with.
+    pub type_name: String,
+    /// Each function-pointer member set: (member, its index in the struct, program).
+    pub members: Vec<(String, u32, String)>,
+    /// Whether each of `members` returns `void`, in the same order.
+    pub returns_void: Vec<bool>,
+}
+
+/// A struct_ops program's place: the struct and the member it implements. Linux takes the
+/// struct's kernel BTF id as `attach_btf_id` and the member's index as
+/// `expected_attach_type`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StructOpsMember {
+    pub type_name: String,
+    pub member: String,
+    /// The member's index in the object's struct: libbpf uses the kernel struct's index of
+    /// the member of that name, the same when the object's struct is the kernel's
+    /// (`vmlinux.h`).
+    pub index: u32,
+    /// The member's function returns `void`: the program's r0 is not checked at exit.
+    pub returns_void: bool,
 }
 
 /// A map the object asks for.
@@ -125,6 +155,8 @@ pub struct MapSpec {
     /// Map-in-map slots filled at load (`values = { [i] = &map }`, or iproute2's
     /// `inner_idx`): (index, map of this object).
     pub map_values: Vec<(u32, String)>,
+    /// A `.struct_ops` map's struct and the programs in its members.
+    pub struct_ops: Option<StructOpsSpec>,
     /// How the object asks for the map to be pinned (recorded: pinning by path is the
     /// integrator's business).
     pub pinning: Pinning,
@@ -182,6 +214,8 @@ pub struct ProgramSpec {
     /// Each function in the linked program and its first slot (the entry first).
     pub functions: Vec<(String, usize)>,
     pub relocations: Vec<Relocation>,
+    /// For a struct_ops program, the member of a `.struct_ops` map it implements.
+    pub struct_ops: Option<StructOpsMember>,
 }
 
 impl ProgramSpec {
@@ -191,6 +225,10 @@ impl ProgramSpec {
     /// The program's bytes.
     pub fn bytes(&self) -> Vec<u8> {
         self.insns.iter().flat_map(|i| i.to_bytes()).collect()
+    }
+    /// Whether the program implements a struct_ops member that returns nothing.
+    pub fn returns_void(&self) -> bool {
+        self.struct_ops.as_ref().is_some_and(|s| s.returns_void)
     }
     /// Indices into [`Object::maps`] that the program references, in first-use order.
     pub fn used_maps(&self) -> Vec<usize> {
@@ -455,7 +493,6 @@ impl<'a> Parser<'a> {
                 ".BTF" => btf_data = Some(s.data),
                 ".BTF.ext" => ext_data = Some(s.data),
                 ".kconfig" | ".ksyms" | ".addr_space.1" => return sec_err(s.name, "not supported (externs and arenas need kernel BTF)"),
-                n if n.starts_with(".struct_ops") => return sec_err(n, "struct_ops programs are not supported"),
                 _ => {}
             }
         }
@@ -469,6 +506,7 @@ impl<'a> Parser<'a> {
         let mut maps = self.legacy_maps()?;
         maps.extend(self.btf_maps(btf.as_ref())?);
         maps.extend(self.data_maps());
+        maps.extend(self.struct_ops_maps(btf.as_ref(), &functions)?);
         for m in &maps {
             if maps.iter().filter(|o| o.name == m.name).count() > 1 {
                 return Err(LoadError::Map { map: m.name.clone(), reason: "defined twice".into() });
@@ -483,7 +521,8 @@ impl<'a> Parser<'a> {
         if entries.is_empty() && !self.opts.allow_empty {
             return Err(LoadError::NoPrograms(self.why_no_programs(&functions)));
         }
-        let programs = entries.iter().map(|&fi| self.link(fi, &functions, &maps)).collect::<Result<Vec<_>, _>>()?;
+        let mut programs = entries.iter().map(|&fi| self.link(fi, &functions, &maps)).collect::<Result<Vec<_>, _>>()?;
+        struct_ops_programs(&maps, &mut programs)?;
         let (skipped, mut warnings) = self.skipped(&functions, &maps);
         warnings.splice(0..0, self.warnings.iter().cloned());
         Ok(Object { name: self.obj_name.clone(), license, kernel_version, maps, programs, skipped, warnings, core })
@@ -688,6 +727,7 @@ impl<'a> Parser<'a> {
                 prog_values: Vec::new(),
                 inner: None,
                 map_values: Vec::new(),
+                struct_ops: None,
                 pinning,
                 sec_idx: idx,
                 sec_off: s.value,
@@ -752,6 +792,7 @@ impl<'a> Parser<'a> {
                 prog_values: Vec::new(),
                 inner,
                 map_values: Vec::new(),
+                struct_ops: None,
                 pinning,
                 sec_idx: idx,
                 sec_off: sym.value,
@@ -788,6 +829,7 @@ impl<'a> Parser<'a> {
                 prog_values: Vec::new(),
                 inner: None,
                 map_values: Vec::new(),
+                struct_ops: None,
                 pinning: Pinning::None,
                 sec_idx: idx,
                 sec_off: 0,
@@ -796,6 +838,74 @@ impl<'a> Parser<'a> {
             });
         }
         out
+    }
+
+    /// `.struct_ops` and `.struct_ops.link`, as libbpf reads them: each variable is a map of
+    /// type `BPF_MAP_TYPE_STRUCT_OPS` holding the struct (one element of its size; the
+    /// `.link` section's with `BPF_F_LINK`), and each `R_BPF_64_ABS64` relocation in it sets a
+    /// function-pointer member to a struct_ops program, whose slot the map's bytes keep zero.
+    fn struct_ops_maps(&self, btf: Option<&Btf>, functions: &[Function]) -> Result<Vec<MapSpec>, LoadError> {
+        let mut out = Vec::new();
+        for (idx, s) in self.sections.iter().enumerate() {
+            let link = match s.name {
+                ".struct_ops" => false,
+                ".struct_ops.link" => true,
+                _ => continue,
+            };
+            let Some(btf) = btf else { return sec_err(s.name, "struct_ops maps need .BTF (compile with -g)") };
+            let Some(vars) = btf.datasec(s.name) else { return sec_err(s.name, format!("no DATASEC {} in .BTF", s.name)) };
+            for (var_id, off, size) in vars {
+                let name = btf.name(var_id);
+                let merr = |reason: String| LoadError::Map { map: name.into(), reason };
+                let var = btf.get(var_id).filter(|t| t.kind == btf::kind::VAR).ok_or_else(|| merr(format!("DATASEC entry {var_id} is not a VAR")))?;
+                let tid = btf.skip_mods(var.size_or_type).map_err(|e| merr(e.to_string()))?;
+                let t = btf.get(tid).filter(|t| t.kind == btf::kind::STRUCT).ok_or_else(|| merr("a struct_ops variable must be a struct".into()))?;
+                let end = off.checked_add(size).filter(|&e| e as usize <= s.data.len() && size == t.size_or_type);
+                let Some(end) = end else { return Err(merr(format!("bytes {off}+{size} are not the struct's {} bytes inside section {}", t.size_or_type, s.name))) };
+                let mut data = s.data[off as usize..end as usize].to_vec();
+                let members = btf.members(t);
+                let (mut set, mut void) = (Vec::new(), Vec::new());
+                for (&roff, &(sym, r_type)) in self.rels.get(&idx).into_iter().flat_map(|r| r.range(off as u64..end as u64)) {
+                    let at = |reason: String| LoadError::Section { section: format!(".rel{}", s.name), reason: format!("relocation at offset {roff}: {reason}") };
+                    if r_type != R_BPF_64_ABS64 {
+                        return Err(at(format!("type {r_type}, expected R_BPF_64_ABS64")));
+                    }
+                    let rel = roff - off as u64;
+                    let k = members.iter().position(|m| m.bit_offset as u64 == rel * 8).ok_or_else(|| at(format!("not at a member of {}", btf.name(tid))))?;
+                    let mty = btf.skip_mods(members[k].type_id).ok().and_then(|m| btf.get(m));
+                    let proto = mty.filter(|m| m.kind == btf::kind::PTR).and_then(|p| btf.skip_mods(p.size_or_type).ok()).and_then(|f| btf.get(f)).filter(|f| f.kind == btf::kind::FUNC_PROTO);
+                    let Some(proto) = proto.filter(|_| rel + 8 <= data.len() as u64) else {
+                        return Err(at(format!("member {} is not a function pointer", btf.str(members[k].name_off))));
+                    };
+                    void.push(proto.size_or_type == 0);
+                    let prog = &self.syms[sym];
+                    let is_prog = functions.iter().any(|f| f.sym == sym && sections::classify(self.sections[f.sec].name).is_some_and(|c| c.prog_type == ProgType::StructOps));
+                    if !is_prog {
+                        return Err(at(format!("symbol {} is not a program of a struct_ops section", prog.name)));
+                    }
+                    data[rel as usize..rel as usize + 8].fill(0);
+                    set.push((String::from(btf.str(members[k].name_off)), k as u32, String::from(prog.name)));
+                }
+                out.push(MapSpec {
+                    name: name.into(),
+                    def: MapDef { map_type: map_type::STRUCT_OPS, key_size: 4, value_size: size, max_entries: 1, map_flags: if link { create_flags::LINK } else { 0 } },
+                    origin: MapOrigin::StructOps,
+                    section: s.name.into(),
+                    data: Some(data),
+                    freeze: false,
+                    prog_values: Vec::new(),
+                    inner: None,
+                    map_values: Vec::new(),
+                    struct_ops: Some(StructOpsSpec { type_name: btf.name(tid).into(), members: set, returns_void: void }),
+                    pinning: Pinning::None,
+                    sec_idx: idx,
+                    sec_off: off as u64,
+                    sec_len: size as u64,
+                    values_off: None,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// `.rel.maps`: `values = { [i] = &prog }` of prog arrays and `values = { [i] = &map }`
@@ -977,6 +1087,7 @@ impl<'a> Parser<'a> {
             insns: out,
             functions: placed.iter().map(|&(g, s)| (String::from(self.syms[functions[g].sym].name), s)).collect(),
             relocations,
+            struct_ops: None,
         };
         if spec.used_maps().len() > MAX_USED_MAPS {
             return Err(LoadError::Program { program: prog_name.into(), reason: format!("uses more than {MAX_USED_MAPS} maps") });
@@ -985,9 +1096,8 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Reads a BTF map definition struct (`__uint`, `__type`, `__array` members).
-/// Returns the definition and the byte offset of a `values` member, if any.
-/// A BTF map definition: the map, the byte offset of its `values` member, its pinning.
+/// Reads a BTF map definition struct (`__uint`, `__type`, `__array` members); `outer` is
+/// false for an inner map's template, which may not hold maps itself.
 fn map_def_from_btf(btf: &Btf, type_id: u32, outer: bool) -> Result<BtfMap, String> {
     let id = btf.skip_mods(type_id).map_err(|e| e.to_string())?;
     let t = btf.get(id).ok_or("definition has no type")?;
@@ -1076,6 +1186,25 @@ fn map_def_from_btf(btf: &Btf, type_id: u32, outer: bool) -> Result<BtfMap, Stri
         return Err("a map-in-map needs `__array(values, struct {...})` to define its inner map".into());
     }
     Ok(BtfMap { def, values_off, pinning, inner })
+}
+
+/// Each struct_ops program learns the member it implements; one program in two members
+/// must implement the same one (libbpf sets one attach target per program).
+fn struct_ops_programs(maps: &[MapSpec], programs: &mut [ProgramSpec]) -> Result<(), LoadError> {
+    for m in maps {
+        let Some(so) = &m.struct_ops else { continue };
+        for ((member, index, prog), &returns_void) in so.members.iter().zip(&so.returns_void) {
+            let Some(p) = programs.iter_mut().find(|p| &p.name == prog) else { continue };
+            let want = StructOpsMember { type_name: so.type_name.clone(), member: member.clone(), index: *index, returns_void };
+            match &p.struct_ops {
+                Some(had) if *had != want => {
+                    return Err(LoadError::Program { program: prog.clone(), reason: format!("implements {}.{} and {}.{}: a program implements one member", had.type_name, had.member, want.type_name, want.member) });
+                }
+                _ => p.struct_ops = Some(want),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A map definition as `.maps` gives it.

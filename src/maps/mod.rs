@@ -46,6 +46,7 @@ pub mod map_type {
     pub const LRU_HASH: u32 = 9;
     pub const ARRAY_OF_MAPS: u32 = 12;
     pub const HASH_OF_MAPS: u32 = 13;
+    pub const STRUCT_OPS: u32 = 26;
     pub const RINGBUF: u32 = 27;
 
     /// The kernel's name of a map type, for listings.
@@ -65,6 +66,7 @@ pub mod map_type {
             HASH_OF_MAPS => "hash_of_maps",
             22 => "queue",
             23 => "stack",
+            STRUCT_OPS => "struct_ops",
             _ => "unknown",
         }
     }
@@ -83,6 +85,7 @@ pub mod create_flags {
     pub const MMAPABLE: u32 = 1 << 10;
     pub const PRESERVE_ELEMS: u32 = 1 << 11;
     pub const INNER_MAP: u32 = 1 << 12;
+    pub const LINK: u32 = 1 << 13;
     pub(crate) const ACCESS: u32 = RDONLY | WRONLY | RDONLY_PROG | WRONLY_PROG;
 }
 
@@ -233,6 +236,13 @@ impl Map {
             map_type::PROG_ARRAY => Storage::ProgArray(ProgArray::new(&def)?),
             map_type::HASH | map_type::PERCPU_HASH | map_type::LRU_HASH => Storage::Hash(HashMap::new(&def, ncpus)?),
             map_type::RINGBUF => Storage::RingBuf(RingBuf::new(&def)?),
+            // Its one value is the struct's bytes; nothing here registers or attaches it.
+            map_type::STRUCT_OPS => {
+                if def.key_size != 4 || def.max_entries != 1 || def.map_flags & !create_flags::LINK != 0 {
+                    return err(EINVAL, "a struct_ops map has key_size 4, max_entries 1 and no flag but BPF_F_LINK");
+                }
+                Storage::Array(ArrayMap::new(&MapDef { map_type: map_type::ARRAY, map_flags: 0, ..def }, ncpus)?)
+            }
             t if is_map_in_map(t) => return err(EINVAL, "a map-in-map needs an inner map as its template (inner_map_fd)"),
             _ => return err(EINVAL, "map type not supported"),
         };

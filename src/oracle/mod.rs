@@ -95,7 +95,7 @@ impl Oracle {
         let helpers = |id| crate::helpers::linux(id).map(|h| (h.proto, h.types));
         let t = ProgType::Xdp;
         let mut log = NoLog;
-        let mut info = ProgramInfo { prog_type: t, attach: None, ctx: t.ctx(), helpers: &helpers, gpl: true, maps: &resolve, log: &mut log, log_level: 0, clock: None };
+        let mut info = ProgramInfo { prog_type: t, attach: None, ctx: t.ctx(), helpers: &helpers, gpl: true, maps: &resolve, log: &mut log, returns_void: false, log_level: 0, clock: None };
         let (verdict, analysis) = verify_with_states(&prog, &mut info);
         let verified = match verdict {
             Ok(v) => v,
@@ -106,7 +106,7 @@ impl Oracle {
             let (a, b) = i.encode();
             core::iter::once(a).chain(b)
         }).collect();
-        let req = ProgramLoad { name: "oracle", prog_type: t, attach: None, insns: &raw, license: "GPL", functions: &[], maps: &resolve, log_level: 0 };
+        let req = ProgramLoad { name: "oracle", prog_type: t, attach: None, insns: &raw, license: "GPL", functions: &[], maps: &resolve, returns_void: false, log_level: 0 };
         let loaded = match self.rt.load_program(&req) {
             Ok(l) => l,
             Err(e) => return Verdict::Escape { slot: 0, what: format!("verified, then refused by the load: {e}") },

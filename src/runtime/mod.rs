@@ -162,6 +162,9 @@ pub struct ProgramLoad<'a> {
     /// The map an `lddw` names: by `fd_array` index (`BPF_PSEUDO_MAP_IDX[_VALUE]`) or by
     /// fd (`BPF_PSEUDO_MAP_FD[_VALUE]`). [`fd_array`] makes one from a list of maps.
     pub maps: &'a MapResolver<'a>,
+    /// The program implements a function that returns nothing (a struct_ops member of
+    /// `void` type): r0 is not checked at its exit, as in Linux's `check_return_code`.
+    pub returns_void: bool,
     /// The verifier log's level (`BPF_PROG_LOAD`'s `log_level`): 0 none, 1 a refusal's
     /// reason and the stats, 2 every instruction.
     pub log_level: u32,
@@ -466,7 +469,7 @@ impl Runtime {
         let clock: Option<&dyn Fn() -> u64> = Some(&clock);
         #[cfg(not(feature = "std"))]
         let clock = None;
-        let mut info = ProgramInfo { prog_type: req.prog_type, attach: req.attach, ctx: req.prog_type.ctx_at(req.attach), helpers: &helpers, gpl, maps: req.maps, log, log_level: req.log_level, clock };
+        let mut info = ProgramInfo { prog_type: req.prog_type, attach: req.attach, ctx: req.prog_type.ctx_at(req.attach), helpers: &helpers, gpl, maps: req.maps, log, returns_void: req.returns_void, log_level: req.log_level, clock };
         let verified = verifier::verify(&prog, &mut info)?;
         // fix up ld_imm64, then rewrite context accesses
         let prog = context::convert_ctx_accesses(fixup(&prog, &verified), req.prog_type, &verified.ctx_loads);
@@ -497,7 +500,7 @@ impl Runtime {
         let resolve = fd_array(&by_index);
         let mut programs = Vec::new();
         for p in obj.programs.iter().filter(|p| p.kind.autoload) {
-            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, log_level: 0 };
+            let req = ProgramLoad { name: &p.name, prog_type: p.prog_type(), attach: p.kind.attach_type, insns: &p.insns, license: &obj.license, functions: &p.functions, maps: &resolve, returns_void: p.returns_void(), log_level: 0 };
             let loaded = self.load_program(&req).map_err(|err| ObjectError::Program { program: p.name.clone(), err })?;
             programs.push(loaded);
         }

@@ -425,6 +425,9 @@ impl Bpf {
             return Err(EINVAL); // device offload, exclusive maps: not here
         }
         let def = MapDef { map_type: a.u32(0), key_size: a.u32(4), value_size: a.u32(8), max_entries: a.u32(12), map_flags: flags };
+        if def.map_type == crate::maps::map_type::STRUCT_OPS {
+            return Err(EINVAL); // needs btf_vmlinux_value_type_id, the kernel's value type
+        }
         // Linux allocates before it copies the name: allocation errors come first.
         let name = obj_name(&a.b[28..44]);
         let created = match crate::maps::is_map_in_map(def.map_type) {
@@ -657,7 +660,7 @@ impl Bpf {
             log.line(&format!("rvbpf: expected_attach_type {attach} is not one a {} program can have", prog_type.name()));
             return Err(EINVAL);
         }
-        let req = ProgramLoad { name: &name, prog_type, attach: Some(attach), insns: &insns, license: &license, functions: &[], maps: &resolve, log_level: verifier_level(a.u32(24)) };
+        let req = ProgramLoad { name: &name, prog_type, attach: Some(attach), insns: &insns, license: &license, functions: &[], maps: &resolve, returns_void: false, log_level: verifier_level(a.u32(24)) };
         // The stages write what they checked, or why they refused, to the log.
         let p = self.rt.load_program_logged(&req, log).map_err(|e| e.errno())?;
         Ok(self.install(File::Prog(p)) as i64)

@@ -17,7 +17,7 @@ fn raw(src: &str) -> Vec<RawInsn> {
 
 fn load(rt: &Runtime, t: ProgType, src: &str, license: &str) -> Result<Arc<LoadedProgram>, ProgError> {
     let insns = raw(src);
-    rt.load_program(&ProgramLoad { name: "t", prog_type: t, attach: None, insns: &insns, license, functions: &[], maps: &fd_array(&[]), log_level: 0 })
+    rt.load_program(&ProgramLoad { name: "t", prog_type: t, attach: None, insns: &insns, license, functions: &[], maps: &fd_array(&[]), returns_void: false, log_level: 0 })
 }
 
 #[test]
@@ -74,7 +74,7 @@ fn kprobe_context_is_read_only() {
 fn self_tail_caller(rt: &Runtime, src: &str) -> Arc<LoadedProgram> {
     let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
     let insns = raw(src);
-    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&pa)), log_level: 0 }).unwrap();
+    let p = rt.load_program(&ProgramLoad { name: "self", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&pa)), returns_void: false, log_level: 0 }).unwrap();
     pa.update(&0u32.to_ne_bytes(), &p.id.to_ne_bytes(), 0).unwrap();
     p
 }
@@ -105,7 +105,7 @@ fn tail_call_from_a_subprogram_is_refused_at_load() {
     let (_, pa) = rt.create_map("pa", crate::maps::MapDef { map_type: crate::maps::map_type::PROG_ARRAY, key_size: 4, value_size: 4, max_entries: 1, map_flags: 0 }).unwrap();
     // main calls the subprogram at slot 2, which tail-calls (slot 5).
     let insns = raw("call local +1\nexit\nlddw %r2, map_idx(0)\nmov %r3, 0\ncall 12\nmov %r0, 7\nexit");
-    let req = ProgramLoad { name: "t", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&pa)), log_level: 0 };
+    let req = ProgramLoad { name: "t", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&pa)), returns_void: false, log_level: 0 };
     let e = rt.load_program(&req).unwrap_err();
     assert_eq!(e.to_string(), "5: tail_call is not allowed in a bpf-to-bpf call");
 }
@@ -137,7 +137,7 @@ fn a_map_in_map_lookup_yields_the_inner_map_of_the_run() {
     // r0 = outer[0] ? outer[0][1] : 99
     let src = "stw [%r10-4], 0\nlddw %r1, map_idx(0)\nmov %r2, %r10\nadd %r2, -4\ncall 1\nmov %r6, 99\njeq %r0, 0, +7\nstw [%r10-8], 1\nmov %r1, %r0\nmov %r2, %r10\nadd %r2, -8\ncall 1\njeq %r0, 0, +1\nldxdw %r6, [%r0]\nmov %r0, %r6\nexit";
     let insns = raw(src);
-    let req = ProgramLoad { name: "t", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&outer)), log_level: 0 };
+    let req = ProgramLoad { name: "t", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &fd_array(core::slice::from_ref(&outer)), returns_void: false, log_level: 0 };
     let p = rt.load_program(&req).unwrap();
     for engine in engines() {
         let run = |p: &Arc<LoadedProgram>| rt.run(p, &mut Context::Raw(&mut []), &RunConfig { engine, ..RunConfig::default() }).unwrap().r0;

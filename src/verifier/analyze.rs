@@ -86,6 +86,8 @@ pub struct Options<'a> {
     pub entry: State,
     /// The signed range r0 must lie in at the program's `exit`, if the type has one.
     pub ret: Option<(i64, i64)>,
+    /// The program returns nothing: r0 is not checked at its `exit`.
+    pub returns_void: bool,
     pub max_steps: usize,
     /// A clock (microseconds) and the time by which the analysis must end, where the
     /// platform has a clock.
@@ -422,7 +424,7 @@ fn one(next: Next, s: Box<State>) -> Succ {
 /// checks hold.
 /// A refusal is its message and the errno Linux gives it.
 fn step(insn: &Insn, s: &State, opts: &Options, pc: usize) -> Result<Succ, (String, i32)> {
-    check::all(&check::of(insn, pc, opts.ret), s, opts.env).map_err(|e| (e.to_string(), e.errno()))?;
+    check::all(&check::of(insn, pc, opts.ret, opts.returns_void), s, opts.env).map_err(|e| (e.to_string(), e.errno()))?;
     Ok(transfer(insn, s, opts, pc))
 }
 
@@ -545,7 +547,7 @@ mod tests {
     }
 
     fn opts<'a>(env: &'a CallEnv<'a>, max_steps: usize) -> Options<'a> {
-        Options { env, entry: State::entry(), ret: None, max_steps, deadline: None }
+        Options { env, entry: State::entry(), ret: None, returns_void: false, max_steps, deadline: None }
     }
 
     fn analyze_insns(insns: Vec<Insn>, ctx: &CtxDescriptor) -> Result<Analysis, Refused> {

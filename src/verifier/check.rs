@@ -109,7 +109,7 @@ pub enum Check {
     /// A local call: the call stack has a frame to spare.
     Depth,
     /// `exit`, with the program type's return range.
-    Exit { ret: Option<(i64, i64)> },
+    Exit { ret: Option<(i64, i64)>, void: bool },
 }
 
 /// Why a check fails. Messages follow the kernel's log.
@@ -233,7 +233,7 @@ impl Checks {
 /// The checks of `insn` at slot `pc` (`ret`: the program type's return range), in the
 /// order they are decided. They depend on the instruction alone, so they are made as it
 /// steps: no table to build for a large program that only a few paths cross.
-pub fn of(insn: &Insn, pc: usize, ret: Option<(i64, i64)>) -> Checks {
+pub fn of(insn: &Insn, pc: usize, ret: Option<(i64, i64)>, void: bool) -> Checks {
     use Check::*;
     let mut out = Checks { items: [Depth; 8], len: 0 };
     let n = |r: crate::isa::Reg| r.index() as u8;
@@ -284,7 +284,7 @@ pub fn of(insn: &Insn, pc: usize, ret: Option<(i64, i64)>) -> Checks {
         Insn::Call { helper } => calls(Callee::Id(helper), pc, &mut out),
         Insn::Callx { reg } => calls(Callee::Reg(n(reg)), pc, &mut out),
         Insn::CallLocal { .. } => out.push(Depth),
-        Insn::Exit => out.push(Exit { ret }),
+        Insn::Exit => out.push(Exit { ret, void }),
     }
     out
 }
@@ -318,7 +318,7 @@ pub fn holds(c: &Check, s: &State, env: &CallEnv) -> Result<(), CheckError> {
             _ => Ok(()),
         },
         Check::Depth => if s.frames.len() >= MAX_FRAMES { Err(CheckError::TooDeep(s.frames.len() + 1)) } else { Ok(()) },
-        Check::Exit { ret } => exit(s, ret),
+        Check::Exit { ret, void } => exit(s, ret, void),
     }
 }
 
@@ -645,6 +645,8 @@ fn map_fits_helper(map_type: u32, proto: &Proto) -> Result<(), CheckError> {
         PROG_ARRAY => &[12],
         RINGBUF => &[130, 131, 134],
         ARRAY_OF_MAPS | HASH_OF_MAPS => &[1],
+        // No helper takes a struct_ops map.
+        STRUCT_OPS => return Err(CheckError::MapFunc { map_type, name: proto.name, id }),
         _ => &[],
     };
     let needs = match id {
@@ -678,8 +680,12 @@ fn bounded_size(r: &Reg, n: u8, can_be_zero: bool) -> Result<u64, CheckError> {
 /// `exit`: of the program (one frame), r0 a number in the return range and no
 /// reference held; of a function, r0 initialised and nothing that stays (r0, the
 /// registers callers keep, callers' spills) pointing into the frame that ends.
-fn exit(s: &State, range: Option<(i64, i64)>) -> Result<(), CheckError> {
+fn exit(s: &State, range: Option<(i64, i64)>, void: bool) -> Result<(), CheckError> {
     let r0 = &s.regs[0];
+    if void && s.frames.len() == 1 {
+        // Nothing is returned: r0 is not looked at; references must still be released.
+        return s.refs.first().map_or(Ok(()), |&id| Err(CheckError::Unreleased(id)));
+    }
     readable(r0, 0)?;
     if s.frames.len() > 1 {
         let frame = s.frame() as u8;
@@ -754,14 +760,14 @@ mod tests {
     #[test]
     fn the_checks_of_an_instruction_come_from_it_alone_in_order() {
         let insns = crate::isa::asm::assemble("ldxw r0, [r1+4]\nstxdw [r10-8], r0\ncall 1\nexit").unwrap();
-        let at = |i: usize| of(&insns[i], i, Some((0, 1)));
+        let at = |i: usize| of(&insns[i], i, Some((0, 1)), false);
         assert_eq!(*at(0), [Check::Writable(0), access(1, 4, 4, false)]);
         assert_eq!(*at(1), [Check::Readable(0), access(10, -8, 8, true), Check::Stored { ptr: 10, off: -8, size: 8, value: 0 }]);
         let c = Callee::Id(HelperId(1));
         assert_eq!(at(2)[..3], [Check::Helper(c), Check::TailCall(c), Check::Arg { callee: c, n: 1 }]);
         assert_eq!(at(2).last(), Some(&Check::Reserve { callee: c, site: 3 }));
         assert_eq!(at(2).len(), 8, "a call fills the capacity");
-        assert_eq!(*at(3), [Check::Exit { ret: Some((0, 1)) }]);
+        assert_eq!(*at(3), [Check::Exit { ret: Some((0, 1)), void: false }]);
     }
 
     #[test]
@@ -997,13 +1003,22 @@ mod tests {
     #[test]
     fn exits_return_a_number_in_range_and_nothing_held() {
         let mut s = State::entry();
-        let exit = |ret, s: &State| check(Check::Exit { ret }, s);
+        let exit = |ret, s: &State| check(Check::Exit { ret, void: false }, s);
         assert_eq!(exit(Option::None, &s), Err(CheckError::NotInit(0)));
         s.regs[0] = Reg::ptr(Region::Ctx);
         assert_eq!(exit(Option::None, &s), Err(CheckError::ReturnsPointer));
         s.regs[0] = Reg::scalar(Scalar::of(Bounds::urange(0, 3)));
         assert_eq!(exit(Option::None, &s), Ok(()));
         assert_eq!(exit(Some((0, 2)), &s).unwrap_err().to_string(), "At program exit the register R0 has smin=0 smax=3 should have been in [0, 2]");
+        // A program that returns nothing (a void struct_ops member): r0 is not looked at,
+        // but what it holds must still be released.
+        let void = |s: &State| check(Check::Exit { ret: Some((0, 0)), void: true }, s);
+        let mut unset = State::entry();
+        assert_eq!(void(&unset), Ok(()));
+        unset.regs[0] = Reg::ptr(Region::Ctx);
+        assert_eq!(void(&unset), Ok(()));
+        unset.refs.push(9);
+        assert_eq!(void(&unset), Err(CheckError::Unreleased(9)));
         s.refs.push(9);
         assert_eq!(exit(Option::None, &s).unwrap_err().to_string(), "Unreleased reference id=9 alloc_insn=8");
         // A function's exit: nothing may point into its frame.

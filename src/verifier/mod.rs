@@ -126,6 +126,9 @@ pub struct ProgramInfo<'a> {
     pub maps: &'a MapResolver<'a>,
     pub log: &'a mut dyn LogSink,
     /// 0: nothing; 1: a refusal's instruction, states and reason, and the stats; 2: every
+    /// The program returns nothing (a struct_ops member of `void` type): r0 is not
+    /// checked at its exit.
+    pub returns_void: bool,
     /// instruction with its states, and the stats.
     pub log_level: u32,
     /// Microseconds from some fixed point, for the log's `verification time` (none in a
@@ -230,7 +233,7 @@ pub fn verify_with_states(prog: &Program, info: &mut ProgramInfo) -> (Result<Ver
     let map = |kind: LdKind, imm: i32| index.get(&(matches!(kind, LdKind::MapIdx | LdKind::MapValueIdx), imm)).copied();
     let env = CallEnv { mem: &mem, key_size: &key_size, map_type: &map_type, helper: &helper, map: &map, var: &|_| None };
     let deadline = info.clock.zip(start).map(|(c, s)| (c, s + MAX_USEC));
-    let opts = analyze::Options { env: &env, entry: State::entry(), ret: info.prog_type.ret_at(info.attach), max_steps: MAX_PROCESSED, deadline };
+    let opts = analyze::Options { env: &env, entry: State::entry(), ret: info.prog_type.ret_at(info.attach), returns_void: info.returns_void, max_steps: MAX_PROCESSED, deadline };
     let result = analyze::analyze(prog, &opts);
     let (analysis, refused) = match result {
         Ok(a) => (a, None),

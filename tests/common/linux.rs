@@ -152,6 +152,21 @@ pub fn prog_load_as(prog_type: u32, attach: u32, code: &[u8]) -> Result<i32, (i3
 /// vmlinux; 0: none), `fd_array` and `prog_flags`, logged at level 1; the fd, or errno
 /// and the log.
 pub fn prog_load_full(prog_type: u32, attach: u32, attach_btf_id: u32, code: &[u8], fd_array: &[i32], flags: u32) -> Result<i32, (i32, String)> {
+    prog_load_btf(prog_type, attach, attach_btf_id, code, fd_array, flags, None)
+}
+
+/// What `BPF_PROG_LOAD` takes besides the code for a program with BTF: the BTF's fd, the
+/// `func_info` records (first slot, FUNC type id) of its functions, and for freplace the
+/// program whose function it replaces (`attach_btf_id` is then that function's id in the
+/// target's BTF).
+pub struct WithBtf<'a> {
+    pub btf_fd: i32,
+    pub func_info: &'a [[u32; 2]],
+    pub attach_prog_fd: i32,
+}
+
+/// [`prog_load_full`] with the program's BTF.
+pub fn prog_load_btf(prog_type: u32, attach: u32, attach_btf_id: u32, code: &[u8], fd_array: &[i32], flags: u32, btf: Option<&WithBtf>) -> Result<i32, (i32, String)> {
     let license = b"GPL\0";
     let mut log = vec![0u8; 1 << 16];
     let mut a = [0u8; ATTR];
@@ -168,8 +183,27 @@ pub fn prog_load_full(prog_type: u32, attach: u32, attach_btf_id: u32, code: &[u
     if !fd_array.is_empty() {
         put64(&mut a, 120, fd_array.as_ptr() as u64);
     }
+    if let Some(b) = btf {
+        put32(&mut a, 72, b.btf_fd as u32);
+        put32(&mut a, 76, 8);
+        put64(&mut a, 80, b.func_info.as_ptr() as u64);
+        put32(&mut a, 88, b.func_info.len() as u32);
+        put32(&mut a, 112, b.attach_prog_fd as u32);
+    }
     let r = bpf(5, &mut a);
     r.map(|fd| fd as i32).map_err(|e| (e, String::from_utf8_lossy(&log).trim_end_matches('\0').to_string()))
+}
+
+/// BPF_BTF_LOAD of raw BTF: the fd, or errno and the log.
+pub fn btf_load(raw: &[u8]) -> Result<i32, (i32, String)> {
+    let mut log = vec![0u8; 1 << 16];
+    let mut a = [0u8; ATTR];
+    put64(&mut a, 0, raw.as_ptr() as u64);
+    put64(&mut a, 8, log.as_mut_ptr() as u64);
+    put32(&mut a, 16, raw.len() as u32);
+    put32(&mut a, 20, log.len() as u32);
+    put32(&mut a, 24, 1);
+    bpf(18, &mut a).map(|fd| fd as i32).map_err(|e| (e, String::from_utf8_lossy(&log).trim_end_matches('\0').to_string()))
 }
 
 /// BPF_PROG_TEST_RUN: (retval, data_out).
@@ -211,6 +245,11 @@ pub fn pin_to_cpu0() {
 pub fn object_maps(what: &str, obj: &rvbpf::loader::Object) -> Vec<i32> {
     let create = |m: &rvbpf::loader::MapSpec| {
         let d = m.def;
+        // A struct_ops map needs the kernel's value type and is registered, not used by
+        // programs: the corpus loads its programs, not the map.
+        if m.struct_ops.is_some() {
+            return -1;
+        }
         // A map-in-map's template, as libbpf makes it: created for the outer map's
         // creation, closed after.
         let inner = m.inner.map(|t| map_create("inner", t.map_type, t.key_size, t.value_size, t.max_entries, t.map_flags).unwrap_or_else(|e| panic!("{what}: kernel inner map of {}: errno {e}", m.name)));
@@ -221,7 +260,7 @@ pub fn object_maps(what: &str, obj: &rvbpf::loader::Object) -> Vec<i32> {
         fd
     };
     let fds: Vec<i32> = obj.maps.iter().map(create).collect();
-    for (m, &fd) in obj.maps.iter().zip(&fds) {
+    for (m, &fd) in obj.maps.iter().zip(&fds).filter(|(_, &fd)| fd >= 0) {
         if let Some(d) = &m.data {
             map_update(fd, &0u32.to_ne_bytes(), d, 0).unwrap();
         }
