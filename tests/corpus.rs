@@ -27,11 +27,6 @@ use rvbpf::runtime::{ProgramLoad, Runtime, StaticKernel, Task};
 /// Programs whose rvbpf verdict differs from the kernel's, by `SOURCE PROGRAM`, and why.
 const DIFFERENCES: &[(&str, &str)] = &[];
 
-/// Program types the corpus has no program of, and why.
-const NOT_IN_CORPUS: &[(ProgType, &str)] = &[
-    (ProgType::LircMode2, "the kernel here is built without CONFIG_BPF_LIRC_MODE2, so it cannot give a verdict"),
-];
-
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
 }
@@ -113,7 +108,7 @@ fn every_object_loads_with_its_programs() {
             assert!(sock.functions.iter().any(|(f, _)| f == "half"), "{label}: the NOTYPE function is linked: {:?}", sock.functions);
         }
     }
-    let missing: Vec<&str> = PROG_TYPES.iter().filter(|r| !types.contains(&(r.prog_type as u32)) && !NOT_IN_CORPUS.iter().any(|(t, _)| *t == r.prog_type)).map(|r| r.name).collect();
+    let missing: Vec<&str> = PROG_TYPES.iter().filter(|r| !types.contains(&(r.prog_type as u32))).map(|r| r.name).collect();
     assert!(missing.is_empty(), "program types with no corpus program: {missing:?}");
     println!("corpus: {} objects from {} sources, {} program types", objs.len(), sources().len(), types.len());
 }
