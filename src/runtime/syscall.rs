@@ -224,13 +224,19 @@ impl Attr {
     }
 }
 
+/// The user address `off` bytes past `base`: EFAULT where that is past the top of the
+/// address space (a user pointer never wraps to low memory).
+fn user_at(base: u64, off: u64) -> Res<u64> {
+    base.checked_add(off).ok_or(EFAULT)
+}
+
 /// Reads a NUL-terminated string of at most `max` bytes (with the NUL); `None` when no
 /// NUL comes within `max`.
 fn read_str(mem: &dyn UserMemory, addr: u64, max: usize) -> Res<Option<String>> {
     let mut out = Vec::new();
     let mut b = [0u8];
     for i in 0..max {
-        mem.read(addr + i as u64, &mut b).map_err(fault)?;
+        mem.read(user_at(addr, i as u64)?, &mut b).map_err(fault)?;
         if b[0] == 0 {
             return Ok(Some(String::from_utf8_lossy(&out).into_owned()));
         }
@@ -280,7 +286,7 @@ impl Bpf {
         let r = self.call(cmd, &mut bytes, mem);
         // Linux writes results (retval, log_true_size, ...) into the user's attr.
         if let (Some(first), Some(last)) = (bytes.iter().zip(&before).position(|(a, b)| a != b), bytes.iter().zip(&before).rposition(|(a, b)| a != b)) {
-            if mem.write(uattr + first as u64, &bytes[first..=last]).is_err() {
+            if user_at(uattr, first as u64).and_then(|at| mem.write(at, &bytes[first..=last]).map_err(fault)).is_err() {
                 return -(EFAULT as i64);
             }
         }
@@ -649,7 +655,8 @@ impl Bpf {
                         return Err(bad(EINVAL, format!("fd_idx without fd_array is invalid, or index {i} is past fd_array_cnt")));
                     }
                     let mut b = [0u8; 4];
-                    mem.read(fd_array + 4 * i as u64, &mut b).map_err(|_| bad(EFAULT, format!("fd_array[{i}] is not readable")))?;
+                    let at = user_at(fd_array, 4 * i as u64).map_err(|e| bad(e, format!("fd_array[{i}] is past the top of the address space")))?;
+                    mem.read(at, &mut b).map_err(|_| bad(EFAULT, format!("fd_array[{i}] is not readable")))?;
                     i32::from_ne_bytes(b)
                 }
             };

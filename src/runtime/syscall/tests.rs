@@ -361,3 +361,44 @@ fn random_attrs_do_not_panic() {
         assert!(r >= -(ENOTSUPP as i64), "{r}");
     }
 }
+
+/// User memory at the top of the address space and at address 0, over a process's own:
+/// `u64::MAX - 1` and `u64::MAX` hold "GP", and 0.. holds "L\0" and then an fd, so that a
+/// read that wrapped past the top would find a license or an fd there.
+struct Wrapping<'a>(&'a UserBuffer, u32);
+
+impl UserMemory for Wrapping<'_> {
+    fn read(&self, addr: u64, dst: &mut [u8]) -> Result<(), Fault> {
+        let low = [b'L', 0, 0, 0].into_iter().chain(self.1.to_le_bytes()).collect::<Vec<u8>>();
+        match addr {
+            a if a >= u64::MAX - 1 => dst.iter_mut().zip(a..=u64::MAX).for_each(|(d, x)| *d = if x == u64::MAX { b'P' } else { b'G' }),
+            a if a < 8 => dst.iter_mut().zip(&low[a as usize..]).for_each(|(d, b)| *d = *b),
+            _ => return self.0.read(addr, dst),
+        }
+        Ok(())
+    }
+    fn write(&self, addr: u64, src: &[u8]) -> Result<(), Fault> {
+        self.0.write(addr, src)
+    }
+}
+
+/// User pointers near the top of the address space: a license string or an fd_array
+/// entry past it is EFAULT, never a read that wrapped to address 0.
+#[test]
+fn user_addresses_past_the_top_are_efault() {
+    let p = Proc::new();
+    let m = p.map_create(2, 4, 8, 1, 0) as u32;
+    let mem = Wrapping(&p.mem, m);
+    let code = crate::isa::encode_all(&asm::assemble("mov %r0, 0\nexit").unwrap());
+    let (insns, lic) = (p.put(&code), p.put(b"GPL\0"));
+    let mut a = attr(&[(0, 6), (4, 2)], &[(8, insns), (16, lic)]);
+    assert!(p.bpf.call(cmd::PROG_LOAD, &mut a, &mem) > 0, "the memory answers as a process's does");
+    // "GP" at the top, then the string would go on at 0 if the address wrapped.
+    let mut a = attr(&[(0, 6), (4, 2)], &[(8, insns), (16, u64::MAX - 1)]);
+    assert_eq!(p.bpf.call(cmd::PROG_LOAD, &mut a, &mem), E(EFAULT), "the license runs past the top");
+    // fd_array + 4 * 0x4000_0000 wraps to address 4, where an fd is.
+    let code = crate::isa::encode_all(&asm::assemble("lddw %r1, map_idx(0x40000000)\nmov %r0, 0\nexit").unwrap());
+    let insns = p.put(&code);
+    let mut a = attr(&[(0, 6), (4, 4)], &[(8, insns), (16, lic), (120, 4u64.wrapping_sub(1 << 32))]);
+    assert_eq!(p.bpf.call(cmd::PROG_LOAD, &mut a, &mem), E(EFAULT), "fd_array[0x40000000] is past the top");
+}
