@@ -78,11 +78,11 @@ enum Cmd {
         /// Object kprobe programs: set a pt_regs register, e.g. `--reg a0=3` (repeatable).
         #[arg(long = "reg")]
         regs: Vec<String>,
-        /// Object programs: run this many times (maps keep their contents between runs).
-        #[arg(long, default_value_t = 1)]
+        /// Object programs: run this many times (maps keep their contents between runs; at least 1).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         repeat: u32,
-        /// Object programs: CPUs for per-CPU maps (default: this machine's).
-        #[arg(long)]
+        /// Object programs: CPUs for per-CPU maps (default: this machine's; at least 1).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         cpus: Option<u32>,
         /// Input memory as hex bytes (r1 points at it, r2 holds its length).
         #[arg(long, conflicts_with = "mem_file")]

@@ -126,6 +126,9 @@ fn bad_input_gets_a_clear_error_not_a_panic() {
         (vec!["asm", "-"], "ja nowhere\nexit\n", "line 1: unknown label \"nowhere\""),
         (vec!["disasm", "-"], "95 00 00 00", "not a multiple of 8"),
         (vec!["conformance", "--jobs", "0", "conformance"], "", "--jobs must be at least 1"),
+        (vec!["run", "--repeat", "0", "examples/checksum.data"], "", "invalid value '0' for '--repeat <REPEAT>': 0 is not in 1.."),
+        (vec!["run", "--cpus", "0", "examples/checksum.data"], "", "invalid value '0' for '--cpus <CPUS>': 0 is not in 1.."),
+        (vec!["asm", "-"], "ja +100\nexit\n", "jump to slot 101, outside the program of 2 slots"),
         (vec!["frobnicate"], "", "unrecognized subcommand"),
     ] {
         let o = rvbpf(&args, stdin);
@@ -201,6 +204,17 @@ fn jit_engine_off_riscv64_says_how_to_run_under_qemu() {
 }
 
 /// `--type` and `--allow-empty` on objects, and what `load --json` reports it skipped.
+/// `call %rX` assembles to callx, as bpf_conformance's assembler writes it, and lists
+/// back in rvbpf's own form.
+#[test]
+fn asm_takes_call_reg_for_callx() {
+    let o = rvbpf(&["asm", "-"], "mov %r3, 7\ncall %r3\nexit\n");
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(out(&o).lines().nth(1), Some("8d 03 00 00 00 00 00 00"), "callx r3: opcode 0x8d, the register in dst");
+    let back = rvbpf(&["disasm", "-"], &out(&o));
+    assert!(out(&back).contains("call helper %r3"), "{}", out(&back));
+}
+
 #[test]
 fn objects_take_a_type_and_may_be_empty() {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-objects");

@@ -10,7 +10,10 @@ use super::input::read_bytes;
 pub fn cmd_asm(input: &Path, output: Option<&Path>) -> Result<ExitCode, String> {
     let text = String::from_utf8(read_bytes(input)?).map_err(|_| format!("{}: not UTF-8 text", input.display()))?;
     let insns = asm::assemble(&text).map_err(|e| format!("{}: {e}", input.display()))?;
+    // What `run` and `disasm` would refuse (a jump out of the program, a half lddw) is
+    // refused here too, not written out.
     let bytes = encode_all(&insns);
+    rvbpf::isa::Program::new(insns).map_err(|e| format!("{}: {e}", input.display()))?;
     match output {
         Some(out) => std::fs::write(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?,
         None => {

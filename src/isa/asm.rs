@@ -410,6 +410,8 @@ fn lock(t: &[String]) -> Result<Insn, String> {
 
 fn call(t: &[String], line: usize) -> Result<Pending, String> {
     match t.len() {
+        // `call %rX` is callx, as bpf_conformance's assembler writes it.
+        2 if is_reg(&t[1]) => Ok(Pending::Done(Insn::Callx { reg: reg(&t[1])? })),
         2 => Ok(Pending::Done(Insn::Call { helper: HelperId(imm32(&t[1])?) })),
         3 => match t[1].as_str() {
             "helper" if is_reg(&t[2]) => Ok(Pending::Done(Insn::Callx { reg: reg(&t[2])? })),
@@ -418,6 +420,6 @@ fn call(t: &[String], line: usize) -> Result<Pending, String> {
             "runtime" => Err("call runtime (helper by BTF id) is not supported".into()),
             other => Err(alloc::format!("unknown call kind {other:?}")),
         },
-        _ => Err("call takes a helper id, `helper %rX`, or `local <target>`".into()),
+        _ => Err("call takes a helper id, `%rX` or `helper %rX`, or `local <target>`".into()),
     }
 }
