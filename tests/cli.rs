@@ -226,6 +226,11 @@ fn objects_take_a_type_and_may_be_empty() {
         assert!(ok.success());
         o.to_string_lossy().into_owned()
     };
+    // A kprobe's context is pt_regs: --data is refused, as --reg is on other types.
+    let kprobe = build("kprobe_ctx", "SEC(\"kprobe/f\") int k(void *c) { return 0; }\n");
+    let o = rvbpf(&["run", &kprobe, "--data-hex", "00"], "");
+    assert!(!o.status.success() && err(&o).contains("--data") && err(&o).contains("--reg NAME=VALUE or --ctx FILE"), "{}", err(&o));
+    assert!(rvbpf(&["run", &kprobe, "--reg", "a0=1"], "").status.success());
     let socket1 = build("socket1", "SEC(\"socket1\") int prog(struct __sk_buff *s) { return s->len; }\n");
     let o = rvbpf(&["load", &socket1], "");
     assert!(!o.status.success() && err(&o).contains("section socket1") && err(&o).contains("--type"), "{}", err(&o));

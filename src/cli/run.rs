@@ -192,6 +192,9 @@ fn context_for(t: ProgType, args: &ObjectArgs) -> Result<(Vec<u8>, PtRegs), Stri
     if t != ProgType::Kprobe && !args.regs.is_empty() {
         return Err(format!("--reg applies to kprobe programs, not {}", t.name()));
     }
+    if t == ProgType::Kprobe && args.data.is_some() {
+        return Err("--data and --data-hex give a packet or a record; a kprobe's context is struct pt_regs: give it with --reg NAME=VALUE or --ctx FILE".into());
+    }
     if args.ctx.as_ref().is_some_and(|c| t == ProgType::Kprobe && c.len() > PtRegs::SIZE) {
         return Err(format!("--ctx: {} bytes, but struct pt_regs has {}", args.ctx.as_ref().map_or(0, |c| c.len()), PtRegs::SIZE));
     }
