@@ -165,6 +165,9 @@ enum Cmd {
         /// Worker threads (default: one per core).
         #[arg(long)]
         jobs: Option<usize>,
+        /// Print only the failures and the summary line.
+        #[arg(long, conflicts_with = "json")]
+        quiet: bool,
     },
     /// Prove every RV64 lowering template with z3, for all register values and all
     /// immediates that select it (the per-shape proofs; proofs/README.md).
@@ -244,7 +247,7 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
             };
             cli::verify::cmd_verify(&input, program.as_deref(), log_level, json, mem)
         }
-        Cmd::Conformance { paths, engine, json, jobs } => cli::conformance::cmd_conformance(&paths, engine, json, jobs),
+        Cmd::Conformance { paths, engine, json, jobs, quiet } => cli::conformance::cmd_conformance(&paths, engine, json, jobs, quiet),
         Cmd::Prove { json, filter, jobs, verifier: false } => cli::prove::cmd_prove(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Prove { json, filter, jobs, verifier: true } => cli::prove::cmd_prove_operators(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Oracle { cases, seed, jobs, json } => cli::oracle::cmd_oracle(cases, seed, jobs, json.as_deref()),

@@ -94,7 +94,14 @@ fn conformance_ends_with_the_summary_line_and_fails_on_failure() {
     std::fs::write(dir.join("bad.data"), "-- asm\nmov %r0, 1\nexit\n-- result\n2\n").unwrap();
     std::fs::write(dir.join("skip.data"), "-- asm\nexit\n-- pyelf\n").unwrap();
     let o = rvbpf(&["conformance", dir.to_str().unwrap()], "");
+    // --quiet: the failure and the summary, nothing else.
+    let quiet = rvbpf(&["conformance", "--quiet", dir.to_str().unwrap()], "");
     std::fs::remove_dir_all(&dir).ok();
+    let lines: Vec<String> = out(&quiet).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("FAIL ") && lines[0].ends_with("bad.data: returned 0x1, expected 0x2"), "{lines:?}");
+    assert_eq!(lines[1], "1 passed, 1 failed, 1 skipped");
+    assert!(!quiet.status.success());
     let text = out(&o);
     assert_eq!(text.lines().last().unwrap(), "1 passed, 1 failed, 1 skipped");
     assert!(text.contains("FAIL") && text.contains("returned 0x1, expected 0x2"), "{text}");

@@ -1,5 +1,6 @@
 //! `rvbpf conformance PATH...`: runs `.data` tests in parallel on one engine and reports
-//! PASS/FAIL/SKIP per file and a summary line (or one JSON document).
+//! PASS/FAIL/SKIP per file and a summary line (`--quiet`: only the failures and the
+//! summary; `--json`: one JSON document).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,7 +11,7 @@ use serde_json::json;
 use rvbpf::conformance::{runner, Verdict};
 use rvbpf::runtime::Engine;
 
-pub fn cmd_conformance(paths: &[PathBuf], engine: Engine, json: bool, jobs: Option<usize>) -> Result<ExitCode, String> {
+pub fn cmd_conformance(paths: &[PathBuf], engine: Engine, json: bool, jobs: Option<usize>, quiet: bool) -> Result<ExitCode, String> {
     super::engine_check(engine)?;
     if let Some(n) = jobs {
         if n == 0 {
@@ -43,8 +44,9 @@ pub fn cmd_conformance(paths: &[PathBuf], engine: Engine, json: bool, jobs: Opti
         let mut out = stdout.lock();
         for r in &reports {
             let _ = match &r.verdict {
-                Verdict::Pass => writeln!(out, "PASS {}", r.path.display()),
                 Verdict::Fail(why) => writeln!(out, "FAIL {}: {why}", r.path.display()),
+                _ if quiet => Ok(()),
+                Verdict::Pass => writeln!(out, "PASS {}", r.path.display()),
                 Verdict::Skip(why) => writeln!(out, "SKIP {}: {why}", r.path.display()),
             };
         }
