@@ -116,6 +116,10 @@ impl Pair {
     }
 }
 
+fn u32_at(a: &[u8], off: usize) -> u32 {
+    u32::from_ne_bytes(a[off..off + 4].try_into().expect("4 bytes"))
+}
+
 fn put32(a: &mut [u8], off: usize, v: u32) {
     linux::put32(a, off, v)
 }
@@ -336,6 +340,8 @@ struct Case {
     attr: Vec<u8>,
     /// Output buffers the attr points at, zeroed per side (address offsets in the attr).
     out: Vec<(usize, usize)>,
+    /// For a test run: which of the programs loaded on both sides runs.
+    prog: usize,
 }
 
 #[test]
@@ -347,7 +353,8 @@ fn prog_load_and_test_run_agree() {
     let exit7: Vec<u8> = [0xb7u8, 0, 0, 0, 7, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0].to_vec();
     let no_exit: Vec<u8> = exit7[..8].to_vec();
     let lic = b"GPL\0".to_vec();
-    let packet = [0x11u8; 64];
+    // Larger than the largest XDP test run Linux takes (linear part and 17 fragments).
+    let packet = vec![0x11u8; 80_000];
     let load = |ptype: u32, code: &Vec<u8>, n: u32, level: u32, size: u32, buf: bool, flags: u32, attr_len: usize| -> (Vec<u8>, Vec<(usize, usize)>) {
         let mut a = vec![0u8; attr_len.max(ATTR_SIZE)];
         put32(&mut a, 0, ptype);
@@ -362,7 +369,7 @@ fn prog_load_and_test_run_agree() {
         (a, out)
     };
     let mut cases = Vec::new();
-    let lc = |what, (attr, out): (Vec<u8>, Vec<(usize, usize)>)| Case { what, cmd: cmd::PROG_LOAD, attr, out };
+    let lc = |what, (attr, out): (Vec<u8>, Vec<(usize, usize)>)| Case { what, cmd: cmd::PROG_LOAD, attr, out, prog: 0 };
     cases.push(lc("xdp ok", load(6, &exit7, 2, 0, 0, false, 0, ATTR_SIZE)));
     cases.push(lc("log level 1", load(6, &exit7, 2, 1, 4096, true, 0, ATTR_SIZE)));
     cases.push(lc("log buffer without level", load(6, &exit7, 2, 0, 4096, true, 0, ATTR_SIZE)));
@@ -401,10 +408,20 @@ fn prog_load_and_test_run_agree() {
     bad_name.0[48..52].copy_from_slice(b"a b\0");
     cases.push(lc("bad program name", bad_name));
 
-    // Each side loads its own XDP program for the test runs.
-    let (ka, _) = load(6, &exit7, 2, 0, 0, false, 0, ATTR_SIZE);
-    let kprog = linux::bpf(5, &mut ka.clone()).expect("kernel loads r0 = 7") as u32;
-    let oprog = ours_call(&b, cmd::PROG_LOAD, &mut ka.clone()).expect("rvbpf loads r0 = 7") as u32;
+    // Each side loads its own programs for the test runs: XDP returning 7, XDP returning
+    // data_end - data, a socket filter returning skb->len, a kprobe returning 0.
+    let xdp_len: Vec<u8> = [[0x61u8, 0x12, 4, 0, 0, 0, 0, 0], [0x61, 0x11, 0, 0, 0, 0, 0, 0], [0xbf, 0x20, 0, 0, 0, 0, 0, 0], [0x1f, 0x10, 0, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]].concat();
+    let skb_len: Vec<u8> = [[0x61u8, 0x10, 0, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]].concat();
+    let programs = [(6, &exit7, 2), (6, &xdp_len, 5), (1, &skb_len, 2)];
+    let loaded: Vec<(u32, u32)> = programs
+        .iter()
+        .map(|&(t, code, n)| {
+            let (a, _) = load(t, code, n, 0, 0, false, 0, ATTR_SIZE);
+            let k = linux::bpf(5, &mut a.clone()).expect("the kernel loads the test-run program") as u32;
+            let o = ours_call(&b, cmd::PROG_LOAD, &mut a.clone()).expect("rvbpf loads the test-run program") as u32;
+            (k, o)
+        })
+        .collect();
     let run = |data_in: usize, data_out: usize, repeat: u32, ctx_in: usize| -> (Vec<u8>, Vec<(usize, usize)>) {
         let mut a = vec![0u8; ATTR_SIZE];
         put32(&mut a, 8, data_in as u32);
@@ -415,32 +432,49 @@ fn prog_load_and_test_run_agree() {
         let out = if data_out > 0 { vec![(24, data_out)] } else { vec![] };
         (a, out)
     };
-    let rc = |what, (attr, out): (Vec<u8>, Vec<(usize, usize)>)| Case { what, cmd: cmd::PROG_TEST_RUN, attr, out };
+    let rc = |what, (attr, out): (Vec<u8>, Vec<(usize, usize)>)| Case { what, cmd: cmd::PROG_TEST_RUN, attr, out, prog: 0 };
     cases.push(rc("xdp run", run(64, 64, 1, 0)));
     cases.push(rc("xdp repeat 5", run(64, 64, 5, 0)));
     cases.push(rc("xdp output buffer short", run(64, 10, 1, 0)));
     cases.push(rc("xdp no output buffer", run(64, 0, 1, 0)));
     cases.push(rc("xdp shorter than Ethernet", run(13, 64, 1, 0)));
     cases.push(rc("ctx size without ctx", run(64, 64, 1, 8)));
+    // Input sizes at Linux's caps: what the program sees of the packet, what comes back,
+    // and the errno past the cap.
+    let sized = |what, prog, size: u32| Case { what, cmd: cmd::PROG_TEST_RUN, attr: run(size as usize, 0, 1, 0).0, out: vec![(24, packet.len())], prog };
+    for (what, size) in [("xdp linear part", 3520), ("xdp one byte of fragment", 3521), ("xdp 17 fragments", 3520 + 17 * 4096), ("xdp 18 fragments", 3521 + 17 * 4096), ("xdp 4 GiB", u32::MAX)] {
+        cases.push(sized(what, 1, size));
+    }
+    for (what, size) in [("skb 1500", 1500), ("skb 3700", 3700), ("skb one page", 4096), ("skb 64 KiB", 65536), ("skb 4 GiB", u32::MAX)] {
+        cases.push(sized(what, 2, size));
+    }
 
     let mut disagree = Vec::new();
     for c in &cases {
-        let per_side = |call: &mut dyn FnMut(&mut [u8]) -> Result<i64, i32>, prog: u32| {
+        let per_side = |call: &mut dyn FnMut(&mut [u8]) -> Result<i64, i32>, prog: fn(&(u32, u32)) -> u32| {
             let mut a = c.attr.clone();
             let mut bufs: Vec<Vec<u8>> = c.out.iter().map(|&(_, n)| vec![0u8; n]).collect();
             for (&(off, _), buf) in c.out.iter().zip(bufs.iter_mut()) {
                 linux::put64(&mut a, off, buf.as_mut_ptr() as u64);
             }
             if c.cmd == cmd::PROG_TEST_RUN {
-                put32(&mut a, 0, prog);
+                put32(&mut a, 0, prog(&loaded[c.prog]));
             }
             let r = call(&mut a);
             // Fields written back: retval and data_size_out for runs; outputs for runs.
-            let written = if c.cmd == cmd::PROG_TEST_RUN && a.len() >= 16 { Some((a[4..8].to_vec(), a[12..16].to_vec(), bufs.clone())) } else { None };
+            // Output buffers compared as (length of the written prefix, a hash of it): a
+            // disagreement is printed short.
+            let digest = |b: &Vec<u8>| {
+                let n = b.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1);
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::hash::Hash::hash(&b[..n], &mut h);
+                (n, std::hash::Hasher::finish(&h))
+            };
+            let written = if c.cmd == cmd::PROG_TEST_RUN && a.len() >= 16 { Some((u32_at(&a, 4), u32_at(&a, 12), bufs.iter().map(digest).collect::<Vec<_>>())) } else { None };
             (r.map(|v| v >= 0), written)
         };
-        let k = per_side(&mut |a| linux::bpf(c.cmd as i64, a), kprog);
-        let o = per_side(&mut |a| ours_call(&b, c.cmd, a), oprog);
+        let k = per_side(&mut |a| linux::bpf(c.cmd as i64, a), |p| p.0);
+        let o = per_side(&mut |a| ours_call(&b, c.cmd, a), |p| p.1);
         if k != o {
             disagree.push(format!("{}: kernel {:?}, rvbpf {:?}", c.what, k, o));
         }

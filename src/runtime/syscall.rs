@@ -86,6 +86,26 @@ const KPROBE_MULTI_RETURN: u32 = 1;
 /// The Ethernet header a packet test run needs at least.
 const ETH_HLEN: u32 = 14;
 
+// PROG_TEST_RUN's input sizes are capped as Linux caps them (`net/bpf/test_run.c`), and
+// checked before anything is allocated or read.
+/// `SKB_DATA_ALIGN(sizeof(struct skb_shared_info))` on a 64-bit kernel: the tailroom of
+/// every test-run packet buffer.
+const SHARED_INFO: u32 = 320;
+/// An XDP test run's linear part: a page less `XDP_PACKET_HEADROOM` (256) and the
+/// tailroom. The program sees these bytes; the rest of the packet rides in fragments.
+pub const XDP_LINEAR_MAX: u32 = PAGE_SIZE as u32 - 256 - SHARED_INFO;
+/// `MAX_SKB_FRAGS`: an XDP test run's fragments, a page each; a packet that needs more
+/// is `ENOMEM`.
+const XDP_MAX_FRAGS: u32 = 17;
+/// `NET_IP_ALIGN`: 0 on x86, 2 on RISC-V and the other architectures that keep Linux's
+/// default. The bpf() layer follows the Linux of the machine it is built for.
+const NET_IP_ALIGN: u32 = if cfg!(target_arch = "x86_64") { 0 } else { 2 };
+/// The largest `__sk_buff` test-run packet: a page less `NET_SKB_PAD` (64: the L1 cache
+/// line), `NET_IP_ALIGN` and the tailroom. A larger one is `EINVAL`.
+pub const SKB_DATA_MAX: u32 = PAGE_SIZE as u32 - 64 - NET_IP_ALIGN - SHARED_INFO;
+/// The largest tracepoint record: `PERF_MAX_TRACE_SIZE`. A larger one is `E2BIG`.
+const TRACE_RECORD_MAX: u32 = 8192;
+
 /// A user-memory access that faulted (the command fails with `EFAULT`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fault;
@@ -711,12 +731,31 @@ impl Bpf {
                 if data_size_in < ETH_HLEN {
                     return Err(EINVAL);
                 }
-                let mut packet = read(data_in, data_size_in)?;
-                if prog.prog_type == ProgType::Xdp {
-                    run(&mut Context::Xdp { packet: &mut packet, ingress_ifindex: 1, rx_queue_index: 0 })?;
+                let packet = if prog.prog_type == ProgType::Xdp {
+                    // The linear part, then a page per fragment, as Linux reads them.
+                    let linear = data_size_in.min(XDP_LINEAR_MAX);
+                    let mut packet = read(data_in, linear)?;
+                    let mut frags = 0;
+                    while (packet.len() as u32) < data_size_in {
+                        if frags == XDP_MAX_FRAGS {
+                            return Err(ENOMEM);
+                        }
+                        let at = packet.len() as u32;
+                        packet.extend(read(user_at(data_in, at as u64)?, (data_size_in - at).min(PAGE_SIZE as u32))?);
+                        frags += 1;
+                    }
+                    run(&mut Context::Xdp { packet: &mut packet[..linear as usize], ingress_ifindex: 1, rx_queue_index: 0 })?;
+                    packet
                 } else {
+                    if data_size_in > SKB_DATA_MAX {
+                        return Err(EINVAL);
+                    }
+                    let mut packet = read(data_in, data_size_in)?;
                     run(&mut Context::skb_from_ethernet(&packet))?;
-                }
+                    // A socket filter sees no link layer: Linux gives the header back zeroed.
+                    packet[..ETH_HLEN as usize].fill(0);
+                    packet
+                };
                 (Some(packet), None)
             }
             ProgType::Syscall => {
@@ -742,6 +781,11 @@ impl Bpf {
                 if data_in != 0 || data_out != 0 {
                     return Err(EINVAL);
                 }
+                // bpf_ctx_init: a context past a page is E2BIG unread; past the struct,
+                // its tail must be zero.
+                if ctx_size_in as usize > PAGE_SIZE {
+                    return Err(E2BIG);
+                }
                 let mut raw = read(ctx_in, ctx_size_in)?;
                 if raw.iter().skip(PtRegs::SIZE).any(|&b| b != 0) {
                     return Err(E2BIG);
@@ -755,6 +799,9 @@ impl Bpf {
                 if data_in != 0 || data_out != 0 {
                     return Err(EINVAL);
                 }
+                if ctx_size_in > TRACE_RECORD_MAX {
+                    return Err(E2BIG);
+                }
                 let rec = read(ctx_in, ctx_size_in)?;
                 run(&mut Context::Tracepoint(&rec))?;
                 (None, Some(rec))
@@ -763,11 +810,12 @@ impl Bpf {
             _ => return Err(ENOTSUPP),
         };
         let duration = ((self.rt.kernel().ktime_ns() - t0) / runs as u64).min(u32::MAX as u64) as u32;
-        // bpf_test_finish: a short output buffer gets what fits and ENOSPC.
+        // bpf_test_finish: a short output buffer gets what fits and ENOSPC; a size of 0
+        // means the buffer takes it all (the ABI before data_size_out was checked).
         let mut short = false;
         if let Some(d) = data {
             if data_out != 0 {
-                let n = d.len().min(data_size_out as usize);
+                let n = if data_size_out == 0 { d.len() } else { d.len().min(data_size_out as usize) };
                 short |= n < d.len();
                 mem.write(data_out, &d[..n]).map_err(fault)?;
             }

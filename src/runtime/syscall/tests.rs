@@ -22,7 +22,7 @@ const BASE: u64 = 0x10000;
 impl Proc {
     fn new() -> Proc {
         let rt = Arc::new(Runtime::new(Arc::new(StaticKernel::new(Task::default())), 2));
-        Proc { bpf: Bpf::new(rt), mem: UserBuffer::new(BASE, 1 << 16), next: Cell::new(BASE + 64) }
+        Proc { bpf: Bpf::new(rt), mem: UserBuffer::new(BASE, 1 << 17), next: Cell::new(BASE + 64) }
     }
     /// Places `data` in user memory; returns its address.
     fn put(&self, data: &[u8]) -> u64 {
@@ -255,6 +255,44 @@ fn test_run_xdp_and_short_output() {
     assert_eq!(p.call(cmd::PROG_TEST_RUN, &mut a), E(EINVAL), "ctx size without ctx");
     let mut a = attr(&[(0, 77)], &[]);
     assert_eq!(p.call(cmd::PROG_TEST_RUN, &mut a), E(EBADF));
+}
+
+#[test]
+fn test_run_sizes_are_capped_before_anything_is_read() {
+    let p = Proc::new();
+    // r0 = data_end - data, and r0 = skb->len: how much of the packet the program sees.
+    let (xdp, _, _) = p.prog_load(6, "ldxw %r2, [%r1+4]\nldxw %r1, [%r1+0]\nmov %r0, %r2\nsub %r0, %r1\nexit", 0, None);
+    let (skb, _, _) = p.prog_load(1, "ldxw %r0, [%r1+0]\nexit", 0, None);
+    let (kprobe, _, _) = p.prog_load(2, "mov %r0, 0\nexit", 0, None);
+    let (tp, _, _) = p.prog_load(5, "mov %r0, 0\nexit", 0, None);
+    assert!(xdp > 0 && skb > 0 && kprobe > 0 && tp > 0);
+    let data = p.put(&[7u8; 80_000]);
+    let run = |prog: i64, size: u32| {
+        let mut a = attr(&[(0, prog as u32), (8, size)], &[(16, data)]);
+        (p.call(cmd::PROG_TEST_RUN, &mut a), le32(&a, 4), le32(&a, 12))
+    };
+    let frags = XDP_LINEAR_MAX + 17 * PAGE_SIZE as u32;
+    // XDP: the program sees the linear part; the rest comes back as it went in.
+    assert_eq!(run(xdp, XDP_LINEAR_MAX + 1), (0, XDP_LINEAR_MAX, XDP_LINEAR_MAX + 1));
+    assert_eq!(run(xdp, frags), (0, XDP_LINEAR_MAX, frags));
+    assert_eq!(run(xdp, frags + 1).0, E(ENOMEM), "one fragment more than MAX_SKB_FRAGS");
+    assert_eq!(run(xdp, u32::MAX).0, E(ENOMEM), "4 GiB: refused after reading 18 pages at most");
+    // __sk_buff: Linux strips the Ethernet header, so len is the rest.
+    let (r, len, _) = run(skb, SKB_DATA_MAX);
+    assert_eq!((r, len), (0, SKB_DATA_MAX - ETH_HLEN));
+    assert_eq!(run(skb, SKB_DATA_MAX + 1).0, E(EINVAL));
+    assert_eq!(run(skb, u32::MAX).0, E(EINVAL), "refused before it is read");
+    // Contexts: past a page is E2BIG before reading; a tracepoint record past 8 KiB too.
+    let zeros = p.put(&[0u8; 9000]);
+    let ctx = |prog: i64, size: u32| {
+        let mut a = attr(&[(0, prog as u32), (40, size)], &[(48, zeros)]);
+        p.call(cmd::PROG_TEST_RUN, &mut a)
+    };
+    assert_eq!(ctx(kprobe, PAGE_SIZE as u32), 0, "zeros past pt_regs are taken");
+    assert_eq!(ctx(kprobe, PAGE_SIZE as u32 + 1), E(E2BIG));
+    assert_eq!(ctx(kprobe, 1 << 30), E(E2BIG), "1 GiB: refused unread");
+    assert_eq!(ctx(tp, 8192), 0);
+    assert_eq!(ctx(tp, 8193), E(E2BIG));
 }
 
 #[test]
