@@ -55,4 +55,9 @@ pub trait Env {
     fn regions(&mut self) -> Vec<Region> {
         Vec::new()
     }
+    /// Called once when a run ends, however it ends, with its memory: the environment
+    /// takes back what the run still holds (ring-buffer records never submitted).
+    fn end(&mut self, mem: &Memory) {
+        let _ = mem;
+    }
 }

@@ -7,6 +7,7 @@
 //! interpreter, to JIT code and to a helper.
 
 use alloc::vec::Vec;
+use core::cell::RefCell;
 use core::ops::Range;
 
 /// Bytes of stack per frame (the kernel's `MAX_BPF_STACK`).
@@ -47,19 +48,41 @@ pub struct MemError {
     pub len: usize,
 }
 
-/// The memory a running program may touch: the live part of its stack and fixed regions.
-/// Helpers get it to read and write through the same checks.
+/// The memory a running program may touch: the live part of its stack, fixed regions,
+/// and the ring-buffer records the run holds. Helpers get it to read and write through
+/// the same checks.
 pub struct Memory {
     stack_lo: u64,
     stack_hi: u64,
     regions: Vec<Region>,
+    /// Records reserved in this run and not yet submitted or discarded: accessible from
+    /// `bpf_ringbuf_reserve` until the record is given back, and never after.
+    records: RefCell<Vec<Region>>,
 }
 
 impl Memory {
     /// The view of a run whose accessible stack is `stack` and whose other memory is
     /// `regions`.
     pub fn new(stack: Range<u64>, regions: Vec<Region>) -> Memory {
-        Memory { stack_lo: stack.start, stack_hi: stack.end, regions }
+        Memory { stack_lo: stack.start, stack_hi: stack.end, regions, records: RefCell::new(Vec::new()) }
+    }
+
+    /// A ring-buffer record the run now holds.
+    pub fn add_record(&self, record: Region) {
+        self.records.borrow_mut().push(record);
+    }
+
+    /// Gives back the record starting at `start`; false when the run holds none there.
+    pub fn remove_record(&self, start: u64) -> bool {
+        let mut records = self.records.borrow_mut();
+        let Some(i) = records.iter().position(|r| r.start == start) else { return false };
+        records.swap_remove(i);
+        true
+    }
+
+    /// The records the run still holds, which it gives up (the run is ending).
+    pub fn take_records(&self) -> Vec<Region> {
+        core::mem::take(&mut *self.records.borrow_mut())
     }
 
     /// Moves the bottom of the accessible stack (the interpreter admits only live frames).
@@ -74,7 +97,8 @@ impl Memory {
         if addr >= self.stack_lo && addr - self.stack_lo <= self.stack_hi - self.stack_lo && len <= self.stack_hi - addr {
             return Some(addr as *mut u8);
         }
-        self.regions.iter().any(|r| r.contains(addr, len, write)).then_some(addr as *mut u8)
+        let ok = self.regions.iter().any(|r| r.contains(addr, len, write)) || self.records.borrow().iter().any(|r| r.contains(addr, len, write));
+        ok.then_some(addr as *mut u8)
     }
 
     /// Reads `len` bytes at `addr` after checking they are accessible.

@@ -14,7 +14,8 @@ use alloc::vec::Vec;
 use super::{HelperCall, MAX_TAIL_CALLS};
 use crate::env::{Flow, HelperError};
 use crate::errno::*;
-use crate::mem::Memory;
+use crate::maps::Map;
+use crate::mem::{Memory, Region};
 
 fn neg(errno: i32) -> u64 {
     (-(errno as i64)) as u64
@@ -256,7 +257,10 @@ pub(super) fn ringbuf_output(c: &HelperCall, a: [u64; 5]) -> Result<Flow, Helper
 
 pub(super) fn ringbuf_reserve(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
     let rb = c.map(a[0])?.ringbuf().ok_or(HelperError::Invalid("not a ring buffer"))?;
-    ok(rb.reserve(a[1], a[2]).unwrap_or(0))
+    let Some(record) = rb.reserve(a[1], a[2]) else { return ok(0) };
+    // The run may touch the record until it gives it back.
+    c.mem.add_record(Region { start: record, len: a[1], writable: true });
+    ok(record)
 }
 
 pub(super) fn ringbuf_submit(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {
@@ -267,12 +271,17 @@ pub(super) fn ringbuf_discard(c: &HelperCall, a: [u64; 5]) -> Result<Flow, Helpe
     commit(c, a[0], true)
 }
 
-/// Submits or discards a reserved record of any of the program's ring buffers.
+/// Submits or discards a record this run reserved; from then on the run cannot touch it.
 fn commit(c: &HelperCall, record: u64, discard: bool) -> Result<Flow, HelperError> {
-    if !c.maps.iter().filter_map(|m| m.ringbuf()).any(|rb| rb.commit(record, discard)) {
-        return Err(HelperError::Invalid("not a reserved ring-buffer record"));
+    if !c.mem.remove_record(record) || !commit_record(c.maps.iter().chain(c.inner), record, discard) {
+        return Err(HelperError::Invalid("not a ring-buffer record this run holds"));
     }
     ok(0)
+}
+
+/// Submits or discards the busy record at `record` in whichever of `maps` holds it.
+pub fn commit_record<'m>(mut maps: impl Iterator<Item = &'m Arc<Map>>, record: u64, discard: bool) -> bool {
+    maps.any(|m| m.ringbuf().is_some_and(|rb| rb.commit(record, discard)))
 }
 
 pub(super) fn ringbuf_query(c: &HelperCall, a: [u64; 5]) -> Result<Flow, HelperError> {

@@ -156,6 +156,14 @@ impl Interpreter {
         reg[1] = r1;
         reg[2] = r2;
         reg[10] = top;
+        let out = self.exec(reg, &mut mem, env, opts, tracer);
+        env.end(&mem);
+        out
+    }
+
+    /// The run itself, from the registers at entry until it exits or fails.
+    #[inline(always)]
+    fn exec<T: Tracer>(&self, mut reg: [u64; 11], mem: &mut Memory, env: &mut dyn Env, opts: &RunOptions, tracer: &mut T) -> Result<Outcome, ExecError> {
         let mut frames: Vec<CallFrame> = Vec::new();
         let code = &self.code[..];
         let mut pc = 0usize;
@@ -199,20 +207,20 @@ impl Interpreter {
                 }
                 Insn::Ldx { size, signed, dst, src, off } => {
                     let addr = reg[src.index()].wrapping_add(off as i64 as u64);
-                    let v = load(&mem, addr, size).map_err(|kind| ExecError { pc: cur, kind })?;
+                    let v = load(mem, addr, size).map_err(|kind| ExecError { pc: cur, kind })?;
                     reg[dst.index()] = if signed { semantics::sign_extend(v, size.bytes() as u32 * 8) } else { v };
                 }
                 Insn::St { size, dst, off, imm } => {
                     let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
-                    store(&mem, addr, size, imm as i64 as u64).map_err(|kind| ExecError { pc: cur, kind })?;
+                    store(mem, addr, size, imm as i64 as u64).map_err(|kind| ExecError { pc: cur, kind })?;
                 }
                 Insn::Stx { size, dst, src, off } => {
                     let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
-                    store(&mem, addr, size, reg[src.index()]).map_err(|kind| ExecError { pc: cur, kind })?;
+                    store(mem, addr, size, reg[src.index()]).map_err(|kind| ExecError { pc: cur, kind })?;
                 }
                 Insn::Atomic { size, op, dst, src, off } => {
                     let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
-                    let old = atomic(&mem, addr, size, op, reg[src.index()], reg[0]).map_err(|kind| ExecError { pc: cur, kind })?;
+                    let old = atomic(mem, addr, size, op, reg[src.index()], reg[0]).map_err(|kind| ExecError { pc: cur, kind })?;
                     match op {
                         AtomicOp::Cmpxchg => reg[0] = old,
                         op if op.fetches() => reg[src.index()] = old,
@@ -244,7 +252,7 @@ impl Interpreter {
                         Insn::Call { helper } => helper,
                         _ => unreachable!(),
                     };
-                    match call_helper(env, &mem, &mut reg, id).map_err(|kind| ExecError { pc: cur, kind })? {
+                    match call_helper(env, mem, &mut reg, id).map_err(|kind| ExecError { pc: cur, kind })? {
                         None => {}
                         Some(Flow::TailCall(_)) if !frames.is_empty() => return err(cur, ExecErrorKind::TailCallInSubprog),
                         Some(Flow::TailCall(target)) => return Ok(Outcome { r0: 0, insns_executed: executed, tail_call: Some(target) }),

@@ -529,8 +529,8 @@ impl Map {
         match &self.storage {
             Storage::Array(a) => alloc::vec![a.region(writable)],
             Storage::Hash(h) => alloc::vec![h.region(writable)],
-            Storage::RingBuf(r) => alloc::vec![r.region()],
-            Storage::ProgArray(_) | Storage::OfMaps(_) => Vec::new(),
+            // A ring's records become accessible one by one as they are reserved.
+            Storage::ProgArray(_) | Storage::OfMaps(_) | Storage::RingBuf(_) => Vec::new(),
         }
     }
 

@@ -15,7 +15,6 @@ use spin::Mutex;
 use super::hash::MAX_MAP_BYTES;
 use super::{create_flags::NUMA_NODE, err, MapDef, MapError, Slab};
 use crate::errno::*;
-use crate::mem::Region;
 
 pub const BUSY_BIT: u32 = 1 << 31;
 pub const DISCARD_BIT: u32 = 1 << 30;
@@ -163,9 +162,5 @@ impl RingBuf {
             self.consumer.store(cons, Ordering::Release);
         }
         n
-    }
-
-    pub(crate) fn region(&self) -> Region {
-        Region { start: self.data.addr(0), len: self.data.len() as u64, writable: true }
     }
 }

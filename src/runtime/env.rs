@@ -43,6 +43,15 @@ impl Env for ProgEnv<'_> {
         f(&call, args).map(Flow::Continue)
     }
 
+    /// Records the run reserved and never gave back are discarded, so that no later run
+    /// finds the ring wedged behind them (the verifier refuses programs that leak one;
+    /// this holds whatever ran).
+    fn end(&mut self, mem: &Memory) {
+        for record in mem.take_records() {
+            helpers::linux::commit_record(self.prog.maps.iter().chain(self.inner), record.start, true);
+        }
+    }
+
     fn ld_imm64(&mut self, _: LdKind, _: i32, _: i32, _: usize) -> Result<u64, HelperError> {
         // Fixup turned every pseudo lddw into a constant before the program could run.
         Err(HelperError::Invalid("pseudo lddw left after fixup"))

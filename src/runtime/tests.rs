@@ -154,3 +154,49 @@ fn a_map_in_map_lookup_yields_the_inner_map_of_the_run() {
     let e = rt.load_program(&ProgramLoad { insns: &insns, ..req }).unwrap_err();
     assert_eq!(e.to_string(), "14: invalid access to map value, value_size=8 off=8 size=8");
 }
+
+/// Ring-buffer records: the verifier refuses a program that keeps one or touches one it
+/// gave back; run past the verifier, in the checked interpreter with the runtime's
+/// environment, a record kept is discarded when the run ends (the ring is not wedged for
+/// later runs) and a record given back is out of the run's reach.
+#[test]
+fn ring_records_kept_are_discarded_at_the_end_and_given_back_ones_are_out_of_reach() {
+    use crate::interp::{ExecErrorKind, Interpreter, NoTrace, RunOptions};
+    use crate::maps::{map_type, MapDef};
+    let rt = rt();
+    let (_, rb) = rt.create_map("rb", MapDef { map_type: map_type::RINGBUF, key_size: 0, value_size: 0, max_entries: 4096, map_flags: 0 }).unwrap();
+    let reserve = "lddw %r1, map_idx(0)\nmov %r2, 3000\nmov %r3, 0\ncall 131\n";
+    // r0 = 1 when the ring had room for the record, which is kept.
+    let keeps = format!("{reserve}jeq %r0, 0, +1\nmov %r0, 1\nexit");
+    // Submits the record, then writes to it.
+    let touches = format!("{reserve}jeq %r0, 0, +5\nmov %r6, %r0\nmov %r1, %r0\nmov %r2, 0\ncall 132\nstdw [%r6+0], 1\nmov %r0, 0\nexit");
+    let maps = fd_array(core::slice::from_ref(&rb));
+    let load = |src: &str| {
+        let insns = raw(src);
+        rt.load_program(&ProgramLoad { name: "t", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &maps, returns_void: false, log_level: 0 })
+    };
+    assert_eq!(load(&keeps).unwrap_err().to_string(), "7: Unreleased reference id=5 alloc_insn=4");
+    assert_eq!(load(&touches).unwrap_err().to_string(), "10: R6 invalid mem access 'inv'");
+    // A verified program that uses the ring gives the runtime's environment.
+    let p = load(&format!("{reserve}jeq %r0, 0, +3\nmov %r1, %r0\nmov %r2, 0\ncall 132\nmov %r0, 0\nexit")).unwrap();
+    let unverified = |src: &str, engine: Engine| {
+        let prog = Program::from_raw(&raw(src)).unwrap().resolve_lddw(|_, _, _, _| Ok::<u64, ()>(Arc::as_ptr(&rb) as u64)).unwrap();
+        let mut env = env::ProgEnv { rt: &rt, prog: p.clone(), cpu: 0, tail_calls: 0, packet: None, inner: &[] };
+        match engine {
+            #[cfg(feature = "jit")]
+            Engine::Jit => jit_compile(&prog, JitCheck::Prove).unwrap().run_with(0, 0, Vec::new(), &mut env),
+            _ => Interpreter::new(&prog).run_with(0, 0, Vec::new(), &mut env, &RunOptions { budget: 1000 }, &mut NoTrace),
+        }
+    };
+    let ring = rb.ringbuf().unwrap();
+    for engine in engines() {
+        for run in 0..3 {
+            assert_ne!(unverified(&keeps, engine).unwrap().r0, 0, "{engine:?} run {run}: the ring has room again");
+            assert_eq!(ring.consume(|_| {}), 0, "a discarded record reaches no consumer");
+        }
+    }
+    // JIT code is not checked (it runs only verified programs); the interpreter is.
+    let e = unverified(&touches, Engine::Interp).unwrap_err();
+    assert!(matches!(e.kind, ExecErrorKind::OutOfBounds { write: true, .. }), "{e}");
+    assert_eq!(e.pc, 10);
+}

@@ -146,6 +146,7 @@ impl JitProgram {
                 let entry: Entry = core::mem::transmute(self.code.as_ptr());
                 entry(r1, r2, top, &mut ctx, dispatch as *const () as usize, base + crate::mem::STACK_FRAME as u64)
             };
+            ctx.env.end(&mem);
             let done = |r0: u64, tail_call: Option<u64>| Ok(Outcome { r0, insns_executed: 0, tail_call });
             match ret.stop as i64 {
                 0 => return done(ret.r0, None),
