@@ -299,16 +299,17 @@ pub trait PrintkArgs {
     /// The `i`th argument value.
     fn value(&self, i: usize) -> u64;
     /// Reads a string (up to `max` bytes, stopping at NUL) at address `addr`; None when
-    /// unreadable (printed as `(efault)`, like the kernel).
+    /// unreadable (printed as an empty string, like the kernel).
     fn string(&self, addr: u64, max: usize) -> Option<Vec<u8>>;
-    /// Reads `n` bytes at `addr` (for `%pI4`).
+    /// Reads `n` bytes at `addr` (for `%pI4`); None when unreadable (printed as zeros).
     fn bytes(&self, addr: u64, n: usize) -> Option<Vec<u8>>;
 }
 
 /// Formats like the kernel's `bpf_bprintf_prepare` + `bstr_printf`: `%d %i %u %x %X`
-/// with optional `l`/`ll`, flags `0 + - space` and a width, `%c`, `%s`, `%p` (with `x`,
-/// `K`, `s`, `S`, `B` suffixes printed as the raw value, and `i4`/`I4` as an IPv4
-/// address), and `%%`. At most `nargs` conversions. Anything else is `-EINVAL`, as in the
+/// with optional `l`/`ll`, flags `0 + - space` and a width, `%c`, `%s`, `%p` (`%px` the
+/// value in 16 hex digits, as `%p` and `%pK`, which Linux hashes; `%ps %pS %pB` as
+/// `0x…`, an address without a symbol; `%pks %pus` as strings; `%pI4` as an IPv4
+/// address and `%pi4` as one with each part padded to 3 digits), and `%%`. At most `nargs` conversions. Anything else is `-EINVAL`, as in the
 /// kernel: the error is returned instead of a partial string.
 pub fn format_printk(fmt: &[u8], nargs: usize, args: &dyn PrintkArgs) -> Result<String, BadFormat> {
     use core::fmt::Write;
@@ -356,12 +357,29 @@ pub fn format_printk(fmt: &[u8], nargs: usize, args: &dyn PrintkArgs) -> Result<
             b'p' => {
                 i += 1;
                 match (at(i), at(i + 1)) {
-                    (b'i' | b'I', b'4') => {
+                    (k @ (b'i' | b'I'), b'4') => {
                         i += 2;
-                        let b = args.bytes(v, 4).ok_or(BadFormat)?;
-                        alloc::format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3])
+                        // An unreadable address prints as 0.0.0.0, as the kernel's copy
+                        // into a zeroed buffer leaves it; %pi4 pads each part to 3 digits.
+                        let b = args.bytes(v, 4).unwrap_or_else(|| alloc::vec![0; 4]);
+                        match k {
+                            b'i' => alloc::format!("{:03}.{:03}.{:03}.{:03}", b[0], b[1], b[2], b[3]),
+                            _ => alloc::format!("{}.{}.{}.{}", b[0], b[1], b[2], b[3]),
+                        }
                     }
-                    (b'x' | b'K' | b's' | b'S' | b'B', _) => {
+                    // Symbols: rvbpf knows none, so they print as the kernel prints an
+                    // address that is not one.
+                    (b's' | b'S' | b'B', _) => {
+                        i += 1;
+                        alloc::format!("{v:#x}")
+                    }
+                    // Strings in kernel or user memory.
+                    (b'k' | b'u', b's') => {
+                        i += 2;
+                        args.string(v, 512).map_or_else(String::new, |s| String::from_utf8_lossy(&s).into_owned())
+                    }
+                    // The raw value, where Linux prints %p and %pK hashed.
+                    (b'x' | b'K', _) => {
                         i += 1;
                         alloc::format!("{v:016x}")
                     }
@@ -370,10 +388,8 @@ pub fn format_printk(fmt: &[u8], nargs: usize, args: &dyn PrintkArgs) -> Result<
             }
             b's' => {
                 i += 1;
-                match args.string(v, 512) {
-                    Some(s) => String::from_utf8_lossy(&s).into_owned(),
-                    Option::None => String::from("(efault)"),
-                }
+                // An unreadable string prints as an empty one, as in the kernel.
+                args.string(v, 512).map_or_else(String::new, |s| String::from_utf8_lossy(&s).into_owned())
             }
             b'c' => {
                 i += 1;
@@ -435,6 +451,7 @@ mod tests {
     use super::*;
 
     struct A(Vec<u64>);
+    const UNREADABLE: u64 = 8;
     impl PrintkArgs for A {
         fn value(&self, i: usize) -> u64 {
             self.0[i]
@@ -442,8 +459,8 @@ mod tests {
         fn string(&self, addr: u64, _: usize) -> Option<Vec<u8>> {
             (addr == 1).then(|| b"str".to_vec())
         }
-        fn bytes(&self, _: u64, n: usize) -> Option<Vec<u8>> {
-            Some(alloc::vec![10, 0, 0, 1][..n].to_vec())
+        fn bytes(&self, addr: u64, n: usize) -> Option<Vec<u8>> {
+            (addr != UNREADABLE).then(|| alloc::vec![10, 0, 0, 1][..n].to_vec())
         }
     }
 
@@ -453,8 +470,9 @@ mod tests {
         assert_eq!(f("pid %d comm %s", &[u64::MAX, 1]).unwrap(), "pid -1 comm str");
         assert_eq!(f("%u %lu %llx", &[u64::MAX, u64::MAX, 255]).unwrap(), "4294967295 18446744073709551615 ff");
         assert_eq!(f("[%5d|%-4x|%04u]", &[42, 10, 7]).unwrap(), "[   42|a   |0007]");
-        assert_eq!(f("%s %%", &[2]).unwrap(), "(efault) %");
-        assert_eq!(f("%pI4", &[0]).unwrap(), "10.0.0.1");
+        assert_eq!(f("%s| %%", &[2]).unwrap(), "| %", "an unreadable string prints as nothing");
+        assert_eq!(f("%pI4 %pi4", &[0, 0]).unwrap(), "10.0.0.1 010.000.000.001");
+        assert_eq!(f("%pI4", &[UNREADABLE]).unwrap(), "0.0.0.0");
         assert_eq!(f("%c%c", &[b'o' as u64, b'k' as u64]).unwrap(), "ok");
         assert!(f("%f", &[0]).is_err(), "floats are refused");
         assert!(f("%d %d %d %d", &[1, 2, 3, 4]).is_err(), "more conversions than arguments");
