@@ -196,3 +196,67 @@ fn helper_sets_match_the_kernel() {
     println!("{probes} helper calls of {} program types and attach types compared, {} differ", cases.len(), differ.len());
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
+
+/// Every `__sk_buff` field a socket filter may read, in a test run of each frame of a
+/// table, against the kernel's test run: a program per field (per word of `cb`) returns
+/// the field, and the values must agree. The frames cover each `pkt_type` (the
+/// destination MAC against the loopback device's, all zeros) and each `protocol` rule
+/// of `eth_type_trans` (an EtherType; an 802.3 length over raw IPX or over LLC).
+#[test]
+fn skb_fields_agree_with_the_kernel() {
+    use rvbpf::runtime::{Context, RunConfig, Runtime, StaticKernel, Task};
+    use std::sync::Arc;
+    if let Some(why) = linux::unavailable() {
+        println!("SKIP skb_fields_agree_with_the_kernel: {why}");
+        return;
+    }
+    let frame = |dst: [u8; 6], ethertype: u16, payload: &[u8]| {
+        let mut f = dst.to_vec();
+        f.extend([0x02, 0, 0, 0, 0, 0x02]);
+        f.extend(ethertype.to_be_bytes());
+        f.extend(payload);
+        f
+    };
+    let ipv4: Vec<u8> = [&[0x45u8, 0, 0, 28, 0, 0, 0x40, 0, 64, 17, 0, 0][..], &[10, 0, 0, 1], &[10, 0, 0, 2], &[0, 7, 0, 9], &[0, 8, 0, 0]].concat();
+    let frames: Vec<(&str, Vec<u8>)> = vec![
+        ("to this host", frame([0; 6], 0x0800, &ipv4)),
+        ("broadcast", frame([0xff; 6], 0x0800, &ipv4)),
+        ("multicast", frame([0x01, 0, 0x5e, 0, 0, 1], 0x0800, &ipv4)),
+        ("another host", frame([0x02, 0, 0, 0, 0, 1], 0x0800, &ipv4)),
+        ("IPv6", frame([0; 6], 0x86dd, &[0x60; 40])),
+        ("VLAN tag", frame([0; 6], 0x8100, &[0, 5, 0x08, 0, 0x45, 0, 0, 20])),
+        ("802.3 over raw IPX", frame([0; 6], 46, &[0xff; 46])),
+        ("802.3 over LLC", frame([0; 6], 46, &[0xaa; 46])),
+        ("of LLDP, header only", frame([0; 6], 0x88cc, &[])),
+        ("IPv4, its header only", frame([0; 6], 0x0800, &ipv4[..20])),
+        ("802.3 with one byte", frame([0; 6], 1, &[0xff])),
+    ];
+    let mut reads: Vec<(String, u16)> = Vec::new();
+    for f in ProgType::SocketFilter.ctx().fields {
+        match f.name {
+            "cb" => reads.extend((0..f.size as u16 / 4).map(|i| (format!("cb[{i}]"), f.off + 4 * i))),
+            _ => reads.push((f.name.to_string(), f.off)),
+        }
+    }
+    let rt = Runtime::new(Arc::new(StaticKernel::new(Task::default())), 1);
+    let mut differ = Vec::new();
+    let mut compared = 0;
+    for (field, off) in &reads {
+        let code = encode_all(&asm::assemble(&format!("ldxw r0, [r1+{off}]\nexit\n")).unwrap());
+        let fd = linux::prog_load(1, &code, &[], 0).unwrap_or_else(|(e, log)| panic!("the kernel refuses reading {field} ({e}): {log}"));
+        let insns: Vec<_> = code.chunks_exact(8).map(|c| rvbpf::isa::RawInsn::from_bytes(c.try_into().unwrap())).collect();
+        let req = rvbpf::runtime::ProgramLoad { name: "f", prog_type: ProgType::SocketFilter, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &rvbpf::runtime::fd_array(&[]), returns_void: false, log_level: 0 };
+        let p = rt.load_program(&req).unwrap_or_else(|e| panic!("rvbpf refuses reading {field}: {e}"));
+        for (what, f) in &frames {
+            let (kernel, _) = linux::test_run(fd, f, &mut []).unwrap_or_else(|e| panic!("kernel test run of a frame {what}: errno {e}"));
+            let ours = rt.run(&p, &mut Context::skb_from_ethernet(f), &RunConfig::default()).expect("rvbpf run").r0 as u32;
+            compared += 1;
+            if kernel != ours {
+                differ.push(format!("{field} of a frame {what}: kernel {kernel:#x}, rvbpf {ours:#x}"));
+            }
+        }
+        linux::close(fd);
+    }
+    println!("{} __sk_buff fields × {} frames compared, {} differ", reads.len(), frames.len(), differ.len());
+    assert!(compared > 0 && differ.is_empty(), "{}", differ.join("\n"));
+}

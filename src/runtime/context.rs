@@ -131,6 +131,18 @@ pub mod skb {
     pub const CB_END: usize = CB + sk_buff::CB.size as usize;
 }
 
+const ETH_HLEN: usize = 14;
+/// `skb->pkt_type` values (`linux/if_packet.h`).
+pub const PACKET_HOST: u32 = 0;
+pub const PACKET_BROADCAST: u32 = 1;
+pub const PACKET_MULTICAST: u32 = 2;
+pub const PACKET_OTHERHOST: u32 = 3;
+/// The smallest EtherType; below it the field is an 802.3 length.
+const ETH_P_802_3_MIN: u16 = 0x600;
+/// `skb->protocol` of 802.3 frames: raw (Novell IPX) and over LLC.
+pub const ETH_P_802_3: u16 = 0x0001;
+pub const ETH_P_802_2: u16 = 0x0004;
+
 /// A program's context for one run.
 pub enum Context<'a> {
     /// kprobe/kretprobe.
@@ -149,12 +161,34 @@ pub enum Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    /// A socket filter's context for an Ethernet frame, as Linux's test run builds it:
-    /// the Ethernet header pulled (`eth_type_trans`), `protocol` from its type field,
-    /// `pkt_type` PACKET_HOST, on the loopback device (ifindex 1).
+    /// A socket filter's context for an Ethernet frame, as Linux's test run builds it on
+    /// the loopback device (ifindex 1, address and broadcast address all zeros): the
+    /// Ethernet header pulled, and `pkt_type` and `protocol` as `eth_type_trans` sets
+    /// them. `pkt_type` is PACKET_HOST for the device's address, else PACKET_MULTICAST
+    /// (PACKET_BROADCAST for the broadcast address) when the group bit is set, else
+    /// PACKET_OTHERHOST. `protocol` is the EtherType; a smaller value is an 802.3 length,
+    /// and then it is ETH_P_802_3 over raw IPX (the payload starts `ff ff`) and
+    /// ETH_P_802_2 otherwise.
     pub fn skb_from_ethernet(frame: &'a [u8]) -> Context<'a> {
-        let proto = if frame.len() >= 14 { u16::from_be_bytes([frame[12], frame[13]]) } else { 0 };
-        Context::Skb { packet: frame.get(14.min(frame.len())..).unwrap_or(&[]), protocol_be: proto.to_be(), pkt_type: 0, ifindex: 1, cb: [0; 5] }
+        const DEV_ADDR: [u8; 6] = [0; 6];
+        const DEV_BROADCAST: [u8; 6] = [0; 6];
+        let (header, packet) = frame.split_at(ETH_HLEN.min(frame.len()));
+        let (dst, ethertype) = match header {
+            [d @ .., t0, t1] if header.len() == ETH_HLEN => (&d[..6], u16::from_be_bytes([*t0, *t1])),
+            _ => (&DEV_ADDR[..], 0),
+        };
+        let pkt_type = match dst {
+            d if d == DEV_ADDR => PACKET_HOST,
+            d if d[0] & 1 != 0 && d == DEV_BROADCAST => PACKET_BROADCAST,
+            d if d[0] & 1 != 0 => PACKET_MULTICAST,
+            _ => PACKET_OTHERHOST,
+        };
+        let protocol = match ethertype {
+            t if t >= ETH_P_802_3_MIN => t,
+            _ if packet.starts_with(&[0xff, 0xff]) => ETH_P_802_3,
+            _ => ETH_P_802_2,
+        };
+        Context::Skb { packet, protocol_be: protocol.to_be(), pkt_type, ifindex: 1, cb: [0; 5] }
     }
 
     /// The program type this context is for.

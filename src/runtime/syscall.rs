@@ -751,6 +751,15 @@ impl Bpf {
                         return Err(EINVAL);
                     }
                     let mut packet = read(data_in, data_size_in)?;
+                    // An IP packet must hold its fixed header (20 bytes for IPv4, 40 for IPv6).
+                    let ip_header = match u16::from_be_bytes([packet[12], packet[13]]) {
+                        0x0800 => 20,
+                        0x86dd => 40,
+                        _ => 0,
+                    };
+                    if data_size_in < ETH_HLEN + ip_header {
+                        return Err(EINVAL);
+                    }
                     run(&mut Context::skb_from_ethernet(&packet))?;
                     // A socket filter sees no link layer: Linux gives the header back zeroed.
                     packet[..ETH_HLEN as usize].fill(0);

@@ -281,6 +281,15 @@ fn test_run_sizes_are_capped_before_anything_is_read() {
     let (r, len, _) = run(skb, SKB_DATA_MAX);
     assert_eq!((r, len), (0, SKB_DATA_MAX - ETH_HLEN));
     assert_eq!(run(skb, SKB_DATA_MAX + 1).0, E(EINVAL));
+    // An IP packet holds at least its fixed header.
+    for (ethertype, header) in [(0x0800u16, 20), (0x86dd, 40)] {
+        let mut frame = [0u8; 54];
+        frame[12..14].copy_from_slice(&ethertype.to_be_bytes());
+        let at = p.put(&frame);
+        let run = |size: u32| p.call(cmd::PROG_TEST_RUN, &mut attr(&[(0, skb as u32), (8, size)], &[(16, at)]));
+        assert_eq!(run(ETH_HLEN + header - 1), E(EINVAL), "{ethertype:#x} one byte short of its header");
+        assert_eq!(run(ETH_HLEN + header), 0);
+    }
     assert_eq!(run(skb, u32::MAX).0, E(EINVAL), "refused before it is read");
     // Contexts: past a page is E2BIG before reading; a tracepoint record past 8 KiB too.
     let zeros = p.put(&[0u8; 9000]);
