@@ -1,6 +1,7 @@
 //! The JIT against the reference interpreter, side by side in one run on the same
 //! bytecode and memory (examples/{checksum.data, parser.asm, memcpy.asm, alu_mix.asm});
-//! JIT compile time (criterion's throughput is BPF instructions per second); and, printed
+//! JIT compile time (criterion's throughput is BPF instructions per second); the listing
+//! `rvbpf jit` prints, at up to 10^6 instructions; and, printed
 //! first, RV64 instructions emitted per BPF instruction by class, for these programs and
 //! the whole conformance suite.
 //!
@@ -60,8 +61,25 @@ fn print_sizes() {
     }
 }
 
+/// `rvbpf jit`'s listing (every RV64 line found under its BPF instruction) at 10^4,
+/// 10^5 and 10^6 instructions: the time per instruction (criterion's throughput) must
+/// not grow with the size.
+fn listing(c: &mut Criterion) {
+    let mut g = c.benchmark_group("jit-listing");
+    g.sample_size(10);
+    for n in [10_000usize, 100_000, 1_000_000] {
+        let src: String = (0..n / 3).map(|_| "mov %r0, 1\nadd %r0, %r1\njgt %r0, 5, +0\n").collect::<String>() + "exit\n";
+        let prog = Program::new(rvbpf::isa::asm::assemble(&src).unwrap()).unwrap();
+        let img = compile(&prog, Ext::default()).unwrap();
+        g.throughput(Throughput::Elements(prog.insns().len() as u64));
+        g.bench_function(format!("{n}"), |b| b.iter(|| img.listing_by_insn().insns.len()));
+    }
+    g.finish();
+}
+
 fn bench(c: &mut Criterion) {
     print_sizes();
+    listing(c);
     let memory: Vec<u8> = (0..1024u32).map(|i| (i * 37 % 251) as u8).collect();
     for name in PROGRAMS {
         let prog = program(name);

@@ -58,17 +58,18 @@ pub fn cmd_jit(path: &Path, name: Option<&str>, opts: JitOpts) -> Result<ExitCod
     if opts.check {
         return check(&name, &prog, &img, as_json);
     }
-    let lines = img.listing();
+    let listing = img.listing_by_insn();
+    let lines = &listing.lines;
     let body: usize = img.body_insns();
     let stats = img.per_class(&prog);
     let n = prog.insns().len();
     if as_json {
-        let header: Vec<Value> = lines.iter().filter(|l| img.header.contains(&l.offset)).map(line_json).collect();
+        let header: Vec<Value> = lines[listing.header.clone()].iter().map(line_json).collect();
         let insns: Vec<Value> = prog
             .iter()
-            .zip(&img.insns)
-            .map(|((pc, insn), (_, _, range))| {
-                let rv: Vec<Value> = lines.iter().filter(|l| range.contains(&l.offset)).map(line_json).collect();
+            .zip(&listing.insns)
+            .map(|((pc, insn), range)| {
+                let rv: Vec<Value> = lines[range.clone()].iter().map(line_json).collect();
                 json!({"pc": pc, "bpf": format_insn(insn, Syntax::Conformance), "rv64": rv})
             })
             .collect();
@@ -98,12 +99,12 @@ pub fn cmd_jit(path: &Path, name: Option<&str>, opts: JitOpts) -> Result<ExitCod
     let print = |out: &mut String, l: &Line| out.push_str(&format!("    {:6x}:  {:08x}  {}\n", l.offset, l.word, l.text));
     out.push_str(&format!("; {name}: {n} BPF instructions -> {} bytes of RV64{}\n", img.code.len(), ext_name(ext)));
     out.push_str("; header: entry, return, call-depth stop, stop path\n");
-    for l in lines.iter().filter(|l| img.header.contains(&l.offset)) {
+    for l in &lines[listing.header.clone()] {
         print(&mut out, l);
     }
-    for ((pc, insn), (_, _, range)) in prog.iter().zip(&img.insns) {
+    for ((pc, insn), range) in prog.iter().zip(&listing.insns) {
         out.push_str(&format!("{pc:>5}: {}\n", format_insn(insn, Syntax::Conformance)));
-        for l in lines.iter().filter(|l| range.contains(&l.offset)) {
+        for l in &lines[range.clone()] {
             print(&mut out, l);
         }
     }

@@ -397,6 +397,14 @@ pub struct Line {
     pub text: String,
 }
 
+/// An image's listing: its lines in code order, and which of them are the header's and
+/// each BPF instruction's (ranges of `lines`, in the order of [`Image::insns`]).
+pub struct Listing {
+    pub lines: Vec<Line>,
+    pub header: Range<usize>,
+    pub insns: Vec<Range<usize>>,
+}
+
 impl Image {
     /// Where BPF slot `pc`'s code starts (`insns` is in slot order: a binary search).
     pub fn pc_offset(&self, pc: usize) -> Option<usize> {
@@ -413,6 +421,12 @@ impl Image {
     /// The code as `llvm-objdump -d -M no-aliases` prints it, from rvbpf's own
     /// instructions (not by decoding the bytes): branch targets resolved to offsets.
     pub fn listing(&self) -> Vec<Line> {
+        self.listing_by_insn().lines
+    }
+
+    /// [`Image::listing`] with the lines of the header and of each BPF instruction found:
+    /// one pass over the code, so linear in the program's size.
+    pub fn listing_by_insn(&self) -> Listing {
         let mut out = Vec::new();
         // Code offset of each slot, found once.
         let slots = self.insns.last().map_or(0, |(pc, _, _)| pc + 2);
@@ -449,10 +463,14 @@ impl Image {
             }
         };
         part(&lower::header().insns, self.header.start, &mut out);
+        let header = 0..out.len();
+        let mut insns = Vec::with_capacity(self.insns.len());
         for (_, list, range) in &self.insns {
+            let first = out.len();
             part(list, range.start, &mut out);
+            insns.push(first..out.len());
         }
-        out
+        Listing { lines: out, header, insns }
     }
 
     /// (BPF instructions, RV64 instructions) per BPF instruction class, indexed by the
@@ -470,5 +488,30 @@ impl Image {
     /// RV64 instructions in the body (the header excluded).
     pub fn body_insns(&self) -> usize {
         self.insns.iter().map(|(_, l, _)| l.iter().map(|i| i.words()).sum::<usize>()).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every line of the listing falls under the part whose code holds it: the header's
+    /// in the header, each BPF instruction's in its code range, which its lines fill.
+    #[test]
+    fn the_listing_finds_each_line_under_its_instruction() {
+        let src = "lddw %r1, 0x123456789\nmov32 %r2, 7\njlt %r1, %r2, +2\nlsh32 %r2, 3\nstxdw [%r10-8], %r1\nldxdw %r0, [%r10-8]\nadd32 %r0, %r2\nexit";
+        let prog = Program::new(crate::isa::asm::assemble(src).unwrap()).unwrap();
+        let img = compile(&prog, Ext::default()).unwrap();
+        let l = img.listing_by_insn();
+        assert_eq!(l.insns.len(), img.insns.len());
+        let within = |lines: &[Line], code: &Range<usize>| {
+            let words: Vec<usize> = lines.iter().map(|x| x.offset).collect();
+            words == (code.start..code.end).step_by(4).collect::<Vec<_>>()
+        };
+        assert!(within(&l.lines[l.header.clone()], &img.header), "header");
+        for (lines, (pc, _, code)) in l.insns.iter().zip(&img.insns) {
+            assert!(within(&l.lines[lines.clone()], code), "slot {pc}: lines {:?} for code {code:?}", &l.lines[lines.clone()].iter().map(|x| x.offset).collect::<Vec<_>>());
+        }
+        assert_eq!(l.lines.len(), img.code.len() / 4, "every word listed once");
     }
 }
