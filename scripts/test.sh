@@ -32,5 +32,10 @@ for engine in interp jit both; do
     echo "== riscv64 (qemu-riscv64): rvbpf conformance --engine $engine conformance/"
     cargo run --release --quiet --target "$RV" $RV_FEATURES -- conformance --engine "$engine" conformance/ | tail -n 1
 done
+echo "== riscv64 (qemu-riscv64): rvbpf run --engine jit --unverified --timeout 1 stops JIT code that loops"
+status=0
+printf 'mov %%r0, 0\nadd %%r0, 1\nja -2\nexit\n' > target/forever.asm
+cargo run --release --quiet --target "$RV" $RV_FEATURES -- run --engine jit --unverified --timeout 1 target/forever.asm || status=$?
+if [ "$status" -ne 124 ]; then echo "expected exit status 124 (stopped by --timeout), got $status"; exit 1; fi
 echo "== host: rvbpf conformance conformance/"
 cargo run --release --quiet -- conformance conformance/ | tail -n 1

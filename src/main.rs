@@ -8,7 +8,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use rvbpf::interp::DEFAULT_BUDGET;
 use rvbpf::runtime::Engine;
 
 #[derive(Parser)]
@@ -98,11 +97,15 @@ enum Cmd {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
-        /// Instruction budget.
-        #[arg(long, default_value_t = DEFAULT_BUDGET)]
-        budget: u64,
+        /// The interpreter's instruction budget (default 10,000,000; none with --timeout).
+        /// JIT code is not metered, so `--engine jit` refuses it.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        budget: Option<u64>,
+        /// Stop a run that has not ended after SECS seconds, on either engine (exit status 124).
+        #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: Option<u64>,
         /// Raw programs on the JIT: run even what the verifier refuses (JIT code checks
-        /// nothing at run time; the interpreter always checks).
+        /// nothing at run time; the interpreter always checks). Prints a warning.
         #[arg(long)]
         unverified: bool,
     },
@@ -234,8 +237,8 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
         Cmd::Asm { input, output } => cli::asm::cmd_asm(&input, output.as_deref()),
         Cmd::Disasm { input, syntax, numbered } => cli::disasm::cmd_disasm(&input, syntax, numbered),
         Cmd::Load { input, json } => cli::load::cmd_load(&input, json),
-        Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, unverified } => {
-            let args = cli::run::RunArgs { program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, unverified };
+        Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, timeout, unverified } => {
+            let args = cli::run::RunArgs { program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, timeout, unverified };
             cli::run::cmd_run(&input, &args)
         }
         Cmd::Jit { input, program, zba, zbb, json, check } => cli::jit::cmd_jit(&input, program.as_deref(), cli::jit::JitOpts { zba, zbb, json, check }),

@@ -306,3 +306,36 @@ fn objects_relocate_against_the_btf_given() {
     let o = rvbpf(&["load", "--btf", "Cargo.toml", &obj], "");
     assert!(!o.status.success() && err(&o).contains("target BTF: "), "{}", err(&o));
 }
+
+/// `--timeout` stops a run that does not end (the interpreter's budget lifted under it),
+/// `--budget` is refused on the JIT, which is not metered, and `--unverified` warns once.
+#[test]
+fn run_timeout_budget_and_unverified_say_what_they_do() {
+    let dir = std::env::temp_dir().join(format!("rvbpf-cli-timeout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let forever = dir.join("forever.asm");
+    std::fs::write(&forever, "mov %r0, 0\nadd %r0, 1\nja -2\nexit\n").unwrap();
+    let forever = forever.to_str().unwrap();
+    let t = std::time::Instant::now();
+    let o = rvbpf(&["run", "--timeout", "1", forever], "");
+    assert_eq!(o.status.code(), Some(124), "{}", err(&o));
+    assert!(err(&o).contains("did not end within 1 s (--timeout 1)"), "{}", err(&o));
+    assert!(t.elapsed().as_secs() < 30, "stopped by the timeout, not by a budget");
+    let o = rvbpf(&["run", "--timeout", "1", "--json", forever], "");
+    let v: serde_json::Value = serde_json::from_str(out(&o).trim()).unwrap();
+    assert_eq!((o.status.code(), v["timeout_secs"].as_u64()), (Some(124), Some(1)));
+    // Without a timeout the budget stops it; a budget given is kept under a timeout.
+    let o = rvbpf(&["run", "--timeout", "60", "--budget", "1000", forever], "");
+    assert!(err(&o).contains("instruction budget of 1000 exhausted"), "{}", err(&o));
+    let o = rvbpf(&["run", "--engine", "jit", "--budget", "1000", "examples/checksum.data"], "");
+    assert!(!o.status.success() && err(&o).contains("JIT code is not metered"), "{}", err(&o));
+    for bad in [&["run", "--budget", "0", "examples/checksum.data"][..], &["run", "--timeout", "0", "examples/checksum.data"]] {
+        let o = rvbpf(bad, "");
+        assert!(!o.status.success() && err(&o).contains("0 is not in 1.."), "{bad:?}: {}", err(&o));
+    }
+    let o = rvbpf(&["run", "--unverified", "examples/checksum.data"], "");
+    assert_eq!(out(&o).trim(), "0x4840");
+    let warnings: Vec<&str> = std::str::from_utf8(&o.stderr).unwrap().lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings, ["rvbpf: warning: --unverified: the verifier does not check this program, and JIT code checks nothing at run time"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use rvbpf::conformance::{self, ConformanceEnv};
-use rvbpf::interp::{Interpreter, RunOptions, Tracer};
+use rvbpf::interp::{Interpreter, RunOptions, Tracer, DEFAULT_BUDGET};
 use rvbpf::isa::disasm::{format_insn, Syntax};
 use rvbpf::isa::{Insn, Program};
 use rvbpf::loader::Object;
@@ -35,12 +35,49 @@ pub struct RunArgs {
     pub engine: Engine,
     pub trace: bool,
     pub json: bool,
-    pub budget: u64,
+    /// `--budget`, when given.
+    pub budget: Option<u64>,
+    /// `--timeout SECS`.
+    pub timeout: Option<u64>,
     /// Raw programs on the JIT: skip the verifier.
     pub unverified: bool,
 }
 
+impl RunArgs {
+    /// The interpreter's budget: the one given, else none under a timeout, else the default.
+    fn budget(&self) -> u64 {
+        self.budget.unwrap_or(if self.timeout.is_some() { u64::MAX } else { DEFAULT_BUDGET })
+    }
+}
+
+/// The exit status of a run stopped by `--timeout` (as timeout(1) has it).
+pub const TIMEOUT_STATUS: i32 = 124;
+
+/// Ends the process if the run has not ended after `secs` seconds: neither engine can be
+/// interrupted from outside, and JIT code is not metered.
+fn watchdog(secs: u64, json: bool) {
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(secs));
+        let msg = format!("the run did not end within {secs} s (--timeout {secs}); stopped");
+        if json {
+            println!("{}", json!({"error": msg, "timeout_secs": secs}));
+        } else {
+            eprintln!("rvbpf: error: {msg}");
+        }
+        std::process::exit(TIMEOUT_STATUS);
+    });
+}
+
 pub fn cmd_run(input: &Path, a: &RunArgs) -> Result<ExitCode, String> {
+    if a.budget.is_some() && a.engine.uses_jit() {
+        return Err("--budget meters the interpreter; JIT code is not metered (the verifier bounds it): stop a JIT run with --timeout SECS".into());
+    }
+    if a.unverified {
+        eprintln!("rvbpf: warning: --unverified: the verifier does not check this program, and JIT code checks nothing at run time");
+    }
+    if let Some(secs) = a.timeout {
+        watchdog(secs, a.json);
+    }
     match super::input::read(input)? {
         Input::Object(obj) => {
             if a.engine == Engine::Both {
@@ -55,7 +92,7 @@ pub fn cmd_run(input: &Path, a: &RunArgs) -> Result<ExitCode, String> {
                 (None, None) => None,
             };
             let ctx = a.ctx.as_ref().map(|f| std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))).transpose()?;
-            let args = ObjectArgs { program: a.program.as_deref(), data, ctx, regs: &a.regs, repeat: a.repeat, cpus: a.cpus, json: a.json, budget: a.budget, engine: a.engine };
+            let args = ObjectArgs { program: a.program.as_deref(), data, ctx, regs: &a.regs, repeat: a.repeat, cpus: a.cpus, json: a.json, budget: a.budget(), engine: a.engine };
             run_object(input, &obj, &args)
         }
         Input::Program { bytes, mem } => {
@@ -102,7 +139,7 @@ fn run_raw(input: &Path, bytes: &[u8], mut memory: Vec<u8>, a: &RunArgs) -> Resu
     }
     let vm = Interpreter::new(&prog);
     let mut env = ConformanceEnv::default();
-    let opts = RunOptions { budget: a.budget };
+    let opts = RunOptions { budget: a.budget() };
     let mut tracer = PrintTrace { lines: Vec::new(), json: a.json };
     let result = if a.trace { vm.run_traced(&mut memory, &[], &mut env, &opts, &mut tracer) } else { vm.run(&mut memory, &[], &mut env, &opts) };
     if a.json {
