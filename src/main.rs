@@ -43,12 +43,24 @@ enum Cmd {
     },
     /// Disassemble bytecode (.bin raw bytes, hex text, or a .data test).
     Disasm {
+        /// A program (bytecode, hex, assembly or .data), or a BPF ELF object: each of its
+        /// programs as the loader links them, with relocations and map names.
         input: PathBuf,
-        #[arg(long, value_enum, default_value = "conformance")]
-        syntax: cli::disasm::SyntaxArg,
-        /// Prefix each instruction with its slot index.
+        /// Default: conformance for programs, llvm (llvm-objdump's) for objects.
+        #[arg(long, value_enum)]
+        syntax: Option<cli::disasm::SyntaxArg>,
+        /// Prefix each instruction with its slot index (objects always show it).
         #[arg(short = 'n', long)]
         numbered: bool,
+        /// Objects: only this program.
+        #[arg(long)]
+        program: Option<String>,
+        /// Objects: interleave the C source lines of the object's BTF line info.
+        #[arg(long)]
+        source: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
     },
     /// List an ELF object's programs, maps and relocations.
     Load {
@@ -235,7 +247,7 @@ fn main() -> ExitCode {
 fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
     match cmd {
         Cmd::Asm { input, output } => cli::asm::cmd_asm(&input, output.as_deref()),
-        Cmd::Disasm { input, syntax, numbered } => cli::disasm::cmd_disasm(&input, syntax, numbered),
+        Cmd::Disasm { input, syntax, numbered, program, source, json } => cli::disasm::cmd_disasm(&input, &cli::disasm::DisasmArgs { syntax, numbered, program: program.as_deref(), source, json }),
         Cmd::Load { input, json } => cli::load::cmd_load(&input, json),
         Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, timeout, unverified } => {
             let args = cli::run::RunArgs { program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, timeout, unverified };

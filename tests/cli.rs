@@ -339,3 +339,97 @@ fn run_timeout_budget_and_unverified_say_what_they_do() {
     assert_eq!(warnings, ["rvbpf: warning: --unverified: the verifier does not check this program, and JIT code checks nothing at run time"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The `llvm-objdump-19 -dr --mcpu=v4` listing of an object: each function's instructions
+/// (normalised text) with the symbol of the relocation under each, found by label.
+fn objdump_functions(obj: &std::path::Path) -> std::collections::BTreeMap<String, Vec<(String, Option<String>)>> {
+    let o = Command::new("llvm-objdump-19").args(["-dr", "--mcpu=v4", "--no-show-raw-insn"]).arg(obj).output().unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    let mut cur: Option<String> = None;
+    for line in String::from_utf8_lossy(&o.stdout).lines() {
+        if let Some(name) = line.strip_suffix(">:").and_then(|l| l.split_once(" <")).map(|(_, n)| n.to_string()) {
+            out.insert(name.clone(), Vec::new());
+            cur = Some(name);
+        } else if let (Some(f), Some((_, rest))) = (&cur, line.split_once(":  R_BPF")) {
+            let sym = rest.split_whitespace().nth(1).unwrap_or("").to_string();
+            if let Some(last) = out.get_mut(f).and_then(|v: &mut Vec<(String, Option<String>)>| v.last_mut()) {
+                last.1 = Some(sym);
+            }
+        } else if let (Some(f), Some((slot, text))) = (&cur, line.split_once(":\t")) {
+            if slot.trim().parse::<usize>().is_ok() {
+                // A jump's target label (` <f+0x60>`) is dropped.
+                let text = match (text.trim_end().ends_with('>'), text.rfind(" <")) {
+                    (true, Some(i)) => &text[..i],
+                    _ => text,
+                };
+                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                out.get_mut(f).unwrap().push((text, None));
+            }
+        }
+    }
+    out
+}
+
+/// `disasm` of an object: each program as the loader links it, every function's
+/// instructions and relocations as llvm-objdump-19 (an independent disassembler) lists
+/// them in the object (a call's offset is the linked one, so calls are compared by the
+/// symbol they relocate against); `--source` interleaves the BTF line info.
+#[test]
+fn disasm_of_objects_matches_llvm_objdump_and_shows_the_source() {
+    let ok = |c: &str| Command::new(c).arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok("llvm-objdump-19") || !ok("clang-19") {
+        println!("SKIP disasm_of_objects_matches_llvm_objdump_and_shows_the_source: llvm-objdump-19 or clang-19 missing (run scripts/setup.sh)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("rvbpf-cli-disasm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sources = ["tests/bpf/sys_map_in_subprog.bpf.c", "tests/bpf/sys_globals.bpf.c", "tests/bpf/sys_subprogs.bpf.c", "tests/bpf/sys_ringbuf.bpf.c", "examples/xdp_count.bpf.c", "examples/tailcall.bpf.c", "examples/globals.bpf.c", "examples/hello.bpf.c", "tests/bpf/sys_legacy_maps.bpf.c"];
+    let mut compared = 0;
+    for src in sources {
+        let obj = dir.join(std::path::Path::new(src).file_name().unwrap()).with_extension("o");
+        let st = Command::new("clang-19").args(["-O2", "-g", "-target", "bpf", "-mcpu=v3", "-D__TARGET_ARCH_riscv", "-I/usr/riscv64-linux-gnu/include", "-c", src, "-o"]).arg(&obj).current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
+        assert!(st.success(), "{src}");
+        let theirs = objdump_functions(&obj);
+        let o = rvbpf(&["disasm", "--json", obj.to_str().unwrap()], "");
+        assert!(o.status.success(), "{src}: {}", err(&o));
+        let doc: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+        for p in doc["programs"].as_array().unwrap() {
+            let mut function: Option<String> = None;
+            let mut k = 0;
+            for insn in p["insns"].as_array().unwrap() {
+                if let Some(f) = insn["function"].as_str() {
+                    (function, k) = (Some(f.to_string()), 0);
+                }
+                let f = function.as_deref().expect("a program starts with its function's label");
+                let (text, sym) = &theirs.get(f).unwrap_or_else(|| panic!("{src}: llvm-objdump has no function {f}"))[k];
+                let ours_sym = insn["relocation"]["symbol"].as_str().map(String::from);
+                let what = format!("{src}: {} slot {} ({f} + {k})", p["program"], insn["slot"]);
+                assert_eq!(&ours_sym, sym, "{what}: relocation symbol");
+                if insn["relocation"]["type"] != "R_BPF_64_32" {
+                    assert_eq!(insn["text"].as_str().unwrap(), text, "{what}");
+                }
+                k += 1;
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 100, "{compared} instructions compared");
+    // --source: the C lines, each with its file, line and column.
+    let obj = dir.join("sys_map_in_subprog.bpf.o");
+    let o = rvbpf(&["disasm", "--source", obj.to_str().unwrap()], "");
+    let text = out(&o);
+    assert!(text.contains("; if (!v) return 0; @ ") && text.contains("sys_map_in_subprog.bpf.c:9:6"), "{text}");
+    assert!(text.contains("R_BPF_64_64\tcnt\t; map cnt"), "{text}");
+    // Without -g there is no line info, and --source says so.
+    let bare = dir.join("bare.o");
+    let st = Command::new("clang-19").args(["-O2", "-target", "bpf", "-D__TARGET_ARCH_riscv", "-I/usr/riscv64-linux-gnu/include", "-c", "tests/bpf/sys_legacy_maps.bpf.c", "-o"]).arg(&bare).current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
+    assert!(st.success());
+    let o = rvbpf(&["disasm", "--source", bare.to_str().unwrap()], "");
+    assert!(out(&o).contains("; no line info: the object has no .BTF.ext (compile with -g)"), "{}", out(&o));
+    let o = rvbpf(&["disasm", "--program", "nope", obj.to_str().unwrap()], "");
+    assert!(!o.status.success() && err(&o).contains("no program named nope"), "{}", err(&o));
+    let o = rvbpf(&["disasm", "--source", "examples/parser.asm"], "");
+    assert!(!o.status.success() && err(&o).contains("--program and --source apply to ELF objects"), "{}", err(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{compared} instructions of {} objects agree with llvm-objdump-19", sources.len());
+}

@@ -49,14 +49,6 @@ pub fn read(path: &Path) -> Result<Input, String> {
     Ok(Input::Program { bytes, mem })
 }
 
-/// A program's bytes (and memory), refusing an object with a pointer to what takes one.
-pub fn program(path: &Path, command: &str) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
-    match read(path)? {
-        Input::Program { bytes, mem } => Ok((bytes, mem)),
-        Input::Object(_) => Err(format!("{}: is a BPF ELF object; `rvbpf {command}` takes a program (bytecode, hex, assembly or .data), `rvbpf load` lists an object", path.display())),
-    }
-}
-
 /// An object, for the commands that take nothing else (the loader says why anything
 /// else is not one).
 pub fn read_object(path: &Path) -> Result<Object, String> {

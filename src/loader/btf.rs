@@ -287,9 +287,14 @@ impl<'a> Btf<'a> {
     }
 }
 
+/// `.BTF.ext` header bytes holding each sub-section's offset (its length follows).
+pub const EXT_LINE_INFO: usize = 16;
+pub const EXT_CORE_RELO: usize = 24;
+
 /// The sub-section of `.BTF.ext` whose offset and length are at header byte `field`
-/// (24: CO-RE relocations): its start in `ext` and its bytes, `None` when absent or empty.
-pub fn ext_subsection(ext: &[u8], field: usize) -> Result<Option<(usize, &[u8])>, BtfError> {
+/// ([`EXT_LINE_INFO`], [`EXT_CORE_RELO`]): its start in `ext` and its bytes, `None` when
+/// absent or empty.
+pub fn ext_subsection<'e>(ext: &'e [u8], field: usize, what: &str) -> Result<Option<(usize, &'e [u8])>, BtfError> {
     let hdr_len = header(ext)?;
     if hdr_len < field + 8 {
         return Ok(None);
@@ -298,6 +303,66 @@ pub fn ext_subsection(ext: &[u8], field: usize) -> Result<Option<(usize, &[u8])>
     if len == 0 {
         return Ok(None);
     }
-    let r = sub(ext, hdr_len, off, len, "CO-RE relocation section")?;
+    let r = sub(ext, hdr_len, off, len, what)?;
     Ok(Some((r.start, &ext[r])))
+}
+
+/// One record of a `.BTF.ext` sub-section: its section's name, its offset in `.BTF.ext`,
+/// its bytes.
+pub type ExtRecord<'e, 'b> = (&'b str, usize, &'e [u8]);
+
+/// The records of a `.BTF.ext` sub-section (`what`, at header byte `field`): a record
+/// size of at least `min` bytes, then groups of a section name and its records. Each
+/// record comes with its section's name (resolved in `btf`) and its offset in `ext`.
+pub fn ext_records<'e, 'b>(ext: &'e [u8], btf: &Btf<'b>, field: usize, what: &str, min: usize) -> Result<Vec<ExtRecord<'e, 'b>>, BtfError> {
+    let Some((start, d)) = ext_subsection(ext, field, what)? else { return Ok(Vec::new()) };
+    let rec = u32_at(d, 0).unwrap_or(0) as usize;
+    if rec < min {
+        return Err(BtfError { offset: start, reason: alloc::format!("{what}: record size {rec} below {min}") });
+    }
+    let (mut at, mut out) = (4usize, Vec::new());
+    while at < d.len() {
+        let (Some(sec), Some(n)) = (u32_at(d, at), u32_at(d, at + 4)) else {
+            return Err(BtfError { offset: start + at, reason: alloc::format!("{what}: truncated record group") });
+        };
+        at += 8;
+        let Some(bytes) = (n as usize).checked_mul(rec).filter(|b| at + b <= d.len()) else {
+            return Err(BtfError { offset: start + at, reason: alloc::format!("{what}: records run past the section") });
+        };
+        let section = btf.str(sec);
+        if section.is_empty() {
+            return Err(BtfError { offset: start + at - 8, reason: alloc::format!("{what}: record group names no section (string offset {sec})") });
+        }
+        out.extend((0..n as usize).map(|i| at + i * rec).map(|r| (section, start + r, &d[r..r + rec])));
+        at += bytes;
+    }
+    Ok(out)
+}
+
+/// One `struct bpf_line_info`: the source line an instruction came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineInfo {
+    pub section: String,
+    /// Instruction index in the section.
+    pub insn: usize,
+    pub file: String,
+    /// The line's text, as the compiler recorded it.
+    pub text: String,
+    pub line: u32,
+    pub col: u32,
+}
+
+/// The line info of a `.BTF.ext` section (strings resolved in `btf`).
+pub fn line_info(ext: &[u8], btf: &Btf) -> Result<Vec<LineInfo>, BtfError> {
+    let records = ext_records(ext, btf, EXT_LINE_INFO, "line info", 16)?;
+    let mut out = Vec::with_capacity(records.len());
+    for (section, at, r) in records {
+        let w = |k: usize| u32_at(r, 4 * k).unwrap_or(0);
+        if w(0) % 8 != 0 {
+            return Err(BtfError { offset: at, reason: alloc::format!("line info: instruction offset {} is not a multiple of 8", w(0)) });
+        }
+        // line_col: the line in the high 22 bits, the column in the low 10.
+        out.push(LineInfo { section: section.into(), insn: w(0) as usize / 8, file: btf.str(w(1)).into(), text: btf.str(w(2)).into(), line: w(3) >> 10, col: w(3) & 0x3ff });
+    }
+    Ok(out)
 }

@@ -101,31 +101,14 @@ fn u32_at(data: &[u8], off: usize) -> Option<u32> {
 
 /// The CO-RE records of a `.BTF.ext` section (section names resolved in `btf`).
 pub fn records(ext: &[u8], btf: &Btf) -> Result<Vec<Record>, BtfError> {
-    let Some((start, d)) = btf::ext_subsection(ext, 24)? else { return Ok(Vec::new()) };
-    let rec = u32_at(d, 0).unwrap_or(0) as usize;
-    if rec < 16 {
-        return Err(BtfError { offset: start, reason: format!("CO-RE record size {rec} below 16") });
-    }
-    let (mut at, mut out) = (4usize, Vec::new());
-    while at < d.len() {
-        let (Some(sec), Some(n)) = (u32_at(d, at), u32_at(d, at + 4)) else {
-            return Err(BtfError { offset: start + at, reason: "truncated CO-RE record group".into() });
-        };
-        at += 8;
-        let Some(bytes) = (n as usize).checked_mul(rec).filter(|b| at + b <= d.len()) else {
-            return Err(BtfError { offset: start + at, reason: "CO-RE records run past the section".into() });
-        };
-        let section = btf.str(sec);
-        if section.is_empty() {
-            return Err(BtfError { offset: start + at - 8, reason: format!("CO-RE record group names no section (string offset {sec})") });
-        }
-        for r in (0..n as usize).map(|i| at + i * rec) {
-            let w = |k: usize| u32_at(d, r + 4 * k).unwrap_or(0);
-            out.push(Record { section: section.into(), insn_off: w(0), type_id: w(1), access_str_off: w(2), kind: w(3) });
-        }
-        at += bytes;
-    }
-    Ok(out)
+    let records = btf::ext_records(ext, btf, btf::EXT_CORE_RELO, "CO-RE relocation section", 16)?;
+    Ok(records
+        .into_iter()
+        .map(|(section, _, r)| {
+            let w = |k: usize| u32_at(r, 4 * k).unwrap_or(0);
+            Record { section: section.into(), insn_off: w(0), type_id: w(1), access_str_off: w(2), kind: w(3) }
+        })
+        .collect())
 }
 
 /// What one relocation did, for listings (`rvbpf load`, `--json`).

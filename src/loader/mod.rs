@@ -200,6 +200,8 @@ pub struct Relocation {
     pub slot: usize,
     pub symbol: String,
     pub r_type: u32,
+    /// The instruction's imm in the object, before the relocation (its addend).
+    pub imm: i32,
     pub target: RelocTarget,
 }
 
@@ -216,6 +218,9 @@ pub struct ProgramSpec {
     pub relocations: Vec<Relocation>,
     /// For a struct_ops program, the member of a `.struct_ops` map it implements.
     pub struct_ops: Option<StructOpsMember>,
+    /// The source lines of `.BTF.ext`'s line info, each at its slot in the linked program
+    /// (in slot order; empty without BTF).
+    pub lines: Vec<(usize, btf::LineInfo)>,
 }
 
 impl ProgramSpec {
@@ -361,6 +366,8 @@ struct Parser<'a> {
     patched: BTreeMap<usize, Vec<RawInsn>>,
     /// Warnings found while parsing (the object loads).
     warnings: Vec<String>,
+    /// `.BTF.ext`'s line info: the source line of instructions of each code section.
+    lines: Vec<btf::LineInfo>,
 }
 
 fn cstr(data: &[u8]) -> String {
@@ -470,7 +477,7 @@ impl<'a> Parser<'a> {
             rels.insert(target, v);
         }
         let text = sections.iter().position(|s| s.name == ".text");
-        Ok(Parser { obj_name: obj_name.into(), sections, syms, rels, text, rel_target, opts, warnings, patched: BTreeMap::new() })
+        Ok(Parser { obj_name: obj_name.into(), sections, syms, rels, text, rel_target, opts, warnings, patched: BTreeMap::new(), lines: Vec::new() })
     }
 
     fn is_exec(&self, idx: usize) -> bool {
@@ -502,6 +509,9 @@ impl<'a> Parser<'a> {
             (Some(_), None) => return sec_err(".BTF.ext", "present without .BTF"),
             _ => Vec::new(),
         };
+        if let (Some(ext), Some(local)) = (ext_data, &btf) {
+            self.lines = btf::line_info(ext, local).map_err(|e| LoadError::Section { section: ".BTF.ext".into(), reason: e.to_string() })?;
+        }
         let functions = self.functions()?;
         let mut maps = self.legacy_maps()?;
         maps.extend(self.btf_maps(btf.as_ref())?);
@@ -992,7 +1002,7 @@ impl<'a> Parser<'a> {
                             if Some(s.shndx as usize) != self.text || s.value % 8 != 0 {
                                 return Err(where_(format!("call relocation against '{}', which is not a .text function", s.name)));
                             }
-                            relocations.push((i, String::from(s.name), r_type));
+                            relocations.push((i, String::from(s.name), r_type, insn.imm));
                             (self.text.unwrap_or(0), cfg::target((s.value / 8) as usize, insn.imm as i64))
                         }
                         None => (f.sec, cfg::target(local, insn.imm as i64)),
@@ -1053,7 +1063,7 @@ impl<'a> Parser<'a> {
                         } else {
                             return Err(where_(format!("symbol '{}' in section {} is neither a map nor global data", s.name, self.sections[ssec].name)));
                         }
-                        relocations.push((i, String::from(s.name), r_type));
+                        relocations.push((i, String::from(s.name), r_type, insn.imm));
                     } else if insn.src != 0 {
                         return Err(where_(format!("lddw with pseudo source {} but no relocation", insn.src)));
                     }
@@ -1070,16 +1080,25 @@ impl<'a> Parser<'a> {
         // Resolve the recorded relocations against the final layout.
         let relocations = relocations
             .into_iter()
-            .map(|(slot, symbol, r_type)| {
+            .map(|(slot, symbol, r_type, imm)| {
                 let insn = out[slot];
                 let target = match (insn.opcode, insn.src) {
                     (OP_CALL, _) => RelocTarget::Call { slot: cfg::target(slot, insn.imm as i64) as usize },
                     (_, PSEUDO_MAP_IDX) => RelocTarget::Map { map: insn.imm as usize },
                     _ => RelocTarget::MapValue { map: insn.imm as usize, offset: out[slot + 1].imm as u32 },
                 };
-                Relocation { slot, symbol, r_type, target }
+                Relocation { slot, symbol, r_type, imm, target }
             })
             .collect::<Vec<_>>();
+        // Each line of the functions placed, at its slot in the linked program.
+        let mut lines: Vec<(usize, btf::LineInfo)> = Vec::new();
+        for &(g, base) in &placed {
+            let f = functions[g];
+            let fsec = self.sections[f.sec].name;
+            let within = |l: &&btf::LineInfo| l.section == fsec && (f.start..f.start + f.slots).contains(&l.insn);
+            lines.extend(self.lines.iter().filter(within).map(|l| (base + l.insn - f.start, l.clone())));
+        }
+        lines.sort_by_key(|(slot, _)| *slot);
         let spec = ProgramSpec {
             name: prog_name.into(),
             section: sec.name.into(),
@@ -1088,6 +1107,7 @@ impl<'a> Parser<'a> {
             functions: placed.iter().map(|&(g, s)| (String::from(self.syms[functions[g].sym].name), s)).collect(),
             relocations,
             struct_ops: None,
+            lines,
         };
         if spec.used_maps().len() > MAX_USED_MAPS {
             return Err(LoadError::Program { program: prog_name.into(), reason: format!("uses more than {MAX_USED_MAPS} maps") });
