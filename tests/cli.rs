@@ -433,3 +433,34 @@ fn disasm_of_objects_matches_llvm_objdump_and_shows_the_source() {
     let _ = std::fs::remove_dir_all(&dir);
     println!("{compared} instructions of {} objects agree with llvm-objdump-19", sources.len());
 }
+
+/// `run --trace` on an object: the checked interpreter's steps, with helpers and maps by
+/// name and stack addresses from the frame pointer; `--json` puts them in `steps`.
+#[test]
+fn run_trace_on_objects_names_maps_and_helpers() {
+    if !Command::new("clang-19").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        println!("SKIP run_trace_on_objects_names_maps_and_helpers: clang-19 missing (run scripts/setup.sh)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("rvbpf-cli-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let obj = dir.join("msub.o");
+    let st = Command::new("clang-19").args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_riscv", "-I/usr/riscv64-linux-gnu/include", "-c", "tests/bpf/sys_map_in_subprog.bpf.c", "-o"]).arg(&obj).current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
+    assert!(st.success());
+    let o = rvbpf(&["run", "--trace", obj.to_str().unwrap()], "");
+    assert!(o.status.success(), "{}", err(&o));
+    let text = out(&o);
+    let step = |pat: &str| text.lines().find(|l| l.contains(pat)).unwrap_or_else(|| panic!("no step with {pat}:\n{text}")).to_string();
+    assert!(step("lddw %r1, map:cnt").ends_with("r1=map:cnt"), "{text}");
+    assert!(step("call bpf_map_lookup_elem#1").contains("r0=0x"), "{text}");
+    assert!(step("add %r2, -4").ends_with("r2=fp-516"), "the callee's frame is 512 bytes below the entry's: {text}");
+    assert!(text.contains("return value: 5 (0x5), 35 instructions"), "bump(2) + bump(3) - 2 with the counter at 5: {text}");
+    let o = rvbpf(&["run", "--trace", "--json", obj.to_str().unwrap()], "");
+    let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
+    let steps = v["steps"].as_array().unwrap();
+    assert!(steps.iter().any(|s| s["insn"] == "call bpf_map_lookup_elem#1"), "{v}");
+    assert_eq!(v["return_value"], 5);
+    let o = rvbpf(&["run", "--trace", "--engine", "jit", obj.to_str().unwrap()], "");
+    assert!(!o.status.success() && err(&o).contains("cannot trace JIT code"), "{}", err(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

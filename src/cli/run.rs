@@ -83,8 +83,11 @@ pub fn cmd_run(input: &Path, a: &RunArgs) -> Result<ExitCode, String> {
             if a.engine == Engine::Both {
                 return Err("--engine both compares the engines on raw programs and .data tests; object runs change maps, so run each engine on its own".into());
             }
-            if a.trace || a.mem.is_some() || a.mem_file.is_some() || a.unverified {
-                return Err("--trace, --mem, --mem-file and --unverified apply to raw programs (an object's programs are always verified when loaded); objects take --data, --data-hex and --ctx".into());
+            if a.mem.is_some() || a.mem_file.is_some() || a.unverified {
+                return Err("--mem, --mem-file and --unverified apply to raw programs (an object's programs are always verified when loaded); objects take --data, --data-hex and --ctx".into());
+            }
+            if a.trace && a.engine.uses_jit() {
+                return Err("--trace follows the interpreter step by step; it cannot trace JIT code (use --engine interp)".into());
             }
             let data = match (&a.data, &a.data_hex) {
                 (Some(f), _) => Some(std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?),
@@ -92,7 +95,7 @@ pub fn cmd_run(input: &Path, a: &RunArgs) -> Result<ExitCode, String> {
                 (None, None) => None,
             };
             let ctx = a.ctx.as_ref().map(|f| std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))).transpose()?;
-            let args = ObjectArgs { program: a.program.as_deref(), data, ctx, regs: &a.regs, repeat: a.repeat, cpus: a.cpus, json: a.json, budget: a.budget(), engine: a.engine };
+            let args = ObjectArgs { program: a.program.as_deref(), data, ctx, regs: &a.regs, repeat: a.repeat, cpus: a.cpus, json: a.json, budget: a.budget(), engine: a.engine, trace: a.trace };
             run_object(input, &obj, &args)
         }
         Input::Program { bytes, mem } => {
@@ -109,22 +112,62 @@ pub fn cmd_run(input: &Path, a: &RunArgs) -> Result<ExitCode, String> {
     }
 }
 
-/// Prints each executed instruction with the registers it changed.
+/// Prints each executed instruction with the registers it changed. In an object's run,
+/// a helper call names the helper and a map's address names the map.
 struct PrintTrace {
     lines: Vec<serde_json::Value>,
     json: bool,
+    /// The run's maps by address (an object's run; empty for raw programs).
+    maps: Vec<(u64, String)>,
+    /// Name Linux helpers (an object's run).
+    helpers: bool,
+    /// r10 when the run began: stack addresses show as offsets from it.
+    fp: Option<u64>,
+}
+
+impl PrintTrace {
+    fn new(json: bool) -> PrintTrace {
+        PrintTrace { lines: Vec::new(), json, maps: Vec::new(), helpers: false, fp: None }
+    }
+    /// The value as the trace shows it: the map it is the address of, a stack address as
+    /// `fp-N` (from the entry frame's r10), or hex.
+    fn value(&self, v: u64) -> String {
+        if let Some((_, name)) = self.maps.iter().find(|(a, _)| *a == v) {
+            return format!("map:{name}");
+        }
+        match self.fp {
+            Some(fp) if v == fp => "fp".into(),
+            Some(fp) if v < fp && fp - v <= rvbpf::mem::STACK_SIZE as u64 => format!("fp-{}", fp - v),
+            _ => format!("0x{v:x}"),
+        }
+    }
 }
 
 impl Tracer for PrintTrace {
     const ENABLED: bool = true;
     fn step(&mut self, pc: usize, insn: &Insn, before: &[u64; 11], after: &[u64; 11]) {
-        let changed: Vec<(usize, u64)> = (0..11).filter(|&i| before[i] != after[i]).map(|i| (i, after[i])).collect();
-        let text = format_insn(insn, Syntax::Conformance);
+        self.fp.get_or_insert(before[10]);
+        let changed: Vec<(usize, String)> = (0..11).filter(|&i| before[i] != after[i]).map(|i| (i, self.value(after[i]))).collect();
+        let mut text = format_insn(insn, Syntax::Conformance);
+        match insn {
+            Insn::Call { helper } if self.helpers => {
+                if let Some(h) = rvbpf::helpers::linux(*helper) {
+                    text = format!("call bpf_{}#{}", h.proto.name, helper.get());
+                }
+            }
+            Insn::LdImm64 { dst, .. } if !self.maps.is_empty() => {
+                let v = after[dst.num() as usize];
+                if let Some((_, name)) = self.maps.iter().find(|(a, _)| *a == v) {
+                    text = format!("lddw %r{}, map:{name}", dst.num());
+                }
+            }
+            _ => {}
+        }
         if self.json {
-            let regs: serde_json::Map<String, serde_json::Value> = changed.iter().map(|(i, v)| (format!("r{i}"), json!(format!("0x{v:x}")))).collect();
+            let regs: serde_json::Map<String, serde_json::Value> = changed.iter().map(|(i, v)| (format!("r{i}"), json!(v))).collect();
             self.lines.push(json!({"pc": pc, "insn": text, "changed": regs}));
         } else {
-            let regs: Vec<String> = changed.iter().map(|(i, v)| format!("r{i}=0x{v:x}")).collect();
+            let regs: Vec<String> = changed.iter().map(|(i, v)| format!("r{i}={v}")).collect();
             // A closed pipe (`| head`) ends the listing, not the program.
             let _ = writeln!(std::io::stdout().lock(), "{pc:>5}: {text:<32} {}", regs.join(" "));
         }
@@ -140,7 +183,7 @@ fn run_raw(input: &Path, bytes: &[u8], mut memory: Vec<u8>, a: &RunArgs) -> Resu
     let vm = Interpreter::new(&prog);
     let mut env = ConformanceEnv::default();
     let opts = RunOptions { budget: a.budget() };
-    let mut tracer = PrintTrace { lines: Vec::new(), json: a.json };
+    let mut tracer = PrintTrace::new(a.json);
     let result = if a.trace { vm.run_traced(&mut memory, &[], &mut env, &opts, &mut tracer) } else { vm.run(&mut memory, &[], &mut env, &opts) };
     if a.json {
         let mut doc = match &result {
@@ -253,6 +296,7 @@ struct ObjectArgs<'a> {
     json: bool,
     budget: u64,
     engine: Engine,
+    trace: bool,
 }
 
 /// What `run` says of a program of a type the runtime cannot run (the program-type
@@ -272,26 +316,28 @@ fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, 
     let opts = RunConfig { budget: args.budget, engine: args.engine };
     let mut last = None;
     let mut insns = 0u64;
+    // --trace: the checked interpreter, naming the object's maps and the helpers.
+    let mut tracer = PrintTrace { maps: loaded.maps.iter().map(|m| (Arc::as_ptr(&m.map) as u64, m.map.name().to_string())).collect(), helpers: true, ..PrintTrace::new(args.json) };
+    let mut run = |ctx: &mut Context| match args.trace {
+        true => rt.run_checked(&prog, ctx, &opts, &mut tracer),
+        false => rt.run(&prog, ctx, &opts),
+    };
     for _ in 0..args.repeat.max(1) {
-        let mut ctx = match prog.prog_type {
-            ProgType::Kprobe | ProgType::PerfEvent => Context::Kprobe(&regs),
-            ProgType::Tracepoint => Context::Tracepoint(&data),
-            ProgType::Xdp => Context::Xdp { packet: &mut data, ingress_ifindex: 1, rx_queue_index: 0 },
-            ProgType::SocketFilter => {
-                let r = rt.run(&prog, &mut Context::skb_from_ethernet(&data), &opts).map_err(|e| e.to_string())?;
-                insns += r.insns_executed;
-                last = Some(r);
-                continue;
-            }
-            ProgType::Syscall => Context::Raw(&mut data),
+        let r = match prog.prog_type {
+            ProgType::Kprobe | ProgType::PerfEvent => run(&mut Context::Kprobe(&regs)),
+            ProgType::Tracepoint => run(&mut Context::Tracepoint(&data)),
+            ProgType::Xdp => run(&mut Context::Xdp { packet: &mut data, ingress_ifindex: 1, rx_queue_index: 0 }),
+            ProgType::SocketFilter => run(&mut Context::skb_from_ethernet(&data)),
+            ProgType::Syscall => run(&mut Context::Raw(&mut data)),
             ProgType::RawTracepoint => return Err("raw_tracepoint programs take --ctx as u64 arguments; not supported by `run` yet".into()),
             // The types whose row says why the runtime cannot run them.
             _ => return Err(not_runnable(&name, prog.prog_type)),
-        };
-        let r = rt.run(&prog, &mut ctx, &opts).map_err(|e| e.to_string())?;
+        }
+        .map_err(|e| e.to_string())?;
         insns += r.insns_executed;
         last = Some(r);
     }
+    let steps = std::mem::take(&mut tracer.lines);
     let r = last.expect("at least one run");
     let trace = kernel.take_trace();
     let mut records = serde_json::Map::new();
@@ -309,6 +355,9 @@ fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, 
             "insns_executed": insns, "tail_calls": r.tail_calls, "trace": trace, "ringbuf": records, "maps": maps,
             "engine": args.engine.name(),
         });
+        if args.trace {
+            doc["steps"] = Value::Array(steps);
+        }
         if args.engine.uses_jit() {
             // JIT code is not metered.
             doc["insns_executed"] = Value::Null;
