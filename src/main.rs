@@ -76,7 +76,10 @@ enum Cmd {
         /// Object programs: which one (needed when the object has several).
         #[arg(long)]
         program: Option<String>,
-        /// Object programs: packet (xdp, socket) or memory (syscall) from a file.
+        /// Object programs: packet (xdp, socket) or memory (syscall) from a file. A packet is
+        /// an Ethernet frame. An XDP program sees all of it. For a socket filter, Linux's test
+        /// run strips the 14-byte Ethernet header: `skb->len` and `bpf_skb_load_bytes`
+        /// offsets cover the IP packet, and `protocol` and `pkt_type` come from the header.
         #[arg(long, conflicts_with = "data_hex")]
         data: Option<PathBuf>,
         /// Object programs: packet or memory as hex bytes.

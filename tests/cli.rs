@@ -30,11 +30,29 @@ fn err(o: &Output) -> String {
 fn run_prints_r0_and_json_has_the_return_value() {
     let o = rvbpf(&["run", "examples/checksum.data"], "");
     assert!(o.status.success(), "{}", err(&o));
-    assert_eq!(out(&o).trim(), "0x4840");
+    assert_eq!(out(&o), "0x4840\n-- result 0x4840: matched\n", "a .data test says whether its -- result was met");
     let o = rvbpf(&["run", "--json", "examples/checksum.data"], "");
     let v: serde_json::Value = serde_json::from_str(&out(&o)).unwrap();
     assert_eq!(v["return_value"], 0x4840);
     assert_eq!(v["engine"], "interp");
+    assert_eq!((&v["expected"]["result"], &v["matches"]), (&serde_json::json!(0x4840), &serde_json::json!(true)));
+    // Another result than the file's: said, and exit status 1.
+    let dir = std::env::temp_dir().join(format!("rvbpf-cli-expect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let wrong = dir.join("wrong.data");
+    std::fs::write(&wrong, "-- asm\nmov %r0, 7\nexit\n-- result\n0x8\n").unwrap();
+    let o = rvbpf(&["run", wrong.to_str().unwrap()], "");
+    assert_eq!((o.status.code(), out(&o).as_str()), (Some(1), "0x7\n-- result 0x8: MISMATCH, the run returned 0x7\n"));
+    // An error test whose program is invalid: the error it expects.
+    let o = rvbpf(&["run", "conformance/invalid/reserved-jlt-ad-imm-2.data"], "");
+    assert!(o.status.success() && out(&o).ends_with("-- error: matched (the test expects the run to fail)\n"), "{}{}", out(&o), err(&o));
+    // Other memory than the file's: no comparison.
+    let o = rvbpf(&["run", "examples/checksum.data", "--mem", "00"], "");
+    assert!(!out(&o).contains("-- result"), "{}", out(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+    // The socket-filter layout is in the help.
+    let o = rvbpf(&["run", "--help"], "");
+    assert!(out(&o).contains("Linux's test run strips the 14-byte Ethernet header"), "{}", out(&o));
 }
 
 #[test]
@@ -334,7 +352,7 @@ fn run_timeout_budget_and_unverified_say_what_they_do() {
         assert!(!o.status.success() && err(&o).contains("0 is not in 1.."), "{bad:?}: {}", err(&o));
     }
     let o = rvbpf(&["run", "--unverified", "examples/checksum.data"], "");
-    assert_eq!(out(&o).trim(), "0x4840");
+    assert!(out(&o).starts_with("0x4840\n"), "{}", out(&o));
     let warnings: Vec<&str> = std::str::from_utf8(&o.stderr).unwrap().lines().filter(|l| l.contains("warning")).collect();
     assert_eq!(warnings, ["rvbpf: warning: --unverified: the verifier does not check this program, and JIT code checks nothing at run time"]);
     let _ = std::fs::remove_dir_all(&dir);
@@ -449,6 +467,10 @@ fn run_trace_on_objects_names_maps_and_helpers() {
     assert!(st.success());
     let o = rvbpf(&["run", "--trace", obj.to_str().unwrap()], "");
     assert!(o.status.success(), "{}", err(&o));
+    assert!(err(&o).contains("note: a syscall program's context is memory its caller passes"), "run without --ctx: {}", err(&o));
+    let o = rvbpf(&["run", "--data-hex", "00 00 00 00", obj.to_str().unwrap()], "");
+    assert!(!err(&o).contains("note:"), "{}", err(&o));
+    let o = rvbpf(&["run", "--trace", obj.to_str().unwrap()], "");
     let text = out(&o);
     let step = |pat: &str| text.lines().find(|l| l.contains(pat)).unwrap_or_else(|| panic!("no step with {pat}:\n{text}")).to_string();
     assert!(step("lddw %r1, map:cnt").ends_with("r1=map:cnt"), "{text}");

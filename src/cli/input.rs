@@ -15,8 +15,16 @@ use rvbpf::prog::{ProgType, PROG_TYPES};
 pub enum Input {
     /// A BPF ELF object (it starts with the ELF magic), parsed by the loader.
     Object(Object),
-    /// A program as bytecode, with the memory a `.data` test gives it.
-    Program { bytes: Vec<u8>, mem: Option<Vec<u8>> },
+    /// A program as bytecode, with the memory a `.data` test gives it and what the test
+    /// expects.
+    Program { bytes: Vec<u8>, mem: Option<Vec<u8>>, expect: Option<Expect> },
+}
+
+/// What a `.data` test expects of a run: its `-- result`, or its `-- error`.
+#[derive(Clone, Debug)]
+pub enum Expect {
+    Result(u64),
+    Error(String),
 }
 
 /// Reads `path` (`-`: stdin) and tells its form: an ELF object by its magic; otherwise by
@@ -30,23 +38,24 @@ pub fn read(path: &Path) -> Result<Input, String> {
         return object(&bytes, path).map(Input::Object);
     }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let (bytes, mem) = match ext {
+    let (bytes, mem, expect) = match ext {
         "data" => {
             let f = conformance::parse_data(&String::from_utf8_lossy(&bytes));
-            (f.program_bytes().map_err(|e| format!("{name}: {e}"))?, Some(f.mem))
+            let expect = f.result.map(Expect::Result).or_else(|| f.error.clone().map(Expect::Error));
+            (f.program_bytes().map_err(|e| format!("{name}: {e}"))?, Some(f.mem), expect)
         }
-        "bin" => (bytes, None),
+        "bin" => (bytes, None, None),
         "asm" | "s" => {
             let text = String::from_utf8(bytes).map_err(|_| format!("{name}: not UTF-8 text"))?;
             let insns = asm::assemble(&text).map_err(|e| format!("{name}: {e}"))?;
-            (encode_all(&insns), None)
+            (encode_all(&insns), None, None)
         }
         _ => match std::str::from_utf8(&bytes) {
-            Ok(text) if text.chars().all(|c| c.is_ascii_hexdigit() || c.is_whitespace() || c == 'x') => (conformance::parse_hex(text).map_err(|e| format!("{name}: {e}"))?, None),
-            _ => (bytes, None),
+            Ok(text) if text.chars().all(|c| c.is_ascii_hexdigit() || c.is_whitespace() || c == 'x') => (conformance::parse_hex(text).map_err(|e| format!("{name}: {e}"))?, None, None),
+            _ => (bytes, None, None),
         },
     };
-    Ok(Input::Program { bytes, mem })
+    Ok(Input::Program { bytes, mem, expect })
 }
 
 /// An object, for the commands that take nothing else (the loader says why anything

@@ -19,7 +19,7 @@ use rvbpf::prog::ProgType;
 use rvbpf::runtime::{context::PT_REGS_FIELDS, Context, Engine, HostKernel, LoadedObject, PtRegs, RunConfig, Runtime};
 
 use super::hex;
-use super::input::{choose_program, Input};
+use super::input::{choose_program, Expect, Input};
 
 /// What `rvbpf run` was asked to do.
 pub struct RunArgs {
@@ -98,7 +98,7 @@ pub fn cmd_run(input: &Path, a: &RunArgs) -> Result<ExitCode, String> {
             let args = ObjectArgs { program: a.program.as_deref(), data, ctx, regs: &a.regs, repeat: a.repeat, cpus: a.cpus, json: a.json, budget: a.budget(), engine: a.engine, trace: a.trace };
             run_object(input, &obj, &args)
         }
-        Input::Program { bytes, mem } => {
+        Input::Program { bytes, mem, expect } => {
             if a.program.is_some() || a.data.is_some() || a.data_hex.is_some() || a.ctx.is_some() || !a.regs.is_empty() || a.repeat != 1 || a.cpus.is_some() {
                 return Err("--program, --data, --data-hex, --ctx, --reg, --repeat and --cpus apply to ELF objects".into());
             }
@@ -107,7 +107,9 @@ pub fn cmd_run(input: &Path, a: &RunArgs) -> Result<ExitCode, String> {
                 (None, Some(f)) => std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))?,
                 (None, None) => mem.unwrap_or_default(),
             };
-            run_raw(input, &bytes, memory, a)
+            // A .data test's expectation holds for its own memory only.
+            let expect = expect.filter(|_| a.mem.is_none() && a.mem_file.is_none());
+            run_raw(input, &bytes, memory, expect, a)
         }
     }
 }
@@ -174,61 +176,87 @@ impl Tracer for PrintTrace {
     }
 }
 
-/// A raw program on the interpreter (optionally traced), or on the JIT or both.
-fn run_raw(input: &Path, bytes: &[u8], mut memory: Vec<u8>, a: &RunArgs) -> Result<ExitCode, String> {
-    let prog = Program::decode(bytes).map_err(|e| format!("{}: {e}", input.display()))?;
-    if a.engine.uses_jit() {
-        return run_raw_jit(bytes, &memory, a);
-    }
-    let vm = Interpreter::new(&prog);
-    let mut env = ConformanceEnv::default();
-    let opts = RunOptions { budget: a.budget() };
-    let mut tracer = PrintTrace::new(a.json);
-    let result = if a.trace { vm.run_traced(&mut memory, &[], &mut env, &opts, &mut tracer) } else { vm.run(&mut memory, &[], &mut env, &opts) };
-    if a.json {
-        let mut doc = match &result {
-            Ok(o) => json!({"return_value": o.r0, "return_value_hex": format!("0x{:x}", o.r0), "insns_executed": o.insns_executed}),
-            Err(e) => json!({"error": e.to_string(), "pc": e.pc}),
-        };
-        if a.trace {
-            doc["trace"] = serde_json::Value::Array(tracer.lines);
-        }
-        doc["engine"] = json!(a.engine.name());
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-    }
-    match result {
-        Ok(o) => {
-            if !a.json {
-                println!("0x{:x}", o.r0);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        // The JSON document above already carries the error.
-        Err(_) if a.json => Ok(ExitCode::FAILURE),
-        Err(e) => Err(e.to_string()),
+/// Whether a run did what its `.data` test expects, and the line that says so.
+fn verdict(expect: &Expect, result: &Result<u64, String>) -> (bool, String) {
+    match (expect, result) {
+        (Expect::Result(want), Ok(r0)) if want == r0 => (true, format!("-- result 0x{want:x}: matched")),
+        (Expect::Result(want), Ok(r0)) => (false, format!("-- result 0x{want:x}: MISMATCH, the run returned 0x{r0:x}")),
+        (Expect::Result(want), Err(_)) => (false, format!("-- result 0x{want:x}: MISMATCH, the run failed")),
+        (Expect::Error(_), Err(_)) => (true, "-- error: matched (the test expects the run to fail)".into()),
+        (Expect::Error(_), Ok(r0)) => (false, format!("-- error: MISMATCH, the test expects the run to fail and it returned 0x{r0:x}")),
     }
 }
 
-/// `rvbpf run --engine jit|both` on a raw program, in the conformance environment.
-fn run_raw_jit(bytes: &[u8], memory: &[u8], a: &RunArgs) -> Result<ExitCode, String> {
-    let (engine, json) = (a.engine, a.json);
-    if a.trace {
-        return Err("--trace follows the interpreter step by step; it cannot trace JIT code (use --engine interp)".into());
+/// A raw program on the interpreter (optionally traced), or on the JIT or both; with a
+/// `.data` test's expectation, whether the run met it (exit status 1 when not).
+fn run_raw(input: &Path, bytes: &[u8], mut memory: Vec<u8>, expect: Option<Expect>, a: &RunArgs) -> Result<ExitCode, String> {
+    let mut doc = json!({"engine": a.engine.name()});
+    let decoded = Program::decode(bytes).map_err(|e| format!("{}: {e}", input.display()));
+    let result: Result<u64, String> = if let Err(e) = &decoded {
+        // An invalid program: what an error test expects.
+        doc["error"] = json!(e);
+        Err(e.clone())
+    } else if a.engine.uses_jit() {
+        if a.trace {
+            return Err("--trace follows the interpreter step by step; it cannot trace JIT code (use --engine interp)".into());
+        }
+        // JIT code runs only what the verifier accepts, unless the caller says otherwise.
+        let r = if a.unverified { conformance::execute_unverified(bytes, &memory, a.engine) } else { conformance::execute(bytes, &memory, a.engine) };
+        if let Err(e) = &r {
+            doc["error"] = json!(e);
+        }
+        r
+    } else {
+        let prog = decoded.as_ref().expect("decoded above");
+        let vm = Interpreter::new(prog);
+        let mut env = ConformanceEnv::default();
+        let opts = RunOptions { budget: a.budget() };
+        let mut tracer = PrintTrace::new(a.json);
+        let r = if a.trace { vm.run_traced(&mut memory, &[], &mut env, &opts, &mut tracer) } else { vm.run(&mut memory, &[], &mut env, &opts) };
+        if a.trace {
+            doc["trace"] = Value::Array(tracer.lines);
+        }
+        match &r {
+            Ok(o) => doc["insns_executed"] = json!(o.insns_executed),
+            Err(e) => (doc["error"], doc["pc"]) = (json!(e.to_string()), json!(e.pc)),
+        }
+        r.map(|o| o.r0).map_err(|e| e.to_string())
+    };
+    if let Ok(r0) = &result {
+        (doc["return_value"], doc["return_value_hex"]) = (json!(r0), json!(format!("0x{r0:x}")));
     }
-    // JIT code runs only what the verifier accepts, unless the caller says otherwise.
-    let result = if a.unverified { conformance::execute_unverified(bytes, memory, engine) } else { conformance::execute(bytes, memory, engine) };
-    if json {
-        let mut doc = match &result {
-            Ok(r0) => json!({"return_value": r0, "return_value_hex": format!("0x{r0:x}")}),
-            Err(e) => json!({"error": e}),
+    let verdict = expect.as_ref().map(|e| verdict(e, &result));
+    if let (Some(e), Some((matched, _))) = (&expect, &verdict) {
+        doc["expected"] = match e {
+            Expect::Result(v) => json!({"result": v}),
+            Expect::Error(text) => json!({"error": text}),
         };
-        doc["engine"] = json!(engine.name());
-        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
-        return Ok(if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        doc["matches"] = json!(matched);
     }
-    let r0 = result?;
-    println!("0x{r0:x}");
-    Ok(ExitCode::SUCCESS)
+    let status = match (&result, &verdict) {
+        (_, Some((false, _))) => ExitCode::FAILURE,
+        (Err(_), None) => ExitCode::FAILURE,
+        _ => ExitCode::SUCCESS,
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return Ok(status);
+    }
+    match (&result, verdict) {
+        (Ok(r0), v) => {
+            println!("0x{r0:x}");
+            if let Some((_, line)) = v {
+                println!("{line}");
+            }
+            Ok(status)
+        }
+        (Err(e), Some((_, line))) => {
+            println!("error: {e}");
+            println!("{line}");
+            Ok(status)
+        }
+        (Err(e), None) => Err(e.clone()),
+    }
 }
 
 /// Every map's contents: name → [{key, value}] hex (a list per CPU for per-CPU maps).
@@ -313,6 +341,9 @@ fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, 
     let loaded = rt.load_object(obj).map_err(|e| format!("{}: {e}", path.display()))?;
     let prog = loaded.program(&name).ok_or_else(|| format!("program {name} is not loaded automatically (SEC(\"?...\"))"))?.clone();
     let (mut data, regs) = context_for(prog.prog_type, args)?;
+    if prog.prog_type == ProgType::Syscall && args.data.is_none() && args.ctx.is_none() {
+        eprintln!("rvbpf: note: a syscall program's context is memory its caller passes (bpf_attr's ctx_in, up to 65535 bytes): none given, so r1 is NULL and any context access fails; give it with --ctx FILE, --data FILE or --data-hex HEX");
+    }
     let opts = RunConfig { budget: args.budget, engine: args.engine };
     let mut last = None;
     let mut insns = 0u64;

@@ -77,7 +77,7 @@ pub fn cmd_verify(input: &Path, program: Option<&str>, level: u32, as_json: bool
                 })
                 .collect::<Vec<_>>()
         }
-        Input::Program { bytes, mem } => {
+        Input::Program { bytes, mem, .. } => {
             if program.is_some() {
                 return Err("--program applies to ELF objects".into());
             }
