@@ -61,6 +61,10 @@ enum Cmd {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// Programs: list every slot as it decodes on its own, marking the invalid ones
+        /// (`.invalid` with the bytes and why), instead of refusing the program.
+        #[arg(long)]
+        raw: bool,
     },
     /// List an ELF object's programs, maps and relocations.
     Load {
@@ -250,7 +254,7 @@ fn main() -> ExitCode {
 fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
     match cmd {
         Cmd::Asm { input, output } => cli::asm::cmd_asm(&input, output.as_deref()),
-        Cmd::Disasm { input, syntax, numbered, program, source, json } => cli::disasm::cmd_disasm(&input, &cli::disasm::DisasmArgs { syntax, numbered, program: program.as_deref(), source, json }),
+        Cmd::Disasm { input, syntax, numbered, program, source, json, raw } => cli::disasm::cmd_disasm(&input, &cli::disasm::DisasmArgs { syntax, numbered, program: program.as_deref(), source, json, raw }),
         Cmd::Load { input, json } => cli::load::cmd_load(&input, json),
         Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, timeout, unverified } => {
             let args = cli::run::RunArgs { program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, timeout, unverified };

@@ -486,3 +486,59 @@ fn run_trace_on_objects_names_maps_and_helpers() {
     assert!(!o.status.success() && err(&o).contains("cannot trace JIT code"), "{}", err(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `disasm --raw` lists a program that does not decode slot by slot, marking what is
+/// invalid, where `disasm` refuses it.
+#[test]
+fn disasm_raw_marks_the_invalid_slots() {
+    let bad = "b7 00 00 00 01 00 00 00 ff 00 00 00 00 00 00 00 95 00 00 00 00 00 00 00 aa bb";
+    let o = rvbpf(&["disasm", "-"], bad);
+    assert!(!o.status.success() && err(&o).contains("not a multiple of 8"), "{}", err(&o));
+    let o = rvbpf(&["disasm", "--raw", "-"], bad);
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(
+        out(&o),
+        "    0: mov %r0, 1\n    1: .invalid ff 00 00 00 00 00 00 00  ; unknown opcode 0xff\n    2: exit\n    3: .invalid aa bb  ; 2 trailing bytes, short of a slot\n; not a valid program: invalid instruction at 3: program length 26 bytes is not a multiple of 8\n"
+    );
+    let o = rvbpf(&["disasm", "--raw", "--syntax", "llvm", "examples/parser.asm"], "");
+    assert!(out(&o).ends_with("; a valid program\n") && out(&o).contains("w"), "{}", out(&o));
+}
+
+/// `conformance` over a tree with a symlink loop and a dangling link: each skipped with a
+/// warning, the tests run.
+#[test]
+fn conformance_skips_symlink_loops_with_a_warning() {
+    let dir = std::env::temp_dir().join(format!("rvbpf-cli-loop-{}", std::process::id()));
+    let sub = dir.join("a");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/checksum.data"), sub.join("checksum.data")).unwrap();
+    std::os::unix::fs::symlink("..", sub.join("up")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/rvbpf", sub.join("dead")).unwrap();
+    let o = rvbpf(&["conformance", dir.to_str().unwrap()], "");
+    assert!(o.status.success(), "{}{}", out(&o), err(&o));
+    assert_eq!(out(&o).lines().last(), Some("1 passed, 0 failed"));
+    let e = err(&o);
+    assert!(e.contains("a/up: skipped: the directory") && e.contains("is walked already (a symlink loop"), "{e}");
+    assert!(e.contains("a/dead: skipped: No such file or directory"), "{e}");
+    let o = rvbpf(&["conformance", dir.join("missing").to_str().unwrap()], "");
+    assert!(!o.status.success() && err(&o).contains("missing: No such file"), "a path given must exist: {}", err(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A long run draws a progress bar on a terminal (here a pseudo-terminal from script(1))
+/// and nothing when its output is a pipe.
+#[test]
+fn progress_bars_only_on_a_terminal() {
+    if !Command::new("script").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        println!("SKIP progress_bars_only_on_a_terminal: script(1) missing");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_rvbpf");
+    let n = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/conformance/base64")).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "data")).count();
+    let tty = Command::new("script").args(["-qec", &format!("{bin} conformance --quiet conformance/base64"), "/dev/null"]).current_dir(env!("CARGO_MANIFEST_DIR")).output().unwrap();
+    let text = String::from_utf8_lossy(&tty.stdout).to_string();
+    assert!(text.contains(&format!("/{n} ")) && (text.contains("[>") || text.contains("=]")), "no bar on a terminal: {text:?}");
+    let piped = rvbpf(&["conformance", "--quiet", "conformance/base64"], "");
+    assert_eq!(err(&piped), "", "no bar into a pipe");
+    assert_eq!(out(&piped).trim(), format!("{n} passed, 0 failed"));
+}

@@ -19,11 +19,16 @@ pub fn cmd_conformance(paths: &[PathBuf], engine: Engine, json: bool, jobs: Opti
         }
         rayon::ThreadPoolBuilder::new().num_threads(n).build_global().map_err(|e| e.to_string())?;
     }
-    let files = runner::collect(paths)?;
+    let (files, warnings) = runner::collect(paths)?;
+    for w in &warnings {
+        eprintln!("rvbpf: warning: {w}");
+    }
     if files.is_empty() {
         return Err("no .data tests found".into());
     }
-    let reports = runner::run(&files, engine);
+    let bar = super::progress(files.len() as u64);
+    let reports = runner::run_reporting(&files, engine, || bar.inc(1));
+    bar.finish_and_clear();
     let summary = runner::summarize(&reports);
     if json {
         let tests: Vec<_> = reports

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use serde_json::{json, Value};
 
-use rvbpf::isa::disasm::{disassemble, format_insn, Syntax};
+use rvbpf::isa::disasm::{disassemble, disassemble_raw, format_insn, Syntax};
 use rvbpf::isa::{Insn, Program};
 use rvbpf::loader::{Object, ProgramSpec, RelocTarget};
 
@@ -32,6 +32,8 @@ pub struct DisasmArgs<'a> {
     pub program: Option<&'a str>,
     pub source: bool,
     pub json: bool,
+    /// Programs: list every slot as it decodes on its own, invalid ones marked.
+    pub raw: bool,
 }
 
 fn syntax_of(s: SyntaxArg) -> Syntax {
@@ -43,8 +45,16 @@ fn syntax_of(s: SyntaxArg) -> Syntax {
 
 pub fn cmd_disasm(input: &Path, a: &DisasmArgs) -> Result<ExitCode, String> {
     match super::input::read(input)? {
+        Input::Object(_) if a.raw => Err("--raw lists a program's bytes slot by slot; an object's programs are listed as the loader links them".into()),
         Input::Object(obj) => disasm_object(input, &obj, a),
         Input::Program { .. } if a.program.is_some() || a.source => Err("--program and --source apply to ELF objects".into()),
+        Input::Program { bytes, .. } if a.raw => {
+            if a.json {
+                return Err("--raw lists slot by slot as text; --json takes a valid program".into());
+            }
+            super::print_out(&disassemble_raw(&bytes, syntax_of(a.syntax.unwrap_or(SyntaxArg::Conformance))));
+            Ok(ExitCode::SUCCESS)
+        }
         Input::Program { bytes, .. } => {
             let prog = Program::decode(&bytes).map_err(|e| format!("{}: {e}", input.display()))?;
             let syntax = syntax_of(a.syntax.unwrap_or(SyntaxArg::Conformance));

@@ -54,6 +54,16 @@ pub fn engine_check(engine: Engine) -> Result<(), String> {
     Ok(())
 }
 
+/// A progress bar of `len` steps for a long run, on stderr: drawn only when stderr is a
+/// terminal (indicatif hides it otherwise, so pipes and CI logs get none).
+pub fn progress(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {per_sec} {msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
 /// Bytes as lowercase hex, no separators.
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()

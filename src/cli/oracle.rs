@@ -5,7 +5,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use rvbpf::oracle::shadow::Item;
 use rvbpf::oracle::{Oracle, Tally};
@@ -25,8 +24,7 @@ pub fn cmd_oracle(cases: u64, first: u64, jobs: Option<usize>, json_out: Option<
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.unwrap_or(0)).build().map_err(|e| e.to_string())?;
     let threads = pool.current_num_threads();
     println!("; rvbpf oracle: {cases} programs from seed {first}, {threads} threads");
-    let bar = ProgressBar::new(cases);
-    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {per_sec} {msg}").map_err(|e| e.to_string())?.progress_chars("=> "));
+    let bar = super::progress(cases);
     let start = Instant::now();
     // Each thread its own oracle (runs change its maps); chunks keep the bar cheap.
     let chunk = 1000u64;

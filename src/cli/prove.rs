@@ -6,7 +6,6 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use rvbpf::smt::shapes::{self, Done, Job, Outcome};
 use serde_json::json;
@@ -25,8 +24,7 @@ pub fn cmd_prove(json_out: Option<&Path>, filter: Option<&str>, jobs: Option<usi
     }
     let threads = pool.current_num_threads();
     println!("; rvbpf prove: {} jobs of {} ({} shape obligations), z3 {}, {threads} threads", todo.len(), all.len(), todo.iter().filter(|j| matches!(j, Job::Shape(_))).count(), z3::full_version());
-    let bar = ProgressBar::new(todo.len() as u64);
-    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}").map_err(|e| e.to_string())?.progress_chars("=> "));
+    let bar = super::progress(todo.len() as u64);
     let start = Instant::now();
     let done: Vec<Done> = pool.install(|| {
         todo.par_iter()
@@ -120,8 +118,7 @@ pub fn cmd_prove_operators(json_out: Option<&Path>, filter: Option<&str>, jobs: 
     }
     let threads = pool.current_num_threads();
     println!("; rvbpf prove --verifier: {} claims of {}, z3 {}, {threads} threads", todo.len(), all.len(), z3::full_version());
-    let bar = ProgressBar::new(todo.len() as u64);
-    bar.set_style(ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} {msg}").map_err(|e| e.to_string())?.progress_chars("=> "));
+    let bar = super::progress(todo.len() as u64);
     let start = Instant::now();
     let done: Vec<(&operators::Claim, Said, f64)> = pool.install(|| {
         todo.par_iter()

@@ -353,7 +353,12 @@ fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, 
         true => rt.run_checked(&prog, ctx, &opts, &mut tracer),
         false => rt.run(&prog, ctx, &opts),
     };
-    for _ in 0..args.repeat.max(1) {
+    // A long --repeat shows its progress on a terminal.
+    let bar = (args.repeat >= 100_000).then(|| super::progress(args.repeat as u64));
+    for k in 0..args.repeat.max(1) {
+        if let (Some(b), 0) = (&bar, k % 1024) {
+            b.set_position(k as u64);
+        }
         let r = match prog.prog_type {
             ProgType::Kprobe | ProgType::PerfEvent => run(&mut Context::Kprobe(&regs)),
             ProgType::Tracepoint => run(&mut Context::Tracepoint(&data)),
@@ -367,6 +372,9 @@ fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, 
         .map_err(|e| e.to_string())?;
         insns += r.insns_executed;
         last = Some(r);
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     let steps = std::mem::take(&mut tracer.lines);
     let r = last.expect("at least one run");

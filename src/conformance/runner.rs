@@ -32,24 +32,39 @@ impl Summary {
     }
 }
 
-/// Every `.data` file under the given paths (directories are walked recursively), sorted.
-pub fn collect(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
+/// Every `.data` file under the given paths (directories are walked recursively,
+/// following symlinks), sorted, and what was skipped on the way: a directory reached
+/// again (a symlink loop, or two links to one tree) and a link that leads nowhere, each
+/// with a warning. A path given that does not exist is an error.
+pub fn collect(paths: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<String>), String> {
+    let (mut out, mut warnings, mut seen) = (Vec::new(), Vec::new(), std::collections::BTreeSet::new());
     for p in paths {
-        walk(p, &mut out, true)?;
+        walk(p, &mut out, &mut warnings, &mut seen, true)?;
     }
     out.sort();
     out.dedup();
-    Ok(out)
+    Ok((out, warnings))
 }
 
-fn walk(p: &Path, out: &mut Vec<PathBuf>, explicit: bool) -> Result<(), String> {
-    let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
+fn walk(p: &Path, out: &mut Vec<PathBuf>, warnings: &mut Vec<String>, seen: &mut std::collections::BTreeSet<PathBuf>, explicit: bool) -> Result<(), String> {
+    let meta = match std::fs::metadata(p) {
+        Ok(m) => m,
+        Err(e) if !explicit => {
+            warnings.push(format!("{}: skipped: {e}", p.display()));
+            return Ok(());
+        }
+        Err(e) => return Err(format!("{}: {e}", p.display())),
+    };
     if meta.is_dir() {
+        let real = std::fs::canonicalize(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if !seen.insert(real.clone()) {
+            warnings.push(format!("{}: skipped: the directory {} is walked already (a symlink loop, or another link to it)", p.display(), real.display()));
+            return Ok(());
+        }
         let entries = std::fs::read_dir(p).map_err(|e| format!("{}: {e}", p.display()))?;
         for entry in entries {
             let entry = entry.map_err(|e| format!("{}: {e}", p.display()))?;
-            walk(&entry.path(), out, false)?;
+            walk(&entry.path(), out, warnings, seen, false)?;
         }
     } else if explicit || p.extension().is_some_and(|e| e == "data") {
         out.push(p.to_path_buf());
@@ -59,6 +74,11 @@ fn walk(p: &Path, out: &mut Vec<PathBuf>, explicit: bool) -> Result<(), String> 
 
 /// Judges every file on `engine`, in parallel, in file order.
 pub fn run(files: &[PathBuf], engine: Engine) -> Vec<TestReport> {
+    run_reporting(files, engine, || {})
+}
+
+/// [`run`], calling `done` as each test ends (a progress bar).
+pub fn run_reporting(files: &[PathBuf], engine: Engine, done: impl Fn() + Sync) -> Vec<TestReport> {
     files
         .par_iter()
         .map(|path| {
@@ -66,6 +86,7 @@ pub fn run(files: &[PathBuf], engine: Engine) -> Vec<TestReport> {
                 Ok(bytes) => judge(&parse_data(&String::from_utf8_lossy(&bytes)), engine),
                 Err(e) => Verdict::Fail(format!("cannot read: {e}")),
             };
+            done();
             TestReport { path: path.clone(), verdict }
         })
         .collect()

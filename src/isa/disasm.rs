@@ -38,6 +38,39 @@ pub fn disassemble(prog: &Program, syntax: Syntax, numbered: bool) -> String {
     out
 }
 
+/// Every slot of `bytes` as it decodes on its own, valid or not: an invalid slot is
+/// listed as `.invalid` with its bytes and why, and the listing goes on at the next slot;
+/// bytes short of a slot are listed as such. Jump targets are not checked slot by slot:
+/// a last line says whether the whole is a valid program, and if not, why.
+pub fn disassemble_raw(bytes: &[u8], syntax: Syntax) -> String {
+    let slots: alloc::vec::Vec<RawInsn> = bytes.chunks_exact(INSN_SIZE).map(|c| RawInsn::from_bytes(c.try_into().unwrap_or_default())).collect();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<alloc::vec::Vec<_>>().join(" ");
+    let mut out = String::new();
+    let mut pc = 0;
+    while pc < slots.len() {
+        let next = slots.get(pc + 1).copied().filter(|_| slots[pc].opcode == 0x18);
+        match decode_one(slots[pc], next) {
+            Ok(insn) => {
+                out.push_str(&format!("{pc:>5}: {}\n", format_insn(&insn, syntax)));
+                pc += insn.slots();
+            }
+            Err(e) => {
+                out.push_str(&format!("{pc:>5}: .invalid {}  ; {e}\n", hex(&bytes[pc * INSN_SIZE..(pc + 1) * INSN_SIZE])));
+                pc += 1;
+            }
+        }
+    }
+    let tail = &bytes[slots.len() * INSN_SIZE..];
+    if !tail.is_empty() {
+        out.push_str(&format!("{:>5}: .invalid {}  ; {} trailing bytes, short of a slot\n", slots.len(), hex(tail), tail.len()));
+    }
+    match Program::decode(bytes) {
+        Ok(_) => out.push_str("; a valid program\n"),
+        Err(e) => out.push_str(&format!("; not a valid program: {e}\n")),
+    }
+    out
+}
+
 fn sfx(w: Width) -> &'static str {
     match w {
         Width::W32 => "32",
