@@ -291,6 +291,12 @@ pub struct Variant {
 
 /// Linux riscv64 `struct pt_regs` (`arch/riscv/include/asm/ptrace.h`): 36 registers.
 pub const PT_REGS_SIZE: u32 = 288;
+/// Its members in order, 8 bytes each; the first 32 are also user space's
+/// `struct user_regs_struct`, what libbpf's `PT_REGS_*` read for riscv.
+pub const PT_REGS_FIELDS: [&str; 36] = [
+    "epc", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6",
+    "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6", "status", "badaddr", "cause", "orig_a0",
+];
 /// `struct __sk_buff` in Linux 6.18.
 pub const SK_BUFF_SIZE: u32 = 192;
 

@@ -354,3 +354,29 @@ fn maps_in_maps_and_struct_ops_maps_are_read_or_refused_saying_where() {
     assert!(!obj.program("f_impl").unwrap().returns_void());
     assert_eq!(obj.maps.iter().find(|m| m.name == "o").unwrap().data.as_deref(), Some(&[0u8; 16][..]), "the program slots are zero");
 }
+
+/// A kprobe compiled for x86-64 (`-D__TARGET_ARCH_x86` with x86's headers) describes
+/// `struct pt_regs` with x86's registers in its BTF: loading warns and names the flag;
+/// the same source compiled for riscv64 loads without the warning.
+#[test]
+#[cfg_attr(target_arch = "riscv64", ignore = "host only: compiles C with clang")]
+fn a_kprobe_compiled_for_another_architecture_is_warned_about() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bpf/kprobe_args.bpf.c");
+    let load = |arch: &str, include: &str| {
+        let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kprobe_args-{arch}.o"));
+        let ok = Command::new("clang-19").args(["-O2", "-g", "-target", "bpf", &format!("-D__TARGET_ARCH_{arch}"), &format!("-I{include}"), "-c"]).arg(&src).arg("-o").arg(&out).status().unwrap();
+        assert!(ok.success(), "clang-19 for {arch}");
+        loader::load(&std::fs::read(&out).unwrap(), "kprobe_args").unwrap().warnings
+    };
+    if !Path::new("/usr/include/x86_64-linux-gnu/asm/ptrace.h").exists() {
+        println!("SKIP a_kprobe_compiled_for_another_architecture_is_warned_about: x86-64's headers (libc6-dev, linux-libc-dev) are missing");
+        return;
+    }
+    let x86 = load("x86", "/usr/include/x86_64-linux-gnu");
+    assert!(
+        x86.iter().any(|w| w.contains("struct pt_regs here is x86-64's (its first member is `r15`)") && w.contains("compile with -D__TARGET_ARCH_riscv")),
+        "{x86:?}"
+    );
+    let rv = load("riscv", "/usr/riscv64-linux-gnu/include");
+    assert!(!rv.iter().any(|w| w.contains("pt_regs")), "{rv:?}");
+}

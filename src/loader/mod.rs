@@ -535,6 +535,9 @@ impl<'a> Parser<'a> {
         struct_ops_programs(&maps, &mut programs)?;
         let (skipped, mut warnings) = self.skipped(&functions, &maps);
         warnings.splice(0..0, self.warnings.iter().cloned());
+        if programs.iter().any(|p| matches!(p.prog_type(), ProgType::Kprobe | ProgType::PerfEvent)) {
+            warnings.extend(btf.as_ref().and_then(foreign_pt_regs));
+        }
         Ok(Object { name: self.obj_name.clone(), license, kernel_version, maps, programs, skipped, warnings, core })
     }
 
@@ -1114,6 +1117,39 @@ impl<'a> Parser<'a> {
         }
         Ok(spec)
     }
+}
+
+/// A warning when the object's BTF describes the registers a kprobe reads (`struct
+/// pt_regs`, or riscv's user-space `struct user_regs_struct`) with another layout than
+/// riscv64's: the program was compiled for another architecture, and its `PT_REGS_*`
+/// read the wrong offsets.
+fn foreign_pt_regs(btf: &Btf) -> Option<String> {
+    for id in btf.ids() {
+        let t = btf.get(id)?;
+        let name = btf.name(id);
+        if t.kind != btf::kind::STRUCT || !matches!(name, "pt_regs" | "user_regs_struct" | "user_pt_regs") {
+            continue;
+        }
+        let members: Vec<&str> = btf.members(t).iter().map(|m| btf.str(m.name_off)).collect();
+        let ours = &crate::prog::PT_REGS_FIELDS;
+        if members.len() <= ours.len() && members.iter().zip(ours).all(|(a, b)| a == b) {
+            continue;
+        }
+        let arch = match members.first().copied() {
+            Some("r15") => "x86-64",
+            Some("ebx" | "bx") => "x86",
+            Some("regs") => "arm64",
+            Some("uregs") => "32-bit arm",
+            Some("gpr") => "powerpc",
+            Some("psw" | "args") => "s390",
+            _ => "another architecture",
+        };
+        let first = members.first().copied().unwrap_or("(none)");
+        return Some(format!(
+            "BTF: struct {name} here is {arch}'s (its first member is `{first}`), not riscv64's (`epc`, `ra`, `sp`, …): kprobe arguments would be read at the wrong offsets; compile with -D__TARGET_ARCH_riscv (and riscv64's headers: -I/usr/riscv64-linux-gnu/include)"
+        ));
+    }
+    None
 }
 
 /// Reads a BTF map definition struct (`__uint`, `__type`, `__array` members); `outer` is

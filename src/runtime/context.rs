@@ -45,11 +45,8 @@ pub struct PtRegs {
     pub orig_a0: u64,
 }
 
-/// Field names of [`PtRegs`] in order (each 8 bytes).
-pub const PT_REGS_FIELDS: [&str; 36] = [
-    "epc", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6",
-    "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6", "status", "badaddr", "cause", "orig_a0",
-];
+/// Field names of [`PtRegs`] in order (each 8 bytes): the program-type table's.
+pub use crate::prog::PT_REGS_FIELDS;
 
 impl PtRegs {
     pub const SIZE: usize = PT_REGS_SIZE as usize;
