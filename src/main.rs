@@ -190,6 +190,9 @@ enum Cmd {
         /// Print only the failures and the summary line.
         #[arg(long, conflicts_with = "json")]
         quiet: bool,
+        /// Also write the results as JUnit XML (one test case per file), for CI systems.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// Prove every RV64 lowering template with z3, for all register values and all
     /// immediates that select it (the per-shape proofs; proofs/README.md).
@@ -269,7 +272,7 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
             };
             cli::verify::cmd_verify(&input, program.as_deref(), log_level, json, mem)
         }
-        Cmd::Conformance { paths, engine, json, jobs, quiet } => cli::conformance::cmd_conformance(&paths, engine, json, jobs, quiet),
+        Cmd::Conformance { paths, engine, json, jobs, quiet, junit } => cli::conformance::cmd_conformance(&paths, engine, json, jobs, quiet, junit.as_deref()),
         Cmd::Prove { json, filter, jobs, verifier: false } => cli::prove::cmd_prove(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Prove { json, filter, jobs, verifier: true } => cli::prove::cmd_prove_operators(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Oracle { cases, seed, jobs, json } => cli::oracle::cmd_oracle(cases, seed, jobs, json.as_deref()),

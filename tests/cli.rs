@@ -114,6 +114,17 @@ fn conformance_ends_with_the_summary_line_and_fails_on_failure() {
     let o = rvbpf(&["conformance", dir.to_str().unwrap()], "");
     // --quiet: the failure and the summary, nothing else.
     let quiet = rvbpf(&["conformance", "--quiet", dir.to_str().unwrap()], "");
+    // --junit: the same verdicts as JUnit XML.
+    let junit = std::env::temp_dir().join(format!("rvbpf-cli-{}.xml", std::process::id()));
+    let j = rvbpf(&["conformance", "--quiet", "--junit", junit.to_str().unwrap(), dir.to_str().unwrap()], "");
+    assert_eq!(out(&j), out(&quiet));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    std::fs::remove_file(&junit).ok();
+    assert!(xml.starts_with("<?xml") && xml.contains(r#"<testsuites name="rvbpf" tests="3" failures="1" errors="0">"#), "{xml}");
+    assert!(xml.contains(r#"<testcase name="bad.data""#) && xml.contains(r#"<failure message="returned 0x1, expected 0x2""#), "{xml}");
+    assert!(xml.contains("<skipped message="), "{xml}");
+    let bad = rvbpf(&["conformance", "--junit", "/nonexistent/dir/x.xml", dir.to_str().unwrap()], "");
+    assert!(!bad.status.success() && err(&bad).contains("--junit /nonexistent/dir/x.xml: No such file"), "{}", err(&bad));
     std::fs::remove_dir_all(&dir).ok();
     let lines: Vec<String> = out(&quiet).lines().map(String::from).collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
