@@ -99,6 +99,9 @@ enum Cmd {
         /// Object programs: run this many times (maps keep their contents between runs; at least 1).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         repeat: u32,
+        /// Object programs: print every array entry, the zero ones too (`--json` always has them).
+        #[arg(long)]
+        all: bool,
         /// Object programs: CPUs for per-CPU maps (default: this machine's; at least 1).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         cpus: Option<u32>,
@@ -259,8 +262,8 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
         Cmd::Asm { input, output } => cli::asm::cmd_asm(&input, output.as_deref()),
         Cmd::Disasm { input, syntax, numbered, program, source, json, raw } => cli::disasm::cmd_disasm(&input, &cli::disasm::DisasmArgs { syntax, numbered, program: program.as_deref(), source, json, raw }),
         Cmd::Load { input, json } => cli::load::cmd_load(&input, json),
-        Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, timeout, unverified } => {
-            let args = cli::run::RunArgs { program, data, data_hex, ctx, regs, repeat, cpus, mem, mem_file, engine, trace, json, budget, timeout, unverified };
+        Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, all, cpus, mem, mem_file, engine, trace, json, budget, timeout, unverified } => {
+            let args = cli::run::RunArgs { program, data, data_hex, ctx, regs, repeat, all, cpus, mem, mem_file, engine, trace, json, budget, timeout, unverified };
             cli::run::cmd_run(&input, &args)
         }
         Cmd::Jit { input, program, zba, zbb, json, check } => cli::jit::cmd_jit(&input, program.as_deref(), cli::jit::JitOpts { zba, zbb, json, check }),

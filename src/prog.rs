@@ -865,7 +865,46 @@ pub const PROG_TYPES: &[ProgTypeInfo] = &[
     row(ProgType::Netfilter, "netfilter", NF_CTX, Some((0, 1)), NO_HOOK_RUN),
 ];
 
+/// The return codes that have names, per program type (`enum xdp_action`, `TC_ACT_*`,
+/// `enum sk_action`, `BPF_OK`/`BPF_DROP`/…, `NF_DROP`/`NF_ACCEPT`).
+const XDP_ACTIONS: &[(i64, &str)] = &[(0, "XDP_ABORTED"), (1, "XDP_DROP"), (2, "XDP_PASS"), (3, "XDP_TX"), (4, "XDP_REDIRECT")];
+const TC_ACTIONS: &[(i64, &str)] = &[
+    (-1, "TC_ACT_UNSPEC"),
+    (0, "TC_ACT_OK"),
+    (1, "TC_ACT_RECLASSIFY"),
+    (2, "TC_ACT_SHOT"),
+    (3, "TC_ACT_PIPE"),
+    (4, "TC_ACT_STOLEN"),
+    (5, "TC_ACT_QUEUED"),
+    (6, "TC_ACT_REPEAT"),
+    (7, "TC_ACT_REDIRECT"),
+    (8, "TC_ACT_TRAP"),
+];
+const SK_ACTIONS: &[(i64, &str)] = &[(0, "SK_DROP"), (1, "SK_PASS")];
+const LWT_ACTIONS: &[(i64, &str)] = &[(0, "BPF_OK"), (2, "BPF_DROP"), (7, "BPF_REDIRECT"), (128, "BPF_LWT_REROUTE")];
+const NF_ACTIONS: &[(i64, &str)] = &[(0, "NF_DROP"), (1, "NF_ACCEPT")];
+
 impl ProgType {
+    /// What a return value `r0` means to a program of this type, for people: the name of
+    /// its action (`XDP_TX`, `TC_ACT_SHOT`, `SK_PASS`), a socket filter's bytes kept, or
+    /// `None` where the value is a plain number.
+    pub fn return_name(self, r0: u64) -> Option<alloc::string::String> {
+        use ProgType::*;
+        let table = match self {
+            Xdp => XDP_ACTIONS,
+            SchedCls | SchedAct => TC_ACTIONS,
+            SkSkb | SkMsg | SkReuseport | SkLookup => SK_ACTIONS,
+            LwtIn | LwtOut | LwtXmit | LwtSeg6local => LWT_ACTIONS,
+            Netfilter => NF_ACTIONS,
+            SocketFilter if r0 as u32 == 0 => return Some("drop".into()),
+            SocketFilter => return Some(alloc::format!("keep {} bytes", r0 as u32)),
+            _ => return None,
+        };
+        // Actions are 32-bit: TC_ACT_UNSPEC is -1 in r0's low half.
+        let v = r0 as u32 as i32 as i64;
+        table.iter().find(|(k, _)| *k == v).map(|(_, n)| (*n).into())
+    }
+
     /// The type with kernel number `v`.
     pub fn from_u32(v: u32) -> Option<ProgType> {
         PROG_TYPES.iter().map(|t| t.prog_type).find(|t| *t as u32 == v)
@@ -951,6 +990,20 @@ impl ProgTypes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn return_values_are_named_per_type() {
+        let name = |t: ProgType, r0: u64| t.return_name(r0);
+        assert_eq!(name(ProgType::Xdp, 3).as_deref(), Some("XDP_TX"));
+        assert_eq!(name(ProgType::Xdp, 9), None, "no action 9");
+        assert_eq!(name(ProgType::SchedCls, 0xffff_ffff).as_deref(), Some("TC_ACT_UNSPEC"), "-1 in the low 32 bits");
+        assert_eq!(name(ProgType::SchedAct, 2).as_deref(), Some("TC_ACT_SHOT"));
+        assert_eq!(name(ProgType::SkSkb, 1).as_deref(), Some("SK_PASS"));
+        assert_eq!(name(ProgType::LwtXmit, 128).as_deref(), Some("BPF_LWT_REROUTE"));
+        assert_eq!(name(ProgType::SocketFilter, 0).as_deref(), Some("drop"));
+        assert_eq!(name(ProgType::SocketFilter, 64).as_deref(), Some("keep 64 bytes"));
+        assert_eq!(name(ProgType::Kprobe, 0), None);
+    }
 
     #[test]
     fn every_type_has_one_row_and_round_trips() {

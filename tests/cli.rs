@@ -553,3 +553,38 @@ fn progress_bars_only_on_a_terminal() {
     assert_eq!(err(&piped), "", "no bar into a pipe");
     assert_eq!(out(&piped).trim(), format!("{n} passed, 0 failed"));
 }
+
+/// An object run's output for people: the return value by its name for the type, an
+/// array's zero entries left out unless --all, and an XDP packet as a diff of its rows.
+#[test]
+fn object_runs_name_the_action_hide_zero_entries_and_diff_the_packet() {
+    if !Command::new("clang-19").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        println!("SKIP object_runs_name_the_action_hide_zero_entries_and_diff_the_packet: clang-19 missing (run scripts/setup.sh)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("rvbpf-cli-people-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let compile = |src: &str, name: &str| {
+        let o = dir.join(name);
+        let st = Command::new("clang-19").args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_riscv", "-I/usr/riscv64-linux-gnu/include", "-c", src, "-o"]).arg(&o).current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
+        assert!(st.success(), "{src}");
+        o.to_str().unwrap().to_string()
+    };
+    let frame = "ff ff ff ff ff ff 02 00 00 00 00 01 08 00 45 00 00 1c 00 00 40 00 40 11 00 00 0a 00 00 01 0a 00 00 02 00 07 00 09 00 08 00 00";
+    let swap = compile("tests/bpf/xdp_rewrite.bpf.c", "swap.o");
+    let o = rvbpf(&["run", &swap, "--data-hex", frame], "");
+    assert_eq!(
+        out(&o),
+        "packet: 12 of 42 bytes changed\n  -0000  ff ff ff ff ff ff 02 00 00 00 00 01 08 00 45 00\n  +0000  02 00 00 00 00 01 ff ff ff ff ff ff 08 00 45 00\nreturn value: XDP_TX (3), 50 instructions over 1 run(s)\n"
+    );
+    let v: serde_json::Value = serde_json::from_str(&out(&rvbpf(&["run", "--json", &swap, "--data-hex", frame], ""))).unwrap();
+    assert_eq!((&v["return_value"], &v["return_name"]), (&serde_json::json!(3), &serde_json::json!("XDP_TX")));
+    let count = compile("examples/xdp_count.bpf.c", "count.o");
+    let o = rvbpf(&["run", &count, "--data-hex", frame, "--cpus", "1"], "");
+    let text = out(&o);
+    assert!(text.starts_with("map by_proto: 11000000 = [\"01000000000000002a00000000000000\"]\nmap by_proto: 255 zero entries not shown (--all shows them)\npacket: unchanged (42 bytes)\n"), "{text}");
+    assert!(text.ends_with("return value: XDP_DROP (1), 43 instructions over 1 run(s)\n"), "UDP to port 9 is dropped: {text}");
+    let all = out(&rvbpf(&["run", &count, "--data-hex", frame, "--cpus", "1", "--all"], ""));
+    assert_eq!(all.lines().filter(|l| l.starts_with("map by_proto: ")).count(), 256, "{all}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -29,6 +29,8 @@ pub struct RunArgs {
     pub ctx: Option<PathBuf>,
     pub regs: Vec<String>,
     pub repeat: u32,
+    /// Print zero array entries too.
+    pub all: bool,
     pub cpus: Option<u32>,
     pub mem: Option<String>,
     pub mem_file: Option<PathBuf>,
@@ -95,7 +97,7 @@ pub fn cmd_run(input: &Path, a: &RunArgs) -> Result<ExitCode, String> {
                 (None, None) => None,
             };
             let ctx = a.ctx.as_ref().map(|f| std::fs::read(f).map_err(|e| format!("{}: {e}", f.display()))).transpose()?;
-            let args = ObjectArgs { program: a.program.as_deref(), data, ctx, regs: &a.regs, repeat: a.repeat, cpus: a.cpus, json: a.json, budget: a.budget(), engine: a.engine, trace: a.trace };
+            let args = ObjectArgs { program: a.program.as_deref(), data, ctx, regs: &a.regs, repeat: a.repeat, cpus: a.cpus, json: a.json, budget: a.budget(), engine: a.engine, trace: a.trace, all: a.all };
             run_object(input, &obj, &args)
         }
         Input::Program { bytes, mem, expect } => {
@@ -325,6 +327,7 @@ struct ObjectArgs<'a> {
     budget: u64,
     engine: Engine,
     trace: bool,
+    all: bool,
 }
 
 /// What `run` says of a program of a type the runtime cannot run (the program-type
@@ -390,7 +393,7 @@ fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, 
     let maps = dump_maps(&loaded);
     if args.json {
         let mut doc = json!({
-            "program": name, "type": prog.prog_type.name(), "return_value": r.r0, "runs": args.repeat.max(1),
+            "program": name, "type": prog.prog_type.name(), "return_value": r.r0, "return_name": prog.prog_type.return_name(r.r0), "runs": args.repeat.max(1),
             "insns_executed": insns, "tail_calls": r.tail_calls, "trace": trace, "ringbuf": records, "maps": maps,
             "engine": args.engine.name(),
         });
@@ -416,11 +419,51 @@ fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, 
         }
     }
     for (name, entries) in maps.as_object().into_iter().flatten() {
+        // An array holds every index: its zero entries are left out unless --all.
+        let array = loaded.map(name).is_some_and(|m| matches!(m.def().map_type, rvbpf::maps::map_type::ARRAY | rvbpf::maps::map_type::PERCPU_ARRAY));
+        let zero = |v: &Value| match v {
+            Value::String(s) => s.bytes().all(|b| b == b'0'),
+            Value::Array(per_cpu) => per_cpu.iter().all(|c| c.as_str().is_some_and(|s| s.bytes().all(|b| b == b'0'))),
+            _ => false,
+        };
+        let mut hidden = 0;
         for e in entries.as_array().into_iter().flatten() {
+            if array && !args.all && zero(&e["value"]) {
+                hidden += 1;
+                continue;
+            }
             println!("map {name}: {} = {}", e["key"].as_str().unwrap_or(""), e["value"]);
         }
+        if hidden > 0 {
+            println!("map {name}: {hidden} zero entr{} not shown (--all shows them)", if hidden == 1 { "y" } else { "ies" });
+        }
+    }
+    if let (ProgType::Xdp, Some(input)) = (prog.prog_type, &args.data) {
+        print!("{}", packet_diff(input, &data));
     }
     let work = if args.engine.uses_jit() { "JIT code".to_string() } else { format!("{insns} instructions") };
-    println!("return value: {} ({:#x}), {work} over {} run(s)", r.r0 as i64, r.r0, args.repeat.max(1));
+    let value = match prog.prog_type.return_name(r.r0) {
+        Some(name) => format!("{name} ({})", r.r0 as i64),
+        None => format!("{} ({:#x})", r.r0 as i64, r.r0),
+    };
+    println!("return value: {value}, {work} over {} run(s)", args.repeat.max(1));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The XDP packet after the run against the one given, as a hexdump of the 16-byte rows
+/// that changed (`-` before, `+` after), or one line when nothing changed.
+fn packet_diff(before: &[u8], after: &[u8]) -> String {
+    let changed = before.iter().zip(after).filter(|(a, b)| a != b).count() + before.len().abs_diff(after.len());
+    if changed == 0 {
+        return format!("packet: unchanged ({} bytes)\n", after.len());
+    }
+    let mut out = format!("packet: {changed} of {} bytes changed\n", after.len());
+    let row = |b: &[u8], at: usize| b.get(at..(at + 16).min(b.len())).unwrap_or(&[]).iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ");
+    for at in (0..before.len().max(after.len())).step_by(16) {
+        let (a, b) = (row(before, at), row(after, at));
+        if a != b {
+            out.push_str(&format!("  -{at:04x}  {a}\n  +{at:04x}  {b}\n"));
+        }
+    }
+    out
 }
