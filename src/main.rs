@@ -40,6 +40,9 @@ enum Cmd {
         /// Write raw bytecode here; without it, print the bytes as hex.
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Machine-readable output: each instruction's slot, bytes and text.
+        #[arg(long)]
+        json: bool,
     },
     /// Disassemble bytecode (.bin raw bytes, hex text, or a .data test).
     Disasm {
@@ -238,7 +241,21 @@ enum Cmd {
         memory: Option<String>,
         #[arg(long, value_enum, default_value = "interp")]
         engine: Engine,
+        /// Answer with one JSON document (`return_value`, or `error`) instead of the
+        /// protocol's bare line.
+        #[arg(long)]
+        json: bool,
     },
+}
+
+impl Cmd {
+    /// Whether the command prints JSON on stdout, where an error then goes too.
+    fn json_out(&self) -> bool {
+        match self {
+            Cmd::Asm { json, .. } | Cmd::Disasm { json, .. } | Cmd::Load { json, .. } | Cmd::Run { json, .. } | Cmd::Jit { json, .. } | Cmd::Verify { json, .. } | Cmd::Conformance { json, .. } | Cmd::Plugin { json, .. } => *json,
+            _ => false,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -247,10 +264,14 @@ fn main() -> ExitCode {
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
+    let json = cli.cmd.json_out();
     let opts = cli::input::set_load_options(cli.prog_type.as_deref(), cli.allow_empty, cli.btf.as_deref());
     match opts.and_then(|()| dispatch(cli.cmd)) {
         Ok(code) => code,
         Err(msg) => {
+            if json {
+                println!("{}", serde_json::json!({ "error": msg }));
+            }
             eprintln!("rvbpf: error: {msg}");
             ExitCode::FAILURE
         }
@@ -259,7 +280,7 @@ fn main() -> ExitCode {
 
 fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
     match cmd {
-        Cmd::Asm { input, output } => cli::asm::cmd_asm(&input, output.as_deref()),
+        Cmd::Asm { input, output, json } => cli::asm::cmd_asm(&input, output.as_deref(), json),
         Cmd::Disasm { input, syntax, numbered, program, source, json, raw } => cli::disasm::cmd_disasm(&input, &cli::disasm::DisasmArgs { syntax, numbered, program: program.as_deref(), source, json, raw }),
         Cmd::Load { input, json } => cli::load::cmd_load(&input, json),
         Cmd::Run { input, program, data, data_hex, ctx, regs, repeat, all, cpus, mem, mem_file, engine, trace, json, budget, timeout, unverified } => {
@@ -279,6 +300,6 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
         Cmd::Prove { json, filter, jobs, verifier: false } => cli::prove::cmd_prove(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Prove { json, filter, jobs, verifier: true } => cli::prove::cmd_prove_operators(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Oracle { cases, seed, jobs, json } => cli::oracle::cmd_oracle(cases, seed, jobs, json.as_deref()),
-        Cmd::Plugin { memory, engine } => cli::plugin::cmd_plugin(memory.as_deref(), engine),
+        Cmd::Plugin { memory, engine, json } => cli::plugin::cmd_plugin(memory.as_deref(), engine, json),
     }
 }

@@ -588,3 +588,30 @@ fn object_runs_name_the_action_hide_zero_entries_and_diff_the_packet() {
     assert_eq!(all.lines().filter(|l| l.starts_with("map by_proto: ")).count(), 256, "{all}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--json` on asm, disasm, plugin, verify, run and conformance: one JSON document on
+/// stdout, an error included (`{"error": ...}`, with the place), and never text there.
+#[test]
+fn json_on_every_command_errors_included() {
+    let parse = |o: &Output| -> serde_json::Value { serde_json::from_str(out(o).trim()).unwrap_or_else(|e| panic!("not one JSON document ({e}): {}", out(o))) };
+    let o = rvbpf(&["asm", "--json", "-"], "mov %r0, 1\nexit\n");
+    let v = parse(&o);
+    assert_eq!((&v["bytes"], &v["insns"][1]["text"], &v["insns"][0]["bytes"]), (&serde_json::json!(16), &serde_json::json!("exit"), &serde_json::json!("b700000001000000")));
+    let o = rvbpf(&["plugin", "--json"], "b7 00 00 00 07 00 00 00 95 00 00 00 00 00 00 00");
+    assert_eq!(parse(&o)["return_value"], 7);
+    let o = rvbpf(&["plugin", "--json"], "zz");
+    assert!(!o.status.success() && parse(&o)["error"].as_str().unwrap().contains("bad hex byte \"zz\" at offset 0"), "{}", out(&o));
+    let o = rvbpf(&["disasm", "--json", "examples/parser.asm"], "");
+    assert!(parse(&o)["insns"].as_array().is_some_and(|a| !a.is_empty()));
+    for (args, stdin, says) in [
+        (&["asm", "--json", "-"][..], "mov %r0, 1\nbad\n", "line 2: unknown mnemonic"),
+        (&["disasm", "--json", "-"], "ff 00 00 00 00 00 00 00", "invalid instruction at 0"),
+        (&["verify", "--json", "/nonexistent.o"], "", "/nonexistent.o: No such file"),
+        (&["run", "--json", "--engine", "jit", "--budget", "5", "examples/checksum.data"], "", "JIT code is not metered"),
+        (&["conformance", "--json", "/nonexistent"], "", "/nonexistent: No such file"),
+    ] {
+        let o = rvbpf(args, stdin);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(parse(&o)["error"].as_str().is_some_and(|e| e.contains(says)), "{args:?}: {}", out(&o));
+    }
+}

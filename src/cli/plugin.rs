@@ -8,10 +8,13 @@ use std::process::ExitCode;
 use rvbpf::conformance;
 use rvbpf::runtime::Engine;
 
-pub fn cmd_plugin(memory: Option<&str>, engine: Engine) -> Result<ExitCode, String> {
+pub fn cmd_plugin(memory: Option<&str>, engine: Engine, json: bool) -> Result<ExitCode, String> {
     super::engine_check(engine)?;
     let fail = |msg: String| {
-        println!("{msg}");
+        match json {
+            true => println!("{}", serde_json::json!({"error": msg})),
+            false => println!("{msg}"),
+        }
         Ok(ExitCode::FAILURE)
     };
     let mut text = String::new();
@@ -28,7 +31,10 @@ pub fn cmd_plugin(memory: Option<&str>, engine: Engine) -> Result<ExitCode, Stri
     };
     match conformance::execute(&program, &mem, engine) {
         Ok(r0) => {
-            println!("{r0:x}");
+            match json {
+                true => println!("{}", serde_json::json!({"return_value": r0, "return_value_hex": format!("0x{r0:x}")})),
+                false => println!("{r0:x}"),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => fail(e),
