@@ -5,6 +5,7 @@
 //! addresses) produce. Engines (interpreter, JIT) call it; environments (the runtime's,
 //! the conformance suite's) implement it. It sits below both, so neither imports the other.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::isa::{HelperId, LdKind};
@@ -29,6 +30,10 @@ pub enum HelperError {
     Unknown,
     #[error("pointer 0x{addr:x} (+{len} bytes) is outside the memory the program may access")]
     BadPointer { addr: u64, len: usize },
+    /// [`HelperError::BadPointer`] with the place as the program sees it (`r10-8`,
+    /// `map value+8`), as the engine reports it.
+    #[error("pointer to {place} (+{len} bytes) is outside the memory the program may access")]
+    Outside { place: String, len: usize },
     #[error("{0}")]
     Invalid(&'static str),
     #[error("not provided by this environment")]

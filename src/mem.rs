@@ -17,22 +17,56 @@ pub const MAX_FRAMES: usize = 8;
 /// The whole BPF stack of one run: every frame.
 pub const STACK_SIZE: usize = STACK_FRAME * MAX_FRAMES;
 
+/// What a region holds, for messages: an access outside the program's memory is said
+/// relative to the nearest region (`ctx+292`, `map value+4096`), never as a host address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Area {
+    /// The memory a raw program is given (r1).
+    Memory,
+    Ctx,
+    Packet,
+    MapValue,
+    /// A ring-buffer record the run holds.
+    Record,
+    /// A conformance-suite variable.
+    Variable,
+}
+
+impl Area {
+    pub fn name(self) -> &'static str {
+        match self {
+            Area::Memory => "memory",
+            Area::Ctx => "ctx",
+            Area::Packet => "packet",
+            Area::MapValue => "map value",
+            Area::Record => "ring-buffer record",
+            Area::Variable => "variable",
+        }
+    }
+}
+
 /// One range of host memory a program may access.
 #[derive(Clone, Copy, Debug)]
 pub struct Region {
     pub start: u64,
     pub len: u64,
     pub writable: bool,
+    pub area: Area,
 }
 
 impl Region {
-    /// A region covering `buf`, writable.
+    /// A region covering `buf`, writable (the program's memory: name it otherwise with
+    /// [`Region::named`]).
     pub fn of_mut(buf: &mut [u8]) -> Region {
-        Region { start: buf.as_mut_ptr() as u64, len: buf.len() as u64, writable: true }
+        Region { start: buf.as_mut_ptr() as u64, len: buf.len() as u64, writable: true, area: Area::Memory }
     }
     /// A region covering `buf`, read-only.
     pub fn of(buf: &[u8]) -> Region {
-        Region { start: buf.as_ptr() as u64, len: buf.len() as u64, writable: false }
+        Region { start: buf.as_ptr() as u64, len: buf.len() as u64, writable: false, area: Area::Memory }
+    }
+    /// The same region, holding `area`.
+    pub fn named(self, area: Area) -> Region {
+        Region { area, ..self }
     }
     #[inline(always)]
     fn contains(&self, addr: u64, len: u64, write: bool) -> bool {
@@ -99,6 +133,24 @@ impl Memory {
         }
         let ok = self.regions.iter().any(|r| r.contains(addr, len, write)) || self.records.borrow().iter().any(|r| r.contains(addr, len, write));
         ok.then_some(addr as *mut u8)
+    }
+
+    /// Where `addr` is, as the program sees it: an offset from r10 (`fp`, the frame
+    /// pointer of the access) near the stack, an offset into the nearest region near one
+    /// (`ctx+292`, `map value+4096`), a small number as itself (a NULL or scalar
+    /// pointer), and otherwise no host address but "an address outside".
+    pub fn describe(&self, addr: u64, fp: u64) -> alloc::string::String {
+        const NEAR: u64 = 1 << 16;
+        let distance = |r: &Region| if addr < r.start { r.start - addr } else { addr.saturating_sub(r.start + r.len) };
+        let stack = Region { start: self.stack_hi.saturating_sub(STACK_SIZE as u64), len: STACK_SIZE as u64, writable: true, area: Area::Memory };
+        let records = self.records.borrow();
+        let nearest = self.regions.iter().chain(records.iter()).filter(|r| distance(r) <= NEAR).min_by_key(|r| distance(r));
+        match nearest {
+            Some(r) if distance(r) < distance(&stack) => alloc::format!("{}{:+}", r.area.name(), addr.wrapping_sub(r.start) as i64),
+            _ if distance(&stack) <= NEAR => alloc::format!("r10{:+}", addr.wrapping_sub(fp) as i64),
+            _ if addr < NEAR => alloc::format!("{addr:#x}"),
+            _ => "an address outside the stack, the context and every region".into(),
+        }
     }
 
     /// Reads `len` bytes at `addr` after checking they are accessible.

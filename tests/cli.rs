@@ -615,3 +615,30 @@ fn json_on_every_command_errors_included() {
         assert!(parse(&o)["error"].as_str().is_some_and(|e| e.contains(says)), "{args:?}: {}", out(&o));
     }
 }
+
+/// A run-time memory fault says where as the program sees it: from r10, in the memory it
+/// was given, or through a helper's pointer; never a host address.
+#[test]
+fn run_time_faults_name_bpf_visible_places() {
+    let cases = [
+        ("mov %r0, 0\nldxdw %r0, [%r10-520]\nexit\n", None, "instruction 1: read of 8 bytes at r10-520 is outside"),
+        ("stw [%r10+8], 1\nmov %r0, 0\nexit\n", None, "instruction 0: write of 4 bytes at r10+8 is outside"),
+        ("ldxw %r0, [%r1+300]\nexit\n", Some("00 00 00 00"), "instruction 0: read of 4 bytes at memory+300 is outside"),
+        ("mov %r1, %r10\nadd %r1, 8\nmov %r2, 8\ncall 1\nexit\n", None, "instruction 3: helper 1: pointer to r10+8 (+8 bytes) is outside"),
+        ("ldxb %r0, [%r1+0]\nexit\n", None, "instruction 0: read of 1 bytes at 0x0 is outside"),
+    ];
+    for (src, mem, says) in cases {
+        let mut args = vec!["run", "--unverified", "-"];
+        if let Some(m) = mem {
+            args.extend(["--mem", m]);
+        }
+        let file = std::env::temp_dir().join(format!("rvbpf-fault-{}-{}.asm", std::process::id(), says.len()));
+        std::fs::write(&file, src).unwrap();
+        args[2] = file.to_str().unwrap();
+        let o = rvbpf(&args, "");
+        let e = err(&o);
+        std::fs::remove_file(&file).ok();
+        assert!(!o.status.success() && e.contains(says), "{src}: {e}");
+        assert!(!e.contains("0x7f") && !e.contains("0x5"), "a host address in: {e}");
+    }
+}

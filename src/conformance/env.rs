@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use crate::env::{Env, Flow, HelperError};
 use crate::helpers::conformance::HelperSet;
 use crate::isa::{cfg, HelperId, LdKind};
-use crate::mem::{Memory, Region};
+use crate::mem::{Area, Memory, Region};
 
 /// Size of the conformance environment's map value.
 pub const CONFORMANCE_MAP_VALUE: usize = 64;
@@ -65,6 +65,6 @@ impl Env for ConformanceEnv {
     }
 
     fn regions(&mut self) -> Vec<Region> {
-        alloc::vec![Region::of_mut(&mut self.map_value[..]), Region::of_mut(&mut self.var[..])]
+        alloc::vec![Region::of_mut(&mut self.map_value[..]).named(Area::MapValue), Region::of_mut(&mut self.var[..]).named(Area::Variable)]
     }
 }

@@ -15,7 +15,7 @@ use super::{HelperCall, MAX_TAIL_CALLS};
 use crate::env::{Flow, HelperError};
 use crate::errno::*;
 use crate::maps::Map;
-use crate::mem::{Memory, Region};
+use crate::mem::{Area, Memory, Region};
 
 fn neg(errno: i32) -> u64 {
     (-(errno as i64)) as u64
@@ -259,7 +259,7 @@ pub(super) fn ringbuf_reserve(c: &HelperCall, a: [u64; 5]) -> Result<Flow, Helpe
     let rb = c.map(a[0])?.ringbuf().ok_or(HelperError::Invalid("not a ring buffer"))?;
     let Some(record) = rb.reserve(a[1], a[2]) else { return ok(0) };
     // The run may touch the record until it gives it back.
-    c.mem.add_record(Region { start: record, len: a[1], writable: true });
+    c.mem.add_record(Region { start: record, len: a[1], writable: true, area: Area::Record });
     ok(record)
 }
 

@@ -7,6 +7,7 @@
 //! addresses, so pointers handed to helpers and JIT code mean the same thing.
 
 use alloc::vec;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::env::{Env, Flow, HelperError};
@@ -21,10 +22,12 @@ pub const DEFAULT_BUDGET: u64 = 10_000_000;
 /// Why a run stopped with an error.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ExecErrorKind {
-    #[error("{} of {len} bytes at 0x{addr:x} is outside the memory the program may access", if *write { "write" } else { "read" })]
-    OutOfBounds { addr: u64, len: u64, write: bool },
-    #[error("atomic access at 0x{addr:x} is not aligned to {len} bytes")]
-    Misaligned { addr: u64, len: u64 },
+    /// `place` says where as the program sees it (`r10-520`, `ctx+292`), never the host
+    /// address `addr`.
+    #[error("{} of {len} bytes at {place} is outside the memory the program may access", if *write { "write" } else { "read" })]
+    OutOfBounds { addr: u64, len: u64, write: bool, place: String },
+    #[error("atomic access at {place} is not aligned to {len} bytes")]
+    Misaligned { addr: u64, len: u64, place: String },
     #[error("call depth exceeds {MAX_FRAMES} frames")]
     CallDepth,
     #[error("bpf_tail_call from a bpf-to-bpf subprogram is not supported")]
@@ -207,20 +210,20 @@ impl Interpreter {
                 }
                 Insn::Ldx { size, signed, dst, src, off } => {
                     let addr = reg[src.index()].wrapping_add(off as i64 as u64);
-                    let v = load(mem, addr, size).map_err(|kind| ExecError { pc: cur, kind })?;
+                    let v = load(mem, addr, size).map_err(|kind| ExecError { pc: cur, kind: locate(kind, mem, reg[10]) })?;
                     reg[dst.index()] = if signed { semantics::sign_extend(v, size.bytes() as u32 * 8) } else { v };
                 }
                 Insn::St { size, dst, off, imm } => {
                     let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
-                    store(mem, addr, size, imm as i64 as u64).map_err(|kind| ExecError { pc: cur, kind })?;
+                    store(mem, addr, size, imm as i64 as u64).map_err(|kind| ExecError { pc: cur, kind: locate(kind, mem, reg[10]) })?;
                 }
                 Insn::Stx { size, dst, src, off } => {
                     let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
-                    store(mem, addr, size, reg[src.index()]).map_err(|kind| ExecError { pc: cur, kind })?;
+                    store(mem, addr, size, reg[src.index()]).map_err(|kind| ExecError { pc: cur, kind: locate(kind, mem, reg[10]) })?;
                 }
                 Insn::Atomic { size, op, dst, src, off } => {
                     let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
-                    let old = atomic(mem, addr, size, op, reg[src.index()], reg[0]).map_err(|kind| ExecError { pc: cur, kind })?;
+                    let old = atomic(mem, addr, size, op, reg[src.index()], reg[0]).map_err(|kind| ExecError { pc: cur, kind: locate(kind, mem, reg[10]) })?;
                     match op {
                         AtomicOp::Cmpxchg => reg[0] = old,
                         op if op.fetches() => reg[src.index()] = old,
@@ -252,7 +255,8 @@ impl Interpreter {
                         Insn::Call { helper } => helper,
                         _ => unreachable!(),
                     };
-                    match call_helper(env, mem, &mut reg, id).map_err(|kind| ExecError { pc: cur, kind })? {
+                    let fp = reg[10];
+                    match call_helper(env, mem, &mut reg, id).map_err(|kind| ExecError { pc: cur, kind: locate(kind, mem, fp) })? {
                         None => {}
                         Some(Flow::TailCall(_)) if !frames.is_empty() => return err(cur, ExecErrorKind::TailCallInSubprog),
                         Some(Flow::TailCall(target)) => return Ok(Outcome { r0: 0, insns_executed: executed, tail_call: Some(target) }),
@@ -312,10 +316,22 @@ fn call_helper(env: &mut dyn Env, mem: &Memory, reg: &mut [u64; 11], id: HelperI
     }
 }
 
+/// `kind` with the place of a memory fault filled in (`fp`: r10 of the faulting frame):
+/// where the program sees it, for the message. Off the hot path.
+#[cold]
+fn locate(kind: ExecErrorKind, mem: &Memory, fp: u64) -> ExecErrorKind {
+    match kind {
+        ExecErrorKind::OutOfBounds { addr, len, write, .. } => ExecErrorKind::OutOfBounds { addr, len, write, place: mem.describe(addr, fp) },
+        ExecErrorKind::Misaligned { addr, len, .. } => ExecErrorKind::Misaligned { addr, len, place: mem.describe(addr, fp) },
+        ExecErrorKind::Helper { id, err: HelperError::BadPointer { addr, len } } => ExecErrorKind::Helper { id, err: HelperError::Outside { place: mem.describe(addr, fp), len } },
+        other => other,
+    }
+}
+
 #[inline(always)]
 fn load(mem: &Memory, addr: u64, size: Size) -> Result<u64, ExecErrorKind> {
     let n = size.bytes() as u64;
-    let p = mem.translate(addr, n, false).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: false })?;
+    let p = mem.translate(addr, n, false).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: false, place: String::new() })?;
     // SAFETY: translate checked the range lies in a live region; reads are unaligned-safe.
     unsafe {
         Ok(match size {
@@ -330,7 +346,7 @@ fn load(mem: &Memory, addr: u64, size: Size) -> Result<u64, ExecErrorKind> {
 #[inline(always)]
 fn store(mem: &Memory, addr: u64, size: Size, v: u64) -> Result<(), ExecErrorKind> {
     let n = size.bytes() as u64;
-    let p = mem.translate(addr, n, true).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: true })?;
+    let p = mem.translate(addr, n, true).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: true, place: String::new() })?;
     // SAFETY: translate checked the range lies in a live writable region.
     unsafe {
         match size {
@@ -348,9 +364,9 @@ fn store(mem: &Memory, addr: u64, size: Size, v: u64) -> Result<(), ExecErrorKin
 fn atomic(mem: &Memory, addr: u64, size: Size, op: AtomicOp, src: u64, r0: u64) -> Result<u64, ExecErrorKind> {
     use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::SeqCst};
     let n = size.bytes() as u64;
-    let p = mem.translate(addr, n, true).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: true })?;
+    let p = mem.translate(addr, n, true).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: true, place: String::new() })?;
     if addr % n != 0 {
-        return Err(ExecErrorKind::Misaligned { addr, len: n });
+        return Err(ExecErrorKind::Misaligned { addr, len: n, place: String::new() });
     }
     // SAFETY: checked, writable and aligned; the memory is only accessed atomically here.
     Ok(unsafe {

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 
 use super::{create_flags::*, err, round8, MapDef, MapError, Slab, BPF_EXIST, BPF_NOEXIST};
 use crate::errno::*;
-use crate::mem::Region;
+use crate::mem::{Area, Region};
 
 /// Largest value Linux's arrays accept (`KMALLOC_MAX_SIZE` with 4 KiB pages).
 const KMALLOC_MAX_SIZE: u32 = 4 << 20;
@@ -113,13 +113,13 @@ impl ArrayMap {
     }
 
     pub(crate) fn region(&self, writable: bool) -> Region {
-        Region { start: self.slab.addr(0), len: self.slab.len() as u64, writable }
+        Region { start: self.slab.addr(0), len: self.slab.len() as u64, writable, area: Area::MapValue }
     }
 
     /// Each value (each CPU's copy) as its own region of `value_size` bytes.
     pub(crate) fn value_regions(&self, writable: bool) -> impl Iterator<Item = Region> + '_ {
         let copies = if self.percpu { self.ncpus } else { 1 };
-        (0..self.max_entries).flat_map(move |i| (0..copies).map(move |c| Region { start: self.value_addr(i, c), len: self.value_size as u64, writable }))
+        (0..self.max_entries).flat_map(move |i| (0..copies).map(move |c| Region { start: self.value_addr(i, c), len: self.value_size as u64, writable, area: Area::MapValue }))
     }
 }
 

@@ -17,7 +17,7 @@ use spin::Mutex;
 use super::array::PCPU_MIN_UNIT_SIZE;
 use super::{create_flags::*, err, map_type, round8, MapDef, MapError, Slab, BPF_EXIST, BPF_NOEXIST};
 use crate::errno::*;
-use crate::mem::Region;
+use crate::mem::{Area, Region};
 
 const NONE: u32 = u32::MAX;
 /// `KMALLOC_MAX_SIZE` with 4 KiB pages, the bound on key + value.
@@ -371,13 +371,13 @@ impl HashMap {
     }
 
     pub(crate) fn region(&self, writable: bool) -> Region {
-        Region { start: self.values.addr(0), len: self.values.len() as u64, writable }
+        Region { start: self.values.addr(0), len: self.values.len() as u64, writable, area: Area::MapValue }
     }
 
     /// Each slot's value (each CPU's copy) as its own region of `value_size` bytes.
     pub(crate) fn value_regions(&self, writable: bool) -> impl Iterator<Item = Region> + '_ {
         let copies = if self.kind == Kind::PerCpu { self.ncpus } else { 1 };
         let slots = (self.values.len() / self.vstride.max(1)) as u32;
-        (0..slots).flat_map(move |s| (0..copies).map(move |c| Region { start: self.values.addr(self.value_off(s, c)), len: self.value_size as u64, writable }))
+        (0..slots).flat_map(move |s| (0..copies).map(move |c| Region { start: self.values.addr(self.value_off(s, c)), len: self.value_size as u64, writable, area: Area::MapValue }))
     }
 }

@@ -16,7 +16,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::isa::{Insn, Program, Size};
-use crate::mem::Region;
+use crate::mem::{Area, Region};
 use crate::prog::{CtxField, ProgType, PT_REGS_SIZE};
 
 /// Linux riscv64 `struct pt_regs` (`arch/riscv/include/asm/ptrace.h`).
@@ -232,14 +232,14 @@ impl ContextMemory {
         match ctx {
             Context::Kprobe(regs) => {
                 let r = *regs as *const PtRegs as u64;
-                ContextMemory { r1: r, r2: 0, regions: vec![Region { start: r, len: PtRegs::SIZE as u64, writable: false }], packet: None, _storage: storage }
+                ContextMemory { r1: r, r2: 0, regions: vec![Region { start: r, len: PtRegs::SIZE as u64, writable: false, area: Area::Ctx }], packet: None, _storage: storage }
             }
             Context::Tracepoint(rec) => {
-                let r = Region::of(rec);
+                let r = Region::of(rec).named(Area::Ctx);
                 ContextMemory { r1: r.start, r2: 0, regions: vec![r], packet: None, _storage: storage }
             }
             Context::RawTracepoint(args) => {
-                let r = Region { start: args.as_ptr() as u64, len: (args.len() * 8) as u64, writable: false };
+                let r = Region { start: args.as_ptr() as u64, len: (args.len() * 8) as u64, writable: false, area: Area::Ctx };
                 ContextMemory { r1: r.start, r2: 0, regions: vec![r], packet: None, _storage: storage }
             }
             Context::Raw(mem) => {
@@ -247,7 +247,7 @@ impl ContextMemory {
                 if mem.is_empty() {
                     return ContextMemory { r1: 0, r2: 0, regions: Vec::new(), packet: None, _storage: storage };
                 }
-                let r = Region::of_mut(mem);
+                let r = Region::of_mut(mem).named(Area::Ctx);
                 ContextMemory { r1: r.start, r2: len, regions: vec![r], packet: None, _storage: storage }
             }
             Context::Xdp { packet, ingress_ifindex, rx_queue_index } => {
@@ -261,7 +261,7 @@ impl ContextMemory {
                 ContextMemory {
                     r1: ctx,
                     r2: 0,
-                    regions: vec![Region { start: ctx, len: 40, writable: false }, Region::of_mut(packet)],
+                    regions: vec![Region { start: ctx, len: 40, writable: false, area: Area::Ctx }, Region::of_mut(packet).named(Area::Packet)],
                     packet: None,
                     _storage: storage,
                 }
@@ -285,9 +285,9 @@ impl ContextMemory {
                     r1: ctx,
                     r2: 0,
                     regions: vec![
-                        Region { start: ctx, len: skb::CB as u64, writable: false },
-                        Region { start: ctx + skb::CB as u64, len: (skb::CB_END - skb::CB) as u64, writable: true },
-                        Region { start: ctx + skb::CB_END as u64, len: (skb::SIZE - skb::CB_END) as u64, writable: false },
+                        Region { start: ctx, len: skb::CB as u64, writable: false, area: Area::Ctx },
+                        Region { start: ctx + skb::CB as u64, len: (skb::CB_END - skb::CB) as u64, writable: true, area: Area::Ctx },
+                        Region { start: ctx + skb::CB_END as u64, len: (skb::SIZE - skb::CB_END) as u64, writable: false, area: Area::Ctx },
                     ],
                     packet: Some((packet.as_ptr() as u64, packet.len())),
                     _storage: storage,
