@@ -582,7 +582,12 @@ fn object_runs_name_the_action_hide_zero_entries_and_diff_the_packet() {
     let count = compile("examples/xdp_count.bpf.c", "count.o");
     let o = rvbpf(&["run", &count, "--data-hex", frame, "--cpus", "1"], "");
     let text = out(&o);
-    assert!(text.starts_with("map by_proto: 11000000 = [\"01000000000000002a00000000000000\"]\nmap by_proto: 255 zero entries not shown (--all shows them)\npacket: unchanged (42 bytes)\n"), "{text}");
+    // The key and value as their BTF types: __u32 and struct counter, one per CPU.
+    assert!(text.starts_with("map by_proto: 17 = [cpu0: {packets: 1, bytes: 42}]\nmap by_proto: 255 zero entries not shown (--all shows them)\npacket: unchanged (42 bytes)\n"), "{text}");
+    // Global data: each section by its variables, a char array as a string.
+    let globals = compile("examples/globals.bpf.c", "globals.o");
+    let g = out(&rvbpf(&["run", &globals, "--data-hex", "00 00 00 00 00 00 00 00"], ""));
+    assert!(g.contains("map globals.data: 0 = {calls: 101, greeting: \"hi\"}\n") && g.contains("map globals.rodata: 0 = {scale: 3, "), "{g}");
     assert!(text.ends_with("return value: XDP_DROP (1), 43 instructions over 1 run(s)\n"), "UDP to port 9 is dropped: {text}");
     let all = out(&rvbpf(&["run", &count, "--data-hex", frame, "--cpus", "1", "--all"], ""));
     assert_eq!(all.lines().filter(|l| l.starts_with("map by_proto: ")).count(), 256, "{all}");

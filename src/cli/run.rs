@@ -13,6 +13,7 @@ use rvbpf::conformance::{self, ConformanceEnv};
 use rvbpf::interp::{Interpreter, RunOptions, Tracer, DEFAULT_BUDGET};
 use rvbpf::isa::disasm::{format_insn, Syntax};
 use rvbpf::isa::{Insn, Program};
+use rvbpf::loader::btf::Layout;
 use rvbpf::loader::Object;
 use rvbpf::maps::Map;
 use rvbpf::prog::ProgType;
@@ -432,7 +433,21 @@ fn run_object(path: &Path, obj: &Object, args: &ObjectArgs) -> Result<ExitCode, 
                 hidden += 1;
                 continue;
             }
-            println!("map {name}: {} = {}", e["key"].as_str().unwrap_or(""), e["value"]);
+            let spec = obj.maps.iter().find(|m| &m.name == name);
+            let key = e["key"].as_str().unwrap_or("");
+            let key = match spec.and_then(|m| m.key_layout.as_ref()) {
+                Some(l) => render(l, &unhex(key)),
+                None => key.to_string(),
+            };
+            let value = match (spec.and_then(|m| m.value_layout.as_ref()), &e["value"]) {
+                (Some(l), Value::String(h)) => render(l, &unhex(h)),
+                (Some(l), Value::Array(per_cpu)) => {
+                    let cpus: Vec<String> = per_cpu.iter().enumerate().map(|(c, h)| format!("cpu{c}: {}", render(l, &unhex(h.as_str().unwrap_or(""))))).collect();
+                    format!("[{}]", cpus.join(", "))
+                }
+                (_, v) => v.to_string(),
+            };
+            println!("map {name}: {key} = {value}");
         }
         if hidden > 0 {
             println!("map {name}: {hidden} zero entr{} not shown (--all shows them)", if hidden == 1 { "y" } else { "ies" });
@@ -466,4 +481,48 @@ fn packet_diff(before: &[u8], after: &[u8]) -> String {
         }
     }
     out
+}
+
+fn unhex(h: &str) -> Vec<u8> {
+    (0..h.len() / 2).filter_map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).ok()).collect()
+}
+
+/// Bytes as their BTF type shows them: struct fields by name, integers as numbers (in
+/// the target's byte order, little-endian), enums by name, `char` arrays as strings,
+/// other arrays element by element (the first 16), the rest as hex.
+fn render(l: &Layout, b: &[u8]) -> String {
+    let int = |size: u8, signed: bool| -> Option<i128> {
+        let bytes = b.get(..size as usize)?;
+        let mut w = [0u8; 8];
+        w[..bytes.len()].copy_from_slice(bytes);
+        let u = u64::from_le_bytes(w);
+        let shift = 64 - 8 * size as u32;
+        Some(if signed { ((u << shift) as i64 >> shift) as i128 } else { u as i128 })
+    };
+    match l {
+        Layout::Int { size, bool: true, .. } => int(*size, false).map_or_else(|| super::hex(b), |v| (v != 0).to_string()),
+        Layout::Int { size: 1, char: true, .. } => b.first().map_or_else(String::new, |&c| if c.is_ascii_graphic() || c == b' ' { format!("'{}'", c as char) } else { format!("{c}") }),
+        Layout::Int { size, signed, .. } => int(*size, *signed).map_or_else(|| super::hex(b), |v| v.to_string()),
+        Layout::Enum { size, values } => match int(*size, true) {
+            Some(v) => values.iter().find(|(_, x)| *x as i128 == v || (*x as u64 as i128) == v).map_or_else(|| v.to_string(), |(n, _)| n.clone()),
+            None => super::hex(b),
+        },
+        Layout::Array { elem, len, stride } if matches!(**elem, Layout::Int { size: 1, char: true, .. }) => {
+            let s = &b[..(*len as usize * *stride as usize).min(b.len())];
+            let text = &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())];
+            match std::str::from_utf8(text) {
+                Ok(t) if t.chars().all(|c| !c.is_control()) => format!("{t:?}"),
+                _ => super::hex(s),
+            }
+        }
+        Layout::Array { elem, len, stride } => {
+            let shown: Vec<String> = (0..(*len).min(16) as usize).filter_map(|i| b.get(i * *stride as usize..(i + 1) * *stride as usize)).map(|e| render(elem, e)).collect();
+            format!("[{}{}]", shown.join(", "), if *len > 16 { ", …" } else { "" })
+        }
+        Layout::Struct { fields, .. } => {
+            let shown: Vec<String> = fields.iter().map(|(n, off, f)| format!("{n}: {}", b.get(*off as usize..).map_or_else(String::new, |rest| render(f, rest)))).collect();
+            format!("{{{}}}", shown.join(", "))
+        }
+        Layout::Raw { size } => super::hex(&b[..(*size as usize).min(b.len())]),
+    }
 }

@@ -366,3 +366,54 @@ pub fn line_info(ext: &[u8], btf: &Btf) -> Result<Vec<LineInfo>, BtfError> {
     }
     Ok(out)
 }
+
+/// How to show the bytes of a BTF type to people: what `rvbpf run` prints map keys and
+/// values with (struct fields by name, integers as numbers, `char` arrays as strings).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Layout {
+    Int { size: u8, signed: bool, char: bool, bool: bool },
+    Enum { size: u8, values: Vec<(String, i64)> },
+    Array { elem: alloc::boxed::Box<Layout>, len: u32, stride: u32 },
+    Struct { size: u32, fields: Vec<(String, u32, Layout)> },
+    /// Bytes shown as hex: pointers, unions, floats, bitfields, what is nested too deep.
+    Raw { size: u32 },
+}
+
+impl Layout {
+    /// The layout of type `id` (typedefs, `const`, `volatile` looked through).
+    pub fn of(btf: &Btf, id: u32) -> Layout {
+        Layout::build(btf, id, 0)
+    }
+
+    fn build(btf: &Btf, id: u32, depth: u32) -> Layout {
+        let raw = || Layout::Raw { size: btf.resolve_size(id).ok().and_then(|s| u32::try_from(s).ok()).unwrap_or(0) };
+        let Some(t) = btf.skip_mods(id).ok().and_then(|i| btf.get(i)) else { return Layout::Raw { size: 0 } };
+        if depth > 8 {
+            return raw();
+        }
+        match t.kind {
+            kind::INT if btf.int_offset(t) == 0 && matches!(t.size_or_type, 1 | 2 | 4 | 8) => {
+                let enc = btf.int_encoding(t);
+                Layout::Int { size: t.size_or_type as u8, signed: enc & 1 != 0, char: enc & 2 != 0 || btf.str(t.name_off).contains("char"), bool: enc & 4 != 0 }
+            }
+            kind::ENUM | kind::ENUM64 if matches!(t.size_or_type, 1 | 2 | 4 | 8) => {
+                let values = btf.enumerators(t).into_iter().map(|(n, v)| (btf.str(n).into(), v as i64)).collect();
+                Layout::Enum { size: t.size_or_type as u8, values }
+            }
+            kind::ARRAY => {
+                let (elem, _, len) = btf.array(t);
+                let stride = btf.resolve_size(elem).ok().and_then(|s| u32::try_from(s).ok()).unwrap_or(0);
+                Layout::Array { elem: alloc::boxed::Box::new(Layout::build(btf, elem, depth + 1)), len, stride }
+            }
+            kind::STRUCT => {
+                let members = btf.members(t);
+                if members.iter().any(|m| m.bitfield_size != 0 || m.bit_offset % 8 != 0) {
+                    return raw();
+                }
+                let fields = members.iter().map(|m| (btf.str(m.name_off).into(), m.bit_offset / 8, Layout::build(btf, m.type_id, depth + 1))).collect();
+                Layout::Struct { size: t.size_or_type, fields }
+            }
+            _ => raw(),
+        }
+    }
+}

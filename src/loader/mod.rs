@@ -165,6 +165,10 @@ pub struct MapSpec {
     sec_len: u64,
     /// Byte offset of a BTF map's `values` member.
     values_off: Option<u64>,
+    /// How to show a key and a value, from BTF (`__type(key, …)`, `__type(value, …)`; a
+    /// global-data section's variables): `None` without BTF or a type.
+    pub key_layout: Option<btf::Layout>,
+    pub value_layout: Option<btf::Layout>,
 }
 
 /// A map's pinning request, in the convention of the definition that made it.
@@ -515,7 +519,7 @@ impl<'a> Parser<'a> {
         let functions = self.functions()?;
         let mut maps = self.legacy_maps()?;
         maps.extend(self.btf_maps(btf.as_ref())?);
-        maps.extend(self.data_maps());
+        maps.extend(self.data_maps(btf.as_ref()));
         maps.extend(self.struct_ops_maps(btf.as_ref(), &functions)?);
         for m in &maps {
             if maps.iter().filter(|o| o.name == m.name).count() > 1 {
@@ -746,6 +750,8 @@ impl<'a> Parser<'a> {
                 sec_off: s.value,
                 sec_len: def_sz as u64,
                 values_off: None,
+                key_layout: None,
+                value_layout: None,
             });
         }
         for i in 0..out.len() {
@@ -794,7 +800,7 @@ impl<'a> Parser<'a> {
             }
             let sym = self.syms.iter().find(|s| s.shndx as usize == idx && s.name == name);
             let Some(sym) = sym else { return Err(LoadError::Map { map: name.into(), reason: "no ELF symbol of this name in .maps".into() }) };
-            let BtfMap { def, values_off, pinning, inner } = map_def_from_btf(btf, var.size_or_type, true).map_err(|reason| LoadError::Map { map: name.into(), reason })?;
+            let BtfMap { def, key_type, value_type, values_off, pinning, inner } = map_def_from_btf(btf, var.size_or_type, true).map_err(|reason| LoadError::Map { map: name.into(), reason })?;
             out.push(MapSpec {
                 name: name.into(),
                 def,
@@ -811,12 +817,16 @@ impl<'a> Parser<'a> {
                 sec_off: sym.value,
                 sec_len: sym.size,
                 values_off,
+                key_layout: key_type.map(|t| btf::Layout::of(btf, t)),
+                value_layout: value_type.map(|t| btf::Layout::of(btf, t)),
             });
         }
         Ok(out)
     }
 
-    fn data_maps(&self) -> Vec<MapSpec> {
+    /// The global-data maps; a section's value shown by its variables where BTF has
+    /// them (`btf`).
+    fn data_maps(&self, btf: Option<&Btf>) -> Vec<MapSpec> {
         let mut out = Vec::new();
         for (idx, s) in self.sections.iter().enumerate() {
             let is_data = [".data", ".rodata", ".bss"].iter().any(|p| s.name == *p || s.name.starts_with(&format!("{p}.")));
@@ -848,6 +858,8 @@ impl<'a> Parser<'a> {
                 sec_off: 0,
                 sec_len: s.size,
                 values_off: None,
+                key_layout: btf.map(|_| btf::Layout::Int { size: 4, signed: false, char: false, bool: false }),
+                value_layout: btf.and_then(|b| datasec_layout(b, s.name, s.size as u32)),
             });
         }
         out
@@ -915,6 +927,8 @@ impl<'a> Parser<'a> {
                     sec_off: off as u64,
                     sec_len: size as u64,
                     values_off: None,
+                    key_layout: None,
+                    value_layout: Some(btf::Layout::of(btf, tid)),
                 });
             }
         }
@@ -1152,6 +1166,13 @@ fn foreign_pt_regs(btf: &Btf) -> Option<String> {
     None
 }
 
+/// A global-data section's value as a struct of its variables (DATASEC `name`).
+fn datasec_layout(btf: &Btf, name: &str, size: u32) -> Option<btf::Layout> {
+    let vars = btf.datasec(name)?;
+    let fields = vars.iter().filter_map(|&(var, off, _)| Some((String::from(btf.name(var)), off, btf::Layout::of(btf, btf.get(var)?.size_or_type)))).collect();
+    Some(btf::Layout::Struct { size, fields })
+}
+
 /// Reads a BTF map definition struct (`__uint`, `__type`, `__array` members); `outer` is
 /// false for an inner map's template, which may not hold maps itself.
 fn map_def_from_btf(btf: &Btf, type_id: u32, outer: bool) -> Result<BtfMap, String> {
@@ -1174,6 +1195,7 @@ fn map_def_from_btf(btf: &Btf, type_id: u32, outer: bool) -> Result<BtfMap, Stri
     let mut def = MapDef::default();
     let (mut has_type, mut key, mut value, mut values_off, mut values_type) = (false, None, None, None, 0);
     let mut pinning = Pinning::None;
+    let (mut key_type, mut value_type) = (None, None);
     for m in btf.members(t) {
         let name = btf.str(m.name_off);
         match name {
@@ -1193,8 +1215,14 @@ fn map_def_from_btf(btf: &Btf, type_id: u32, outer: bool) -> Result<BtfMap, Stri
                     v => return Err(format!("pinning {v}: libbpf knows 0 (none) and 1 (LIBBPF_PIN_BY_NAME)")),
                 }
             }
-            "key" => key = Some(size_of(m.type_id, name)?),
-            "value" => value = Some(size_of(m.type_id, name)?),
+            "key" => {
+                key = Some(size_of(m.type_id, name)?);
+                key_type = btf.get(m.type_id).map(|p| p.size_or_type);
+            }
+            "value" => {
+                value = Some(size_of(m.type_id, name)?);
+                value_type = btf.get(m.type_id).map(|p| p.size_or_type);
+            }
             "values" => {
                 values_off = Some(m.bit_offset as u64 / 8);
                 values_type = m.type_id;
@@ -1241,7 +1269,7 @@ fn map_def_from_btf(btf: &Btf, type_id: u32, outer: bool) -> Result<BtfMap, Stri
     } else if is_map_in_map(def.map_type) && outer {
         return Err("a map-in-map needs `__array(values, struct {...})` to define its inner map".into());
     }
-    Ok(BtfMap { def, values_off, pinning, inner })
+    Ok(BtfMap { def, key_type, value_type, values_off, pinning, inner })
 }
 
 /// Each struct_ops program learns the member it implements; one program in two members
@@ -1266,6 +1294,9 @@ fn struct_ops_programs(maps: &[MapSpec], programs: &mut [ProgramSpec]) -> Result
 /// A map definition as `.maps` gives it.
 struct BtfMap {
     def: MapDef,
+    /// The types `__type(key, …)` and `__type(value, …)` point to.
+    key_type: Option<u32>,
+    value_type: Option<u32>,
     /// Byte offset of the `values` member.
     values_off: Option<u64>,
     pinning: Pinning,
