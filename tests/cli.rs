@@ -19,6 +19,27 @@ fn rvbpf(args: &[&str], stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// A temporary directory for `test`'s BPF objects, or `None` (said) when clang-19 is
+/// missing.
+fn clang_dir(test: &str) -> Option<std::path::PathBuf> {
+    if !Command::new("clang-19").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        println!("SKIP {test}: clang-19 missing (run scripts/setup.sh)");
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("rvbpf-cli-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    Some(dir)
+}
+
+/// Compiles `src` (a path from the crate root) for riscv64 as libbpf programs are, into
+/// `dir/name`; `flags` are added (`-g` is not among the defaults).
+fn clang(dir: &std::path::Path, src: &str, name: &str, flags: &[&str]) -> String {
+    let o = dir.join(name);
+    let st = Command::new("clang-19").args(["-O2", "-target", "bpf", "-D__TARGET_ARCH_riscv", "-I/usr/riscv64-linux-gnu/include"]).args(flags).args(["-c", src, "-o"]).arg(&o).current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
+    assert!(st.success(), "clang-19 on {src}");
+    o.to_str().unwrap().to_string()
+}
+
 fn out(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).to_string()
 }
@@ -410,14 +431,12 @@ fn disasm_of_objects_matches_llvm_objdump_and_shows_the_source() {
         println!("SKIP disasm_of_objects_matches_llvm_objdump_and_shows_the_source: llvm-objdump-19 or clang-19 missing (run scripts/setup.sh)");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("rvbpf-cli-disasm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let Some(dir) = clang_dir("disasm_of_objects_matches_llvm_objdump_and_shows_the_source") else { return };
     let sources = ["tests/bpf/sys_map_in_subprog.bpf.c", "tests/bpf/sys_globals.bpf.c", "tests/bpf/sys_subprogs.bpf.c", "tests/bpf/sys_ringbuf.bpf.c", "examples/xdp_count.bpf.c", "examples/tailcall.bpf.c", "examples/globals.bpf.c", "examples/hello.bpf.c", "tests/bpf/sys_legacy_maps.bpf.c"];
     let mut compared = 0;
     for src in sources {
-        let obj = dir.join(std::path::Path::new(src).file_name().unwrap()).with_extension("o");
-        let st = Command::new("clang-19").args(["-O2", "-g", "-target", "bpf", "-mcpu=v3", "-D__TARGET_ARCH_riscv", "-I/usr/riscv64-linux-gnu/include", "-c", src, "-o"]).arg(&obj).current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
-        assert!(st.success(), "{src}");
+        let name = std::path::Path::new(src).file_name().unwrap().to_str().unwrap().replace(".c", ".o");
+        let obj = std::path::PathBuf::from(clang(&dir, src, &name, &["-g", "-mcpu=v3"]));
         let theirs = objdump_functions(&obj);
         let o = rvbpf(&["disasm", "--json", obj.to_str().unwrap()], "");
         assert!(o.status.success(), "{src}: {}", err(&o));
@@ -450,10 +469,8 @@ fn disasm_of_objects_matches_llvm_objdump_and_shows_the_source() {
     assert!(text.contains("; if (!v) return 0; @ ") && text.contains("sys_map_in_subprog.bpf.c:9:6"), "{text}");
     assert!(text.contains("R_BPF_64_64\tcnt\t; map cnt"), "{text}");
     // Without -g there is no line info, and --source says so.
-    let bare = dir.join("bare.o");
-    let st = Command::new("clang-19").args(["-O2", "-target", "bpf", "-D__TARGET_ARCH_riscv", "-I/usr/riscv64-linux-gnu/include", "-c", "tests/bpf/sys_legacy_maps.bpf.c", "-o"]).arg(&bare).current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
-    assert!(st.success());
-    let o = rvbpf(&["disasm", "--source", bare.to_str().unwrap()], "");
+    let bare = clang(&dir, "tests/bpf/sys_legacy_maps.bpf.c", "bare.o", &[]);
+    let o = rvbpf(&["disasm", "--source", &bare], "");
     assert!(out(&o).contains("; no line info: the object has no .BTF.ext (compile with -g)"), "{}", out(&o));
     let o = rvbpf(&["disasm", "--program", "nope", obj.to_str().unwrap()], "");
     assert!(!o.status.success() && err(&o).contains("no program named nope"), "{}", err(&o));
@@ -467,15 +484,8 @@ fn disasm_of_objects_matches_llvm_objdump_and_shows_the_source() {
 /// name and stack addresses from the frame pointer; `--json` puts them in `steps`.
 #[test]
 fn run_trace_on_objects_names_maps_and_helpers() {
-    if !Command::new("clang-19").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        println!("SKIP run_trace_on_objects_names_maps_and_helpers: clang-19 missing (run scripts/setup.sh)");
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("rvbpf-cli-trace-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let obj = dir.join("msub.o");
-    let st = Command::new("clang-19").args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_riscv", "-I/usr/riscv64-linux-gnu/include", "-c", "tests/bpf/sys_map_in_subprog.bpf.c", "-o"]).arg(&obj).current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
-    assert!(st.success());
+    let Some(dir) = clang_dir("run_trace_on_objects_names_maps_and_helpers") else { return };
+    let obj = std::path::PathBuf::from(clang(&dir, "tests/bpf/sys_map_in_subprog.bpf.c", "msub.o", &["-g"]));
     let o = rvbpf(&["run", "--trace", obj.to_str().unwrap()], "");
     assert!(o.status.success(), "{}", err(&o));
     assert!(err(&o).contains("note: a syscall program's context is memory its caller passes"), "run without --ctx: {}", err(&o));
@@ -558,18 +568,8 @@ fn progress_bars_only_on_a_terminal() {
 /// array's zero entries left out unless --all, and an XDP packet as a diff of its rows.
 #[test]
 fn object_runs_name_the_action_hide_zero_entries_and_diff_the_packet() {
-    if !Command::new("clang-19").arg("--version").output().is_ok_and(|o| o.status.success()) {
-        println!("SKIP object_runs_name_the_action_hide_zero_entries_and_diff_the_packet: clang-19 missing (run scripts/setup.sh)");
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("rvbpf-cli-people-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let compile = |src: &str, name: &str| {
-        let o = dir.join(name);
-        let st = Command::new("clang-19").args(["-O2", "-g", "-target", "bpf", "-D__TARGET_ARCH_riscv", "-I/usr/riscv64-linux-gnu/include", "-c", src, "-o"]).arg(&o).current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
-        assert!(st.success(), "{src}");
-        o.to_str().unwrap().to_string()
-    };
+    let Some(dir) = clang_dir("object_runs_name_the_action_hide_zero_entries_and_diff_the_packet") else { return };
+    let compile = |src: &str, name: &str| clang(&dir, src, name, &["-g"]);
     let frame = "ff ff ff ff ff ff 02 00 00 00 00 01 08 00 45 00 00 1c 00 00 40 00 40 11 00 00 0a 00 00 01 0a 00 00 02 00 07 00 09 00 08 00 00";
     let swap = compile("tests/bpf/xdp_rewrite.bpf.c", "swap.o");
     let o = rvbpf(&["run", &swap, "--data-hex", frame], "");
