@@ -235,6 +235,19 @@ enum Cmd {
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
     },
+    /// bpftool's `prog` and `map` commands on an in-process runtime, through rvbpf's
+    /// bpf() command layer: one command per line of SCRIPT (default stdin), e.g.
+    /// `prog load x.o`, `prog run name xdp_count data_in hex 01 02 ...`, `map dump name
+    /// counts`, `map lookup id 3 key 0 0 0 0`, `map update name m key hex 01 00 00 00
+    /// value hex 07 00 00 00 00 00 00 00 any`, `map delete ...`, `prog show`, `map show`.
+    Bpftool {
+        /// The script (`-` or nothing: stdin).
+        #[arg(default_value = "-")]
+        script: PathBuf,
+        /// CPUs of the runtime (per-CPU values hold one value each; default 1).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        cpus: Option<u32>,
+    },
     /// bpf_conformance plugin: program as hex on stdin, memory as a hex argument, r0 in hex on stdout.
     Plugin {
         /// Input memory as hex text.
@@ -300,6 +313,7 @@ fn dispatch(cmd: Cmd) -> Result<ExitCode, String> {
         Cmd::Prove { json, filter, jobs, verifier: false } => cli::prove::cmd_prove(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Prove { json, filter, jobs, verifier: true } => cli::prove::cmd_prove_operators(json.as_deref(), filter.as_deref(), jobs),
         Cmd::Oracle { cases, seed, jobs, json } => cli::oracle::cmd_oracle(cases, seed, jobs, json.as_deref()),
+        Cmd::Bpftool { script, cpus } => cli::bpftool::cmd_bpftool(&script, cpus),
         Cmd::Plugin { memory, engine, json } => cli::plugin::cmd_plugin(memory.as_deref(), engine, json),
     }
 }

@@ -647,3 +647,42 @@ fn run_time_faults_name_bpf_visible_places() {
         assert!(!e.contains("0x7f") && !e.contains("0x5"), "a host address in: {e}");
     }
 }
+
+/// `rvbpf bpftool`: an object loaded through the bpf() layer (MAP_CREATE, PROG_LOAD with
+/// an fd_array), run with PROG_TEST_RUN, its map read and written with bpftool's
+/// commands; a bad command stops the script saying its line.
+#[test]
+fn bpftool_drives_the_bpf_command_layer() {
+    let Some(dir) = clang_dir("bpftool_drives_the_bpf_command_layer") else { return };
+    let obj = clang(&dir, "examples/xdp_count.bpf.c", "count.o", &["-g"]);
+    let frame = "ff ff ff ff ff ff 02 00 00 00 00 01 08 00 45 00 00 1c 00 00 40 00 40 11 00 00 0a 00 00 01 0a 00 00 02 00 07 00 09 00 08 00 00";
+    let script = format!(
+        "# load, run twice, read, write\nprog load {obj}\nprog show\nmap show\nprog run name xdp_count data_in hex {frame} repeat 2\nmap lookup name by_proto key 17 0 0 0\nmap update name by_proto key 1 0 0 0 value hex 05 00 00 00 00 00 00 00 06 00 00 00 00 00 00 00 any\nmap dump id 3\n"
+    );
+    let o = rvbpf(&["bpftool", "-"], &script);
+    assert!(o.status.success(), "{}", err(&o));
+    let text = out(&o);
+    for want in [
+        "map 3: name by_proto type 6 key 4B value 16B max_entries 256\n",
+        "prog 4: name xdp_count type xdp\n",
+        "4: xdp  name xdp_count\n",
+        "Return value: 1, duration (average): ",
+        "key: 11 00 00 00  value: 02 00 00 00 00 00 00 00 54 00 00 00 00 00 00 00\n",
+        "key: 01 00 00 00  value: 05 00 00 00 00 00 00 00 06 00 00 00 00 00 00 00\n",
+        "Found 256 elements\n",
+    ] {
+        assert!(text.contains(want), "no {want:?} in:\n{text}");
+    }
+    // Errors: the line and what is wrong; an array element cannot be deleted (EINVAL).
+    for (bad, says) in [
+        (format!("prog load {obj}\nmap delete name by_proto key 1 0 0 0\n"), "line 2: BPF_MAP_DELETE_ELEM by_proto: EINVAL (22)"),
+        (format!("prog load {obj}\nmap lookup name by_proto key 1 0\n"), "line 2: key: 2 bytes given, the map's key has 4"),
+        ("map dump name nope\n".to_string(), "line 1: no map named nope"),
+        ("prog load /nonexistent.o\n".to_string(), "line 1: /nonexistent.o: No such file"),
+        ("prog frobnicate\n".to_string(), "line 1: unknown command `prog frobnicate`"),
+    ] {
+        let o = rvbpf(&["bpftool", "-"], &bad);
+        assert!(!o.status.success() && err(&o).contains(says), "{bad}: {}", err(&o));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

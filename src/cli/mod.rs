@@ -1,6 +1,7 @@
 //! The `rvbpf` commands, one file each; [`input`] reads what every command is given.
 
 pub mod asm;
+pub mod bpftool;
 pub mod conformance;
 pub mod disasm;
 pub mod input;
