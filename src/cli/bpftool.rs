@@ -22,6 +22,7 @@ struct Session {
     ncpus: u32,
     maps: Vec<SessionMap>,
     progs: Vec<(i32, String, String)>,
+    errno: std::cell::Cell<Option<i32>>,
 }
 
 struct SessionMap {
@@ -53,10 +54,17 @@ impl Session {
         // SAFETY: every address in the attrs built here is a live buffer of the length the
         // command uses, owned by the caller for the duration of the call.
         let mem = unsafe { ProcessMemory::new() };
-        match self.bpf.call(c, attr, &mem) {
+        let r = self.bpf.call(c, attr, &mem);
+        self.errno.set((r < 0).then_some((-r) as i32));
+        match r {
             r if r < 0 => Err(format!("{what}: {}", errno_name(r))),
             r => Ok(r),
         }
+    }
+
+    /// The errno of the last command, if it failed.
+    fn last_errno(&self) -> Option<i32> {
+        self.errno.get()
     }
 
     fn map_create(&self, name: &str, d: MapDef, inner_fd: Option<i32>) -> Result<i32, String> {
@@ -188,34 +196,26 @@ impl Session {
         }
     }
 
-    fn lookup(&self, m: &SessionMap, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
-        let mut value = vec![0u8; self.value_len(m)];
-        let mut a = [0u8; ATTR_SIZE];
-        put32(&mut a, 0, m.fd as u32);
-        put64(&mut a, 8, key.as_ptr() as u64);
-        put64(&mut a, 16, value.as_mut_ptr() as u64);
-        // SAFETY: as in `call`.
-        let r = self.bpf.call(cmd::MAP_LOOKUP_ELEM, &mut a, &unsafe { ProcessMemory::new() });
-        match r {
-            0 => Ok(Some(value)),
-            r if -r == rvbpf::errno::ENOENT as i64 => Ok(None),
-            r => Err(format!("BPF_MAP_LOOKUP_ELEM {}: {}", m.name, errno_name(r))),
-        }
-    }
-
-    fn next_key(&self, m: &SessionMap, key: Option<&[u8]>) -> Result<Option<Vec<u8>>, String> {
-        let mut next = vec![0u8; m.key_size as usize];
+    /// A map command on `m` with key `key` that fills `out`: the bytes, or `None` where
+    /// there is no such element (ENOENT).
+    fn fetch(&self, c: u32, m: &SessionMap, key: Option<&[u8]>, mut out: Vec<u8>, what: &str) -> Result<Option<Vec<u8>>, String> {
         let mut a = [0u8; ATTR_SIZE];
         put32(&mut a, 0, m.fd as u32);
         put64(&mut a, 8, key.map_or(0, |k| k.as_ptr() as u64));
-        put64(&mut a, 16, next.as_mut_ptr() as u64);
-        // SAFETY: as in `call`.
-        let r = self.bpf.call(cmd::MAP_GET_NEXT_KEY, &mut a, &unsafe { ProcessMemory::new() });
-        match r {
-            0 => Ok(Some(next)),
-            r if -r == rvbpf::errno::ENOENT as i64 => Ok(None),
-            r => Err(format!("BPF_MAP_GET_NEXT_KEY {}: {}", m.name, errno_name(r))),
+        put64(&mut a, 16, out.as_mut_ptr() as u64);
+        match self.call(c, &mut a, &format!("{what} {}", m.name)) {
+            Ok(_) => Ok(Some(out)),
+            Err(_) if self.last_errno() == Some(rvbpf::errno::ENOENT) => Ok(None),
+            Err(e) => Err(e),
         }
+    }
+
+    fn lookup(&self, m: &SessionMap, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        self.fetch(cmd::MAP_LOOKUP_ELEM, m, Some(key), vec![0u8; self.value_len(m)], "BPF_MAP_LOOKUP_ELEM")
+    }
+
+    fn next_key(&self, m: &SessionMap, key: Option<&[u8]>) -> Result<Option<Vec<u8>>, String> {
+        self.fetch(cmd::MAP_GET_NEXT_KEY, m, key, vec![0u8; m.key_size as usize], "BPF_MAP_GET_NEXT_KEY")
     }
 
     /// One command line; what it prints.
@@ -373,7 +373,7 @@ pub fn cmd_bpftool(script: &Path, cpus: Option<u32>) -> Result<ExitCode, String>
     let text = String::from_utf8(read_bytes(script)?).map_err(|_| format!("{}: not UTF-8 text", script.display()))?;
     let ncpus = cpus.unwrap_or(1);
     let rt = Arc::new(Runtime::new(Arc::new(HostKernel::new(false)), ncpus));
-    let mut s = Session { bpf: Bpf::new(rt), ncpus, maps: Vec::new(), progs: Vec::new() };
+    let mut s = Session { bpf: Bpf::new(rt), ncpus, maps: Vec::new(), progs: Vec::new(), errno: std::cell::Cell::new(None) };
     for (n, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
