@@ -187,10 +187,23 @@ fn bad_input_gets_a_clear_error_not_a_panic() {
         (vec!["run", "--cpus", "0", "examples/checksum.data"], "", "invalid value '0' for '--cpus <CPUS>': 0 is not in 1.."),
         (vec!["asm", "-"], "ja +100\nexit\n", "jump to slot 101, outside the program of 2 slots"),
         (vec!["frobnicate"], "", "unrecognized subcommand"),
+        // Every other subcommand's bad input (their good runs: tests/proofs.rs and
+        // tests/oracle.rs run `prove` and `oracle`; the tests above the others).
+        (vec!["load", "/nonexistent.o"], "", "/nonexistent.o: No such file"),
+        (vec!["jit", "--zba", "/nonexistent.bin"], "", "/nonexistent.bin: No such file"),
+        (vec!["verify", "-"], "05 00 05 00 00 00 00 00 95 00 00 00 00 00 00 00", "-: refused (EINVAL): invalid instruction at 0: jump"),
+        (vec!["prove", "--filter", "no such obligation"], "", "no obligation's name contains \"no such obligation\""),
+        (vec!["oracle", "--cases", "0"], "", "--cases must be at least 1"),
+        (vec!["plugin", "zz"], "95 00 00 00 00 00 00 00", "memory: bad hex byte \"zz\" at offset 0"),
+        (vec!["bpftool", "--cpus", "0"], "", "0 is not in 1.."),
+        (vec!["bpftool", "-"], "map show\nmap dump id 7\n", "-: line 2: no map with id 7"),
     ] {
         let o = rvbpf(&args, stdin);
         assert!(!o.status.success(), "{args:?} succeeded");
-        assert!(err(&o).contains(needle), "{args:?}: stderr {:?} lacks {needle:?}", err(&o));
+        // The message is on stderr, or on stdout where the command's protocol says so
+        // (plugin, verify's verdict).
+        let said = err(&o) + &out(&o);
+        assert!(said.contains(needle), "{args:?}: output {said:?} lacks {needle:?}");
         assert!(!err(&o).contains("panicked"), "{args:?} panicked");
     }
 }
