@@ -176,7 +176,7 @@ fn ring_records_kept_are_discarded_at_the_end_and_given_back_ones_are_out_of_rea
         rt.load_program(&ProgramLoad { name: "t", prog_type: ProgType::Syscall, attach: None, insns: &insns, license: "GPL", functions: &[], maps: &maps, returns_void: false, log_level: 0 })
     };
     assert_eq!(load(&keeps).unwrap_err().to_string(), "7: Unreleased reference id=5 alloc_insn=4");
-    assert_eq!(load(&touches).unwrap_err().to_string(), "10: R6 invalid mem access 'inv'");
+    assert_eq!(load(&touches).unwrap_err().to_string(), "10: R6 invalid mem access 'scalar'");
     // A verified program that uses the ring gives the runtime's environment.
     let p = load(&format!("{reserve}jeq %r0, 0, +3\nmov %r1, %r0\nmov %r2, 0\ncall 132\nmov %r0, 0\nexit")).unwrap();
     let unverified = |src: &str, engine: Engine| {

@@ -818,7 +818,7 @@ mod tests {
         assert_eq!(run(&leak).unwrap_err().to_string(), "10: Unreleased reference id=5 alloc_insn=4");
         // Used after it was submitted.
         let after = format!("{reserve}jeq r0, 0, +5\nmov r6, r0\nmov r1, r0\nmov r2, 0\ncall 132\nstw [r6], 1\nmov r0, 0\nexit");
-        assert_eq!(run(&after).unwrap_err().to_string(), "10: R6 invalid mem access 'inv'");
+        assert_eq!(run(&after).unwrap_err().to_string(), "10: R6 invalid mem access 'scalar'");
         // A tail call from a function.
         let tail = "call local f\nexit\nf:\nmov r2, r1\nmov r3, 0\ncall 12\nmov r0, 0\nexit";
         let mut p = assemble(tail).unwrap();
