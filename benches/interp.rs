@@ -25,7 +25,7 @@ fn bench(c: &mut Criterion) {
     for name in ["checksum.data", "parser.asm", "memcpy.asm", "alu_mix.asm"] {
         let code = program(name);
         let prog = Program::decode(&code).unwrap();
-        let vm = Interpreter::new(&prog);
+        let mut vm = Interpreter::new(&prog);
         let rb = rbpf::EbpfVmRaw::new(Some(&code)).unwrap();
         // Same answer from both, or the comparison means nothing.
         let mut m1 = memory.clone();

@@ -97,12 +97,12 @@ fn run(c: &mut Criterion, group: &str, prog: &Program, memory: &[u8]) {
     use rvbpf::env::Env;
     use rvbpf::mem::Region;
     use rvbpf::jit::rv64::exec::JitProgram;
-    let vm = Interpreter::new(prog);
+    let mut vm = Interpreter::new(prog);
     let jit = JitProgram::new(prog, Ext::default()).unwrap();
     let jit_run = |m: &mut Vec<u8>, env: &mut ConformanceEnv| {
-        let mut regions = vec![Region::of_mut(m)];
-        regions.extend(env.regions());
-        jit.run_with(m.as_mut_ptr() as u64, m.len() as u64, regions, env).unwrap().r0
+        let own = [Region::of_mut(m)];
+        let env_regions = env.regions();
+        jit.run_with(own[0].start, m.len() as u64, [&own, &env_regions, &[], &[]], env).unwrap().r0
     };
     // Same answer from both, or the comparison means nothing.
     let (mut m1, mut m2) = (memory.to_vec(), memory.to_vec());

@@ -6,10 +6,12 @@
 //! the conformance suite's) implement it. It sits below both, so neither imports the other.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use crate::isa::{HelperId, LdKind};
 use crate::mem::{MemError, Memory, Region};
+
+/// The regions an environment adds to a run: a few, held without allocating.
+pub type EnvRegions = arrayvec::ArrayVec<Region, 2>;
 
 /// How a helper call ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,8 +59,8 @@ pub trait Env {
     }
     /// Memory the environment lets programs access besides stack and input (map values,
     /// variables). Called once at the start of a run.
-    fn regions(&mut self) -> Vec<Region> {
-        Vec::new()
+    fn regions(&self) -> EnvRegions {
+        EnvRegions::new()
     }
     /// Called once when a run ends, however it ends, with its memory: the environment
     /// takes back what the run still holds (ring-buffer records never submitted).

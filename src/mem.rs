@@ -6,8 +6,9 @@
 //! it. BPF addresses are host addresses, so a pointer means the same thing to the
 //! interpreter, to JIT code and to a helper.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use core::ops::Range;
 
 /// Bytes of stack per frame (the kernel's `MAX_BPF_STACK`).
@@ -82,23 +83,87 @@ pub struct MemError {
     pub len: usize,
 }
 
+/// The regions of one run, in up to four groups borrowed from where each is kept (the
+/// run's input or context, the program's maps, the environment's): a run copies and
+/// allocates none of them.
+pub type Regions<'a> = [&'a [Region]; 4];
+
+/// The BPF stack of a run, every frame, kept from run to run (per interpreter, or per
+/// CPU in the runtime). It remembers the lowest byte any run may have written, so making
+/// it all zero again for a checked run costs only what earlier runs used: a run that
+/// barely touches its stack pays for barely anything.
+pub struct Stack {
+    words: Box<[u64; STACK_SIZE / 8]>,
+    /// Every byte below this address is zero.
+    dirty: u64,
+}
+
+impl Stack {
+    pub fn new() -> Stack {
+        // u64 words: the frames are 8-byte aligned, as the kernel's are.
+        let mut words = Box::new([0; STACK_SIZE / 8]);
+        let dirty = words.as_mut_ptr() as u64 + STACK_SIZE as u64;
+        Stack { words, dirty }
+    }
+
+    /// One past the highest byte: r10 of the entry frame.
+    pub fn top(&mut self) -> u64 {
+        self.words.as_mut_ptr() as u64 + STACK_SIZE as u64
+    }
+
+    /// The stack all zero (what a checked run starts from, so an unverified program
+    /// reads zeros, never an earlier run's data); returns its top.
+    pub fn zeroed(&mut self) -> u64 {
+        let top = self.top();
+        if self.dirty < top {
+            let from = (self.dirty - self.words.as_mut_ptr() as u64) / 8;
+            self.words[from as usize..].fill(0);
+            self.dirty = top;
+        }
+        top
+    }
+
+    /// Notes that a run may have written the stack from `lo` up.
+    pub fn written(&mut self, lo: u64) {
+        let base = self.words.as_mut_ptr() as u64;
+        self.dirty = self.dirty.min(lo.max(base));
+    }
+}
+
+impl Default for Stack {
+    fn default() -> Self {
+        Stack::new()
+    }
+}
+
 /// The memory a running program may touch: the live part of its stack, fixed regions,
 /// and the ring-buffer records the run holds. Helpers get it to read and write through
 /// the same checks.
-pub struct Memory {
+pub struct Memory<'a> {
     stack_lo: u64,
     stack_hi: u64,
-    regions: Vec<Region>,
+    /// The lowest stack address written through this view.
+    dirty: Cell<u64>,
+    regions: Regions<'a>,
     /// Records reserved in this run and not yet submitted or discarded: accessible from
     /// `bpf_ringbuf_reserve` until the record is given back, and never after.
     records: RefCell<Vec<Region>>,
 }
 
-impl Memory {
+impl<'a> Memory<'a> {
     /// The view of a run whose accessible stack is `stack` and whose other memory is
     /// `regions`.
-    pub fn new(stack: Range<u64>, regions: Vec<Region>) -> Memory {
-        Memory { stack_lo: stack.start, stack_hi: stack.end, regions, records: RefCell::new(Vec::new()) }
+    pub fn new(stack: Range<u64>, regions: Regions<'a>) -> Memory<'a> {
+        Memory { stack_lo: stack.start, stack_hi: stack.end, dirty: Cell::new(stack.end), regions, records: RefCell::new(Vec::new()) }
+    }
+
+    /// The lowest stack address written through this view (the stack's top if none).
+    pub fn dirty_lo(&self) -> u64 {
+        self.dirty.get()
+    }
+
+    fn region_iter(&self) -> impl Iterator<Item = &Region> {
+        self.regions.iter().flat_map(|g| g.iter())
     }
 
     /// A ring-buffer record the run now holds.
@@ -129,9 +194,12 @@ impl Memory {
     #[inline(always)]
     pub fn translate(&self, addr: u64, len: u64, write: bool) -> Option<*mut u8> {
         if addr >= self.stack_lo && addr - self.stack_lo <= self.stack_hi - self.stack_lo && len <= self.stack_hi - addr {
+            if write && addr < self.dirty.get() {
+                self.dirty.set(addr);
+            }
             return Some(addr as *mut u8);
         }
-        let ok = self.regions.iter().any(|r| r.contains(addr, len, write)) || self.records.borrow().iter().any(|r| r.contains(addr, len, write));
+        let ok = self.region_iter().any(|r| r.contains(addr, len, write)) || self.records.borrow().iter().any(|r| r.contains(addr, len, write));
         ok.then_some(addr as *mut u8)
     }
 
@@ -144,7 +212,7 @@ impl Memory {
         let distance = |r: &Region| if addr < r.start { r.start - addr } else { addr.saturating_sub(r.start + r.len) };
         let stack = Region { start: self.stack_hi.saturating_sub(STACK_SIZE as u64), len: STACK_SIZE as u64, writable: true, area: Area::Memory };
         let records = self.records.borrow();
-        let nearest = self.regions.iter().chain(records.iter()).filter(|r| distance(r) <= NEAR).min_by_key(|r| distance(r));
+        let nearest = self.region_iter().chain(records.iter()).filter(|r| distance(r) <= NEAR).min_by_key(|r| distance(r));
         match nearest {
             Some(r) if distance(r) < distance(&stack) => alloc::format!("{}{:+}", r.area.name(), addr.wrapping_sub(r.start) as i64),
             _ if distance(&stack) <= NEAR => alloc::format!("r10{:+}", addr.wrapping_sub(fp) as i64),

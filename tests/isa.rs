@@ -95,7 +95,7 @@ proptest! {
     #[test]
     fn random_bytes_never_panic_the_decoder_or_the_interpreter(bytes in prop::collection::vec(any::<u8>(), 0..256), mem in prop::collection::vec(any::<u8>(), 0..64)) {
         if let Ok(prog) = Program::decode(&bytes) {
-            let vm = rvbpf::interp::Interpreter::new(&prog);
+            let mut vm = rvbpf::interp::Interpreter::new(&prog);
             let mut env = rvbpf::conformance::ConformanceEnv::default();
             let mut mem = mem;
             let _ = vm.run(&mut mem, &[], &mut env, &rvbpf::interp::RunOptions { budget: 10_000 });

@@ -66,7 +66,7 @@ fn jit(prog: &Program, ext: Ext) -> Result<u64, String> {
     let prog = resolve_lddw(prog, &mut env).map_err(|e| e.to_string())?;
     let code = JitProgram::new(&prog, ext).map_err(|e| e.to_string())?;
     let regions = env.regions();
-    code.run_with(0, 0, regions, &mut env).map(|o| o.r0).map_err(|e| e.to_string())
+    code.run_with(0, 0, [&regions, &[], &[], &[]], &mut env).map(|o| o.r0).map_err(|e| e.to_string())
 }
 
 fn check(seed: u64) -> Result<Seen, String> {

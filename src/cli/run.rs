@@ -211,7 +211,7 @@ fn run_raw(input: &Path, bytes: &[u8], mut memory: Vec<u8>, expect: Option<Expec
         r
     } else {
         let prog = decoded.as_ref().expect("decoded above");
-        let vm = Interpreter::new(prog);
+        let mut vm = Interpreter::new(prog);
         let mut env = ConformanceEnv::default();
         let opts = RunOptions { budget: a.budget() };
         let mut tracer = PrintTrace::new(a.json);

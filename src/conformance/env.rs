@@ -2,9 +2,8 @@
 //! minimal platform for the pseudo loads, so that every `lddw` subtype has a meaning.
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 
-use crate::env::{Env, Flow, HelperError};
+use crate::env::{Env, EnvRegions, Flow, HelperError};
 use crate::helpers::conformance::HelperSet;
 use crate::isa::{cfg, HelperId, LdKind};
 use crate::mem::{Area, Memory, Region};
@@ -20,11 +19,15 @@ pub struct ConformanceEnv {
     pub helpers: HelperSet,
     map_value: Box<[u8; CONFORMANCE_MAP_VALUE]>,
     var: Box<[u8; 8]>,
+    /// The map value's and the variable's regions, made once: the boxes do not move.
+    regions: [Region; 2],
 }
 
 impl Default for ConformanceEnv {
     fn default() -> Self {
-        ConformanceEnv { helpers: HelperSet::conformance(), map_value: Box::new([0; CONFORMANCE_MAP_VALUE]), var: Box::new([0; 8]) }
+        let (mut map_value, mut var) = (Box::new([0; CONFORMANCE_MAP_VALUE]), Box::new([0; 8]));
+        let regions = [Region::of_mut(&mut map_value[..]).named(Area::MapValue), Region::of_mut(&mut var[..]).named(Area::Variable)];
+        ConformanceEnv { helpers: HelperSet::conformance(), map_value, var, regions }
     }
 }
 
@@ -64,7 +67,7 @@ impl Env for ConformanceEnv {
         }
     }
 
-    fn regions(&mut self) -> Vec<Region> {
-        alloc::vec![Region::of_mut(&mut self.map_value[..]).named(Area::MapValue), Region::of_mut(&mut self.var[..]).named(Area::Variable)]
+    fn regions(&self) -> EnvRegions {
+        EnvRegions::from(self.regions)
     }
 }

@@ -15,7 +15,7 @@ pub mod runner;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::interp::{Interpreter, RunOptions};
+use crate::interp::{Interpreter, Proven, RunOptions};
 use crate::isa::{asm, encode_all, Program};
 use crate::runtime::Engine;
 pub use env::ConformanceEnv;
@@ -205,56 +205,83 @@ pub fn analyze_in_env(prog: &Program, mem_len: usize) -> Result<crate::verifier:
 
 /// Decodes and runs program bytes against `mem` in the conformance environment: r0, or
 /// the one-line error the plugin prints. The JIT runs only what the verifier accepts
-/// (refused: `refused by the verifier: <reason>`); the interpreter checks at run time.
+/// (refused: `refused by the verifier: <reason>`); the interpreter checks at run time,
+/// and a program the verifier accepts also runs in verified mode, which must agree.
 pub fn execute(program: &[u8], mem: &[u8], engine: Engine) -> Result<u64, String> {
     let prog = Program::decode(program).map_err(|e| e.to_string())?;
+    let verified = verify(&prog, mem.len()).map(|a| a.proven());
     if engine.uses_jit() {
-        verify(&prog, mem.len()).map_err(|e| alloc::format!("refused by the verifier: {e}"))?;
+        verified.clone().map_err(|e| alloc::format!("refused by the verifier: {e}"))?;
     }
-    execute_decoded(&prog, mem, engine)
+    execute_decoded(&prog, mem, engine, verified.ok().as_ref())
 }
 
 /// [`execute`] without the verifier, for a caller that takes the responsibility
 /// (`rvbpf run --unverified`).
 pub fn execute_unverified(program: &[u8], mem: &[u8], engine: Engine) -> Result<u64, String> {
-    execute_decoded(&Program::decode(program).map_err(|e| e.to_string())?, mem, engine)
+    execute_decoded(&Program::decode(program).map_err(|e| e.to_string())?, mem, engine, None)
 }
 
-fn execute_decoded(prog: &Program, mem: &[u8], engine: Engine) -> Result<u64, String> {
+fn execute_decoded(prog: &Program, mem: &[u8], engine: Engine, proven: Option<&Proven>) -> Result<u64, String> {
+    let interp = || {
+        let checked = run_on(prog, mem, Mode::Checked);
+        if let Some(p) = proven {
+            let fast = run_on(prog, mem, Mode::Verified(p));
+            same("checked interpreter", &checked, "verified interpreter", &fast)?;
+        }
+        Ok::<_, String>(checked)
+    };
     match engine {
-        Engine::Interp => run_on(prog, mem, Engine::Interp).0,
-        Engine::Jit => run_on(prog, mem, Engine::Jit).0,
+        Engine::Interp => interp()?.0,
+        Engine::Jit => run_on(prog, mem, Mode::Jit).0,
         Engine::Both => {
-            let (i, imem) = run_on(prog, mem, Engine::Interp);
-            let (j, jmem) = run_on(prog, mem, Engine::Jit);
-            if i != j {
-                return Err(alloc::format!("engines differ: interpreter {i:x?}, JIT {j:x?}"));
-            }
-            if imem != jmem {
-                let at = imem.iter().zip(&jmem).position(|(a, b)| a != b).unwrap_or(0);
-                return Err(alloc::format!("engines differ: input memory byte {at}: interpreter 0x{:02x}, JIT 0x{:02x}", imem[at], jmem[at]));
-            }
-            i
+            let i = interp()?;
+            let j = run_on(prog, mem, Mode::Jit);
+            same("interpreter", &i, "JIT", &j)?;
+            i.0
         }
     }
 }
 
-/// Runs on one engine with a fresh copy of `mem` and a fresh environment; returns the
+/// One run's result and the input memory after it.
+type Run = (Result<u64, String>, Vec<u8>);
+
+/// Nothing when two engines (or modes) gave the same result and memory; else the
+/// error that says where they differ.
+fn same(a_name: &str, a: &Run, b_name: &str, b: &Run) -> Result<(), String> {
+    if a.0 != b.0 {
+        return Err(alloc::format!("engines differ: {a_name} {:x?}, {b_name} {:x?}", a.0, b.0));
+    }
+    if a.1 != b.1 {
+        let at = a.1.iter().zip(&b.1).position(|(x, y)| x != y).unwrap_or(0);
+        return Err(alloc::format!("engines differ: input memory byte {at}: {a_name} 0x{:02x}, {b_name} 0x{:02x}", a.1[at], b.1[at]));
+    }
+    Ok(())
+}
+
+/// How [`run_on`] runs a program.
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    Checked,
+    Verified(&'a Proven),
+    Jit,
+}
+
+/// Runs in one mode with a fresh copy of `mem` and a fresh environment; returns the
 /// result and the memory afterwards.
-fn run_on(prog: &Program, mem: &[u8], engine: Engine) -> (Result<u64, String>, Vec<u8>) {
+fn run_on(prog: &Program, mem: &[u8], mode: Mode) -> Run {
     // 8-byte aligned copy, so aligned atomics on the input memory are aligned on the host.
     let mut words = alloc::vec![0u64; mem.len().div_ceil(8)];
     // SAFETY: a u64 buffer viewed as bytes, within its length.
     let buf = unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, mem.len()) };
     buf.copy_from_slice(mem);
     let mut env = ConformanceEnv::default();
-    let res = match engine {
-        Engine::Interp => {
-            let vm = Interpreter::new(prog);
-            vm.run(buf, &[], &mut env, &RunOptions::default()).map(|o| o.r0).map_err(|e| e.to_string())
-        }
-        _ => run_jit(prog, buf, &mut env),
+    let mut vm = match mode {
+        Mode::Checked => Interpreter::new(prog),
+        Mode::Verified(p) => Interpreter::verified(prog, p),
+        Mode::Jit => return (run_jit(prog, buf, &mut env), buf.to_vec()),
     };
+    let res = vm.run(buf, &[], &mut env, &RunOptions::default()).map(|o| o.r0).map_err(|e| e.to_string());
     (res, buf.to_vec())
 }
 
@@ -263,13 +290,11 @@ fn run_jit(prog: &Program, input: &mut [u8], env: &mut ConformanceEnv) -> Result
     use crate::env::Env;
     let prog = crate::interp::resolve_lddw(prog, env).map_err(|e| e.to_string())?;
     let jit = crate::runtime::jit_compile(&prog, crate::runtime::JitCheck::Prove).map_err(|e| e.to_string())?;
-    let r1 = if input.is_empty() { 0 } else { input.as_mut_ptr() as u64 };
-    let mut regions = Vec::new();
-    if !input.is_empty() {
-        regions.push(crate::mem::Region::of_mut(input));
-    }
-    regions.extend(env.regions());
-    jit.run_with(r1, input.len() as u64, regions, env).map(|o| o.r0).map_err(|e| e.to_string())
+    let len = input.len() as u64;
+    let own = [crate::mem::Region::of_mut(input)];
+    let (r1, own) = if len == 0 { (0, &own[..0]) } else { (own[0].start, &own[..]) };
+    let env_regions = env.regions();
+    jit.run_with(r1, len, [own, &env_regions, &[], &[]], env).map(|o| o.r0).map_err(|e| e.to_string())
 }
 
 #[cfg(not(feature = "jit"))]

@@ -53,7 +53,15 @@ pub struct StaticKernel {
 
 impl StaticKernel {
     pub fn new(task: Task) -> StaticKernel {
-        StaticKernel { task, clock: AtomicU64::new(1_000_000), rand: AtomicU64::new(0x2545_f491_4f6c_dd1d), lines: spin::Mutex::new(Vec::new()) }
+        let k = StaticKernel { task, clock: AtomicU64::new(0), rand: AtomicU64::new(0), lines: spin::Mutex::new(Vec::new()) };
+        k.restart();
+        k
+    }
+    /// The clock and the random sequence back where they started: runs that follow
+    /// see the same times and numbers as the first runs did.
+    pub fn restart(&self) {
+        self.clock.store(1_000_000, Ordering::Relaxed);
+        self.rand.store(0x2545_f491_4f6c_dd1d, Ordering::Relaxed);
     }
     /// The trace lines written so far, emptying the buffer.
     pub fn take_trace(&self) -> Vec<String> {

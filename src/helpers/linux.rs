@@ -154,7 +154,7 @@ fn printk(c: &HelperCall, fmt: u64, fmt_size: u64, args: &[u64]) -> Result<u64, 
     }
     struct Args<'a> {
         call: &'a HelperCall<'a>,
-        mem: &'a Memory,
+        mem: &'a Memory<'a>,
         vals: &'a [u64],
     }
     impl PrintkArgs for Args<'_> {

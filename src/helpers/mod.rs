@@ -82,7 +82,7 @@ pub trait Programs {
 /// What a helper sees of the run that called it.
 pub struct HelperCall<'a> {
     /// The program's memory, through the same checks as its own accesses.
-    pub mem: &'a Memory,
+    pub mem: &'a Memory<'a>,
     /// The CPU the run holds (per-CPU maps, `bpf_get_smp_processor_id`).
     pub cpu: u32,
     pub kernel: &'a dyn Kernel,

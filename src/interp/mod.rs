@@ -6,15 +6,18 @@
 //! the instruction. An instruction budget stops runaway programs. BPF addresses are host
 //! addresses, so pointers handed to helpers and JIT code mean the same thing.
 
-use alloc::vec;
+mod decode;
+
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use arrayvec::ArrayVec;
+
 use crate::env::{Env, Flow, HelperError};
-use crate::isa::cfg::{lddw_value, target};
-use crate::isa::{AtomicOp, HelperId, Insn, LdKind, Program, Size, Source, Width};
-use crate::mem::{Memory, Region, MAX_FRAMES, STACK_FRAME, STACK_SIZE};
+use crate::isa::{AluOp, AtomicOp, EndKind, EndWidth, HelperId, Insn, JmpCond, LdKind, Program, Size};
+use crate::mem::{Memory, Region, Regions, Stack, MAX_FRAMES, STACK_FRAME, STACK_SIZE};
 use crate::semantics;
+use decode::{Decoded, Op};
 
 /// Default instruction budget.
 pub const DEFAULT_BUDGET: u64 = 10_000_000;
@@ -91,191 +94,412 @@ impl Tracer for NoTrace {
     fn step(&mut self, _: usize, _: &Insn, _: &[u64; 11], _: &[u64; 11]) {}
 }
 
-/// What a bpf-to-bpf call saves: where to return, r6-r9 and r10.
+/// Two tracers, each told every step.
+impl<A: Tracer, B: Tracer> Tracer for (A, B) {
+    const ENABLED: bool = A::ENABLED || B::ENABLED;
+    #[inline(always)]
+    fn step(&mut self, pc: usize, insn: &Insn, before: &[u64; 11], after: &[u64; 11]) {
+        self.0.step(pc, insn, before, after);
+        self.1.step(pc, insn, before, after);
+    }
+}
+
+/// What a bpf-to-bpf call saves: the operation to return to, r6-r9 and r10.
 struct CallFrame {
-    ret_pc: usize,
+    ret: u32,
     saved: [u64; 4],
     saved_fp: u64,
 }
 
-/// The program prepared for execution: instructions laid out by slot, so a jump's
-/// target is the slot index itself. The second slot of an lddw holds an `Exit` that
-/// is never reached (validation forbids jumps into an lddw).
+/// The verifier's finding that every load and store it reached in a program stays
+/// inside the memory a run of it may touch, by instruction index. Only the verifier
+/// makes one (the constructor is the crate's), so only a verified program runs in
+/// verified mode.
+#[derive(Clone, Debug, Default)]
+pub struct Proven {
+    reached: Vec<bool>,
+}
+
+impl Proven {
+    /// `reached[i]`: the analysis reached instruction `i` and every check there passed.
+    pub(crate) fn new(reached: Vec<bool>) -> Proven {
+        Proven { reached }
+    }
+}
+
+/// The program prepared for execution: pre-decoded ([`decode`]), with a stack it
+/// reuses from run to run. A run through `&mut self` uses that stack; one through
+/// `&self` ([`Interpreter::run_on`]) is given one (the runtime's per-CPU stacks), so
+/// many threads can run the same interpreter at once.
 pub struct Interpreter {
-    code: Vec<Insn>,
+    code: Decoded,
+    /// Verified mode: the loads and stores the verifier proved run unchecked.
+    verified: bool,
+    /// Taken for the length of a run.
+    stack: Option<Stack>,
 }
 
 impl Interpreter {
+    /// Checked mode: every access checked at run time (unverified programs, `--trace`,
+    /// the soundness oracle).
     pub fn new(prog: &Program) -> Interpreter {
-        let mut code = vec![Insn::Exit; prog.slot_count()];
-        for (pc, insn) in prog.iter() {
-            code[pc] = *insn;
-        }
-        Interpreter { code }
+        Interpreter { code: Decoded::new(prog, |_| false), verified: false, stack: Some(Stack::new()) }
+    }
+
+    /// Verified mode: the loads and stores `proven` covers skip their check; atomics,
+    /// helpers' accesses and anything the analysis did not reach stay checked.
+    pub fn verified(prog: &Program, proven: &Proven) -> Interpreter {
+        let code = Decoded::new(prog, |i| proven.reached.get(i).copied().unwrap_or(false));
+        Interpreter { code, verified: true, stack: Some(Stack::new()) }
     }
 
     /// Runs with r1 = the input memory (or 0 when empty), r2 = its length, as the
     /// conformance suites expect. `extra` regions are also accessible (contexts, packets).
-    pub fn run(&self, input: &mut [u8], extra: &[Region], env: &mut dyn Env, opts: &RunOptions) -> Result<Outcome, ExecError> {
+    pub fn run(&mut self, input: &mut [u8], extra: &[Region], env: &mut dyn Env, opts: &RunOptions) -> Result<Outcome, ExecError> {
         self.run_traced(input, extra, env, opts, &mut NoTrace)
     }
 
     /// [`Interpreter::run`], reporting each step to `tracer`.
     pub fn run_traced<T: Tracer>(
-        &self,
+        &mut self,
         input: &mut [u8],
         extra: &[Region],
         env: &mut dyn Env,
         opts: &RunOptions,
         tracer: &mut T,
     ) -> Result<Outcome, ExecError> {
-        let r1 = if input.is_empty() { 0 } else { input.as_mut_ptr() as u64 };
         let len = input.len() as u64;
-        let mut regions = Vec::with_capacity(extra.len() + 1);
-        if !input.is_empty() {
-            regions.push(Region::of_mut(input));
-        }
-        regions.extend_from_slice(extra);
-        regions.extend(env.regions());
-        self.run_with(r1, len, regions, env, opts, tracer)
+        let own = [Region::of_mut(input)];
+        let (r1, own) = if len == 0 { (0, &own[..0]) } else { (own[0].start, &own[..]) };
+        let env_regions = env.regions();
+        self.run_with(r1, len, [own, extra, &env_regions, &[]], env, opts, tracer)
     }
 
     /// Runs with explicit r1, r2 and regions, reporting each step to `tracer`.
-    pub fn run_with<T: Tracer>(
+    pub fn run_with<T: Tracer>(&mut self, r1: u64, r2: u64, regions: Regions<'_>, env: &mut dyn Env, opts: &RunOptions, tracer: &mut T) -> Result<Outcome, ExecError> {
+        let mut stack = self.stack.take().unwrap_or_default();
+        let out = self.run_on(&mut stack, r1, r2, regions, env, opts, tracer);
+        self.stack = Some(stack);
+        out
+    }
+
+    /// [`Interpreter::run_with`] on `stack` (the runtime's stack of the CPU running it).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_on<T: Tracer>(
         &self,
+        stack: &mut Stack,
         r1: u64,
         r2: u64,
-        regions: Vec<Region>,
+        regions: Regions<'_>,
         env: &mut dyn Env,
         opts: &RunOptions,
         tracer: &mut T,
     ) -> Result<Outcome, ExecError> {
-        // u64 words: the frames are 8-byte aligned, as the kernel's are.
-        let mut stack = vec![0u64; STACK_SIZE / 8];
-        let base = stack.as_mut_ptr() as u64;
-        let top = base + STACK_SIZE as u64;
+        // A checked run starts from a zero stack; a verified program never reads stack
+        // it did not write (the verifier refuses that), so its run starts as it finds it.
+        let top = if self.verified { stack.top() } else { stack.zeroed() };
         let mut mem = Memory::new(top - STACK_FRAME as u64..top, regions);
-        let mut reg = [0u64; 11];
+        let mut reg = [0u64; 16];
         reg[1] = r1;
         reg[2] = r2;
         reg[10] = top;
         let out = self.exec(reg, &mut mem, env, opts, tracer);
         env.end(&mem);
+        // Unchecked stores leave no mark: a verified run may have written every frame
+        // the program can reach.
+        stack.written(if !self.verified { mem.dirty_lo() } else if self.code.calls { top - STACK_SIZE as u64 } else { top - STACK_FRAME as u64 });
         out
     }
 
     /// The run itself, from the registers at entry until it exits or fails.
+    ///
+    /// Instructions are counted per straight run rather than one by one: `start` is the
+    /// operation control last arrived at, and every transfer (taken jump, call, exit)
+    /// adds `start..=cur` to `executed` and checks the budget. A straight run without a
+    /// transfer is at most the program's length, so a program that exhausts its budget
+    /// stops within one such run of where it did so, and the error names the
+    /// instruction that exhausted it.
     #[inline(always)]
-    fn exec<T: Tracer>(&self, mut reg: [u64; 11], mem: &mut Memory, env: &mut dyn Env, opts: &RunOptions, tracer: &mut T) -> Result<Outcome, ExecError> {
-        let mut frames: Vec<CallFrame> = Vec::new();
-        let code = &self.code[..];
+    fn exec<T: Tracer>(&self, mut reg: [u64; 16], mem: &mut Memory, env: &mut dyn Env, opts: &RunOptions, tracer: &mut T) -> Result<Outcome, ExecError> {
+        let ops = &self.code.ops[..];
+        let budget = opts.budget;
+        let mut frames: ArrayVec<CallFrame, MAX_FRAMES> = ArrayVec::new();
         let mut pc = 0usize;
+        let mut start = 0usize;
         let mut executed = 0u64;
-        let err = |pc: usize, kind: ExecErrorKind| Err(ExecError { pc, kind });
 
+        // The register file has 16 entries: `& 15` keeps every index in range without a
+        // bound check (decoding gave only r0-r10).
+        macro_rules! r {
+            ($i:expr) => {
+                reg[($i & 15) as usize]
+            };
+        }
+        macro_rules! fail {
+            ($cur:expr, $kind:expr) => {
+                return Err(self.fault($kind, $cur, start, executed, budget, mem, reg[10]))
+            };
+        }
+        macro_rules! check {
+            ($cur:expr, $e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(kind) => fail!($cur, kind),
+                }
+            };
+        }
+        // Counts `start..=cur` as executed, or stops the run if that exceeds the budget.
+        macro_rules! charge {
+            ($cur:expr) => {
+                let before = executed;
+                executed += ($cur + 1 - start) as u64;
+                if executed > budget {
+                    let last = start + (budget - before) as usize;
+                    return Err(ExecError { pc: self.code.slots[last] as usize, kind: ExecErrorKind::Budget(budget) });
+                }
+            };
+        }
+        macro_rules! jump {
+            ($cur:expr, $t:expr) => {{
+                charge!($cur);
+                pc = $t as usize;
+                start = pc;
+            }};
+        }
+        macro_rules! alu64 {
+            ($op:ident, $d:expr, $s:expr) => {
+                r!($d) = semantics::alu64(AluOp::$op, r!($d), $s)
+            };
+        }
+        macro_rules! alu32 {
+            ($op:ident, $d:expr, $s:expr) => {
+                r!($d) = semantics::alu32(AluOp::$op, r!($d), $s)
+            };
+        }
+        macro_rules! j64 {
+            ($cur:expr, $cond:ident, $d:expr, $s:expr, $t:expr) => {
+                if semantics::cond64(JmpCond::$cond, r!($d), $s) {
+                    jump!($cur, $t)
+                }
+            };
+        }
+        macro_rules! j32 {
+            ($cur:expr, $cond:ident, $d:expr, $s:expr, $t:expr) => {
+                if semantics::cond32(JmpCond::$cond, r!($d), $s) {
+                    jump!($cur, $t)
+                }
+            };
+        }
+
+        debug_assert!(!ops.is_empty() && matches!(ops.last(), Some(Op::Exit | Op::Ja { .. })));
         loop {
-            if executed >= opts.budget {
-                return err(pc, ExecErrorKind::Budget(opts.budget));
-            }
-            executed += 1;
-            let insn = &code[pc];
-            let before = if T::ENABLED { reg } else { [0; 11] };
             let cur = pc;
+            // SAFETY: `cur` is in range. Validation gave the program a last instruction
+            // that does not fall through (exit or ja) and jump targets that are all
+            // instructions, and decoding kept both: so the next operation after one that
+            // falls through, every target, and every call's return point (the operation
+            // after a call, never the last) is in `ops`.
+            let op = unsafe { *ops.get_unchecked(cur) };
+            let before = if T::ENABLED { reg } else { [0; 16] };
             pc += 1;
-            match *insn {
-                Insn::Alu { width, op, dst, src } => {
-                    let s = match src {
-                        Source::Reg(r) => reg[r.index()],
-                        Source::Imm(i) => semantics::imm64(i),
-                    };
-                    let d = &mut reg[dst.index()];
-                    *d = match width {
-                        Width::W64 => semantics::alu64(op, *d, s),
-                        Width::W32 => semantics::alu32(op, *d, s),
-                    };
+            match op {
+                Op::AddX64 { d, s } => alu64!(Add, d, r!(s)),
+                Op::AddK64 { d, k } => alu64!(Add, d, k),
+                Op::AddX32 { d, s } => alu32!(Add, d, r!(s)),
+                Op::AddK32 { d, k } => alu32!(Add, d, k),
+                Op::SubX64 { d, s } => alu64!(Sub, d, r!(s)),
+                Op::SubK64 { d, k } => alu64!(Sub, d, k),
+                Op::SubX32 { d, s } => alu32!(Sub, d, r!(s)),
+                Op::SubK32 { d, k } => alu32!(Sub, d, k),
+                Op::MulX64 { d, s } => alu64!(Mul, d, r!(s)),
+                Op::MulK64 { d, k } => alu64!(Mul, d, k),
+                Op::MulX32 { d, s } => alu32!(Mul, d, r!(s)),
+                Op::MulK32 { d, k } => alu32!(Mul, d, k),
+                Op::DivX64 { d, s } => alu64!(Div, d, r!(s)),
+                Op::DivK64 { d, k } => alu64!(Div, d, k),
+                Op::DivX32 { d, s } => alu32!(Div, d, r!(s)),
+                Op::DivK32 { d, k } => alu32!(Div, d, k),
+                Op::SdivX64 { d, s } => alu64!(Sdiv, d, r!(s)),
+                Op::SdivK64 { d, k } => alu64!(Sdiv, d, k),
+                Op::SdivX32 { d, s } => alu32!(Sdiv, d, r!(s)),
+                Op::SdivK32 { d, k } => alu32!(Sdiv, d, k),
+                Op::OrX64 { d, s } => alu64!(Or, d, r!(s)),
+                Op::OrK64 { d, k } => alu64!(Or, d, k),
+                Op::OrX32 { d, s } => alu32!(Or, d, r!(s)),
+                Op::OrK32 { d, k } => alu32!(Or, d, k),
+                Op::AndX64 { d, s } => alu64!(And, d, r!(s)),
+                Op::AndK64 { d, k } => alu64!(And, d, k),
+                Op::AndX32 { d, s } => alu32!(And, d, r!(s)),
+                Op::AndK32 { d, k } => alu32!(And, d, k),
+                Op::LshX64 { d, s } => alu64!(Lsh, d, r!(s)),
+                Op::LshK64 { d, k } => alu64!(Lsh, d, k),
+                Op::LshX32 { d, s } => alu32!(Lsh, d, r!(s)),
+                Op::LshK32 { d, k } => alu32!(Lsh, d, k),
+                Op::RshX64 { d, s } => alu64!(Rsh, d, r!(s)),
+                Op::RshK64 { d, k } => alu64!(Rsh, d, k),
+                Op::RshX32 { d, s } => alu32!(Rsh, d, r!(s)),
+                Op::RshK32 { d, k } => alu32!(Rsh, d, k),
+                Op::ModX64 { d, s } => alu64!(Mod, d, r!(s)),
+                Op::ModK64 { d, k } => alu64!(Mod, d, k),
+                Op::ModX32 { d, s } => alu32!(Mod, d, r!(s)),
+                Op::ModK32 { d, k } => alu32!(Mod, d, k),
+                Op::SmodX64 { d, s } => alu64!(Smod, d, r!(s)),
+                Op::SmodK64 { d, k } => alu64!(Smod, d, k),
+                Op::SmodX32 { d, s } => alu32!(Smod, d, r!(s)),
+                Op::SmodK32 { d, k } => alu32!(Smod, d, k),
+                Op::XorX64 { d, s } => alu64!(Xor, d, r!(s)),
+                Op::XorK64 { d, k } => alu64!(Xor, d, k),
+                Op::XorX32 { d, s } => alu32!(Xor, d, r!(s)),
+                Op::XorK32 { d, k } => alu32!(Xor, d, k),
+                Op::MovX64 { d, s } => alu64!(Mov, d, r!(s)),
+                Op::MovK64 { d, k } => alu64!(Mov, d, k),
+                Op::MovX32 { d, s } => alu32!(Mov, d, r!(s)),
+                Op::MovK32 { d, k } => alu32!(Mov, d, k),
+                Op::ArshX64 { d, s } => alu64!(Arsh, d, r!(s)),
+                Op::ArshK64 { d, k } => alu64!(Arsh, d, k),
+                Op::ArshX32 { d, s } => alu32!(Arsh, d, r!(s)),
+                Op::ArshK32 { d, k } => alu32!(Arsh, d, k),
+
+                Op::JeqX64 { d, s, t } => j64!(cur, Eq, d, r!(s), t),
+                Op::JeqK64 { d, k, t } => j64!(cur, Eq, d, k, t),
+                Op::JeqX32 { d, s, t } => j32!(cur, Eq, d, r!(s), t),
+                Op::JeqK32 { d, k, t } => j32!(cur, Eq, d, k, t),
+                Op::JgtX64 { d, s, t } => j64!(cur, Gt, d, r!(s), t),
+                Op::JgtK64 { d, k, t } => j64!(cur, Gt, d, k, t),
+                Op::JgtX32 { d, s, t } => j32!(cur, Gt, d, r!(s), t),
+                Op::JgtK32 { d, k, t } => j32!(cur, Gt, d, k, t),
+                Op::JgeX64 { d, s, t } => j64!(cur, Ge, d, r!(s), t),
+                Op::JgeK64 { d, k, t } => j64!(cur, Ge, d, k, t),
+                Op::JgeX32 { d, s, t } => j32!(cur, Ge, d, r!(s), t),
+                Op::JgeK32 { d, k, t } => j32!(cur, Ge, d, k, t),
+                Op::JsetX64 { d, s, t } => j64!(cur, Set, d, r!(s), t),
+                Op::JsetK64 { d, k, t } => j64!(cur, Set, d, k, t),
+                Op::JsetX32 { d, s, t } => j32!(cur, Set, d, r!(s), t),
+                Op::JsetK32 { d, k, t } => j32!(cur, Set, d, k, t),
+                Op::JneX64 { d, s, t } => j64!(cur, Ne, d, r!(s), t),
+                Op::JneK64 { d, k, t } => j64!(cur, Ne, d, k, t),
+                Op::JneX32 { d, s, t } => j32!(cur, Ne, d, r!(s), t),
+                Op::JneK32 { d, k, t } => j32!(cur, Ne, d, k, t),
+                Op::JsgtX64 { d, s, t } => j64!(cur, Sgt, d, r!(s), t),
+                Op::JsgtK64 { d, k, t } => j64!(cur, Sgt, d, k, t),
+                Op::JsgtX32 { d, s, t } => j32!(cur, Sgt, d, r!(s), t),
+                Op::JsgtK32 { d, k, t } => j32!(cur, Sgt, d, k, t),
+                Op::JsgeX64 { d, s, t } => j64!(cur, Sge, d, r!(s), t),
+                Op::JsgeK64 { d, k, t } => j64!(cur, Sge, d, k, t),
+                Op::JsgeX32 { d, s, t } => j32!(cur, Sge, d, r!(s), t),
+                Op::JsgeK32 { d, k, t } => j32!(cur, Sge, d, k, t),
+                Op::JltX64 { d, s, t } => j64!(cur, Lt, d, r!(s), t),
+                Op::JltK64 { d, k, t } => j64!(cur, Lt, d, k, t),
+                Op::JltX32 { d, s, t } => j32!(cur, Lt, d, r!(s), t),
+                Op::JltK32 { d, k, t } => j32!(cur, Lt, d, k, t),
+                Op::JleX64 { d, s, t } => j64!(cur, Le, d, r!(s), t),
+                Op::JleK64 { d, k, t } => j64!(cur, Le, d, k, t),
+                Op::JleX32 { d, s, t } => j32!(cur, Le, d, r!(s), t),
+                Op::JleK32 { d, k, t } => j32!(cur, Le, d, k, t),
+                Op::JsltX64 { d, s, t } => j64!(cur, Slt, d, r!(s), t),
+                Op::JsltK64 { d, k, t } => j64!(cur, Slt, d, k, t),
+                Op::JsltX32 { d, s, t } => j32!(cur, Slt, d, r!(s), t),
+                Op::JsltK32 { d, k, t } => j32!(cur, Slt, d, k, t),
+                Op::JsleX64 { d, s, t } => j64!(cur, Sle, d, r!(s), t),
+                Op::JsleK64 { d, k, t } => j64!(cur, Sle, d, k, t),
+                Op::JsleX32 { d, s, t } => j32!(cur, Sle, d, r!(s), t),
+                Op::JsleK32 { d, k, t } => j32!(cur, Sle, d, k, t),
+                Op::Ja { t } => jump!(cur, t),
+
+                Op::Neg64 { d } => r!(d) = semantics::neg(r!(d), true),
+                Op::Neg32 { d } => r!(d) = semantics::neg(r!(d), false),
+                Op::MovSx64 { d, s, bits } => r!(d) = semantics::sign_extend(r!(s), bits as u32),
+                Op::MovSx32 { d, s, bits } => r!(d) = semantics::sign_extend(r!(s), bits as u32) as u32 as u64,
+                Op::Le16 { d } => r!(d) = semantics::end(EndKind::Le, EndWidth::B16, r!(d)),
+                Op::Le32 { d } => r!(d) = semantics::end(EndKind::Le, EndWidth::B32, r!(d)),
+                Op::Swap16 { d } => r!(d) = semantics::end(EndKind::Swap, EndWidth::B16, r!(d)),
+                Op::Swap32 { d } => r!(d) = semantics::end(EndKind::Swap, EndWidth::B32, r!(d)),
+                Op::Swap64 { d } => r!(d) = semantics::end(EndKind::Swap, EndWidth::B64, r!(d)),
+                Op::Nop => {}
+                Op::LdPseudo { d, kind, imm, next_imm } => {
+                    let slot = self.code.slots[cur] as usize;
+                    r!(d) = check!(cur, env.ld_imm64(kind, imm, next_imm, slot).map_err(|err| ExecErrorKind::LdImm64 { kind, imm, err }));
                 }
-                Insn::Neg { width, dst } => reg[dst.index()] = semantics::neg(reg[dst.index()], width == Width::W64),
-                Insn::MovSx { width, bits, dst, src } => {
-                    reg[dst.index()] = semantics::movsx(reg[src.index()], bits, width == Width::W64)
-                }
-                Insn::End { kind, bits, dst } => reg[dst.index()] = semantics::end(kind, bits, reg[dst.index()]),
-                Insn::LdImm64 { kind, dst, imm, next_imm } => {
-                    reg[dst.index()] = match kind {
-                        LdKind::Imm64 => lddw_value(imm, next_imm),
-                        _ => env
-                            .ld_imm64(kind, imm, next_imm, cur)
-                            .map_err(|e| ExecError { pc: cur, kind: ExecErrorKind::LdImm64 { kind, imm, err: e } })?,
-                    };
-                    pc += 1;
-                }
-                Insn::Ldx { size, signed, dst, src, off } => {
-                    let addr = reg[src.index()].wrapping_add(off as i64 as u64);
-                    let v = load(mem, addr, size).map_err(|kind| ExecError { pc: cur, kind: locate(kind, mem, reg[10]) })?;
-                    reg[dst.index()] = if signed { semantics::sign_extend(v, size.bytes() as u32 * 8) } else { v };
-                }
-                Insn::St { size, dst, off, imm } => {
-                    let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
-                    store(mem, addr, size, imm as i64 as u64).map_err(|kind| ExecError { pc: cur, kind: locate(kind, mem, reg[10]) })?;
-                }
-                Insn::Stx { size, dst, src, off } => {
-                    let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
-                    store(mem, addr, size, reg[src.index()]).map_err(|kind| ExecError { pc: cur, kind: locate(kind, mem, reg[10]) })?;
-                }
-                Insn::Atomic { size, op, dst, src, off } => {
-                    let addr = reg[dst.index()].wrapping_add(off as i64 as u64);
-                    let old = atomic(mem, addr, size, op, reg[src.index()], reg[0]).map_err(|kind| ExecError { pc: cur, kind: locate(kind, mem, reg[10]) })?;
+
+                Op::LdxB { d, s, off } => r!(d) = check!(cur, load(mem, r!(s).wrapping_add(off), Size::B)),
+                Op::LdxH { d, s, off } => r!(d) = check!(cur, load(mem, r!(s).wrapping_add(off), Size::H)),
+                Op::LdxW { d, s, off } => r!(d) = check!(cur, load(mem, r!(s).wrapping_add(off), Size::W)),
+                Op::LdxDW { d, s, off } => r!(d) = check!(cur, load(mem, r!(s).wrapping_add(off), Size::DW)),
+                Op::LdxSB { d, s, off } => r!(d) = semantics::sign_extend(check!(cur, load(mem, r!(s).wrapping_add(off), Size::B)), 8),
+                Op::LdxSH { d, s, off } => r!(d) = semantics::sign_extend(check!(cur, load(mem, r!(s).wrapping_add(off), Size::H)), 16),
+                Op::LdxSW { d, s, off } => r!(d) = semantics::sign_extend(check!(cur, load(mem, r!(s).wrapping_add(off), Size::W)), 32),
+                Op::StB { d, off, k } => check!(cur, store(mem, r!(d).wrapping_add(off as i64 as u64), Size::B, k)),
+                Op::StH { d, off, k } => check!(cur, store(mem, r!(d).wrapping_add(off as i64 as u64), Size::H, k)),
+                Op::StW { d, off, k } => check!(cur, store(mem, r!(d).wrapping_add(off as i64 as u64), Size::W, k)),
+                Op::StDW { d, off, k } => check!(cur, store(mem, r!(d).wrapping_add(off as i64 as u64), Size::DW, k)),
+                Op::StxB { d, s, off } => check!(cur, store(mem, r!(d).wrapping_add(off), Size::B, r!(s))),
+                Op::StxH { d, s, off } => check!(cur, store(mem, r!(d).wrapping_add(off), Size::H, r!(s))),
+                Op::StxW { d, s, off } => check!(cur, store(mem, r!(d).wrapping_add(off), Size::W, r!(s))),
+                Op::StxDW { d, s, off } => check!(cur, store(mem, r!(d).wrapping_add(off), Size::DW, r!(s))),
+                // SAFETY (each `Direct` operation): in verified mode only, where the
+                // verifier proved the access lies in memory the run may touch.
+                Op::LdxBDirect { d, s, off } => r!(d) = unsafe { direct_load(r!(s).wrapping_add(off), Size::B) },
+                Op::LdxHDirect { d, s, off } => r!(d) = unsafe { direct_load(r!(s).wrapping_add(off), Size::H) },
+                Op::LdxWDirect { d, s, off } => r!(d) = unsafe { direct_load(r!(s).wrapping_add(off), Size::W) },
+                Op::LdxDWDirect { d, s, off } => r!(d) = unsafe { direct_load(r!(s).wrapping_add(off), Size::DW) },
+                Op::LdxSBDirect { d, s, off } => r!(d) = semantics::sign_extend(unsafe { direct_load(r!(s).wrapping_add(off), Size::B) }, 8),
+                Op::LdxSHDirect { d, s, off } => r!(d) = semantics::sign_extend(unsafe { direct_load(r!(s).wrapping_add(off), Size::H) }, 16),
+                Op::LdxSWDirect { d, s, off } => r!(d) = semantics::sign_extend(unsafe { direct_load(r!(s).wrapping_add(off), Size::W) }, 32),
+                Op::StBDirect { d, off, k } => unsafe { direct_store(r!(d).wrapping_add(off as i64 as u64), Size::B, k) },
+                Op::StHDirect { d, off, k } => unsafe { direct_store(r!(d).wrapping_add(off as i64 as u64), Size::H, k) },
+                Op::StWDirect { d, off, k } => unsafe { direct_store(r!(d).wrapping_add(off as i64 as u64), Size::W, k) },
+                Op::StDWDirect { d, off, k } => unsafe { direct_store(r!(d).wrapping_add(off as i64 as u64), Size::DW, k) },
+                Op::StxBDirect { d, s, off } => unsafe { direct_store(r!(d).wrapping_add(off), Size::B, r!(s)) },
+                Op::StxHDirect { d, s, off } => unsafe { direct_store(r!(d).wrapping_add(off), Size::H, r!(s)) },
+                Op::StxWDirect { d, s, off } => unsafe { direct_store(r!(d).wrapping_add(off), Size::W, r!(s)) },
+                Op::StxDWDirect { d, s, off } => unsafe { direct_store(r!(d).wrapping_add(off), Size::DW, r!(s)) },
+                Op::Atomic { size, op, d, s, off } => {
+                    let old = check!(cur, atomic(mem, r!(d).wrapping_add(off as i64 as u64), size, op, r!(s), reg[0]));
                     match op {
                         AtomicOp::Cmpxchg => reg[0] = old,
-                        op if op.fetches() => reg[src.index()] = old,
+                        op if op.fetches() => r!(s) = old,
                         _ => {}
                     }
                 }
-                Insn::Ja { off } => pc = target(cur, off as i64) as usize,
-                Insn::Gotol { imm } => pc = target(cur, imm as i64) as usize,
-                Insn::Jmp { width, cond, dst, src, off } => {
-                    let b = match src {
-                        Source::Reg(r) => reg[r.index()],
-                        Source::Imm(i) => semantics::imm64(i),
-                    };
-                    let a = reg[dst.index()];
-                    let taken = match width {
-                        Width::W64 => semantics::cond64(cond, a, b),
-                        Width::W32 => semantics::cond32(cond, a, b),
-                    };
-                    if taken {
-                        pc = target(cur, off as i64) as usize;
-                    }
-                }
-                Insn::Call { .. } | Insn::Callx { .. } => {
-                    let id = match *insn {
-                        Insn::Callx { reg: r } => {
-                            let value = reg[r.index()];
-                            HelperId::from_reg(value).ok_or(ExecError { pc: cur, kind: ExecErrorKind::UnknownCallx { value } })?
+
+                Op::Call { .. } | Op::Callx { .. } => {
+                    let id = match op {
+                        Op::Callx { r } => {
+                            let value = r!(r);
+                            check!(cur, HelperId::from_reg(value).ok_or(ExecErrorKind::UnknownCallx { value }))
                         }
-                        Insn::Call { helper } => helper,
+                        Op::Call { id } => HelperId(id),
                         _ => unreachable!(),
                     };
-                    let fp = reg[10];
-                    match call_helper(env, mem, &mut reg, id).map_err(|kind| ExecError { pc: cur, kind: locate(kind, mem, fp) })? {
+                    // A helper may end the run: count up to the call first.
+                    charge!(cur);
+                    start = pc;
+                    let flow = check!(cur, call_helper(env, mem, &mut reg, id));
+                    if T::ENABLED && flow.is_some() {
+                        // The call that ends the run is its last step.
+                        self.step(tracer, cur, &before, &reg);
+                    }
+                    match flow {
                         None => {}
-                        Some(Flow::TailCall(_)) if !frames.is_empty() => return err(cur, ExecErrorKind::TailCallInSubprog),
+                        Some(Flow::TailCall(_)) if !frames.is_empty() => fail!(cur, ExecErrorKind::TailCallInSubprog),
                         Some(Flow::TailCall(target)) => return Ok(Outcome { r0: 0, insns_executed: executed, tail_call: Some(target) }),
                         Some(Flow::Exit(r0) | Flow::Continue(r0)) => return Ok(Outcome { r0, insns_executed: executed, tail_call: None }),
                     }
                 }
-                Insn::CallLocal { imm } => {
+                Op::CallLocal { t } => {
                     if frames.len() + 1 >= MAX_FRAMES {
-                        return err(cur, ExecErrorKind::CallDepth);
+                        fail!(cur, ExecErrorKind::CallDepth);
                     }
-                    frames.push(CallFrame { ret_pc: pc, saved: [reg[6], reg[7], reg[8], reg[9]], saved_fp: reg[10] });
+                    frames.push(CallFrame { ret: pc as u32, saved: [reg[6], reg[7], reg[8], reg[9]], saved_fp: reg[10] });
                     reg[10] -= STACK_FRAME as u64;
                     mem.set_stack_lo(reg[10] - STACK_FRAME as u64);
-                    pc = target(cur, imm as i64) as usize;
+                    jump!(cur, t);
                 }
-                Insn::Exit => match frames.pop() {
+                Op::Exit => match frames.pop() {
                     None => {
+                        charge!(cur);
                         if T::ENABLED {
-                            tracer.step(cur, insn, &before, &reg);
+                            self.step(tracer, cur, &before, &reg);
                         }
                         return Ok(Outcome { r0: reg[0], insns_executed: executed, tail_call: None });
                     }
@@ -283,14 +507,34 @@ impl Interpreter {
                         reg[6..10].copy_from_slice(&f.saved);
                         reg[10] = f.saved_fp;
                         mem.set_stack_lo(reg[10] - STACK_FRAME as u64);
-                        pc = f.ret_pc;
+                        jump!(cur, f.ret);
                     }
                 },
             }
             if T::ENABLED {
-                tracer.step(cur, insn, &before, &reg);
+                self.step(tracer, cur, &before, &reg);
             }
         }
+    }
+
+    /// Reports operation `cur` to the tracer, as the instruction and slot it came from.
+    #[inline(never)]
+    fn step<T: Tracer>(&self, tracer: &mut T, cur: usize, before: &[u64; 16], after: &[u64; 16]) {
+        let (b, a): ([u64; 11], [u64; 11]) = (before[..11].try_into().unwrap(), after[..11].try_into().unwrap());
+        tracer.step(self.code.slots[cur] as usize, &self.code.insns[cur], &b, &a);
+    }
+
+    /// The error operation `cur` raised, with its place filled in — or, when the budget
+    /// ran out before `cur` in the straight run from `start`, the budget error there.
+    #[cold]
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn fault(&self, kind: ExecErrorKind, cur: usize, start: usize, executed: u64, budget: u64, mem: &Memory, fp: u64) -> ExecError {
+        if executed + (cur - start) as u64 >= budget {
+            let last = start + (budget - executed) as usize;
+            return ExecError { pc: self.code.slots[last] as usize, kind: ExecErrorKind::Budget(budget) };
+        }
+        ExecError { pc: self.code.slots[cur] as usize, kind: locate(kind, mem, fp) }
     }
 }
 
@@ -305,7 +549,7 @@ pub fn resolve_lddw(prog: &Program, env: &mut dyn Env) -> Result<Program, ExecEr
 /// scratch, so a program that reads them after a call has no defined result (the verifier
 /// rejects it). `Some(flow)` means the helper ended the program (exit or tail call).
 #[inline(never)]
-fn call_helper(env: &mut dyn Env, mem: &Memory, reg: &mut [u64; 11], id: HelperId) -> Result<Option<Flow>, ExecErrorKind> {
+fn call_helper(env: &mut dyn Env, mem: &Memory, reg: &mut [u64; 16], id: HelperId) -> Result<Option<Flow>, ExecErrorKind> {
     let args = [reg[1], reg[2], reg[3], reg[4], reg[5]];
     match env.call(id, args, mem).map_err(|err| ExecErrorKind::Helper { id, err })? {
         Flow::Continue(v) => {
@@ -331,32 +575,48 @@ fn locate(kind: ExecErrorKind, mem: &Memory, fp: u64) -> ExecErrorKind {
 #[inline(always)]
 fn load(mem: &Memory, addr: u64, size: Size) -> Result<u64, ExecErrorKind> {
     let n = size.bytes() as u64;
-    let p = mem.translate(addr, n, false).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: false, place: String::new() })?;
-    // SAFETY: translate checked the range lies in a live region; reads are unaligned-safe.
-    unsafe {
-        Ok(match size {
-            Size::B => *p as u64,
-            Size::H => (p as *const u16).read_unaligned() as u64,
-            Size::W => (p as *const u32).read_unaligned() as u64,
-            Size::DW => (p as *const u64).read_unaligned(),
-        })
-    }
+    mem.translate(addr, n, false).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: false, place: String::new() })?;
+    // SAFETY: translate checked the range lies in a live region.
+    Ok(unsafe { direct_load(addr, size) })
 }
 
 #[inline(always)]
 fn store(mem: &Memory, addr: u64, size: Size, v: u64) -> Result<(), ExecErrorKind> {
     let n = size.bytes() as u64;
-    let p = mem.translate(addr, n, true).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: true, place: String::new() })?;
+    mem.translate(addr, n, true).ok_or(ExecErrorKind::OutOfBounds { addr, len: n, write: true, place: String::new() })?;
     // SAFETY: translate checked the range lies in a live writable region.
-    unsafe {
-        match size {
-            Size::B => *p = v as u8,
-            Size::H => (p as *mut u16).write_unaligned(v as u16),
-            Size::W => (p as *mut u32).write_unaligned(v as u32),
-            Size::DW => (p as *mut u64).write_unaligned(v),
-        }
-    }
+    unsafe { direct_store(addr, size, v) };
     Ok(())
+}
+
+/// Reads `size` bytes at `addr`, zero-extended (unaligned reads are fine).
+///
+/// # Safety
+/// The bytes lie in live memory the run may read.
+#[inline(always)]
+unsafe fn direct_load(addr: u64, size: Size) -> u64 {
+    let p = addr as *const u8;
+    match size {
+        Size::B => *p as u64,
+        Size::H => (p as *const u16).read_unaligned() as u64,
+        Size::W => (p as *const u32).read_unaligned() as u64,
+        Size::DW => (p as *const u64).read_unaligned(),
+    }
+}
+
+/// Writes the low `size` bytes of `v` at `addr`.
+///
+/// # Safety
+/// The bytes lie in live memory the run may write.
+#[inline(always)]
+unsafe fn direct_store(addr: u64, size: Size, v: u64) {
+    let p = addr as *mut u8;
+    match size {
+        Size::B => *p = v as u8,
+        Size::H => (p as *mut u16).write_unaligned(v as u16),
+        Size::W => (p as *mut u32).write_unaligned(v as u32),
+        Size::DW => (p as *mut u64).write_unaligned(v),
+    }
 }
 
 /// Atomic read-modify-write with real atomics, so map values shared between threads
@@ -397,4 +657,49 @@ fn atomic(mem: &Memory, addr: u64, size: Size, op: AtomicOp, src: u64, r0: u64) 
             }) as u64
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::isa::asm;
+
+    struct NoHelpers;
+
+    impl Env for NoHelpers {
+        fn call(&mut self, _: HelperId, _: [u64; 5], _: &Memory) -> Result<Flow, HelperError> {
+            Err(HelperError::Unknown)
+        }
+    }
+
+    fn program(text: &str) -> Program {
+        Program::new(asm::assemble(text).unwrap()).unwrap()
+    }
+
+    /// r0 of `vm` run on `stack`.
+    fn r0_on(vm: &Interpreter, stack: &mut Stack) -> u64 {
+        vm.run_on(stack, 0, 0, [&[]; 4], &mut NoHelpers, &RunOptions::default(), &mut NoTrace).unwrap().r0
+    }
+
+    #[test]
+    fn a_checked_run_reads_zeros_whatever_ran_on_its_stack_before() {
+        let writer = program("stdw [%r10-8], 0x55\nstxdw [%r10-512], %r10\nmov %r0, 0\nexit");
+        let reader = program("ldxdw %r0, [%r10-8]\nldxdw %r1, [%r10-512]\nor %r0, %r1\nexit");
+        let everything = |p: &Program| Proven::new(alloc::vec![true; p.insns().len()]);
+        let mut stack = Stack::new();
+        let (checked_writer, checked_reader) = (Interpreter::new(&writer), Interpreter::new(&reader));
+        let (verified_writer, verified_reader) = (Interpreter::verified(&writer, &everything(&writer)), Interpreter::verified(&reader, &everything(&reader)));
+        r0_on(&checked_writer, &mut stack);
+        assert_eq!(r0_on(&checked_reader, &mut stack), 0, "after a checked run");
+        r0_on(&verified_writer, &mut stack);
+        assert_ne!(r0_on(&verified_reader, &mut stack), 0, "a verified run starts from the stack as it finds it");
+        assert_eq!(r0_on(&checked_reader, &mut stack), 0, "after a verified run");
+    }
+
+    #[test]
+    fn unproven_accesses_stay_checked_in_verified_mode() {
+        let prog = program("ldxdw %r0, [%r10+8]\nexit");
+        let err = Interpreter::verified(&prog, &Proven::default()).run(&mut [], &[], &mut NoHelpers, &RunOptions::default()).unwrap_err();
+        assert!(matches!(err.kind, ExecErrorKind::OutOfBounds { .. }), "{err}");
+    }
 }

@@ -18,6 +18,8 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use crate::interp::Tracer;
+
 use crate::isa::{asm, Program, RawInsn};
 use crate::maps::{Map, MapDef};
 use crate::prog::ProgType;
@@ -62,6 +64,9 @@ pub const MAX_SNIPPETS: usize = 6;
 /// the maps).
 pub struct Oracle {
     rt: Runtime,
+    /// The runtime's kernel services, restarted before each run so both modes' runs see
+    /// the same clock and random numbers.
+    kernel: Arc<StaticKernel>,
     maps: Vec<Arc<Map>>,
 }
 
@@ -73,7 +78,8 @@ impl Default for Oracle {
 
 impl Oracle {
     pub fn new() -> Oracle {
-        let rt = Runtime::new(Arc::new(StaticKernel::new(Task::default())), 1);
+        let kernel = Arc::new(StaticKernel::new(Task::default()));
+        let rt = Runtime::new(kernel.clone(), 1);
         let maps = gen::MAPS
             .iter()
             .map(|&(name, map_type, key_size, value_size, max_entries)| {
@@ -81,7 +87,7 @@ impl Oracle {
                 rt.create_map(name, def).map(|(_, m)| m).unwrap_or_else(|e| unreachable!("the oracle's map {name}: {e}"))
             })
             .collect();
-        Oracle { rt, maps }
+        Oracle { rt, kernel, maps }
     }
 
     /// The verdict on the program of `snippets`, run on the inputs of `seed`.
@@ -124,9 +130,12 @@ impl Oracle {
         let mut steps = 0;
         let mut exercised = Items::default();
         for _ in 0..RUNS {
+            let maps_seed = Rng(rng.0);
             self.scramble_maps(&mut rng);
             let len = rng.pick(&[0usize, 1, 2, 8, 13, 14, 15, 16, 17, 24, 31, 32, 33, 48, 64, 300]);
             let mut packet: Vec<u8> = (0..len).map(|_| rng.word() as u8).collect();
+            let packet_before = packet.clone();
+            let (ifindex, queue) = (rng.word() as u32, rng.below(4) as u32);
             let data = packet.as_ptr() as u64;
             let bases = Bases {
                 ctx: 0,
@@ -137,16 +146,43 @@ impl Oracle {
                 ctx_slots: ctx_slots.clone(),
                 ctx_len: core::mem::size_of::<crate::runtime::context::XdpBuff>() as u64,
             };
-            let mut shadow = Shadow::new(prog.cfg(), analysis, bases);
-            let mut ctx = Context::Xdp { packet: &mut packet, ingress_ifindex: rng.word() as u32, rx_queue_index: rng.below(4) as u32 };
-            let out = self.rt.run_checked(loaded, &mut ctx, &RunConfig { budget: BUDGET, ..RunConfig::default() }, &mut shadow);
+            let shadow = Shadow::new(prog.cfg(), analysis, bases);
+            let mut ctx = Context::Xdp { packet: &mut packet, ingress_ifindex: ifindex, rx_queue_index: queue };
+            let config = RunConfig { budget: BUDGET, ..RunConfig::default() };
+            let mut tracers = (shadow, Steps::default());
+            self.kernel.restart();
+            let out = self.rt.run_checked(loaded, &mut ctx, &config, &mut tracers);
+            let (shadow, checked_steps) = tracers;
             if let Some(f) = shadow.fault {
                 return Verdict::Escape { slot: f.slot, what: f.what };
             }
-            match out {
-                Ok(_) => {}
+            let checked = match out {
+                Ok(r) => r,
                 Err(RunError::Exec { err, .. }) => return Verdict::Escape { slot: err.pc, what: err.kind.to_string() },
                 Err(e) => return Verdict::Escape { slot: 0, what: e.to_string() },
+            };
+            // The same inputs again, in verified mode (what a loaded program runs in):
+            // it must take the same steps with the same values, and leave r0, the packet
+            // and the maps as the checked run did.
+            let maps_after = self.snapshot_maps();
+            self.scramble_maps(&mut Rng(maps_seed.0));
+            let mut again = packet_before;
+            let mut fast_steps = Steps::default();
+            self.kernel.restart();
+            let fast = self.rt.run_traced(loaded, &mut Context::Xdp { packet: &mut again, ingress_ifindex: ifindex, rx_queue_index: queue }, &config, &mut fast_steps);
+            let bases = [(packet.as_ptr() as u64, again.as_ptr() as u64), (checked_steps.ctx(), fast_steps.ctx())];
+            let maps: Vec<(u64, u64)> = self.maps.iter().flat_map(|m| m.regions()).map(|r| (r.start, r.start + r.len)).collect();
+            let steps_differ = checked_steps.differ(&fast_steps, &bases, &maps);
+            let differs = match fast {
+                Ok(_) if steps_differ.is_some() => steps_differ,
+                Ok(r) if r.r0 != checked.r0 => Some(format!("r0 {:#x}, checked mode {:#x}", r.r0, checked.r0)),
+                Ok(_) if again != packet => Some(format!("packet {again:02x?}, checked mode {packet:02x?}")),
+                Ok(_) if self.snapshot_maps() != maps_after => Some(String::from("the maps differ from the checked run's")),
+                Ok(_) => None,
+                Err(e) => Some(format!("{e}")),
+            };
+            if let Some(d) = differs {
+                return Verdict::Escape { slot: 0, what: format!("verified mode differs from checked mode: {d}") };
             }
             steps += shadow.steps;
             exercised = exercised.union(shadow.exercised);
@@ -154,10 +190,35 @@ impl Oracle {
         Verdict::Safe { steps, exercised }
     }
 
+    /// Every map's keys and values, in key order.
+    fn snapshot_maps(&self) -> Vec<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.maps
+            .iter()
+            .map(|m| {
+                let mut keys = m.keys();
+                keys.sort();
+                keys.into_iter()
+                    .map(|k| {
+                        let mut v = alloc::vec![0u8; m.syscall_value_size()];
+                        // A key just listed is present.
+                        let _ = m.lookup(&k, &mut v);
+                        (k, v)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Random contents: every array value, and some of the hash's keys present.
     fn scramble_maps(&self, rng: &mut Rng) {
         for m in &self.maps {
             let d = m.def();
+            // Whatever an earlier run inserted goes first, so the contents depend on `rng` alone.
+            if d.map_type != crate::maps::map_type::ARRAY {
+                for key in m.keys() {
+                    let _ = m.delete(&key);
+                }
+            }
             for k in 0..d.max_entries {
                 let value: Vec<u8> = (0..d.value_size).map(|_| rng.word() as u8).collect();
                 let key = k.to_ne_bytes();
@@ -273,5 +334,45 @@ impl Tally {
         self.exercised.iter_mut().zip(o.exercised).for_each(|(n, m)| *n += m);
         self.escapes.extend(o.escapes);
         self
+    }
+}
+
+/// Every step of a run: the instruction's slot and the registers after it.
+#[derive(Default)]
+struct Steps(Vec<(usize, [u64; 11])>, Option<u64>);
+
+impl Tracer for Steps {
+    const ENABLED: bool = true;
+    fn step(&mut self, pc: usize, _: &crate::isa::Insn, before: &[u64; 11], after: &[u64; 11]) {
+        self.1.get_or_insert(before[1]);
+        self.0.push((pc, *after));
+    }
+}
+
+impl Steps {
+    /// The context pointer the run started with (r1).
+    fn ctx(&self) -> u64 {
+        self.1.unwrap_or(0)
+    }
+
+    /// Where two runs of one program on the same inputs part: a different step, or a
+    /// register value that differs other than as a pointer into a buffer at a different
+    /// address in each run (`bases`: (this run's, the other's) packet and context) or
+    /// into the same map (`maps`: each map's storage; a hash map's value for a key may
+    /// sit in another slot once the maps are refilled).
+    fn differ(&self, other: &Steps, bases: &[(u64, u64)], maps: &[(u64, u64)]) -> Option<String> {
+        let near = |a: u64, b: u64| {
+            bases.iter().any(|&(x, y)| a.wrapping_sub(x) == b.wrapping_sub(y) && a.wrapping_sub(x) < 1 << 16)
+                || maps.iter().any(|&(lo, hi)| (lo..hi).contains(&a) && (lo..hi).contains(&b))
+        };
+        for (k, ((pa, ra), (pb, rb))) in self.0.iter().zip(&other.0).enumerate() {
+            if pa != pb {
+                return Some(format!("step {k} runs slot {pb}, checked mode slot {pa}"));
+            }
+            if let Some(r) = (0..11).find(|&r| ra[r] != rb[r] && !near(ra[r], rb[r])) {
+                return Some(format!("after step {k} (slot {pa}) r{r} = {:#x}, checked mode {:#x}", rb[r], ra[r]));
+            }
+        }
+        (self.0.len() != other.0.len()).then(|| format!("{} steps, checked mode {}", other.0.len(), self.0.len()))
     }
 }

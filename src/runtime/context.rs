@@ -15,6 +15,8 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
+use arrayvec::ArrayVec;
+
 use crate::isa::{Insn, Program, Size};
 use crate::mem::{Area, Region};
 use crate::prog::{CtxField, ProgType, PT_REGS_SIZE};
@@ -219,7 +221,8 @@ impl<'a> Context<'a> {
 pub struct ContextMemory {
     pub r1: u64,
     pub r2: u64,
-    pub regions: Vec<Region>,
+    /// At most three (the sk_buff's read-only, writable and read-only parts), held inline.
+    pub regions: ArrayVec<Region, 3>,
     pub packet: Option<(u64, usize)>,
     _storage: Vec<u64>,
 }
@@ -232,23 +235,23 @@ impl ContextMemory {
         match ctx {
             Context::Kprobe(regs) => {
                 let r = *regs as *const PtRegs as u64;
-                ContextMemory { r1: r, r2: 0, regions: vec![Region { start: r, len: PtRegs::SIZE as u64, writable: false, area: Area::Ctx }], packet: None, _storage: storage }
+                ContextMemory { r1: r, r2: 0, regions: one(Region { start: r, len: PtRegs::SIZE as u64, writable: false, area: Area::Ctx }), packet: None, _storage: storage }
             }
             Context::Tracepoint(rec) => {
                 let r = Region::of(rec).named(Area::Ctx);
-                ContextMemory { r1: r.start, r2: 0, regions: vec![r], packet: None, _storage: storage }
+                ContextMemory { r1: r.start, r2: 0, regions: one(r), packet: None, _storage: storage }
             }
             Context::RawTracepoint(args) => {
                 let r = Region { start: args.as_ptr() as u64, len: (args.len() * 8) as u64, writable: false, area: Area::Ctx };
-                ContextMemory { r1: r.start, r2: 0, regions: vec![r], packet: None, _storage: storage }
+                ContextMemory { r1: r.start, r2: 0, regions: one(r), packet: None, _storage: storage }
             }
             Context::Raw(mem) => {
                 let len = mem.len() as u64;
                 if mem.is_empty() {
-                    return ContextMemory { r1: 0, r2: 0, regions: Vec::new(), packet: None, _storage: storage };
+                    return ContextMemory { r1: 0, r2: 0, regions: ArrayVec::new(), packet: None, _storage: storage };
                 }
                 let r = Region::of_mut(mem).named(Area::Ctx);
-                ContextMemory { r1: r.start, r2: len, regions: vec![r], packet: None, _storage: storage }
+                ContextMemory { r1: r.start, r2: len, regions: one(r), packet: None, _storage: storage }
             }
             Context::Xdp { packet, ingress_ifindex, rx_queue_index } => {
                 let data = packet.as_mut_ptr() as u64;
@@ -261,7 +264,7 @@ impl ContextMemory {
                 ContextMemory {
                     r1: ctx,
                     r2: 0,
-                    regions: vec![Region { start: ctx, len: 40, writable: false, area: Area::Ctx }, Region::of_mut(packet).named(Area::Packet)],
+                    regions: [Region { start: ctx, len: 40, writable: false, area: Area::Ctx }, Region::of_mut(packet).named(Area::Packet)].into_iter().collect(),
                     packet: None,
                     _storage: storage,
                 }
@@ -284,17 +287,22 @@ impl ContextMemory {
                 ContextMemory {
                     r1: ctx,
                     r2: 0,
-                    regions: vec![
+                    regions: ArrayVec::from([
                         Region { start: ctx, len: skb::CB as u64, writable: false, area: Area::Ctx },
                         Region { start: ctx + skb::CB as u64, len: (skb::CB_END - skb::CB) as u64, writable: true, area: Area::Ctx },
                         Region { start: ctx + skb::CB_END as u64, len: (skb::SIZE - skb::CB_END) as u64, writable: false, area: Area::Ctx },
-                    ],
+                    ]),
                     packet: Some((packet.as_ptr() as u64, packet.len())),
                     _storage: storage,
                 }
             }
         }
     }
+}
+
+/// The regions of a context with one.
+fn one(r: Region) -> ArrayVec<Region, 3> {
+    core::iter::once(r).collect()
 }
 
 /// The context-rewrite stage (the kernel's `convert_ctx_accesses`): each context load

@@ -34,7 +34,7 @@ use crate::interp::{ExecError, Interpreter, NoTrace, RunOptions, Tracer, DEFAULT
 use crate::isa::{DecodeError, HelperId, Program, RawInsn};
 use crate::loader::Object;
 use crate::maps::{Map, MapDef, MapError, BPF_ANY};
-use crate::mem::Region;
+use crate::mem::{Region, Stack};
 use crate::prog::{ProgType, ProgTypes};
 use crate::verifier::{self, LogSink, NoLog, ProgramInfo, Verified, VerifyError};
 pub use crate::helpers::{Kernel, ReadFault, StaticKernel, Task, MAX_TAIL_CALLS};
@@ -92,11 +92,21 @@ impl Default for RunConfig {
 /// CPU, so runs one after another all land on CPU 0, like a pinned thread on Linux.
 struct CpuPool {
     busy: Vec<AtomicBool>,
+    /// Each CPU's interpreter stack, made on its first run there. Only the run that
+    /// holds the CPU locks it, so the lock is never contended.
+    stacks: Vec<spin::Mutex<Option<Stack>>>,
 }
 
 struct CpuGuard<'a> {
     pool: &'a CpuPool,
     id: u32,
+}
+
+impl CpuGuard<'_> {
+    /// The stack of the CPU this run holds.
+    fn stack(&self) -> spin::MutexGuard<'_, Option<Stack>> {
+        self.pool.stacks[self.id as usize].lock()
+    }
 }
 
 impl Drop for CpuGuard<'_> {
@@ -107,7 +117,7 @@ impl Drop for CpuGuard<'_> {
 
 impl CpuPool {
     fn new(n: u32) -> CpuPool {
-        CpuPool { busy: (0..n).map(|_| AtomicBool::new(false)).collect() }
+        CpuPool { busy: (0..n).map(|_| AtomicBool::new(false)).collect(), stacks: (0..n).map(|_| spin::Mutex::new(None)).collect() }
     }
     fn claim(&self) -> CpuGuard<'_> {
         let n = self.busy.len() as u32;
@@ -191,6 +201,7 @@ pub struct LoadedProgram {
     pub maps: Vec<Arc<Map>>,
     /// The memory of those maps the program may touch (fixed for the maps' lifetime).
     map_regions: Vec<Region>,
+    /// The interpreter in verified mode (the oracle and `--trace` make a checked one).
     interp: Interpreter,
     /// The JIT-compiled program, made on the first JIT run.
     #[cfg(feature = "jit")]
@@ -248,7 +259,7 @@ enum NoJit {}
 
 #[cfg(not(feature = "jit"))]
 impl NoJit {
-    fn run_with(&self, _: u64, _: u64, _: Vec<Region>, _: &mut dyn crate::env::Env) -> Result<crate::interp::Outcome, ExecError> {
+    fn run_with(&self, _: u64, _: u64, _: crate::mem::Regions<'_>, _: &mut dyn crate::env::Env) -> Result<crate::interp::Outcome, ExecError> {
         match *self {}
     }
 }
@@ -481,7 +492,7 @@ impl Runtime {
             name: req.name.into(),
             prog_type: req.prog_type,
             gpl,
-            interp: Interpreter::new(&prog),
+            interp: Interpreter::verified(&prog, &verified.proven),
             program: prog,
             maps: verified.maps,
             map_regions,
@@ -584,6 +595,12 @@ impl Runtime {
         self.run_inner(prog, ctx, &RunConfig { engine: Engine::Interp, ..*opts }, true, tracer)
     }
 
+    /// [`Runtime::run`] on the interpreter as loaded (verified mode), reporting each step
+    /// to `tracer`. The engine in `opts` is ignored.
+    pub fn run_traced<T: Tracer>(&self, prog: &Arc<LoadedProgram>, ctx: &mut Context, opts: &RunConfig, tracer: &mut T) -> Result<RunResult, RunError> {
+        self.run_inner(prog, ctx, &RunConfig { engine: Engine::Interp, ..*opts }, false, tracer)
+    }
+
     fn run_inner<T: Tracer>(&self, prog: &Arc<LoadedProgram>, ctx: &mut Context, opts: &RunConfig, exact: bool, tracer: &mut T) -> Result<RunResult, RunError> {
         if !ctx.fits(prog.prog_type) {
             return Err(RunError::WrongContext { context: ctx.kind(), prog_type: prog.prog_type.name() });
@@ -594,21 +611,24 @@ impl Runtime {
         let mut cur = prog.clone();
         let mut tail_calls = 0;
         let mut executed = 0;
+        let mut stack = cpu.stack();
+        let stack = stack.get_or_insert_with(Stack::new);
         loop {
             // The inner maps held now stay alive, and accessible, until the run ends (as
-            // RCU keeps them in Linux).
+            // RCU keeps them in Linux). A program without maps-in-maps allocates nothing here.
             let inner: Vec<Arc<Map>> = cur.maps.iter().filter_map(|m| m.of_maps()).flat_map(|o| o.inner_maps()).collect();
-            let mut regions = Vec::with_capacity(ctx_mem.regions.len() + cur.map_regions.len());
-            regions.extend_from_slice(&ctx_mem.regions);
-            if exact {
-                regions.extend(cur.maps.iter().chain(&inner).flat_map(|m| m.exact_regions()));
+            let (maps, inner_regions): (Vec<Region>, Vec<Region>) = if exact {
+                (cur.maps.iter().chain(&inner).flat_map(|m| m.exact_regions()).collect(), Vec::new())
             } else {
-                regions.extend_from_slice(&cur.map_regions);
-                regions.extend(inner.iter().flat_map(|m| m.regions()));
-            }
+                (Vec::new(), inner.iter().flat_map(|m| m.regions()).collect())
+            };
+            let maps = if exact { &maps[..] } else { &cur.map_regions[..] };
+            let regions = [&ctx_mem.regions[..], maps, &inner_regions[..], &[]];
             let mut env = env::ProgEnv { rt: self, prog: cur.clone(), cpu: cpu.id, tail_calls, packet: ctx_mem.packet, inner: &inner };
             let out = match opts.engine {
-                Engine::Interp => cur.interp.run_with(ctx_mem.r1, ctx_mem.r2, regions, &mut env, &interp, tracer),
+                // The oracle's and `--trace`'s run checks every access itself.
+                Engine::Interp if exact => Interpreter::new(&cur.program).run_on(stack, ctx_mem.r1, ctx_mem.r2, regions, &mut env, &interp, tracer),
+                Engine::Interp => cur.interp.run_on(stack, ctx_mem.r1, ctx_mem.r2, regions, &mut env, &interp, tracer),
                 Engine::Jit => cur.jit_program()?.run_with(ctx_mem.r1, ctx_mem.r2, regions, &mut env),
                 Engine::Both => return Err(RunError::BothEngines),
             }

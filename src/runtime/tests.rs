@@ -184,8 +184,8 @@ fn ring_records_kept_are_discarded_at_the_end_and_given_back_ones_are_out_of_rea
         let mut env = env::ProgEnv { rt: &rt, prog: p.clone(), cpu: 0, tail_calls: 0, packet: None, inner: &[] };
         match engine {
             #[cfg(feature = "jit")]
-            Engine::Jit => jit_compile(&prog, JitCheck::Prove).unwrap().run_with(0, 0, Vec::new(), &mut env),
-            _ => Interpreter::new(&prog).run_with(0, 0, Vec::new(), &mut env, &RunOptions { budget: 1000 }, &mut NoTrace),
+            Engine::Jit => jit_compile(&prog, JitCheck::Prove).unwrap().run_with(0, 0, [&[]; 4], &mut env),
+            _ => Interpreter::new(&prog).run_with(0, 0, [&[]; 4], &mut env, &RunOptions { budget: 1000 }, &mut NoTrace),
         }
     };
     let ring = rb.ringbuf().unwrap();

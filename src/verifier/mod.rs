@@ -190,6 +190,8 @@ pub struct Verified {
     pub processed: usize,
     /// The loops and the iteration bound of each.
     pub loops: Vec<loops::Bound>,
+    /// The loads and stores the analysis proved, which verified mode runs unchecked.
+    pub proven: crate::interp::Proven,
 }
 
 impl Verified {
@@ -251,6 +253,7 @@ pub fn verify_with_states(prog: &Program, info: &mut ProgramInfo) -> (Result<Ver
     }
     verified.processed = analysis.steps;
     verified.loops = analysis.loops.clone();
+    verified.proven = analysis.proven();
     (Ok(verified), Some(analysis))
 }
 
@@ -355,5 +358,5 @@ fn resolve_maps(prog: &Program, info: &ProgramInfo) -> Result<(Verified, MapInde
         };
         index.insert((matches!(kind, LdKind::MapIdx | LdKind::MapValueIdx), imm), k as u32);
     }
-    Ok((Verified { maps, lddw: values, ctx_loads: Vec::new(), processed: 0, loops: Vec::new() }, index))
+    Ok((Verified { maps, lddw: values, ctx_loads: Vec::new(), processed: 0, loops: Vec::new(), proven: Default::default() }, index))
 }

@@ -10,7 +10,6 @@
 //! checked `Memory` as under the interpreter, except that the whole BPF stack is in it
 //! (the interpreter admits only the live frames).
 
-use alloc::vec::Vec;
 
 use super::emit::{compile, Image};
 use super::error::JitError;
@@ -18,7 +17,7 @@ use super::lower::Ext;
 use crate::env::{Env, Flow, HelperError};
 use crate::interp::{ExecError, ExecErrorKind, Outcome};
 use crate::isa::{HelperId, Program};
-use crate::mem::{Memory, Region, STACK_SIZE};
+use crate::mem::{Memory, Regions, STACK_SIZE};
 
 /// Whether this host executes JIT code (riscv64); the error says how to run under qemu.
 pub fn host_check() -> Result<(), JitError> {
@@ -55,7 +54,7 @@ struct RunCtx<'a> {
     /// Written by the call-depth stop: the call's address.
     depth_site: u64,
     env: &'a mut dyn Env,
-    mem: &'a Memory,
+    mem: &'a Memory<'a>,
     stop: Option<Stop>,
 }
 
@@ -131,7 +130,7 @@ impl JitProgram {
 
     /// Runs with r1, r2 and the regions helpers may access, like the interpreter's
     /// `run_with`. `insns_executed` is 0: JIT code does not count.
-    pub fn run_with(&self, r1: u64, r2: u64, regions: Vec<Region>, env: &mut dyn Env) -> Result<Outcome, ExecError> {
+    pub fn run_with(&self, r1: u64, r2: u64, regions: Regions<'_>, env: &mut dyn Env) -> Result<Outcome, ExecError> {
         let mut stack = alloc::vec![0u64; STACK_SIZE / 8];
         let base = stack.as_mut_ptr() as u64;
         let top = base + STACK_SIZE as u64;
