@@ -29,15 +29,17 @@ fn bench(c: &mut Criterion) {
         let rb = rbpf::EbpfVmRaw::new(Some(&code)).unwrap();
         // Same answer from both, or the comparison means nothing.
         let mut m1 = memory.clone();
-        let ours = vm.run(&mut m1, &[], &mut ConformanceEnv::default(), &RunOptions::default()).unwrap().r0;
+        let mut env = ConformanceEnv::default();
+        let ours = vm.run(&mut m1, &env.regions(), &mut env, &RunOptions::default()).unwrap().r0;
         let mut m2 = memory.clone();
         assert_eq!(ours, rb.execute_program(&mut m2).unwrap(), "{name}: engines disagree");
 
         let mut g = c.benchmark_group(name.split('.').next().unwrap());
         g.bench_function("rvbpf-interp", |b| {
             let mut env = ConformanceEnv::default();
+            let extra = env.regions();
             let mut m = memory.clone();
-            b.iter(|| vm.run(&mut m, &[], &mut env, &RunOptions::default()).unwrap().r0)
+            b.iter(|| vm.run(&mut m, &extra, &mut env, &RunOptions::default()).unwrap().r0)
         });
         g.bench_function("rbpf-interp", |b| {
             let mut m = memory.clone();

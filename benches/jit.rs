@@ -94,7 +94,6 @@ fn bench(c: &mut Criterion) {
 
 #[cfg(target_arch = "riscv64")]
 fn run(c: &mut Criterion, group: &str, prog: &Program, memory: &[u8]) {
-    use rvbpf::env::Env;
     use rvbpf::mem::Region;
     use rvbpf::jit::rv64::exec::JitProgram;
     let mut vm = Interpreter::new(prog);
@@ -106,13 +105,15 @@ fn run(c: &mut Criterion, group: &str, prog: &Program, memory: &[u8]) {
     };
     // Same answer from both, or the comparison means nothing.
     let (mut m1, mut m2) = (memory.to_vec(), memory.to_vec());
-    let want = vm.run(&mut m1, &[], &mut ConformanceEnv::default(), &RunOptions::default()).unwrap().r0;
+    let mut env = ConformanceEnv::default();
+    let want = vm.run(&mut m1, &env.regions(), &mut env, &RunOptions::default()).unwrap().r0;
     assert_eq!(want, jit_run(&mut m2, &mut ConformanceEnv::default()), "{group}: engines disagree");
     let mut g = c.benchmark_group(group);
     g.bench_function("rvbpf-interp", |b| {
         let mut env = ConformanceEnv::default();
+        let extra = env.regions();
         let mut m = memory.to_vec();
-        b.iter(|| vm.run(&mut m, &[], &mut env, &RunOptions::default()).unwrap().r0)
+        b.iter(|| vm.run(&mut m, &extra, &mut env, &RunOptions::default()).unwrap().r0)
     });
     g.bench_function("rvbpf-jit", |b| {
         let mut env = ConformanceEnv::default();

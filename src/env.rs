@@ -8,10 +8,7 @@
 use alloc::string::String;
 
 use crate::isa::{HelperId, LdKind};
-use crate::mem::{MemError, Memory, Region};
-
-/// The regions an environment adds to a run: a few, held without allocating.
-pub type EnvRegions = arrayvec::ArrayVec<Region, 2>;
+use crate::mem::{MemError, Memory};
 
 /// How a helper call ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,11 +53,6 @@ pub trait Env {
     fn ld_imm64(&mut self, kind: LdKind, imm: i32, next_imm: i32, pc: usize) -> Result<u64, HelperError> {
         let _ = (kind, imm, next_imm, pc);
         Err(HelperError::Unavailable)
-    }
-    /// Memory the environment lets programs access besides stack and input (map values,
-    /// variables). Called once at the start of a run.
-    fn regions(&self) -> EnvRegions {
-        EnvRegions::new()
     }
     /// Called once when a run ends, however it ends, with its memory: the environment
     /// takes back what the run still holds (ring-buffer records never submitted).

@@ -71,7 +71,9 @@ impl Region {
     }
     #[inline(always)]
     fn contains(&self, addr: u64, len: u64, write: bool) -> bool {
-        addr >= self.start && addr - self.start <= self.len && len <= self.len - (addr - self.start) && (!write || self.writable)
+        // Below the start, the offset wraps past every length.
+        let off = addr.wrapping_sub(self.start);
+        off <= self.len && len <= self.len - off && (self.writable || !write)
     }
 }
 
@@ -107,12 +109,14 @@ impl Stack {
     }
 
     /// One past the highest byte: r10 of the entry frame.
+    #[inline]
     pub fn top(&mut self) -> u64 {
         self.words.as_mut_ptr() as u64 + STACK_SIZE as u64
     }
 
     /// The stack all zero (what a checked run starts from, so an unverified program
     /// reads zeros, never an earlier run's data); returns its top.
+    #[inline]
     pub fn zeroed(&mut self) -> u64 {
         let top = self.top();
         if self.dirty < top {
@@ -124,6 +128,7 @@ impl Stack {
     }
 
     /// Notes that a run may have written the stack from `lo` up.
+    #[inline]
     pub fn written(&mut self, lo: u64) {
         let base = self.words.as_mut_ptr() as u64;
         self.dirty = self.dirty.min(lo.max(base));
@@ -153,11 +158,13 @@ pub struct Memory<'a> {
 impl<'a> Memory<'a> {
     /// The view of a run whose accessible stack is `stack` and whose other memory is
     /// `regions`.
+    #[inline]
     pub fn new(stack: Range<u64>, regions: Regions<'a>) -> Memory<'a> {
         Memory { stack_lo: stack.start, stack_hi: stack.end, dirty: Cell::new(stack.end), regions, records: RefCell::new(Vec::new()) }
     }
 
     /// The lowest stack address written through this view (the stack's top if none).
+    #[inline]
     pub fn dirty_lo(&self) -> u64 {
         self.dirty.get()
     }
@@ -193,14 +200,21 @@ impl<'a> Memory<'a> {
     /// Checked host pointer for `len` bytes at `addr`.
     #[inline(always)]
     pub fn translate(&self, addr: u64, len: u64, write: bool) -> Option<*mut u8> {
-        if addr >= self.stack_lo && addr - self.stack_lo <= self.stack_hi - self.stack_lo && len <= self.stack_hi - addr {
+        let off = addr.wrapping_sub(self.stack_lo);
+        if off <= self.stack_hi - self.stack_lo && len <= self.stack_hi - self.stack_lo - off {
             if write && addr < self.dirty.get() {
                 self.dirty.set(addr);
             }
             return Some(addr as *mut u8);
         }
-        let ok = self.region_iter().any(|r| r.contains(addr, len, write)) || self.records.borrow().iter().any(|r| r.contains(addr, len, write));
-        ok.then_some(addr as *mut u8)
+        for group in &self.regions {
+            for r in *group {
+                if r.contains(addr, len, write) {
+                    return Some(addr as *mut u8);
+                }
+            }
+        }
+        self.records.borrow().iter().any(|r| r.contains(addr, len, write)).then_some(addr as *mut u8)
     }
 
     /// Where `addr` is, as the program sees it: an offset from r10 (`fp`, the frame

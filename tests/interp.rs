@@ -28,7 +28,8 @@ fn cases() -> u64 {
 }
 
 fn run(vm: &mut Interpreter, budget: u64) -> Result<Outcome, ExecError> {
-    vm.run(&mut [], &[], &mut ConformanceEnv::default(), &RunOptions { budget })
+    let mut env = ConformanceEnv::default();
+    vm.run(&mut [], &env.regions(), &mut env, &RunOptions { budget })
 }
 
 #[test]
@@ -38,7 +39,8 @@ fn counts_and_budgets_are_those_of_counting_each_step() {
         let prog = Program::new(gen::program(seed)).unwrap();
         let mut vm = Interpreter::new(&prog);
         let mut steps = Steps::default();
-        let traced = vm.run_traced(&mut [], &[], &mut ConformanceEnv::default(), &RunOptions::default(), &mut steps).unwrap();
+        let mut env = ConformanceEnv::default();
+        let traced = vm.run_traced(&mut [], &env.regions(), &mut env, &RunOptions::default(), &mut steps).unwrap();
         let n = steps.0.len() as u64;
         assert_eq!(traced.insns_executed, n, "seed {seed}: the count is not the number of steps");
         assert_eq!(run(&mut vm, u64::MAX).unwrap(), traced, "seed {seed}: tracing changed the run");

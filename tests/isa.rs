@@ -98,7 +98,7 @@ proptest! {
             let mut vm = rvbpf::interp::Interpreter::new(&prog);
             let mut env = rvbpf::conformance::ConformanceEnv::default();
             let mut mem = mem;
-            let _ = vm.run(&mut mem, &[], &mut env, &rvbpf::interp::RunOptions { budget: 10_000 });
+            let _ = vm.run(&mut mem, &env.regions(), &mut env, &rvbpf::interp::RunOptions { budget: 10_000 });
         }
     }
 

@@ -55,12 +55,11 @@ impl Seen {
 
 fn interp(prog: &Program) -> Result<u64, String> {
     let mut env = ConformanceEnv::default();
-    Interpreter::new(prog).run(&mut [], &[], &mut env, &RunOptions::default()).map(|o| o.r0).map_err(|e| e.to_string())
+    Interpreter::new(prog).run(&mut [], &env.regions(), &mut env, &RunOptions::default()).map(|o| o.r0).map_err(|e| e.to_string())
 }
 
 #[cfg(target_arch = "riscv64")]
 fn jit(prog: &Program, ext: Ext) -> Result<u64, String> {
-    use rvbpf::env::Env;
     use rvbpf::jit::rv64::exec::JitProgram;
     let mut env = ConformanceEnv::default();
     let prog = resolve_lddw(prog, &mut env).map_err(|e| e.to_string())?;

@@ -9,6 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let (mem, code) = data.get(1..).unwrap_or_default().split_at(split.min(data.len().saturating_sub(1)));
     if let Ok(prog) = rvbpf::isa::Program::decode(&code[..code.len() / 8 * 8]) {
         let mut mem = mem.to_vec();
-        let _ = Interpreter::new(&prog).run(&mut mem, &[], &mut ConformanceEnv::default(), &RunOptions { budget: 100_000 });
+        let mut env = ConformanceEnv::default();
+        let _ = Interpreter::new(&prog).run(&mut mem, &env.regions(), &mut env, &RunOptions { budget: 100_000 });
     }
 });

@@ -20,7 +20,8 @@ fuzz_target!(|data: &[u8]| {
     let mem_len = len as usize;
     if rvbpf::conformance::verify(&prog, mem_len).is_ok() {
         let mut mem = vec![0x5au8; mem_len];
-        match Interpreter::new(&prog).run(&mut mem, &[], &mut ConformanceEnv::default(), &RunOptions { budget: 1_000_000 }) {
+        let mut env = ConformanceEnv::default();
+        match Interpreter::new(&prog).run(&mut mem, &env.regions(), &mut env, &RunOptions { budget: 1_000_000 }) {
             Ok(_) => {}
             Err(e) => match e.kind {
                 // Bounded loops may run longer than this budget; helpers may fail.

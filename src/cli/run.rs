@@ -215,7 +215,7 @@ fn run_raw(input: &Path, bytes: &[u8], mut memory: Vec<u8>, expect: Option<Expec
         let mut env = ConformanceEnv::default();
         let opts = RunOptions { budget: a.budget() };
         let mut tracer = PrintTrace::new(a.json);
-        let r = if a.trace { vm.run_traced(&mut memory, &[], &mut env, &opts, &mut tracer) } else { vm.run(&mut memory, &[], &mut env, &opts) };
+        let r = if a.trace { vm.run_traced(&mut memory, &env.regions(), &mut env, &opts, &mut tracer) } else { vm.run(&mut memory, &env.regions(), &mut env, &opts) };
         if a.trace {
             doc["trace"] = Value::Array(tracer.lines);
         }

@@ -3,7 +3,7 @@
 
 use alloc::boxed::Box;
 
-use crate::env::{Env, EnvRegions, Flow, HelperError};
+use crate::env::{Env, Flow, HelperError};
 use crate::helpers::conformance::HelperSet;
 use crate::isa::{cfg, HelperId, LdKind};
 use crate::mem::{Area, Memory, Region};
@@ -32,6 +32,12 @@ impl Default for ConformanceEnv {
 }
 
 impl ConformanceEnv {
+    /// The memory this environment lets programs access besides their stack and input:
+    /// the map value and the variable. A run is given them as its `extra` regions.
+    pub fn regions(&self) -> [Region; 2] {
+        self.regions
+    }
+
     /// The map handle `lddw map_fd(1)` yields: an address programs cannot access.
     fn map_handle(&self) -> u64 {
         // One past the value's end: distinct from every accessible address.
@@ -67,7 +73,4 @@ impl Env for ConformanceEnv {
         }
     }
 
-    fn regions(&self) -> EnvRegions {
-        EnvRegions::from(self.regions)
-    }
 }

@@ -281,13 +281,12 @@ fn run_on(prog: &Program, mem: &[u8], mode: Mode) -> Run {
         Mode::Verified(p) => Interpreter::verified(prog, p),
         Mode::Jit => return (run_jit(prog, buf, &mut env), buf.to_vec()),
     };
-    let res = vm.run(buf, &[], &mut env, &RunOptions::default()).map(|o| o.r0).map_err(|e| e.to_string());
+    let res = vm.run(buf, &env.regions(), &mut env, &RunOptions::default()).map(|o| o.r0).map_err(|e| e.to_string());
     (res, buf.to_vec())
 }
 
 #[cfg(feature = "jit")]
 fn run_jit(prog: &Program, input: &mut [u8], env: &mut ConformanceEnv) -> Result<u64, String> {
-    use crate::env::Env;
     let prog = crate::interp::resolve_lddw(prog, env).map_err(|e| e.to_string())?;
     let jit = crate::runtime::jit_compile(&prog, crate::runtime::JitCheck::Prove).map_err(|e| e.to_string())?;
     let len = input.len() as u64;

@@ -173,12 +173,16 @@ pub(super) struct Decoded {
     pub slots: Vec<u32>,
     /// Whether the program makes bpf-to-bpf calls (and so may use more than one frame).
     pub calls: bool,
+    /// Verified mode: the loads and stores the verifier proved run unchecked.
+    pub verified: bool,
 }
 
 impl Decoded {
-    /// Every access checked, or, where `proven(i)`, instruction `i`'s load or store
-    /// without a check.
-    pub fn new(prog: &Program, proven: impl Fn(usize) -> bool) -> Decoded {
+    /// Every access checked (checked mode), or, in verified mode, instruction `i`'s load
+    /// or store without a check where `proven[i]`.
+    pub fn new(prog: &Program, proven: Option<&[bool]>) -> Decoded {
+        let verified = proven.is_some();
+        let proven = |i: usize| proven.is_some_and(|p| p.get(i).copied().unwrap_or(false));
         let cfg = prog.cfg();
         let insns = prog.insns().to_vec();
         // Validation checked every jump and call lands on an instruction.
@@ -186,7 +190,7 @@ impl Decoded {
         let ops = insns.iter().enumerate().map(|(i, insn)| lower(insn, || target(i, insn))).enumerate().map(|(i, op)| if proven(i) { direct(op) } else { op }).collect();
         let slots = (0..insns.len()).map(|i| cfg.slot_of(i) as u32).collect();
         let calls = insns.iter().any(|i| matches!(i, Insn::CallLocal { .. }));
-        Decoded { ops, insns, slots, calls }
+        Decoded { ops, insns, slots, calls, verified }
     }
 }
 
@@ -322,7 +326,7 @@ mod tests {
             Insn::Exit,
         ])
         .unwrap();
-        let d = Decoded::new(&prog, |_| false);
+        let d = Decoded::new(&prog, None);
         assert_eq!(d.ops[0], Op::MovK64 { d: 0, k: 0x2_ffff_ffff });
         assert_eq!(d.ops[1], Op::JeqK64 { d: 0, k: u64::MAX, t: 3 }, "the target is the exit's index, not its slot");
         assert_eq!(d.slots, [0, 2, 3, 4]);

@@ -133,33 +133,32 @@ impl Proven {
 /// many threads can run the same interpreter at once.
 pub struct Interpreter {
     code: Decoded,
-    /// Verified mode: the loads and stores the verifier proved run unchecked.
-    verified: bool,
-    /// Taken for the length of a run.
-    stack: Option<Stack>,
+    stack: Stack,
 }
 
 impl Interpreter {
     /// Checked mode: every access checked at run time (unverified programs, `--trace`,
     /// the soundness oracle).
     pub fn new(prog: &Program) -> Interpreter {
-        Interpreter { code: Decoded::new(prog, |_| false), verified: false, stack: Some(Stack::new()) }
+        Interpreter { code: Decoded::new(prog, None), stack: Stack::new() }
     }
 
     /// Verified mode: the loads and stores `proven` covers skip their check; atomics,
     /// helpers' accesses and anything the analysis did not reach stay checked.
     pub fn verified(prog: &Program, proven: &Proven) -> Interpreter {
-        let code = Decoded::new(prog, |i| proven.reached.get(i).copied().unwrap_or(false));
-        Interpreter { code, verified: true, stack: Some(Stack::new()) }
+        Interpreter { code: Decoded::new(prog, Some(&proven.reached)), stack: Stack::new() }
     }
 
     /// Runs with r1 = the input memory (or 0 when empty), r2 = its length, as the
-    /// conformance suites expect. `extra` regions are also accessible (contexts, packets).
+    /// conformance suites expect. `extra` regions are also accessible (contexts, packets,
+    /// what the environment exposes: [`ConformanceEnv::regions`](crate::conformance::ConformanceEnv::regions)).
+    #[inline]
     pub fn run(&mut self, input: &mut [u8], extra: &[Region], env: &mut dyn Env, opts: &RunOptions) -> Result<Outcome, ExecError> {
         self.run_traced(input, extra, env, opts, &mut NoTrace)
     }
 
     /// [`Interpreter::run`], reporting each step to `tracer`.
+    #[inline]
     pub fn run_traced<T: Tracer>(
         &mut self,
         input: &mut [u8],
@@ -171,21 +170,38 @@ impl Interpreter {
         let len = input.len() as u64;
         let own = [Region::of_mut(input)];
         let (r1, own) = if len == 0 { (0, &own[..0]) } else { (own[0].start, &own[..]) };
-        let env_regions = env.regions();
-        self.run_with(r1, len, [own, extra, &env_regions, &[]], env, opts, tracer)
+        self.run_with(r1, len, [own, extra, &[], &[]], env, opts, tracer)
     }
 
     /// Runs with explicit r1, r2 and regions, reporting each step to `tracer`.
+    #[inline]
     pub fn run_with<T: Tracer>(&mut self, r1: u64, r2: u64, regions: Regions<'_>, env: &mut dyn Env, opts: &RunOptions, tracer: &mut T) -> Result<Outcome, ExecError> {
-        let mut stack = self.stack.take().unwrap_or_default();
-        let out = self.run_on(&mut stack, r1, r2, regions, env, opts, tracer);
-        self.stack = Some(stack);
-        out
+        self.code.run_on(&mut self.stack, r1, r2, regions, env, opts, tracer)
     }
 
     /// [`Interpreter::run_with`] on `stack` (the runtime's stack of the CPU running it).
     #[allow(clippy::too_many_arguments)]
+    #[inline]
     pub fn run_on<T: Tracer>(
+        &self,
+        stack: &mut Stack,
+        r1: u64,
+        r2: u64,
+        regions: Regions<'_>,
+        env: &mut dyn Env,
+        opts: &RunOptions,
+        tracer: &mut T,
+    ) -> Result<Outcome, ExecError> {
+        self.code.run_on(stack, r1, r2, regions, env, opts, tracer)
+    }
+}
+
+/// The run of a pre-decoded program.
+impl Decoded {
+    /// One run on `stack`, from the entry registers until it exits or fails.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn run_on<T: Tracer>(
         &self,
         stack: &mut Stack,
         r1: u64,
@@ -207,26 +223,27 @@ impl Interpreter {
         env.end(&mem);
         // Unchecked stores leave no mark: a verified run may have written every frame
         // the program can reach.
-        stack.written(if !self.verified { mem.dirty_lo() } else if self.code.calls { top - STACK_SIZE as u64 } else { top - STACK_FRAME as u64 });
+        stack.written(if !self.verified { mem.dirty_lo() } else if self.calls { top - STACK_SIZE as u64 } else { top - STACK_FRAME as u64 });
         out
     }
 
     /// The run itself, from the registers at entry until it exits or fails.
     ///
-    /// Instructions are counted per straight run rather than one by one: `start` is the
-    /// operation control last arrived at, and every transfer (taken jump, call, exit)
-    /// adds `start..=cur` to `executed` and checks the budget. A straight run without a
-    /// transfer is at most the program's length, so a program that exhausts its budget
-    /// stops within one such run of where it did so, and the error names the
-    /// instruction that exhausted it.
+    /// Instructions are counted per straight run rather than one by one: `base + i`
+    /// instructions have run before operation `i` of the straight run in progress, and
+    /// every transfer (taken jump, call, exit) checks that count against the budget and
+    /// rebases it for the operation control goes to. A straight run without a transfer is
+    /// at most the program's length, so a program that exhausts its budget stops within
+    /// one such run of where it did so, and the error names the instruction that
+    /// exhausted it.
     #[inline(always)]
     fn exec<T: Tracer>(&self, mut reg: [u64; 16], mem: &mut Memory, env: &mut dyn Env, opts: &RunOptions, tracer: &mut T) -> Result<Outcome, ExecError> {
-        let ops = &self.code.ops[..];
+        let ops = &self.ops[..];
         let budget = opts.budget;
         let mut frames: ArrayVec<CallFrame, MAX_FRAMES> = ArrayVec::new();
         let mut pc = 0usize;
-        let mut start = 0usize;
-        let mut executed = 0u64;
+        // Wrapping: below zero once a straight run starts beyond the instructions run.
+        let mut base = 0u64;
 
         // The register file has 16 entries: `& 15` keeps every index in range without a
         // bound check (decoding gave only r0-r10).
@@ -237,7 +254,7 @@ impl Interpreter {
         }
         macro_rules! fail {
             ($cur:expr, $kind:expr) => {
-                return Err(self.fault($kind, $cur, start, executed, budget, mem, reg[10]))
+                return Err(self.fault($kind, $cur, base, budget, mem, reg[10]))
             };
         }
         macro_rules! check {
@@ -248,22 +265,23 @@ impl Interpreter {
                 }
             };
         }
-        // Counts `start..=cur` as executed, or stops the run if that exceeds the budget.
+        // The instructions run up to and including `cur`, or the end of the run if that
+        // exceeds the budget.
         macro_rules! charge {
-            ($cur:expr) => {
-                let before = executed;
-                executed += ($cur + 1 - start) as u64;
-                if executed > budget {
-                    let last = start + (budget - before) as usize;
-                    return Err(ExecError { pc: self.code.slots[last] as usize, kind: ExecErrorKind::Budget(budget) });
+            ($cur:expr) => {{
+                let total = base.wrapping_add($cur as u64 + 1);
+                if total > budget {
+                    let last = budget.wrapping_sub(base) as usize;
+                    return Err(ExecError { pc: self.slots[last] as usize, kind: ExecErrorKind::Budget(budget) });
                 }
-            };
+                total
+            }};
         }
         macro_rules! jump {
             ($cur:expr, $t:expr) => {{
-                charge!($cur);
+                let total = charge!($cur);
                 pc = $t as usize;
-                start = pc;
+                base = total.wrapping_sub(pc as u64);
             }};
         }
         macro_rules! alu64 {
@@ -299,10 +317,10 @@ impl Interpreter {
             // instructions, and decoding kept both: so the next operation after one that
             // falls through, every target, and every call's return point (the operation
             // after a call, never the last) is in `ops`.
-            let op = unsafe { *ops.get_unchecked(cur) };
+            let op = unsafe { ops.get_unchecked(cur) };
             let before = if T::ENABLED { reg } else { [0; 16] };
             pc += 1;
-            match op {
+            match *op {
                 Op::AddX64 { d, s } => alu64!(Add, d, r!(s)),
                 Op::AddK64 { d, k } => alu64!(Add, d, k),
                 Op::AddX32 { d, s } => alu32!(Add, d, r!(s)),
@@ -417,7 +435,7 @@ impl Interpreter {
                 Op::Swap64 { d } => r!(d) = semantics::end(EndKind::Swap, EndWidth::B64, r!(d)),
                 Op::Nop => {}
                 Op::LdPseudo { d, kind, imm, next_imm } => {
-                    let slot = self.code.slots[cur] as usize;
+                    let slot = self.slots[cur] as usize;
                     r!(d) = check!(cur, env.ld_imm64(kind, imm, next_imm, slot).map_err(|err| ExecErrorKind::LdImm64 { kind, imm, err }));
                 }
 
@@ -463,7 +481,7 @@ impl Interpreter {
                 }
 
                 Op::Call { .. } | Op::Callx { .. } => {
-                    let id = match op {
+                    let id = match *op {
                         Op::Callx { r } => {
                             let value = r!(r);
                             check!(cur, HelperId::from_reg(value).ok_or(ExecErrorKind::UnknownCallx { value }))
@@ -471,9 +489,9 @@ impl Interpreter {
                         Op::Call { id } => HelperId(id),
                         _ => unreachable!(),
                     };
-                    // A helper may end the run: count up to the call first.
-                    charge!(cur);
-                    start = pc;
+                    // A helper may end the run: count up to the call first. The straight
+                    // run goes on after it, so `base` stays.
+                    let executed = charge!(cur);
                     let flow = check!(cur, call_helper(env, mem, &mut reg, id));
                     if T::ENABLED && flow.is_some() {
                         // The call that ends the run is its last step.
@@ -497,7 +515,7 @@ impl Interpreter {
                 }
                 Op::Exit => match frames.pop() {
                     None => {
-                        charge!(cur);
+                        let executed = charge!(cur);
                         if T::ENABLED {
                             self.step(tracer, cur, &before, &reg);
                         }
@@ -521,20 +539,20 @@ impl Interpreter {
     #[inline(never)]
     fn step<T: Tracer>(&self, tracer: &mut T, cur: usize, before: &[u64; 16], after: &[u64; 16]) {
         let (b, a): ([u64; 11], [u64; 11]) = (before[..11].try_into().unwrap(), after[..11].try_into().unwrap());
-        tracer.step(self.code.slots[cur] as usize, &self.code.insns[cur], &b, &a);
+        tracer.step(self.slots[cur] as usize, &self.insns[cur], &b, &a);
     }
 
     /// The error operation `cur` raised, with its place filled in — or, when the budget
-    /// ran out before `cur` in the straight run from `start`, the budget error there.
+    /// ran out before `cur` (`base + cur` instructions ran before it), the budget error
+    /// where it did.
     #[cold]
     #[inline(never)]
-    #[allow(clippy::too_many_arguments)]
-    fn fault(&self, kind: ExecErrorKind, cur: usize, start: usize, executed: u64, budget: u64, mem: &Memory, fp: u64) -> ExecError {
-        if executed + (cur - start) as u64 >= budget {
-            let last = start + (budget - executed) as usize;
-            return ExecError { pc: self.code.slots[last] as usize, kind: ExecErrorKind::Budget(budget) };
+    fn fault(&self, kind: ExecErrorKind, cur: usize, base: u64, budget: u64, mem: &Memory, fp: u64) -> ExecError {
+        if base.wrapping_add(cur as u64) >= budget {
+            let last = budget.wrapping_sub(base) as usize;
+            return ExecError { pc: self.slots[last] as usize, kind: ExecErrorKind::Budget(budget) };
         }
-        ExecError { pc: self.code.slots[cur] as usize, kind: locate(kind, mem, fp) }
+        ExecError { pc: self.slots[cur] as usize, kind: locate(kind, mem, fp) }
     }
 }
 

@@ -259,7 +259,7 @@ enum NoJit {}
 
 #[cfg(not(feature = "jit"))]
 impl NoJit {
-    fn run_with(&self, _: u64, _: u64, _: crate::mem::Regions<'_>, _: &mut dyn crate::env::Env) -> Result<crate::interp::Outcome, ExecError> {
+    fn run_on(&self, _: &mut Stack, _: u64, _: u64, _: crate::mem::Regions<'_>, _: &mut dyn crate::env::Env) -> Result<crate::interp::Outcome, ExecError> {
         match *self {}
     }
 }
@@ -629,7 +629,7 @@ impl Runtime {
                 // The oracle's and `--trace`'s run checks every access itself.
                 Engine::Interp if exact => Interpreter::new(&cur.program).run_on(stack, ctx_mem.r1, ctx_mem.r2, regions, &mut env, &interp, tracer),
                 Engine::Interp => cur.interp.run_on(stack, ctx_mem.r1, ctx_mem.r2, regions, &mut env, &interp, tracer),
-                Engine::Jit => cur.jit_program()?.run_with(ctx_mem.r1, ctx_mem.r2, regions, &mut env),
+                Engine::Jit => cur.jit_program()?.run_on(stack, ctx_mem.r1, ctx_mem.r2, regions, &mut env),
                 Engine::Both => return Err(RunError::BothEngines),
             }
             .map_err(|err| RunError::Exec { program: cur.name.clone(), err })?;

@@ -17,7 +17,7 @@ use super::lower::Ext;
 use crate::env::{Env, Flow, HelperError};
 use crate::interp::{ExecError, ExecErrorKind, Outcome};
 use crate::isa::{HelperId, Program};
-use crate::mem::{Memory, Regions, STACK_SIZE};
+use crate::mem::{Memory, Regions, Stack, STACK_SIZE};
 
 /// Whether this host executes JIT code (riscv64); the error says how to run under qemu.
 pub fn host_check() -> Result<(), JitError> {
@@ -129,11 +129,26 @@ impl JitProgram {
     }
 
     /// Runs with r1, r2 and the regions helpers may access, like the interpreter's
-    /// `run_with`. `insns_executed` is 0: JIT code does not count.
+    /// `run_with`, on a stack of its own that starts all zero (what a program that may
+    /// read stack it never wrote, unverified, needs to run the same every time).
+    /// `insns_executed` is 0: JIT code does not count.
     pub fn run_with(&self, r1: u64, r2: u64, regions: Regions<'_>, env: &mut dyn Env) -> Result<Outcome, ExecError> {
-        let mut stack = alloc::vec![0u64; STACK_SIZE / 8];
-        let base = stack.as_mut_ptr() as u64;
-        let top = base + STACK_SIZE as u64;
+        self.run_on(&mut Stack::new(), r1, r2, regions, env)
+    }
+
+    /// [`JitProgram::run_with`] on `stack` as it is (the runtime's stack of the CPU
+    /// running it): a verified program never reads stack it did not write. JIT code's
+    /// stores leave no mark, so afterwards the whole stack counts as written.
+    pub fn run_on(&self, stack: &mut Stack, r1: u64, r2: u64, regions: Regions<'_>, env: &mut dyn Env) -> Result<Outcome, ExecError> {
+        let top = stack.top();
+        let base = top - STACK_SIZE as u64;
+        let out = self.run_at(top, r1, r2, regions, env);
+        stack.written(base);
+        out
+    }
+
+    fn run_at(&self, top: u64, r1: u64, r2: u64, regions: Regions<'_>, env: &mut dyn Env) -> Result<Outcome, ExecError> {
+        let base = top - STACK_SIZE as u64;
         let mem = Memory::new(base..top, regions);
         let mut ctx = RunCtx { r10_at_stop: top, depth_site: 0, env, mem: &mem, stop: None };
         #[cfg(target_arch = "riscv64")]
