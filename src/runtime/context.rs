@@ -12,8 +12,6 @@
 //! - socket filter: a `struct __sk_buff` (192 bytes; only `cb[]` writable), packet bytes
 //!   through `bpf_skb_load_bytes`, as Linux allows socket filters no direct access.
 
-use alloc::vec;
-use alloc::vec::Vec;
 
 use arrayvec::ArrayVec;
 
@@ -216,49 +214,56 @@ impl<'a> Context<'a> {
     }
 }
 
+/// Words of the kernel-side struct a context may need (`struct xdp_buff`, `struct
+/// sk_buff`: the larger).
+pub const CTX_WORDS: usize = if skb::SIZE > core::mem::size_of::<XdpBuff>() { skb::SIZE / 8 } else { core::mem::size_of::<XdpBuff>() / 8 };
+
+/// Where the kernel-side struct of a context is built: kept by the runtime per CPU, so
+/// a run allocates nothing for it.
+pub type CtxStorage = [u64; CTX_WORDS];
+
 /// A context laid out in memory: r1, r2, the regions the program may touch, and the
-/// packet for `bpf_skb_load_bytes`. Owns the kernel-side structs it points into.
+/// packet for `bpf_skb_load_bytes`. The kernel-side structs it points into are in the
+/// caller's [`CtxStorage`].
 pub struct ContextMemory {
     pub r1: u64,
     pub r2: u64,
     /// At most three (the sk_buff's read-only, writable and read-only parts), held inline.
     pub regions: ArrayVec<Region, 3>,
     pub packet: Option<(u64, usize)>,
-    _storage: Vec<u64>,
 }
 
 impl ContextMemory {
-    /// Lays out `ctx`. The result borrows nothing, but holds raw addresses into `ctx`'s
-    /// buffers: it must not outlive them (the runtime keeps both in one scope).
-    pub fn new(ctx: &mut Context) -> ContextMemory {
-        let mut storage: Vec<u64> = Vec::new();
+    /// Lays out `ctx`, its kernel-side struct in `storage`. The result borrows nothing,
+    /// but holds raw addresses into `ctx`'s buffers and `storage`: it must not outlive
+    /// them (the runtime keeps all three in one scope).
+    pub fn new(ctx: &mut Context, storage: &mut CtxStorage) -> ContextMemory {
         match ctx {
             Context::Kprobe(regs) => {
                 let r = *regs as *const PtRegs as u64;
-                ContextMemory { r1: r, r2: 0, regions: one(Region { start: r, len: PtRegs::SIZE as u64, writable: false, area: Area::Ctx }), packet: None, _storage: storage }
+                ContextMemory { r1: r, r2: 0, regions: one(Region { start: r, len: PtRegs::SIZE as u64, writable: false, area: Area::Ctx }), packet: None }
             }
             Context::Tracepoint(rec) => {
                 let r = Region::of(rec).named(Area::Ctx);
-                ContextMemory { r1: r.start, r2: 0, regions: one(r), packet: None, _storage: storage }
+                ContextMemory { r1: r.start, r2: 0, regions: one(r), packet: None }
             }
             Context::RawTracepoint(args) => {
                 let r = Region { start: args.as_ptr() as u64, len: (args.len() * 8) as u64, writable: false, area: Area::Ctx };
-                ContextMemory { r1: r.start, r2: 0, regions: one(r), packet: None, _storage: storage }
+                ContextMemory { r1: r.start, r2: 0, regions: one(r), packet: None }
             }
             Context::Raw(mem) => {
                 let len = mem.len() as u64;
                 if mem.is_empty() {
-                    return ContextMemory { r1: 0, r2: 0, regions: ArrayVec::new(), packet: None, _storage: storage };
+                    return ContextMemory { r1: 0, r2: 0, regions: ArrayVec::new(), packet: None };
                 }
                 let r = Region::of_mut(mem).named(Area::Ctx);
-                ContextMemory { r1: r.start, r2: len, regions: one(r), packet: None, _storage: storage }
+                ContextMemory { r1: r.start, r2: len, regions: one(r), packet: None }
             }
             Context::Xdp { packet, ingress_ifindex, rx_queue_index } => {
                 let data = packet.as_mut_ptr() as u64;
                 let end = data + packet.len() as u64;
-                storage = vec![0u64; core::mem::size_of::<XdpBuff>() / 8];
                 let buff = XdpBuff { data, data_end: end, data_meta: data, ingress_ifindex: *ingress_ifindex, rx_queue_index: *rx_queue_index, egress_ifindex: 0, _pad: 0 };
-                // SAFETY: storage is 8-aligned and exactly XdpBuff's size.
+                // SAFETY: storage is 8-aligned and at least XdpBuff's size.
                 unsafe { (storage.as_mut_ptr() as *mut XdpBuff).write(buff) };
                 let ctx = storage.as_ptr() as u64;
                 ContextMemory {
@@ -266,11 +271,9 @@ impl ContextMemory {
                     r2: 0,
                     regions: [Region { start: ctx, len: 40, writable: false, area: Area::Ctx }, Region::of_mut(packet).named(Area::Packet)].into_iter().collect(),
                     packet: None,
-                    _storage: storage,
                 }
             }
             Context::Skb { packet, protocol_be, pkt_type, ifindex, cb } => {
-                storage = vec![0u64; skb::SIZE / 8];
                 let mut b = [0u8; skb::SIZE];
                 let put = |b: &mut [u8; skb::SIZE], off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_ne_bytes());
                 put(&mut b, skb::LEN, packet.len() as u32);
@@ -281,7 +284,7 @@ impl ContextMemory {
                 for (i, v) in cb.iter().enumerate() {
                     put(&mut b, skb::CB + 4 * i, *v);
                 }
-                // SAFETY: storage holds skb::SIZE bytes.
+                // SAFETY: storage holds at least skb::SIZE bytes.
                 unsafe { core::ptr::copy_nonoverlapping(b.as_ptr(), storage.as_mut_ptr() as *mut u8, skb::SIZE) };
                 let ctx = storage.as_ptr() as u64;
                 ContextMemory {
@@ -293,7 +296,6 @@ impl ContextMemory {
                         Region { start: ctx + skb::CB_END as u64, len: (skb::SIZE - skb::CB_END) as u64, writable: false, area: Area::Ctx },
                     ]),
                     packet: Some((packet.as_ptr() as u64, packet.len())),
-                    _storage: storage,
                 }
             }
         }

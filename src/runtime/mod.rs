@@ -92,9 +92,15 @@ impl Default for RunConfig {
 /// CPU, so runs one after another all land on CPU 0, like a pinned thread on Linux.
 struct CpuPool {
     busy: Vec<AtomicBool>,
-    /// Each CPU's interpreter stack, made on its first run there. Only the run that
-    /// holds the CPU locks it, so the lock is never contended.
-    stacks: Vec<spin::Mutex<Option<Stack>>>,
+    /// Each CPU's stack and context storage, made on its first run there. Only the run
+    /// that holds the CPU locks them, so the lock is never contended.
+    scratch: Vec<spin::Mutex<Option<CpuScratch>>>,
+}
+
+/// What a run on one CPU works in, kept from run to run.
+struct CpuScratch {
+    stack: Stack,
+    ctx: alloc::boxed::Box<context::CtxStorage>,
 }
 
 struct CpuGuard<'a> {
@@ -103,9 +109,9 @@ struct CpuGuard<'a> {
 }
 
 impl CpuGuard<'_> {
-    /// The stack of the CPU this run holds.
-    fn stack(&self) -> spin::MutexGuard<'_, Option<Stack>> {
-        self.pool.stacks[self.id as usize].lock()
+    /// The scratch of the CPU this run holds.
+    fn scratch(&self) -> spin::MutexGuard<'_, Option<CpuScratch>> {
+        self.pool.scratch[self.id as usize].lock()
     }
 }
 
@@ -117,7 +123,7 @@ impl Drop for CpuGuard<'_> {
 
 impl CpuPool {
     fn new(n: u32) -> CpuPool {
-        CpuPool { busy: (0..n).map(|_| AtomicBool::new(false)).collect(), stacks: (0..n).map(|_| spin::Mutex::new(None)).collect() }
+        CpuPool { busy: (0..n).map(|_| AtomicBool::new(false)).collect(), scratch: (0..n).map(|_| spin::Mutex::new(None)).collect() }
     }
     fn claim(&self) -> CpuGuard<'_> {
         let n = self.busy.len() as u32;
@@ -606,13 +612,14 @@ impl Runtime {
             return Err(RunError::WrongContext { context: ctx.kind(), prog_type: prog.prog_type.name() });
         }
         let cpu = self.cpus.claim();
-        let ctx_mem = context::ContextMemory::new(ctx);
+        let mut scratch = cpu.scratch();
+        let scratch = scratch.get_or_insert_with(|| CpuScratch { stack: Stack::new(), ctx: alloc::boxed::Box::new([0; context::CTX_WORDS]) });
+        let ctx_mem = context::ContextMemory::new(ctx, &mut scratch.ctx);
+        let stack = &mut scratch.stack;
         let interp = RunOptions { budget: opts.budget };
         let mut cur = prog.clone();
         let mut tail_calls = 0;
         let mut executed = 0;
-        let mut stack = cpu.stack();
-        let stack = stack.get_or_insert_with(Stack::new);
         loop {
             // The inner maps held now stay alive, and accessible, until the run ends (as
             // RCU keeps them in Linux). A program without maps-in-maps allocates nothing here.
