@@ -95,7 +95,7 @@ fn main() {
         // Verified mode comes from the verifier's analysis of the program, as the loader
         // gets it: r1 points to the memory, r2 holds its length.
         let analysis = rvbpf::conformance::verify(&prog, MEMORY).unwrap_or_else(|e| panic!("{name}: refused by the verifier: {e}"));
-        let mut verified = Interpreter::verified(&prog, &analysis.proven());
+        let mut verified = Interpreter::verified(&prog, &analysis.proven(&prog));
         let rb = rbpf::EbpfVmRaw::new(Some(&code)).unwrap();
         let (mut m1, mut m2, mut m3) = (pattern.clone(), pattern.clone(), pattern.clone());
         let (mut env1, mut env2) = (ConformanceEnv::default(), ConformanceEnv::default());

@@ -209,7 +209,7 @@ pub fn analyze_in_env(prog: &Program, mem_len: usize) -> Result<crate::verifier:
 /// and a program the verifier accepts also runs in verified mode, which must agree.
 pub fn execute(program: &[u8], mem: &[u8], engine: Engine) -> Result<u64, String> {
     let prog = Program::decode(program).map_err(|e| e.to_string())?;
-    let verified = verify(&prog, mem.len()).map(|a| a.proven());
+    let verified = verify(&prog, mem.len()).map(|a| a.proven(&prog));
     if engine.uses_jit() {
         verified.clone().map_err(|e| alloc::format!("refused by the verifier: {e}"))?;
     }

@@ -1,10 +1,12 @@
 //! The reference interpreter: the executable form of the ISA semantics.
 //!
-//! Runs a validated [`Program`]. Every load, store and atomic is checked against the
-//! regions the program may touch (its live stack frames, the input memory, and whatever
-//! the environment exposes); an access outside them stops the run with an error naming
-//! the instruction. An instruction budget stops runaway programs. BPF addresses are host
-//! addresses, so pointers handed to helpers and JIT code mean the same thing.
+//! Runs a validated [`Program`], pre-decoded ([`decode`]) into one operation per
+//! instruction. In checked mode every load, store and atomic is checked against the
+//! regions the program may touch (its live stack frames, the input memory, the context
+//! and the regions it is given); an access outside them stops the run with an error
+//! naming the instruction. In verified mode the loads and stores the verifier proved run
+//! without that check. An instruction budget stops runaway programs. BPF addresses are
+//! host addresses, so pointers handed to helpers and JIT code mean the same thing.
 
 mod decode;
 
@@ -111,19 +113,30 @@ struct CallFrame {
     saved_fp: u64,
 }
 
-/// The verifier's finding that every load and store it reached in a program stays
+/// The verifier's finding that every load and store it reached in one program stays
 /// inside the memory a run of it may touch, by instruction index. Only the verifier
-/// makes one (the constructor is the crate's), so only a verified program runs in
-/// verified mode.
+/// makes one (the constructors are the crate's), and it holds the program it is about,
+/// so only that program, verified, runs in verified mode.
 #[derive(Clone, Debug, Default)]
 pub struct Proven {
     reached: Vec<bool>,
+    insns: Vec<Insn>,
 }
 
 impl Proven {
-    /// `reached[i]`: the analysis reached instruction `i` and every check there passed.
-    pub(crate) fn new(reached: Vec<bool>) -> Proven {
-        Proven { reached }
+    /// `reached[i]`: the analysis of `prog` reached instruction `i` and every check
+    /// there passed.
+    pub(crate) fn new(prog: &Program, reached: Vec<bool>) -> Proven {
+        Proven { reached, insns: prog.insns().to_vec() }
+    }
+
+    /// The same finding about `prog`, a rewrite of the program the loader made after
+    /// verification (lddw fixed up, context accesses converted): the same instructions
+    /// but for those constants and offsets, which the loader derives from what the
+    /// verifier checked.
+    pub(crate) fn for_rewrite(&self, prog: &Program) -> Proven {
+        debug_assert_eq!(prog.insns().len(), self.insns.len(), "a rewrite keeps every instruction in its place");
+        Proven { reached: self.reached.clone(), insns: prog.insns().to_vec() }
     }
 }
 
@@ -144,9 +157,12 @@ impl Interpreter {
     }
 
     /// Verified mode: the loads and stores `proven` covers skip their check; atomics,
-    /// helpers' accesses and anything the analysis did not reach stay checked.
+    /// helpers' accesses and anything the analysis did not reach stay checked. A finding
+    /// about another program proves nothing here: the interpreter then checks every
+    /// access, as [`Interpreter::new`]'s does.
     pub fn verified(prog: &Program, proven: &Proven) -> Interpreter {
-        Interpreter { code: Decoded::new(prog, Some(&proven.reached)), stack: Stack::new() }
+        let about_this = proven.insns == prog.insns();
+        Interpreter { code: Decoded::new(prog, about_this.then_some(&proven.reached[..])), stack: Stack::new() }
     }
 
     /// Runs with r1 = the input memory (or 0 when empty), r2 = its length, as the
@@ -703,7 +719,7 @@ mod tests {
     fn a_checked_run_reads_zeros_whatever_ran_on_its_stack_before() {
         let writer = program("stdw [%r10-8], 0x55\nstxdw [%r10-512], %r10\nmov %r0, 0\nexit");
         let reader = program("ldxdw %r0, [%r10-8]\nldxdw %r1, [%r10-512]\nor %r0, %r1\nexit");
-        let everything = |p: &Program| Proven::new(alloc::vec![true; p.insns().len()]);
+        let everything = |p: &Program| Proven::new(p, alloc::vec![true; p.insns().len()]);
         let mut stack = Stack::new();
         let (checked_writer, checked_reader) = (Interpreter::new(&writer), Interpreter::new(&reader));
         let (verified_writer, verified_reader) = (Interpreter::verified(&writer, &everything(&writer)), Interpreter::verified(&reader, &everything(&reader)));
@@ -712,6 +728,15 @@ mod tests {
         r0_on(&verified_writer, &mut stack);
         assert_ne!(r0_on(&verified_reader, &mut stack), 0, "a verified run starts from the stack as it finds it");
         assert_eq!(r0_on(&checked_reader, &mut stack), 0, "after a verified run");
+    }
+
+    #[test]
+    fn a_finding_about_another_program_proves_nothing() {
+        let safe = program("ldxdw %r0, [%r10-8]\nexit");
+        let unsafe_ = program("ldxdw %r0, [%r10+8]\nexit");
+        let proven = Proven::new(&safe, alloc::vec![true; 2]);
+        let err = Interpreter::verified(&unsafe_, &proven).run(&mut [], &[], &mut NoHelpers, &RunOptions::default()).unwrap_err();
+        assert!(matches!(err.kind, ExecErrorKind::OutOfBounds { .. }), "{err}");
     }
 
     #[test]

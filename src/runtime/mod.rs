@@ -498,7 +498,7 @@ impl Runtime {
             name: req.name.into(),
             prog_type: req.prog_type,
             gpl,
-            interp: Interpreter::verified(&prog, &verified.proven),
+            interp: Interpreter::verified(&prog, &verified.proven.for_rewrite(&prog)),
             program: prog,
             maps: verified.maps,
             map_regions,

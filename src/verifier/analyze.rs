@@ -122,9 +122,9 @@ impl Analysis {
     /// What a finished analysis proved of the memory accesses: each instruction it
     /// reached passed every check in every state it holds there (an analysis that
     /// refused the program proves nothing, and its caller does not ask).
-    pub fn proven(&self) -> crate::interp::Proven {
+    pub fn proven(&self, prog: &Program) -> crate::interp::Proven {
         let n = self.contexts.first().map_or(0, |c| c.states.len());
-        crate::interp::Proven::new((0..n).map(|i| self.contexts.iter().any(|c| c.states[i].is_some())).collect())
+        crate::interp::Proven::new(prog, (0..n).map(|i| self.contexts.iter().any(|c| c.states[i].is_some())).collect())
     }
 
     /// Every state at instruction `i`, across contexts.

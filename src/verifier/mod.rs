@@ -253,7 +253,7 @@ pub fn verify_with_states(prog: &Program, info: &mut ProgramInfo) -> (Result<Ver
     }
     verified.processed = analysis.steps;
     verified.loops = analysis.loops.clone();
-    verified.proven = analysis.proven();
+    verified.proven = analysis.proven(prog);
     (Ok(verified), Some(analysis))
 }
 
